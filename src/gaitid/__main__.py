@@ -1,0 +1,7 @@
+"""`python -m gaitid` runs the command line."""
+
+import sys
+
+from gaitid.cli import main
+
+sys.exit(main())
