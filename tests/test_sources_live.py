@@ -1,0 +1,112 @@
+"""Live sources against a real MJPEG stream served on loopback, and bad inputs."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from conftest import MjpegCamera, free_port
+
+from gaitid.errors import InputError
+from gaitid.sources import LiveOptions, LiveSource, VideoFile, open_source
+from gaitid.sources.live import _redact
+
+FAST = LiveOptions(open_timeout=2.0, give_up_after=8.0, backoff_start=0.1, backoff_max=0.5)
+
+
+def _read(source: LiveSource, count: int, timeout: float = 5.0) -> list:
+    frames = []
+    deadline = time.monotonic() + timeout
+    while len(frames) < count and time.monotonic() < deadline:
+        frame = source.read(timeout=0.5)
+        if frame is not None:
+            frames.append(frame)
+    return frames
+
+
+def test_stream_gives_timestamped_frames(mjpeg_camera: MjpegCamera) -> None:
+    with open_source(mjpeg_camera.url, FAST) as source:
+        assert source.is_live and (source.width, source.height) == (128, 96)
+        frames = _read(source, 5)
+    assert len(frames) == 5
+    assert frames[0].image.shape == (96, 128, 3)
+    indices = [f.index for f in frames]
+    times = [f.time for f in frames]
+    assert indices == sorted(indices) and len(set(indices)) == 5
+    assert times == sorted(times)
+
+
+def test_stream_reconnects_after_the_server_restarts(mjpeg_camera: MjpegCamera) -> None:
+    with open_source(mjpeg_camera.url, FAST) as source:
+        assert len(_read(source, 3)) == 3
+        mjpeg_camera.kill()
+        time.sleep(0.8)  # the reader notices, fails to reconnect a few times
+        while source.read(timeout=0.1) is not None:  # drain what arrived before the kill
+            pass
+        assert source.reconnects == 0
+        mjpeg_camera.start()
+        resumed = _read(source, 3, timeout=8.0)
+        assert len(resumed) == 3, "frames did not resume after the server came back"
+        assert source.reconnects >= 1
+        # The restarted camera counts from 0 again: its first grey levels are small.
+        assert resumed[0].image.mean() < 100
+
+
+def test_stream_gives_up_when_the_server_stays_down(mjpeg_camera: MjpegCamera) -> None:
+    options = LiveOptions(open_timeout=1.0, give_up_after=1.5, backoff_start=0.1, backoff_max=0.3)
+    with open_source(mjpeg_camera.url, options) as source:
+        assert len(_read(source, 2)) == 2
+        mjpeg_camera.kill()
+        start = time.monotonic()
+        with pytest.raises(InputError, match="giving up"):
+            for _ in source:
+                pass
+        assert time.monotonic() - start < 6.0
+
+
+def test_slow_consumer_gets_the_newest_frame_and_drops_the_rest(mjpeg_camera: MjpegCamera) -> None:
+    with open_source(mjpeg_camera.url, FAST) as source:
+        frames = []
+        for frame in source:
+            frames.append(frame)
+            time.sleep(0.3)  # far slower than the camera's 20 fps
+            if len(frames) == 4:
+                break
+        assert source.frames_dropped > 0
+    gaps = [b.index - a.index for a, b in zip(frames, frames[1:])]
+    assert max(gaps) > 1
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        (lambda: f"http://127.0.0.1:{free_port()}/stream.mjpg", "cannot open stream"),
+        (lambda: f"rtsp://127.0.0.1:{free_port()}/cam", "cannot open stream"),
+        (lambda: "57", "camera 57: no such camera"),
+        (lambda: "ftp2://example/x", "unsupported stream address"),
+        (lambda: "/nonexistent/video.mp4", "no such file"),
+    ],
+)
+def test_bad_sources_fail_fast_with_a_clear_error(spec, message: str) -> None:
+    start = time.monotonic()
+    with pytest.raises(InputError, match=message):
+        open_source(spec(), FAST)
+    assert time.monotonic() - start < 5.0
+
+
+def test_file_paths_open_as_video_files(tmp_path) -> None:
+    from gaitid.sources import VideoWriter
+    import numpy as np
+
+    path = tmp_path / "clip.mp4"
+    with VideoWriter(path, 10, 64, 48) as writer:
+        for i in range(5):
+            writer.write(np.full((48, 64, 3), i * 40, np.uint8))
+    with open_source(path) as source:
+        assert isinstance(source, VideoFile) and not source.is_live
+        assert len(list(source)) == 5
+
+
+def test_passwords_are_kept_out_of_messages() -> None:
+    assert _redact("rtsp://admin:secret@127.0.0.1:554/cam") == "rtsp://admin:***@127.0.0.1:554/cam"
+    assert _redact("http://127.0.0.1/x") == "http://127.0.0.1/x"
