@@ -32,7 +32,48 @@ def _run_pose(args: argparse.Namespace) -> int:
     return run_pose(args.input, out=args.out, json_path=args.json_path, model=args.model)
 
 
-_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_pose]
+def _add_track(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "track",
+        help="follow every person through a video file or a live source",
+        description="Track every person in a video file, a webcam (an index such as 0) or an IP camera "
+        "(rtsp://, http(s):// MJPEG or HLS). A live source runs until Ctrl-C, which ends it cleanly.",
+    )
+    p.add_argument("input", help="a video file, a camera index (0) or a stream URL")
+    p.add_argument("--out", help="write the video annotated with boxes and track identities (.mp4)")
+    p.add_argument("--json", dest="json_path", help="write the tracks as JSON to this path, or - for stdout")
+    p.add_argument("--model", choices=["lite", "full", "heavy"], default="full", help="landmark model")
+    p.add_argument("--open-timeout", type=float, default=5.0, help="seconds to open a live source (default 5)")
+    p.add_argument(
+        "--give-up-after",
+        type=float,
+        default=30.0,
+        help="seconds without frames, while reconnecting, before a live source is given up (default 30)",
+    )
+    p.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
+    p.set_defaults(run=_run_track)
+
+
+def _run_track(args: argparse.Namespace) -> int:
+    from gaitid.errors import InputError
+    from gaitid.pipeline import run_track
+    from gaitid.sources import LiveOptions
+
+    try:
+        options = LiveOptions(open_timeout=args.open_timeout, give_up_after=args.give_up_after)
+    except ValueError as error:
+        raise InputError(str(error)) from None
+    return run_track(
+        args.input,
+        out=args.out,
+        json_path=args.json_path,
+        model=args.model,
+        live_options=options,
+        progress=not args.no_progress,
+    )
+
+
+_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_pose, _add_track]
 
 
 def build_parser() -> argparse.ArgumentParser:
