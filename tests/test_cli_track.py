@@ -127,3 +127,36 @@ def test_a_live_source_interrupted_by_ctrl_c_writes_what_it_has(mjpeg_camera: Mj
     assert "tracks" in json.loads(js.read_text())
     with VideoFile(out) as annotated:
         assert annotated.frame_count == 12
+
+
+_LIVE_SCRIPT = """
+import sys
+sys.path.insert(0, {tests!r})
+from test_cli_track import BrightBlobs
+from gaitid import pipeline
+from gaitid.sources import LiveOptions
+pipeline.default_estimator = lambda model="full": BrightBlobs()
+from gaitid.cli import main
+sys.exit(main(["track", {url!r}, "--json", {js!r}, "--out", {out!r}, "--no-progress"]))
+"""
+
+
+def test_ctrl_c_ends_a_live_run_cleanly(mjpeg_camera: MjpegCamera, tmp_path: Path) -> None:
+    """A real SIGINT to a `gaitid track` process reading a live stream: exit 0, JSON and video written."""
+    import signal
+
+    js, out = tmp_path / "live.json", tmp_path / "live.mp4"
+    code = _LIVE_SCRIPT.format(tests=str(ROOT / "tests"), url=mjpeg_camera.url, js=str(js), out=str(out))
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    process = subprocess.Popen([sys.executable, "-c", code], env=env, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 20
+    while not out.exists() and time.monotonic() < deadline:  # the writer opens on the first frame
+        time.sleep(0.1)
+    time.sleep(1.0)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=20)
+    assert process.returncode == 0, stderr
+    assert "(interrupted)" in stderr.strip().splitlines()[-1]
+    assert json.loads(js.read_text())["tracks"] is not None
+    with VideoFile(out) as annotated:
+        assert len(list(annotated)) > 5
