@@ -110,3 +110,39 @@ def test_file_paths_open_as_video_files(tmp_path) -> None:
 def test_passwords_are_kept_out_of_messages() -> None:
     assert _redact("rtsp://admin:secret@127.0.0.1:554/cam") == "rtsp://admin:***@127.0.0.1:554/cam"
     assert _redact("http://127.0.0.1/x") == "http://127.0.0.1/x"
+
+
+def test_hls_over_http(tmp_path) -> None:
+    """An HLS playlist (H.264 segments written with PyAV) served on loopback reads as a live source."""
+    import functools
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    import av
+    import numpy as np
+
+    container = av.open(str(tmp_path / "index.m3u8"), "w", format="hls", options={"hls_time": "1"})
+    stream = container.add_stream("libx264", rate=10)
+    stream.width, stream.height, stream.pix_fmt = 128, 96, "yuv420p"
+    for i in range(20):
+        frame = av.VideoFrame.from_ndarray(np.full((96, 128, 3), i * 10, np.uint8), format="rgb24")
+        for packet in stream.encode(frame):
+            container.mux(packet)
+    for packet in stream.encode():
+        container.mux(packet)
+    container.close()
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(tmp_path)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with open_source(f"http://127.0.0.1:{server.server_address[1]}/index.m3u8", FAST) as source:
+            frames = _read(source, 3)
+            assert (source.width, source.height) == (128, 96)
+        assert len(frames) == 3 and frames[0].image.shape == (96, 128, 3)
+    finally:
+        server.shutdown()
+        server.server_close()
