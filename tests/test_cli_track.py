@@ -12,7 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from conftest import ROOT, MjpegCamera, free_port
+from streams import ROOT, MjpegCamera, free_port, mjpeg_camera  # noqa: F401 (fixture)
 
 from gaitid import pipeline
 from gaitid.cli import main

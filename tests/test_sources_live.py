@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import MjpegCamera, free_port
+from streams import MjpegCamera, free_port, mjpeg_camera  # noqa: F401 (fixture)
 
 from gaitid.errors import InputError
 from gaitid.sources import LiveOptions, LiveSource, VideoFile, open_source

@@ -6,7 +6,7 @@ import importlib.util
 import sys
 
 import pytest
-from conftest import ROOT, VTEST
+from streams import ROOT, VTEST
 
 
 

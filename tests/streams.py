@@ -1,4 +1,6 @@
-"""Shared test fixtures: where the real data lives, and a local MJPEG camera."""
+"""Test helpers for sources and tracking: where the real data lives, and a local MJPEG camera.
+
+Imported by the test modules that need them (kept out of conftest.py so that it stays free for others)."""
 
 from __future__ import annotations
 
