@@ -146,3 +146,47 @@ def test_hls_over_http(tmp_path) -> None:
     finally:
         server.shutdown()
         server.server_close()
+
+
+class _FakeConnection:
+    fps, width, height = 25.0, 8, 6
+
+    def __init__(self, fail_with: Exception | None = None) -> None:
+        self.fail_with = fail_with
+
+    def read(self):
+        time.sleep(0.01)
+        if self.fail_with is not None:
+            raise self.fail_with
+        return lambda: __import__("numpy").zeros((6, 8, 3), "uint8")
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_crashing_reader_ends_iteration_with_an_error_instead_of_hanging() -> None:
+    source = LiveSource("fake", lambda: _FakeConnection(RuntimeError("decoder exploded")), FAST)
+    start = time.monotonic()
+    with pytest.raises(InputError, match="decoder exploded"):
+        source.read(timeout=5)
+    assert time.monotonic() - start < 2
+    source.close()
+
+
+def test_reconnection_attempts_back_off() -> None:
+    from gaitid.sources.live import _StreamEnded
+
+    attempts: list[float] = []
+
+    def connect():
+        attempts.append(time.monotonic())
+        if len(attempts) == 1:
+            return _FakeConnection(_StreamEnded("gone"))
+        raise InputError("refused")
+
+    options = LiveOptions(open_timeout=1.0, give_up_after=1.6, backoff_start=0.1, backoff_max=0.4)
+    with LiveSource("fake", connect, options) as source, pytest.raises(InputError, match="giving up"):
+        source.read(timeout=5)
+    gaps = [b - a for a, b in zip(attempts[1:], attempts[2:])]
+    assert len(attempts) >= 4 and gaps[-1] > gaps[0]  # waits grow between attempts
+    assert max(gaps) < 0.4 + 0.2  # and stop growing at backoff_max

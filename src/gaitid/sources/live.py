@@ -166,6 +166,16 @@ class LiveSource:
     # The reader thread ---------------------------------------------------------------------------------
 
     def _run(self) -> None:
+        try:
+            self._read_forever()
+        except Exception as error:  # a reader that dies must not leave its consumer waiting forever
+            self._fail(f"{self.name}: reading failed ({type(error).__name__}: {error})")
+        finally:
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
+
+    def _read_forever(self) -> None:
         last_frame = time.monotonic()
         backoff = self.options.backoff_start
         while not self._stop.is_set():
@@ -197,9 +207,6 @@ class LiveSource:
                 self._latest = (self.frames_received, last_frame - self._start, make_image)
                 self.frames_received += 1
                 self._condition.notify_all()
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
 
     def _fail(self, message: str) -> None:
         with self._condition:
@@ -215,7 +222,7 @@ class LiveSource:
         """
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._condition:
-            while self._latest is None and self._error is None and not self._stop.is_set():
+            while self._latest is None and self._error is None and not self._stop.is_set() and self._thread.is_alive():
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
                     return None
