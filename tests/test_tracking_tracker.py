@@ -72,7 +72,8 @@ def test_lost_tracks_end_after_max_lost_seconds() -> None:
     run([frame(i, []) for i in range(5, 25)], tracker)  # 2 s unseen
     out = tracker.update(frame(25, [person(300, 200)]))
     assert ids(out) == [None]  # a new tentative track, not the old identity
-    assert ids(tracker.update(frame(26, [person(300, 200)]))) == [2]
+    assert ids(tracker.update(frame(26, [person(300, 200)]))) == [None]
+    assert ids(tracker.update(frame(27, [person(300, 200)]))) == [2]  # confirmed after confirm_hits frames
 
 
 def test_low_score_detections_continue_but_never_start_tracks() -> None:
@@ -82,11 +83,12 @@ def test_low_score_detections_continue_but_never_start_tracks() -> None:
     assert all(ids(o) == [None] for o in run(alone))
 
 
-def test_a_one_frame_false_detection_gets_no_identity() -> None:
+def test_false_detections_lasting_less_than_confirm_hits_get_no_identity() -> None:
     frames = [frame(i, [person(100 + 5 * i, 200)]) for i in range(10)]
     frames[5] = frame(5, [person(125, 200), person(500, 50, score=0.7)])
+    frames[6] = frame(6, [person(130, 200), person(500, 50, score=0.7)])
     outs = run(frames)
-    assert ids(outs[5]) == [1, None]
+    assert ids(outs[5]) == [1, None] and ids(outs[6]) == [1, None]
     assert all(p.track_id in (1, None) for o in outs for p in o.people)
 
 

@@ -30,7 +30,8 @@ class TrackerConfig:
     low_match_iou: the least IoU in the second round (low-score people).
     tentative_match_iou: the least IoU for a newly started, not yet confirmed track.
     confirm_hits: frames in a row a new track must be seen in before it gets an identity (the first frame
-        of a video confirms at once).
+        of a video confirms at once); 3 keeps flickering false detections (a sign post seen as a distant
+        person every other frame) from becoming tracks.
     max_lost_seconds: how long a track that is not seen is kept before it ends.
     recover_distance: a track left unmatched may still take a confident person whose box centre lies within
         this many box heights of its prediction and whose height is similar (for when IoU is 0).
@@ -42,7 +43,7 @@ class TrackerConfig:
     match_iou: float = 0.2
     low_match_iou: float = 0.4
     tentative_match_iou: float = 0.3
-    confirm_hits: int = 2
+    confirm_hits: int = 3
     max_lost_seconds: float = 2.0
     recover_distance: float = 0.6
 
