@@ -1,0 +1,155 @@
+"""HumanPoseNN: every person in a frame, with 33 keypoints, joint heatmaps and a silhouette.
+
+Two stages, as in BlazePose: a person detector proposes regions, and BlazePose's landmark model turns each
+region into a pose. In video the landmark model's own alignment points give each person's region in the
+next frame (BlazePose's tracking mode), so the detector runs only every few frames to pick up newcomers,
+and again at once when somebody is lost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from gaitid.pose.detector import BlazePoseDetector, CenterNetDetector, Detection, PersonDetector
+from gaitid.pose.geometry import Roi, box_iou
+from gaitid.pose.landmarks import BlazePoseLandmarker, Landmarks
+from gaitid.types import Frame, FramePeople, Person
+
+# Torso and limb keypoints used to decide whether two poses are the same person.
+_BODY = np.array([11, 12, 13, 14, 23, 24, 25, 26, 27, 28])
+
+
+@dataclass
+class _Tracked:
+    roi: Roi
+    box: np.ndarray
+
+
+class HumanPoseNN:
+    """Multi-person 2-D pose estimation on images and video frames.
+
+    model: the landmark model, "lite", "full" or "heavy" (slower and more accurate in that order).
+    detect_interval: in video, run the detector on every n-th frame (and whenever nobody is tracked).
+    min_presence: the landmark model's presence score below which a region holds nobody.
+    close_up: also run BlazePose's own detector, which finds people close to the camera that the
+        general detector can box badly; off for video, where people are found as they walk in.
+    """
+
+    def __init__(
+        self,
+        model: str = "full",
+        detector: PersonDetector | None = None,
+        detect_interval: int = 4,
+        min_presence: float = 0.5,
+        close_up: bool = True,
+        threads: int | None = None,
+    ) -> None:
+        if detect_interval < 1:
+            raise ValueError("detect_interval must be at least 1")
+        self.landmarker = BlazePoseLandmarker(model, threads)
+        self.detector = detector or CenterNetDetector(threads=threads)
+        self.close_up_detector = BlazePoseDetector(threads=threads) if close_up else None
+        self.detect_interval = detect_interval
+        self.min_presence = min_presence
+        self._tracked: list[_Tracked] = []
+        self._since_detection = 0
+
+    def reset(self) -> None:
+        """Forget the people tracked so far; call between videos."""
+        self._tracked = []
+        self._since_detection = 0
+
+    def estimate_image(self, frame: Frame) -> FramePeople:
+        """Everyone in a still image (no state carried from earlier calls)."""
+        self.reset()
+        people = self.estimate(frame)
+        self.reset()
+        return people
+
+    def estimate(self, frame: Frame) -> FramePeople:
+        """Everyone in the next frame of a video; uses the poses of the previous frame to look again."""
+        image = frame.image
+        candidates: list[tuple[Roi, bool]] = [(t.roi, True) for t in self._tracked]
+        if not self._tracked or self._since_detection + 1 >= self.detect_interval:
+            candidates += [(d.roi, False) for d in self._new_detections(image)]
+            self._since_detection = 0
+        else:
+            self._since_detection += 1
+
+        people: list[tuple[Person, Roi]] = []
+        for roi, tracked in candidates:
+            if roi.size < 8:
+                continue
+            landmarks = self.landmarker.run(image, roi)
+            if not tracked:
+                landmarks = self._refine(image, landmarks)
+            if landmarks.presence >= self.min_presence:
+                people.append((_to_person(landmarks, image.shape), landmarks.next_roi))
+        kept = _deduplicate(people)
+        self._tracked = [_Tracked(roi, person.box) for person, roi in kept]
+        return FramePeople(
+            frame_index=frame.index,
+            time=frame.time,
+            people=tuple(person for person, _ in kept),
+            frame_size=(frame.height, frame.width),
+        )
+
+    def _refine(self, image: np.ndarray, first: Landmarks) -> Landmarks:
+        """A detector's box centres the crop on the box, not on the hips as the landmark model expects; a
+        second look through the model's own alignment points frames the person as it was trained to see."""
+        second = self.landmarker.run(image, first.next_roi)
+        return second if second.presence > first.presence else first
+
+    def _new_detections(self, image: np.ndarray) -> list[Detection]:
+        detections = list(self.detector.detect(image))
+        if self.close_up_detector is not None:
+            detections += self.close_up_detector.detect(image)
+        if not self._tracked:
+            return detections
+        tracked_boxes = np.stack([t.box for t in self._tracked])
+        return [d for d in detections if box_iou(d.box, tracked_boxes).max() < 0.5]
+
+
+def _to_person(landmarks: Landmarks, shape: tuple[int, ...]) -> Person:
+    return Person(
+        box=_box_from_keypoints(landmarks.keypoints, shape),
+        score=landmarks.presence,
+        keypoints=landmarks.keypoints,
+        heatmaps=landmarks.heatmaps,
+        heatmap_to_frame=landmarks.heatmap_to_frame,
+        mask=landmarks.mask,
+        mask_box=landmarks.mask_box,
+    )
+
+
+def _box_from_keypoints(keypoints: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """The box around the visible keypoints, widened to the head top and the body's width, clipped to the
+    frame. Keypoints mark joints, not the body's outline: the margins cover the head and the flesh."""
+    height, width = shape[:2]
+    visible = keypoints[:, 2] >= 0.5
+    points = keypoints[visible, :2] if visible.sum() >= 4 else keypoints[:, :2]
+    x1, y1 = points.min(axis=0)
+    x2, y2 = points.max(axis=0)
+    tall = max(y2 - y1, 1.0)
+    x1, x2 = x1 - 0.08 * tall, x2 + 0.08 * tall
+    y1, y2 = y1 - 0.12 * tall, y2 + 0.04 * tall
+    return np.array(
+        [np.clip(x1, 0, width), np.clip(y1, 0, height), np.clip(x2, 0, width), np.clip(y2, 0, height)], np.float32
+    )
+
+
+def _deduplicate(people: list[tuple[Person, Roi]]) -> list[tuple[Person, Roi]]:
+    """Two regions that landed on the same person give the same pose: keep the more confident one."""
+    kept: list[tuple[Person, Roi]] = []
+    for person, roi in sorted(people, key=lambda item: -item[0].score):
+        if not any(_same_pose(person, other) for other, _ in kept):
+            kept.append((person, roi))
+    return kept
+
+
+def _same_pose(a: Person, b: Person) -> bool:
+    scale = max(a.box[3] - a.box[1], b.box[3] - b.box[1], 1.0)
+    distances = np.linalg.norm(a.keypoints[_BODY, :2] - b.keypoints[_BODY, :2], axis=1)
+    return float(np.median(distances)) < 0.1 * scale
