@@ -85,14 +85,19 @@ def _corrupt(path: Path) -> str:
     return str(path)
 
 
-def test_wrong_out_suffix_is_refused(tmp_path: Path) -> None:
-    assert main(["track", str(tmp_path / "x.mp4"), "--out", str(tmp_path / "x.avi")]) == 2
+@pytest.mark.parametrize(
+    "extra",
+    [["--out", "annotated.avi"], ["--detect-every", "0"], ["--open-timeout", "0"], ["--give-up-after", "-1"]],
+)
+def test_bad_options_are_refused(tmp_path: Path, extra: list[str], capsys) -> None:
+    assert main(["track", str(tmp_path / "x.mp4"), *extra]) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
 
 
 def test_track_a_file_writes_json_and_an_annotated_video(tmp_path: Path, monkeypatch, capsys) -> None:
     video = tmp_path / "walkers.mp4"
     _walkers_video(video)
-    monkeypatch.setattr(pipeline, "default_estimator", lambda model="full": BrightBlobs())
+    monkeypatch.setattr(pipeline, "default_estimator", lambda model="full", detect_interval=4: BrightBlobs())
     out, js = tmp_path / "annotated.mp4", tmp_path / "tracks.json"
     assert main(["track", str(video), "--out", str(out), "--json", str(js), "--no-progress"]) == 0
     data = json.loads(js.read_text())
@@ -111,7 +116,7 @@ def test_track_a_file_writes_json_and_an_annotated_video(tmp_path: Path, monkeyp
 def test_json_to_stdout(tmp_path: Path, monkeypatch, capsys) -> None:
     video = tmp_path / "walkers.mp4"
     _walkers_video(video, frames=5)
-    monkeypatch.setattr(pipeline, "default_estimator", lambda model="full": BrightBlobs())
+    monkeypatch.setattr(pipeline, "default_estimator", lambda model="full", detect_interval=4: BrightBlobs())
     assert main(["track", str(video), "--json", "-", "--no-progress"]) == 0
     assert len(json.loads(capsys.readouterr().out)["tracks"]) == 2
 
@@ -135,7 +140,7 @@ sys.path.insert(0, {tests!r})
 from test_cli_track import BrightBlobs
 from gaitid import pipeline
 from gaitid.sources import LiveOptions
-pipeline.default_estimator = lambda model="full": BrightBlobs()
+pipeline.default_estimator = lambda model="full", detect_interval=4: BrightBlobs()
 from gaitid.cli import main
 sys.exit(main(["track", {url!r}, "--json", {js!r}, "--out", {out!r}, "--no-progress"]))
 """

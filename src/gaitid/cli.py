@@ -43,6 +43,13 @@ def _add_track(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", help="write the video annotated with boxes and track identities (.mp4)")
     p.add_argument("--json", dest="json_path", help="write the tracks as JSON to this path, or - for stdout")
     p.add_argument("--model", choices=["lite", "full", "heavy"], default="full", help="landmark model")
+    p.add_argument(
+        "--detect-every",
+        type=int,
+        default=4,
+        metavar="N",
+        help="run the person detector on every N-th frame (default 4; larger is faster, finds newcomers later)",
+    )
     p.add_argument("--open-timeout", type=float, default=5.0, help="seconds to open a live source (default 5)")
     p.add_argument(
         "--give-up-after",
@@ -68,6 +75,7 @@ def _run_track(args: argparse.Namespace) -> int:
         out=args.out,
         json_path=args.json_path,
         model=args.model,
+        detect_interval=args.detect_every,
         live_options=options,
         progress=not args.no_progress,
     )

@@ -16,7 +16,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from gaitid.tracking.kalman import BoxKalman
-from gaitid.types import FramePeople, Person
+from gaitid.types import FramePeople
 
 
 @dataclass(frozen=True)
