@@ -50,7 +50,7 @@ class CenterNetDetector:
     input_size = 512
     person_class = 0
 
-    def __init__(self, score_threshold: float = 0.3, nms_iou: float = 0.6, threads: int | None = None) -> None:
+    def __init__(self, score_threshold: float = 0.25, nms_iou: float = 0.6, threads: int | None = None) -> None:
         self.score_threshold = score_threshold
         self.nms_iou = nms_iou
         self.threads = threads

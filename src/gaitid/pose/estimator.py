@@ -17,7 +17,9 @@ from gaitid.pose.geometry import Roi, box_iou
 from gaitid.pose.landmarks import BlazePoseLandmarker, Landmarks
 from gaitid.types import Frame, FramePeople, Person
 
-# Torso and limb keypoints used to decide whether two poses are the same person.
+# Keypoints used to decide whether two poses are the same person: the head (nose, eyes, ears), which two
+# people never share, and the torso and limbs.
+_HEAD = np.array([0, 2, 5, 7, 8])
 _BODY = np.array([11, 12, 13, 14, 23, 24, 25, 26, 27, 28])
 
 
@@ -113,8 +115,9 @@ class HumanPoseNN:
 
 
 def _to_person(landmarks: Landmarks, shape: tuple[int, ...]) -> Person:
+    box = _box_from_mask(landmarks.mask, landmarks.mask_box)
     return Person(
-        box=_box_from_keypoints(landmarks.keypoints, shape),
+        box=box if box is not None else _box_from_keypoints(landmarks.keypoints, shape),
         score=landmarks.presence,
         keypoints=landmarks.keypoints,
         heatmaps=landmarks.heatmaps,
@@ -122,6 +125,16 @@ def _to_person(landmarks: Landmarks, shape: tuple[int, ...]) -> Person:
         mask=landmarks.mask,
         mask_box=landmarks.mask_box,
     )
+
+
+def _box_from_mask(mask: np.ndarray, mask_box: np.ndarray, threshold: float = 0.5) -> np.ndarray | None:
+    """The box around the silhouette, when the silhouette is big enough to trust."""
+    inside = mask >= threshold
+    if inside.sum() < 50:
+        return None
+    rows, cols = np.flatnonzero(inside.any(axis=1)), np.flatnonzero(inside.any(axis=0))
+    x1, y1 = float(mask_box[0] + cols[0]), float(mask_box[1] + rows[0])
+    return np.array([x1, y1, mask_box[0] + cols[-1] + 1.0, mask_box[1] + rows[-1] + 1.0], np.float32)
 
 
 def _box_from_keypoints(keypoints: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -151,5 +164,8 @@ def _deduplicate(people: list[tuple[Person, Roi]]) -> list[tuple[Person, Roi]]:
 
 def _same_pose(a: Person, b: Person) -> bool:
     scale = max(a.box[3] - a.box[1], b.box[3] - b.box[1], 1.0)
-    distances = np.linalg.norm(a.keypoints[_BODY, :2] - b.keypoints[_BODY, :2], axis=1)
-    return float(np.median(distances)) < 0.1 * scale
+
+    def median_distance(rows: np.ndarray) -> float:
+        return float(np.median(np.linalg.norm(a.keypoints[rows, :2] - b.keypoints[rows, :2], axis=1)))
+
+    return median_distance(_BODY) < 0.1 * scale or median_distance(_HEAD) < 0.04 * scale
