@@ -8,8 +8,6 @@ and sooner while nobody is in view or somebody was lost.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from gaitid.pose.detector import BlazePoseDetector, CenterNetDetector, PersonDetector
@@ -24,12 +22,6 @@ _REJECTION_ROUNDS = 3
 # people never share, and the torso and limbs.
 _HEAD = np.array([0, 2, 5, 7, 8])
 _BODY = np.array([11, 12, 13, 14, 23, 24, 25, 26, 27, 28])
-
-
-@dataclass
-class _Tracked:
-    roi: Roi
-    box: np.ndarray
 
 
 class HumanPoseNN:
@@ -59,8 +51,9 @@ class HumanPoseNN:
         self.close_up_detector = BlazePoseDetector(threads=threads) if close_up else None
         self.detect_interval = detect_interval
         self.min_presence = min_presence
-        self._tracked: list[_Tracked] = []
-        self._rejected: list[tuple[np.ndarray, int]] = []
+        self._tracked: list[Roi] = []  # where to look for each person in the next frame
+        self._rejected: list[tuple[np.ndarray, int]] = []  # boxes turned down, with rounds left to skip them
+        self._since_detection = 0
         self.reset()
 
     def reset(self) -> None:
@@ -83,8 +76,8 @@ class HumanPoseNN:
     def _estimate(self, frame: Frame, still: bool) -> FramePeople:
         image = frame.image
         found: list[tuple[Person, Roi]] = []
-        for tracked in self._tracked:
-            landmarks = self.landmarker.run(image, tracked.roi)
+        for roi in self._tracked:
+            landmarks = self.landmarker.run(image, roi)
             if landmarks.presence >= self.min_presence:
                 found.append((_to_person(landmarks, image.shape), landmarks.next_roi))
         self._since_detection += 1
@@ -94,7 +87,7 @@ class HumanPoseNN:
             self._since_detection = 0
 
         people = _deduplicate(found)
-        self._tracked = [_Tracked(roi, person.box) for person, roi in people]
+        self._tracked = [roi for _, roi in people]
         return FramePeople(
             frame_index=frame.index,
             time=frame.time,
