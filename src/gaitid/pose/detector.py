@@ -50,7 +50,7 @@ class CenterNetDetector:
     input_size = 512
     person_class = 0
 
-    def __init__(self, score_threshold: float = 0.3, nms_iou: float = 0.6, threads: int | None = None) -> None:
+    def __init__(self, score_threshold: float = 0.25, nms_iou: float = 0.6, threads: int | None = None) -> None:
         self.score_threshold = score_threshold
         self.nms_iou = nms_iou
         self.threads = threads
@@ -148,12 +148,3 @@ class BlazePoseDetector:
             detections.append(Detection(box=boxes[i].astype(np.float32), score=float(scores[chosen][i]), roi=roi))
         return detections
 
-
-DETECTORS = {"centernet": CenterNetDetector, "blazepose": BlazePoseDetector}
-
-
-def create_detector(name: str = "centernet", **kwargs: float) -> PersonDetector:
-    try:
-        return DETECTORS[name](**kwargs)  # type: ignore[arg-type]
-    except KeyError:
-        raise ValueError(f"unknown detector {name!r}; choose one of {sorted(DETECTORS)}") from None

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -27,9 +30,28 @@ def model_path(filename: str) -> Path:
 def load_tflite(filename: str, threads: int | None = None) -> Any:
     from ai_edge_litert.interpreter import Interpreter
 
-    interpreter = Interpreter(model_path=str(model_path(filename)), num_threads=threads or default_threads())
-    interpreter.allocate_tensors()
+    path = model_path(filename)
+    with _quiet_native_stderr():  # the runtime prints an INFO line about its CPU delegate
+        interpreter = Interpreter(model_path=str(path), num_threads=threads or default_threads())
+        interpreter.allocate_tensors()
     return interpreter
+
+
+@contextmanager
+def _quiet_native_stderr() -> Iterator[None]:
+    sys.stderr.flush()
+    try:
+        saved = os.dup(2)
+    except OSError:  # no usable stderr: nothing to quieten
+        yield
+        return
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def load_onnx(filename: str, threads: int | None = None) -> Any:
