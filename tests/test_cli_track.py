@@ -165,3 +165,24 @@ def test_ctrl_c_ends_a_live_run_cleanly(mjpeg_camera: MjpegCamera, tmp_path: Pat
     assert json.loads(js.read_text())["tracks"] is not None
     with VideoFile(out) as annotated:
         assert len(list(annotated)) > 5
+
+
+def test_a_live_source_that_gives_up_keeps_what_was_tracked(mjpeg_camera: MjpegCamera, tmp_path: Path) -> None:
+    """The camera dies for good: the run ends with the source's error, after writing the tracks so far."""
+    from gaitid.errors import InputError
+
+    class KillsTheCamera(BrightBlobs):
+        def estimate(self, frame: Frame) -> FramePeople:
+            if self.calls == 5:
+                mjpeg_camera.kill()
+            return super().estimate(frame)
+
+    js = tmp_path / "live.json"
+    options = LiveOptions(open_timeout=1.0, give_up_after=1.5, backoff_start=0.1, backoff_max=0.3)
+    start = time.monotonic()
+    with pytest.raises(InputError, match="giving up"):
+        pipeline.run_track(
+            mjpeg_camera.url, json_path=str(js), live_options=options, estimator=KillsTheCamera(), progress=False
+        )
+    assert time.monotonic() - start < 15
+    assert "tracks" in json.loads(js.read_text())

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
-from gaitid.errors import InputError
+from gaitid.errors import GaitidError, InputError
 from gaitid.sources import LiveOptions, VideoWriter, open_source
 from gaitid.tracking import TrackCollector, Tracker, tracks_to_json
 from gaitid.tracking.drawing import draw_tracks
@@ -57,6 +57,7 @@ class TrackRun:
     seconds: float
     tracks: int
     interrupted: bool
+    error: GaitidError | None = None  # a live source that gave up, or a file that broke off, partway
 
     @property
     def fps(self) -> float:
@@ -89,8 +90,14 @@ def run_track(
         run, collector = _track_source(source, estimator, out, progress)
     finally:
         source.close()
-    if json_path is not None:
+    if json_path is not None and (run.error is None or run.frames > 0):
         _write_json(json_path, tracks_to_json(collector.tracks()))
+    if run.error is not None:
+        if run.frames == 0:
+            raise run.error
+        # What was tracked before the source failed is kept (written above); the failure is still an error.
+        print(f"{source_spec}: {run.frames} frames, {run.tracks} tracks before the source failed", file=sys.stderr)
+        raise run.error
     note = " (interrupted)" if run.interrupted else ""
     print(
         f"{source_spec}: {run.frames} frames in {run.seconds:.1f} s ({run.fps:.1f} fps), {run.tracks} tracks{note}",
@@ -112,6 +119,7 @@ def _track_source(source, estimator: PoseEstimator, out: str | None, progress: b
         bar = tqdm(total=source.frame_count, unit="frame", file=sys.stderr, leave=False, dynamic_ncols=True)
     count = 0
     interrupted = False
+    error: GaitidError | None = None
     start = time.perf_counter()
     try:
         for frame, people in track_frames(source, estimator, tracker):
@@ -125,13 +133,16 @@ def _track_source(source, estimator: PoseEstimator, out: str | None, progress: b
                 bar.update(1)
     except KeyboardInterrupt:
         interrupted = True
+    except GaitidError as failure:
+        error = failure
     finally:
         seconds = time.perf_counter() - start
         if bar is not None:
             bar.close()
         if writer is not None:
             writer.close()
-    return TrackRun(frames=count, seconds=seconds, tracks=len(collector), interrupted=interrupted), collector
+    run = TrackRun(frames=count, seconds=seconds, tracks=len(collector), interrupted=interrupted, error=error)
+    return run, collector
 
 
 def _write_json(path: str, data: dict) -> None:
