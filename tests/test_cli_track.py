@@ -87,7 +87,13 @@ def _corrupt(path: Path) -> str:
 
 @pytest.mark.parametrize(
     "extra",
-    [["--out", "annotated.avi"], ["--detect-every", "0"], ["--open-timeout", "0"], ["--give-up-after", "-1"]],
+    [
+        ["--out", "annotated.avi"],
+        ["--detect-every", "0"],
+        ["--threads", "0"],
+        ["--open-timeout", "0"],
+        ["--give-up-after", "-1"],
+    ],
 )
 def test_bad_options_are_refused(tmp_path: Path, extra: list[str], capsys) -> None:
     assert main(["track", str(tmp_path / "x.mp4"), *extra]) == 2
@@ -97,7 +103,7 @@ def test_bad_options_are_refused(tmp_path: Path, extra: list[str], capsys) -> No
 def test_track_a_file_writes_json_and_an_annotated_video(tmp_path: Path, monkeypatch, capsys) -> None:
     video = tmp_path / "walkers.mp4"
     _walkers_video(video)
-    monkeypatch.setattr(pipeline, "default_estimator", lambda model="full", detect_interval=4: BrightBlobs())
+    monkeypatch.setattr(pipeline, "default_estimator", lambda model="full", detect_interval=4, threads=None: BrightBlobs())
     out, js = tmp_path / "annotated.mp4", tmp_path / "tracks.json"
     assert main(["track", str(video), "--out", str(out), "--json", str(js), "--no-progress"]) == 0
     data = json.loads(js.read_text())
@@ -116,7 +122,7 @@ def test_track_a_file_writes_json_and_an_annotated_video(tmp_path: Path, monkeyp
 def test_json_to_stdout(tmp_path: Path, monkeypatch, capsys) -> None:
     video = tmp_path / "walkers.mp4"
     _walkers_video(video, frames=5)
-    monkeypatch.setattr(pipeline, "default_estimator", lambda model="full", detect_interval=4: BrightBlobs())
+    monkeypatch.setattr(pipeline, "default_estimator", lambda model="full", detect_interval=4, threads=None: BrightBlobs())
     assert main(["track", str(video), "--json", "-", "--no-progress"]) == 0
     assert len(json.loads(capsys.readouterr().out)["tracks"]) == 2
 
@@ -140,7 +146,7 @@ sys.path.insert(0, {tests!r})
 from test_cli_track import BrightBlobs
 from gaitid import pipeline
 from gaitid.sources import LiveOptions
-pipeline.default_estimator = lambda model="full", detect_interval=4: BrightBlobs()
+pipeline.default_estimator = lambda model="full", detect_interval=4, threads=None: BrightBlobs()
 from gaitid.cli import main
 sys.exit(main(["track", {url!r}, "--json", {js!r}, "--out", {out!r}, "--no-progress"]))
 """

@@ -54,11 +54,18 @@ def _add_track(sub: argparse._SubParsersAction) -> None:
         metavar="N",
         help="run the person detector on every N-th frame (default 4; larger is faster, finds newcomers later)",
     )
-    p.add_argument("--open-timeout", type=float, default=5.0, help="seconds to open a live source (default 5)")
+    p.add_argument(
+        "--threads",
+        type=int,
+        metavar="N",
+        help="inference threads per model (default: the cores, at most 4; 1 uses the CPU best on a busy machine)",
+    )
+    p.add_argument("--open-timeout", type=float, default=5.0, metavar="S", help="seconds to open a live source (default 5)")
     p.add_argument(
         "--give-up-after",
         type=float,
         default=30.0,
+        metavar="S",
         help="seconds without frames, while reconnecting, before a live source is given up (default 30)",
     )
     p.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
@@ -80,6 +87,7 @@ def _run_track(args: argparse.Namespace) -> int:
         json_path=args.json_path,
         model=args.model,
         detect_interval=args.detect_every,
+        threads=args.threads,
         live_options=options,
         progress=not args.no_progress,
     )

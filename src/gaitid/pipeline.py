@@ -28,16 +28,17 @@ class PoseEstimator(Protocol):
     def reset(self) -> None: ...
 
 
-def default_estimator(model: str = "full", detect_interval: int = 4) -> PoseEstimator:
+def default_estimator(model: str = "full", detect_interval: int = 4, threads: int | None = None) -> PoseEstimator:
     """HumanPoseNN set up for video, imported only when needed.
 
     BlazePose's close-up detector is left off: in video people are found as they walk in, and on vtest.avi
     it costs time without changing the tracks (IDF1 0.932 with and without it). `detect_interval`: run
-    the person detector on every n-th frame (in between, people are followed by their poses).
+    the person detector on every n-th frame (in between, people are followed by their poses). `threads`:
+    inference threads per model (None: gaitid.pose.runtime's default).
     """
     from gaitid.pose.estimator import HumanPoseNN
 
-    return HumanPoseNN(model=model, close_up=False, detect_interval=detect_interval)
+    return HumanPoseNN(model=model, close_up=False, detect_interval=detect_interval, threads=threads)
 
 
 def track_frames(frames: Iterable[Frame], estimator: PoseEstimator, tracker: Tracker) -> Iterator[tuple[Frame, FramePeople]]:
@@ -70,6 +71,7 @@ def run_track(
     json_path: str | None = None,
     model: str = "full",
     detect_interval: int = 4,
+    threads: int | None = None,
     live_options: LiveOptions | None = None,
     estimator: PoseEstimator | None = None,
     progress: bool = True,
@@ -81,11 +83,13 @@ def run_track(
     """
     if detect_interval < 1:
         raise InputError(f"--detect-every must be at least 1, got {detect_interval}")
+    if threads is not None and threads < 1:
+        raise InputError(f"--threads must be at least 1, got {threads}")
     if out is not None and Path(out).suffix.lower() != ".mp4":
         raise InputError(f"{out}: annotated video must be written as .mp4")
     source = open_source(source_spec, live_options)
     try:
-        estimator = estimator or default_estimator(model, detect_interval)
+        estimator = estimator or default_estimator(model, detect_interval, threads)
         estimator.reset()
         run, collector = _track_source(source, estimator, out, progress)
     finally:
