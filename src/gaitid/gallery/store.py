@@ -191,6 +191,7 @@ class GalleryStore:
         busy_timeout_s: float = 30.0,
     ) -> None:
         self.path = Path(path).expanduser()
+        self._key = key
         self._cipher: Cipher | None = None
         exists = self.path.exists()
         if exists:
@@ -351,30 +352,40 @@ class GalleryStore:
         A name already enrolled is an error unless add=True, which adds the vectors to that person
         (and replaces the metadata when given).
         """
+        with self._write():
+            person_id = self._enroll_locked(name, vectors, metadata, add)
+        return person_id
+
+    def enroll_many(self, people: Sequence[tuple[str, Sequence[NewVector], dict | None]], *, add: bool = False) -> None:
+        """Enrol several people in one transaction (an import): all of them or none."""
+        with self._write():
+            for name, vectors, metadata in people:
+                self._enroll_locked(name, vectors, metadata, add)
+
+    def _enroll_locked(self, name: str, vectors: Sequence[NewVector], metadata: dict | None, add: bool) -> int:
         _check_name(name)
         if not vectors:
             raise GalleryError(f"no vectors to enrol for {name!r}")
         arrays = [_check_vector(v) for v in vectors]
         meta_blob = None if metadata is None else self._seal(json.dumps(metadata).encode(), "metadata")
         now = time.time()
-        with self._write():
-            row = self._db.execute("SELECT id FROM people WHERE name_key = ?", (self._name_key(name),)).fetchone()
-            if row is not None and not add:
-                raise GalleryError(f"{name!r} is already enrolled: add vectors to them instead, or remove them first")
-            if row is None:
-                person_id = self._db.execute(
-                    "INSERT INTO people (name_key, name, metadata, created) VALUES (?, ?, ?, ?)",
-                    (self._name_key(name), self._seal(name.encode("utf-8"), "name"), meta_blob, now),
-                ).lastrowid
-            else:
-                person_id = int(row[0])
-                if metadata is not None:
-                    self._db.execute("UPDATE people SET metadata = ? WHERE id = ?", (meta_blob, person_id))
-            for new, array in zip(vectors, arrays):
-                self._insert_vector(person_id, new, array, now)
-            self._bump("generation")
-            models = sorted({v.model for v in vectors})
-            self._log("enrol", person_id, name, {"vectors": len(vectors), "models": models, "added": row is not None})
+        row = self._db.execute("SELECT id FROM people WHERE name_key = ?", (self._name_key(name),)).fetchone()
+        if row is not None and not add:
+            raise GalleryError(f"{name!r} is already enrolled: add vectors to them instead, or remove them first")
+        if row is None:
+            person_id = self._db.execute(
+                "INSERT INTO people (name_key, name, metadata, created) VALUES (?, ?, ?, ?)",
+                (self._name_key(name), self._seal(name.encode("utf-8"), "name"), meta_blob, now),
+            ).lastrowid
+        else:
+            person_id = int(row[0])
+            if metadata is not None:
+                self._db.execute("UPDATE people SET metadata = ? WHERE id = ?", (meta_blob, person_id))
+        for new, array in zip(vectors, arrays):
+            self._insert_vector(person_id, new, array, now)
+        self._bump("generation")
+        models = sorted({v.model for v in vectors})
+        self._log("enrol", person_id, name, {"vectors": len(vectors), "models": models, "added": row is not None})
         return int(person_id)
 
     def _insert_vector(self, person_id: int, new: NewVector, array: np.ndarray, now: float) -> None:
