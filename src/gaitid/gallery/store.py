@@ -137,10 +137,6 @@ class Removal:
     wal_truncated: bool  # False when a reader in another process kept the old WAL alive: erased at its close
 
 
-def _refuse_empty(path: Path) -> None:
-    raise NotAGalleryError(f"{path} is not a gaitid gallery (an empty file); it was left untouched")
-
-
 def _check_existing_file(path: Path) -> None:
     """Refuse, without writing anything, a file that is not a gaitid gallery."""
     try:
@@ -148,17 +144,17 @@ def _check_existing_file(path: Path) -> None:
             head = f.read(len(SQLITE_MAGIC))
     except OSError as error:
         raise NotAGalleryError(f"cannot read the gallery {path}: {error.strerror or error}") from None
-    if not head and time.time() - path.stat().st_mtime < 5.0:
-        time.sleep(1.0)  # another process may be creating this gallery right now: let it write the header
-        return _check_existing_file(path) if path.stat().st_size else _refuse_empty(path)
+    if not head:
+        return  # an empty file holds nothing to lose: a gallery being created (or interrupted at its start)
     if head != SQLITE_MAGIC:
-        what = "an empty file" if not head else "not an SQLite database"
-        raise NotAGalleryError(f"{path} is not a gaitid gallery ({what}); it was left untouched")
+        raise NotAGalleryError(f"{path} is not a gaitid gallery (not an SQLite database); it was left untouched")
     try:
         uri = f"{path.resolve().as_uri()}?mode=ro"
         probe = sqlite3.connect(uri, uri=True, timeout=30.0)
         try:
             tables = {r[0] for r in probe.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if not tables:
+                return  # an empty database: holds nothing to lose (another process may be creating it)
             if "meta" not in tables:
                 raise NotAGalleryError(
                     f"{path} is an SQLite database but not a gaitid gallery; it was left untouched"
@@ -202,6 +198,8 @@ class GalleryStore:
             raise GalleryError(f"no gallery at {self.path}")
         else:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            # biometric data: readable by its owner only (SQLite gives the -wal and -shm files the same mode)
+            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
         self._db = sqlite3.connect(str(self.path), timeout=busy_timeout_s, isolation_level=None)
         try:
             self._db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
@@ -371,7 +369,7 @@ class GalleryStore:
         now = time.time()
         row = self._db.execute("SELECT id FROM people WHERE name_key = ?", (self._name_key(name),)).fetchone()
         if row is not None and not add:
-            raise GalleryError(f"{name!r} is already enrolled: add vectors to them instead, or remove them first")
+            raise GalleryError(f"{name!r} is already enrolled (add vectors to them with --add, or remove them first)")
         if row is None:
             person_id = self._db.execute(
                 "INSERT INTO people (name_key, name, metadata, created) VALUES (?, ?, ?, ?)",
