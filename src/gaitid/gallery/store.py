@@ -20,6 +20,7 @@ transaction that records the new version.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sqlite3
@@ -170,6 +171,21 @@ def _check_existing_file(path: Path) -> None:
         raise NotAGalleryError(f"{path} is damaged or not a gaitid gallery ({error}); it was left untouched") from None
 
 
+def _guarded(method: Callable) -> Callable:
+    """Turn SQLite's "damaged file" errors into a clear NotAGalleryError (locks and constraints pass through)."""
+
+    @functools.wraps(method)
+    def wrapper(self: GalleryStore, *args: object, **kwargs: object) -> object:
+        try:
+            return method(self, *args, **kwargs)
+        except (sqlite3.OperationalError, sqlite3.IntegrityError):
+            raise
+        except sqlite3.DatabaseError as error:
+            raise NotAGalleryError(f"the gallery {self.path} is damaged ({error}); restore it from an export or backup") from None
+
+    return wrapper
+
+
 class GalleryStore:
     """A gallery file. Open it with a key to use an encrypted gallery (or to create one).
 
@@ -207,7 +223,7 @@ class GalleryStore:
             self._db.execute("PRAGMA synchronous = FULL")
             self._db.execute("PRAGMA foreign_keys = ON")
             self._db.execute("PRAGMA secure_delete = ON")
-            self._initialise(key)
+            _guarded(GalleryStore._initialise)(self, key)
         except BaseException:
             self._db.close()
             raise
@@ -224,6 +240,8 @@ class GalleryStore:
                 if not meta:
                     self._create(key)
                     return
+        if int(meta.get("schema_version", "0")) > SCHEMA_VERSION:
+            self._migrate(int(meta["schema_version"]))  # refuses a newer schema
         self._unlock(meta, key)
         if int(meta.get("schema_version", "0")) < SCHEMA_VERSION:
             with self._write():
@@ -337,6 +355,7 @@ class GalleryStore:
 
     # -- writing ------------------------------------------------------------------------------------------
 
+    @_guarded
     def enroll(
         self,
         name: str,
@@ -354,6 +373,7 @@ class GalleryStore:
             person_id = self._enroll_locked(name, vectors, metadata, add)
         return person_id
 
+    @_guarded
     def enroll_many(self, people: Sequence[tuple[str, Sequence[NewVector], dict | None]], *, add: bool = False) -> None:
         """Enrol several people in one transaction (an import): all of them or none."""
         with self._write():
@@ -401,6 +421,7 @@ class GalleryStore:
             ),
         )
 
+    @_guarded
     def remove(self, name: str) -> Removal:
         """Erase a person: their row, vectors and the mentions of their name in the audit log."""
         with self._write():
@@ -423,6 +444,7 @@ class GalleryStore:
         busy, _, _ = self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
         return busy == 0
 
+    @_guarded
     def log_identification(self, name: str | None, score: float, model: str, source: str | None = None) -> None:
         person_id = None
         with self._write():
@@ -434,6 +456,7 @@ class GalleryStore:
                 detail["source_given"] = True
             self._log("identify", person_id, name, detail)
 
+    @_guarded
     def log_import(self, people: int, vectors: int) -> None:
         with self._write():
             self._log("import", None, None, {"people": people, "vectors": vectors})
@@ -446,11 +469,13 @@ class GalleryStore:
             raise UnknownPersonError(f"nobody called {name!r} is enrolled (gaitid gallery list shows who is)")
         return int(row[0])
 
+    @_guarded
     def counters(self) -> tuple[int, int]:
         """(generation, removals): the first changes with every enrolment or removal, the second with removals."""
         meta = dict(self._db.execute("SELECT key, value FROM meta WHERE key IN ('generation', 'removals')"))
         return int(meta["generation"]), int(meta["removals"])
 
+    @_guarded
     def people(self) -> list[PersonRecord]:
         """Everyone enrolled, sorted by name, with their vector counts per model."""
         counts: dict[int, dict[str, int]] = {}
@@ -475,6 +500,7 @@ class GalleryStore:
             )
         return sorted(out, key=lambda p: p.name)
 
+    @_guarded
     def person(self, name: str) -> PersonRecord:
         """One person with all their vectors."""
         person_id = self._person_id(name)
@@ -500,6 +526,7 @@ class GalleryStore:
             vectors=tuple(vectors),
         )
 
+    @_guarded
     def model_counts(self) -> dict[str, tuple[int, int, int]]:
         """model -> (people, vectors, dimension) over the whole gallery."""
         return {
@@ -509,6 +536,7 @@ class GalleryStore:
             )
         }
 
+    @_guarded
     def load_vectors(self, model: str, after_id: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The vectors of one model with id > after_id: (ids (n,), person_ids (n,), vectors (n, d) float32)."""
         ids, persons, rows = [], [], []
@@ -527,10 +555,12 @@ class GalleryStore:
         matrix = np.frombuffer(b"".join(rows), dtype="<f4").reshape(len(rows), dims.pop()).astype(np.float32)
         return np.asarray(ids, np.int64), np.asarray(persons, np.int64), matrix
 
+    @_guarded
     def names(self) -> dict[int, str]:
         """person id -> name, for everyone."""
         return {pid: self._text(name, "name") or "" for pid, name in self._db.execute("SELECT id, name FROM people")}
 
+    @_guarded
     def audit(self, limit: int = 100) -> list[dict]:
         """The most recent audit entries, newest first (names of removed people are blank)."""
         out = []
