@@ -20,8 +20,9 @@ Where the non-mated searches come from (see Gallery):
   gallery as it is (the most faithful estimate);
 - otherwise the gallery itself: for nearest neighbour, each enrolled vector (up to a sample) searched
   against everyone but its own person (leave one person out: a gallery one person smaller); for the
-  SVM, vectors of one half of the people searched by SVMs fitted on the other half (a gallery half as large,
-  so the estimate is somewhat optimistic: top impostor scores grow with the number of people).
+  SVM, cross-fitting over people: the people are dealt into up to 5 folds and the vectors of one fold are
+  searched by SVMs fitted on the others (a gallery up to 20 % smaller, so the estimate is slightly
+  optimistic: top impostor scores grow with the number of people).
 Enrolment vectors are cleaner than real probes (the same walk conditions), so the FPIR measured on real
 probes can differ from the target; benchmarks/RESULTS-gallery.md reports how far it did on CASIA-B.
 The resolution is 1/N: with few enrolled people, thresholds are coarse.

@@ -271,22 +271,32 @@ class LinearSVM(_GalleryClassifier):
         return X @ self.coef_.T + self.intercept_
 
     def nonmated_scores(self, max_probes: int = 2000, rng: np.random.Generator | None = None) -> np.ndarray:
-        """Top scores of probes from people the SVMs never saw: the classes are split in two halves, SVMs
-        fitted on one half score sampled vectors of the other, and the other way round."""
+        """Top scores of probes from people the SVMs never saw, by cross-fitting over people.
+
+        The classes are dealt into K = min(5, classes) folds; SVMs fitted on the other folds' classes score
+        the vectors of one fold. Folds are taken until `max_probes` probes are scored, so a large gallery
+        costs one fit on 80 % of its classes. The galleries searched are up to 20 % smaller than the real
+        one (fewer impostors), so the estimate of false accepts is slightly optimistic.
+        """
         self._check_fitted()
         rng = rng if rng is not None else np.random.default_rng(0)
         n_classes = len(self.classes_)
-        if n_classes < 4:
+        if n_classes < 3:
             return np.zeros(0, np.float32)
-        half = np.zeros(n_classes, bool)
-        half[rng.permutation(n_classes)[: n_classes // 2]] = True
-        in_half = half[self.y_index_]
-        probes = self._probe_sample(max_probes, rng)
-        out = []
-        for side in (True, False):
-            train = in_half == side
+        folds = min(5, n_classes)
+        fold_of_class = np.empty(n_classes, np.int64)
+        fold_of_class[rng.permutation(n_classes)] = np.arange(n_classes) % folds
+        fold_of_vector = fold_of_class[self.y_index_]
+        out: list[np.ndarray] = []
+        budget = max_probes
+        for fold in range(folds):
+            test = np.flatnonzero(fold_of_vector == fold)
+            if len(test) > budget:
+                test = np.sort(rng.choice(test, size=budget, replace=False))
+            train = fold_of_vector != fold
             model = LinearSVM(self.C, self.max_negatives, self.random_state).fit(self.X_[train], self.y_index_[train])
-            test = probes[in_half[probes] != side]
-            if len(test):
-                out.append(model.decision_function(self.X_[test]).max(axis=1))
+            out.append(model.decision_function(self.X_[test]).max(axis=1))
+            budget -= len(test)
+            if budget <= 0:
+                break
         return np.concatenate(out).astype(np.float32)

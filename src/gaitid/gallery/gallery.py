@@ -32,7 +32,7 @@ from gaitid.gallery.store import GalleryStore, NewVector, PersonRecord, Removal,
 from gaitid.types import Embedding, Identity
 
 METHODS = ("auto", "svm", "cosine")
-MIN_SVM_PEOPLE = 4  # two per half for the SVM's self-calibration (two with background vectors)
+MIN_SVM_PEOPLE = 3  # for the SVM's self-calibration by cross-fitting (two with background vectors)
 DEFAULT_TARGET_FPIR = 0.01
 CALIBRATION_PROBES = 2000
 
@@ -57,7 +57,7 @@ class Gallery:
 
     store: an open GalleryStore (the Gallery closes it on close()).
     method: "svm" (one-vs-rest linear SVMs), "cosine" (nearest neighbour), or "auto": the SVM when at
-        least 4 people (2 with background vectors) are enrolled with the probe's model, else cosine.
+        least 3 people (2 with background vectors) are enrolled with the probe's model, else cosine.
     target_fpir: the false-positive identification rate the open-set threshold aims at.
     background: (n, d) vectors of people who are not enrolled, made by `background_model`; when given they
         calibrate the scores (see gaitid.gallery.calibration), else the gallery calibrates itself.
