@@ -37,7 +37,8 @@ def _when(t: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t))
 
 
-def run_list(path: str | None, key_file: str | None, out: TextIO = sys.stdout) -> int:
+def run_list(path: str | None, key_file: str | None, out: TextIO | None = None) -> int:
+    out = out if out is not None else sys.stdout
     target = default_gallery_path() if path is None else Path(path)
     if not target.exists():
         print(f"the gallery {target} is empty (not created yet): enrol people with gaitid enroll NAME VIDEO", file=out)
@@ -50,12 +51,13 @@ def run_list(path: str | None, key_file: str | None, out: TextIO = sys.stdout) -
         width = max(len(p.name) for p in people)
         for p in people:
             models = ", ".join(f"{m} x{n}" for m, n in sorted(p.models.items()))
-            print(f"{p.name:<{width}}  {_n(p.num_vectors, "vector"):>11}  enrolled {_when(p.created)}  {models}", file=out)
+            print(f"{p.name:<{width}}  {_n(p.num_vectors, 'vector'):>11}  enrolled {_when(p.created)}  {models}", file=out)
         print(f"{len(people)} people in {store.path}" + (" (encrypted)" if store.encrypted else ""), file=out)
     return 0
 
 
-def run_show(path: str | None, key_file: str | None, name: str, out: TextIO = sys.stdout) -> int:
+def run_show(path: str | None, key_file: str | None, name: str, out: TextIO | None = None) -> int:
+    out = out if out is not None else sys.stdout
     with _open(path, key_file) as store:
         person = store.person(name)
         print(f"name:     {person.name}", file=out)
@@ -72,15 +74,17 @@ def run_show(path: str | None, key_file: str | None, name: str, out: TextIO = sy
     return 0
 
 
-def run_remove(path: str | None, key_file: str | None, name: str, out: TextIO = sys.stdout) -> int:
+def run_remove(path: str | None, key_file: str | None, name: str, out: TextIO | None = None) -> int:
+    out = out if out is not None else sys.stdout
     with _open(path, key_file) as store:
         removal = store.remove(name)
     note = "" if removal.wal_truncated else " (another process still reads the gallery: its journal is wiped when it closes)"
-    print(f"removed {removal.name}: {_n(removal.vectors, "vector")} erased from the gallery{note}", file=out)
+    print(f"removed {removal.name}: {_n(removal.vectors, 'vector')} erased from the gallery{note}", file=out)
     return 0
 
 
-def run_export(path: str | None, key_file: str | None, target: str, plain: bool, out: TextIO = sys.stdout) -> int:
+def run_export(path: str | None, key_file: str | None, target: str, plain: bool, out: TextIO | None = None) -> int:
+    out = out if out is not None else sys.stdout
     from gaitid.gallery.transfer import export_gallery
 
     with _open(path, key_file) as store:
@@ -91,7 +95,8 @@ def run_export(path: str | None, key_file: str | None, target: str, plain: bool,
     return 0
 
 
-def run_import(path: str | None, key_file: str | None, source: str, add: bool, out: TextIO = sys.stdout) -> int:
+def run_import(path: str | None, key_file: str | None, source: str, add: bool, out: TextIO | None = None) -> int:
+    out = out if out is not None else sys.stdout
     from gaitid.gallery.transfer import import_gallery
 
     with _open(path, key_file, create=True) as store:
@@ -100,7 +105,8 @@ def run_import(path: str | None, key_file: str | None, source: str, add: bool, o
     return 0
 
 
-def run_audit(path: str | None, key_file: str | None, limit: int, out: TextIO = sys.stdout) -> int:
+def run_audit(path: str | None, key_file: str | None, limit: int, out: TextIO | None = None) -> int:
+    out = out if out is not None else sys.stdout
     with _open(path, key_file) as store:
         for entry in reversed(store.audit(limit)):
             name = entry["name"] if entry["name"] is not None else "-"
