@@ -97,10 +97,13 @@ def run_export(path: str | None, key_file: str | None, target: str, plain: bool,
 
 def run_import(path: str | None, key_file: str | None, source: str, add: bool, out: TextIO | None = None) -> int:
     out = out if out is not None else sys.stdout
-    from gaitid.gallery.transfer import import_gallery
+    from gaitid.gallery.transfer import read_export
 
+    entries = read_export(source, key_from_environment(key_file))  # before a new gallery is created
     with _open(path, key_file, create=True) as store:
-        people, vectors = import_gallery(store, source, add=add)
+        store.enroll_many(entries, add=add)
+        people, vectors = len(entries), sum(len(v) for _, v, _ in entries)
+        store.log_import(people, vectors)
         print(f"imported {people} people ({vectors} vectors) into {store.path}", file=out)
     return 0
 

@@ -82,7 +82,17 @@ def import_gallery(store: GalleryStore, path: str | os.PathLike, *, add: bool = 
     """Enrol everyone in the export file `path`, all in one transaction; returns (people, vectors).
 
     A name already enrolled is an error (nothing is imported) unless add=True, which adds the vectors.
+    An encrypted export is read with the gallery's key.
     """
+    entries = read_export(path, store._key)
+    store.enroll_many(entries, add=add)
+    n_vectors = sum(len(vectors) for _, vectors, _ in entries)
+    store.log_import(len(entries), n_vectors)
+    return len(entries), n_vectors
+
+
+def read_export(path: str | os.PathLike, key: bytes | None) -> list[tuple[str, list[NewVector], dict | None]]:
+    """The people in an export file: (name, vectors, metadata) each; `key` opens an encrypted export."""
     path = Path(path)
     try:
         document = json.loads(path.read_bytes())
@@ -95,17 +105,16 @@ def import_gallery(store: GalleryStore, path: str | os.PathLike, *, add: bool = 
     if document.get("version") != EXPORT_VERSION:
         raise GalleryError(f"{path} is a gallery export of version {document.get('version')}; this gaitid reads {EXPORT_VERSION}")
     if "encryption" in document:
-        if store._key is None:
+        if key is None:
             raise GalleryKeyError(
                 f"{path} is encrypted: import it into an encrypted gallery opened with the same key"
             )
-        cipher = Cipher(store._key, KdfParams.from_text(document["encryption"]))
+        cipher = Cipher(key, KdfParams.from_text(document["encryption"]))
         try:
             document = json.loads(cipher.decrypt(base64.b64decode(document["data"]), "export"))
         except GalleryKeyError:
             raise GalleryKeyError(f"wrong key for the encrypted export {path}") from None
     entries = []
-    n_vectors = 0
     try:
         for person in document["people"]:
             vectors = []
@@ -115,9 +124,6 @@ def import_gallery(store: GalleryStore, path: str | os.PathLike, *, add: bool = 
                     raise GalleryError(f"{path}: a vector of {person['name']!r} is damaged")
                 vectors.append(NewVector(array, v["model"], v.get("source"), int(v.get("num_frames", 0))))
             entries.append((person["name"], vectors, person.get("metadata") or None))
-            n_vectors += len(vectors)
     except (KeyError, TypeError, ValueError) as error:
         raise GalleryError(f"{path} is a damaged gallery export ({error})") from None
-    store.enroll_many(entries, add=add)
-    store.log_import(len(entries), n_vectors)
-    return len(entries), n_vectors
+    return entries
