@@ -289,9 +289,11 @@ class Gallery:
 
     def _calibration(self, index: _ModelIndex) -> ScoreCalibration:
         n_people = len(index.classifier.classes_)
+        # Recalibrated when the number of people changed by more than 5 % (always below 20 people): the
+        # estimate moves slowly with the gallery's size, and for the SVM a recalibration costs a refit.
         stale = index.calibration is None or (
             index.calibrated_people != n_people
-            and (n_people < 200 or abs(n_people - index.calibrated_people) > 0.05 * index.calibrated_people)
+            and (n_people < 20 or abs(n_people - index.calibrated_people) > 0.05 * index.calibrated_people)
         )
         if not stale:
             return index.calibration

@@ -446,6 +446,15 @@ class GalleryStore:
 
     @_guarded
     def log_identification(self, name: str | None, score: float, model: str, source: str | None = None) -> None:
+        """Record an identification. Written without waiting for the disk (synchronous=NORMAL): a power
+        cut may lose the last few of these entries, never the gallery's consistency nor an enrolment."""
+        self._db.execute("PRAGMA synchronous = NORMAL")
+        try:
+            self._log_identification(name, score, model, source)
+        finally:
+            self._db.execute("PRAGMA synchronous = FULL")
+
+    def _log_identification(self, name: str | None, score: float, model: str, source: str | None) -> None:
         person_id = None
         with self._write():
             if name is not None:
