@@ -4,7 +4,10 @@ Both work on L2-normalised vectors and give one raw score per enrolled class (hi
 - `CosineNN`: the cosine similarity of the probe to the class's closest enrolled vector. Nothing to train;
   adding a person appends rows to a matrix.
 - `LinearSVM`: one linear SVM per class (one-vs-rest, hinge loss, liblinear), trained on the class's
-  vectors against at most `max_negatives` vectors of the other classes drawn at random. Each class is
+  vectors against at most `max_negatives` vectors of the other classes drawn at random, plus (when given
+  to fit) at most as many background vectors: people who are not enrolled. A one-vs-rest SVM accepts a
+  whole half-space, where strangers fall easily; background negatives pull that boundary in, which is
+  what makes its "unknown" usable (see benchmarks/RESULTS-gallery.md). Each class is
   trained on its own, so enrolling a person trains one small SVM whose cost does not depend on the
   gallery's size (`partial_fit`); the classes trained earlier did not see the newcomer as a negative, which
   `refit` (or `fit`) repairs when wanted.
@@ -17,6 +20,8 @@ probes whose person is not among the classes searched, which is what the open-se
 """
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 
@@ -212,11 +217,16 @@ class LinearSVM(_GalleryClassifier):
         self.max_negatives = max_negatives
         self.random_state = random_state
 
-    def fit(self, X: np.ndarray, y: np.ndarray) -> LinearSVM:
+    def fit(self, X: np.ndarray, y: np.ndarray, background: np.ndarray | None = None) -> LinearSVM:
+        """Fit one SVM per class. background: (m, d) vectors of people not in y, extra negatives for all."""
         X, y = _check_Xy(X, y)
         if self.C <= 0 or self.max_negatives < 1:
             raise ValueError("C must be positive and max_negatives at least 1")
         self._set_training(X, y)
+        if background is None:
+            self.background_ = np.zeros((0, X.shape[1]), np.float32)
+        else:
+            self.background_ = l2_normalise(_check_X(background, X.shape[1]))
         if len(self.classes_) < 2:
             raise ValueError("a linear SVM needs at least two enrolled people")
         self.coef_ = np.zeros((len(self.classes_), X.shape[1]), np.float32)
@@ -248,6 +258,7 @@ class LinearSVM(_GalleryClassifier):
         return self
 
     def _train(self, class_indices: np.ndarray) -> None:
+        from sklearn.exceptions import ConvergenceWarning
         from sklearn.svm import LinearSVC
 
         for c in class_indices:
@@ -256,10 +267,16 @@ class LinearSVM(_GalleryClassifier):
             if len(neg) > self.max_negatives:
                 rng = np.random.default_rng((self.random_state, int(c)))
                 neg = np.sort(rng.choice(neg, size=self.max_negatives, replace=False))
-            rows = np.concatenate([pos, neg])
-            target = np.concatenate([np.ones(len(pos)), np.zeros(len(neg))])
+            extra = self.background_
+            if len(extra) > self.max_negatives:
+                rng = np.random.default_rng((self.random_state, int(c), 1))
+                extra = extra[np.sort(rng.choice(len(extra), size=self.max_negatives, replace=False))]
+            data = np.concatenate([self.X_[pos], self.X_[neg], extra])
+            target = np.concatenate([np.ones(len(pos)), np.zeros(len(neg) + len(extra))])
             svm = LinearSVC(C=self.C, class_weight="balanced", dual=True, max_iter=5000, tol=1e-4)
-            svm.fit(self.X_[rows], target)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)  # the last iterate is still a usable SVM
+                svm.fit(data, target)
             self.coef_[c] = svm.coef_[0]
             self.intercept_[c] = svm.intercept_[0]
             self.stale_[c] = False
@@ -294,7 +311,8 @@ class LinearSVM(_GalleryClassifier):
             if len(test) > budget:
                 test = np.sort(rng.choice(test, size=budget, replace=False))
             train = fold_of_vector != fold
-            model = LinearSVM(self.C, self.max_negatives, self.random_state).fit(self.X_[train], self.y_index_[train])
+            model = LinearSVM(self.C, self.max_negatives, self.random_state)
+            model.fit(self.X_[train], self.y_index_[train], background=self.background_)
             out.append(model.decision_function(self.X_[test]).max(axis=1))
             budget -= len(test)
             if budget <= 0:

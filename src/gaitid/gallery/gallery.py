@@ -59,8 +59,11 @@ class Gallery:
     method: "svm" (one-vs-rest linear SVMs), "cosine" (nearest neighbour), or "auto": the SVM when at
         least 3 people (2 with background vectors) are enrolled with the probe's model, else cosine.
     target_fpir: the false-positive identification rate the open-set threshold aims at.
-    background: (n, d) vectors of people who are not enrolled, made by `background_model`; when given they
-        calibrate the scores (see gaitid.gallery.calibration), else the gallery calibrates itself.
+    background: (n, d) vectors of people who are not enrolled, made by `background_model`. With cosine NN they
+        calibrate the scores (see gaitid.gallery.calibration); with the SVM half of the background people
+        are extra negatives for every SVM and the other half calibrate. Without, the gallery calibrates
+        itself. background_labels: (n,) who is who in the background, so that the halves split people
+        (without labels they split vectors, and the calibration is then optimistic).
     audit_identifications: write every identification (time, result, score) to the audit log.
     """
 
@@ -72,6 +75,7 @@ class Gallery:
         target_fpir: float = DEFAULT_TARGET_FPIR,
         background: np.ndarray | None = None,
         background_model: str | None = None,
+        background_labels: np.ndarray | None = None,
         audit_identifications: bool = True,
         svm_c: float = 1.0,
     ) -> None:
@@ -86,6 +90,11 @@ class Gallery:
         self.target_fpir = float(target_fpir)
         self.background = None if background is None else np.asarray(background, np.float32)
         self.background_model = background_model
+        self.background_labels = None if background_labels is None else np.asarray(background_labels)
+        if self.background_labels is not None and (
+            self.background is None or self.background_labels.shape != (len(self.background),)
+        ):
+            raise GalleryError("background_labels must give one label per background vector")
         self.audit_identifications = audit_identifications
         self.svm_c = svm_c
         self._indexes: dict[str, _ModelIndex] = {}
@@ -184,6 +193,19 @@ class Gallery:
 
     def identify_batch(self, vectors: np.ndarray, model: str, top_k: int = 5) -> list[Identity]:
         """Identify many probes of one model at once (not audited: for evaluation)."""
+        names, raw = self.search(vectors, model, top_k)
+        calibration = self._calibration(self._index(model))
+        accept = 1.0 - self.target_fpir
+        out = []
+        for row_names, row_raw in zip(names, raw):
+            scores = calibration(row_raw)
+            candidates = tuple((n, float(s)) for n, s in zip(row_names, scores))
+            best_name, best = candidates[0]
+            out.append(Identity(name=best_name if best >= accept else None, score=best, candidates=candidates))
+        return out
+
+    def search(self, vectors: np.ndarray, model: str, top_k: int = 5) -> tuple[list[list[str]], np.ndarray]:
+        """The top_k people for each probe and their raw (uncalibrated) scores, best first (for evaluation)."""
         vectors = np.asarray(vectors, np.float32)
         if vectors.ndim != 2:
             raise GalleryError(f"expected probe vectors of shape (n, d), got {vectors.shape}")
@@ -193,19 +215,10 @@ class Gallery:
                 f"probe vectors have dimension {vectors.shape[1]} but model {model!r} enrolled "
                 f"{index.classifier.n_features_in_}-dimensional vectors: the model changed without a new name"
             )
-        calibration = self._calibration(index)
         classes, raw = index.classifier.top_k(vectors, top_k)
         names = self._person_names()
-        accept = 1.0 - self.target_fpir
-        out = []
-        for row in range(vectors.shape[0]):
-            scores = calibration(raw[row])
-            candidates = tuple(
-                (names[int(index.classifier.classes_[c])], float(s)) for c, s in zip(classes[row], scores)
-            )
-            best_name, best = candidates[0]
-            out.append(Identity(name=best_name if best >= accept else None, score=best, candidates=candidates))
-        return out
+        labels = index.classifier.classes_
+        return [[names[int(labels[c])] for c in row] for row in classes], raw
 
     def raw_scores(self, vectors: np.ndarray, model: str) -> tuple[list[str], np.ndarray]:
         """(names, (n, people) raw scores) of every person enrolled with `model` (for evaluation)."""
@@ -229,6 +242,19 @@ class Gallery:
             self._names = self.store.names()
             self._names_generation = generation
         return self._names
+
+    def _background_halves(self, model: str) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """(SVM negatives, calibration probes) from the background vectors of `model`, or (None, None)."""
+        if self.background is None or self.background_model != model:
+            return None, None
+        rng = np.random.default_rng(0)
+        if self.background_labels is not None:
+            people = np.unique(self.background_labels)
+            first = np.isin(self.background_labels, rng.permutation(people)[: len(people) // 2])
+        else:
+            first = np.zeros(len(self.background), bool)
+            first[rng.permutation(len(self.background))[: len(self.background) // 2]] = True
+        return self.background[first], self.background[~first]
 
     def _choose_method(self, n_people: int, model: str) -> str:
         has_background = self.background is not None and self.background_model == model
@@ -282,7 +308,8 @@ class Gallery:
                 raise GalleryError(
                     "the linear SVM needs at least two enrolled people; use the cosine method (--method cosine)"
                 )
-            classifier = LinearSVM(C=self.svm_c).fit(matrix, persons)
+            negatives, _ = self._background_halves(model)
+            classifier = LinearSVM(C=self.svm_c).fit(matrix, persons, background=negatives)
         else:
             classifier = CosineNN().fit(matrix, persons)
         return _ModelIndex(model, generation, removals, int(ids[-1]), persons, classifier, method)
@@ -298,7 +325,10 @@ class Gallery:
         if not stale:
             return index.calibration
         if self.background is not None and self.background_model == index.model:
-            scores = index.classifier.decision_function(self.background).max(axis=1)
+            probes = self.background
+            if isinstance(index.classifier, LinearSVM):
+                probes = self._background_halves(index.model)[1]  # people the SVMs did not see
+            scores = index.classifier.decision_function(probes).max(axis=1)
             source = "background"
         else:
             scores = index.classifier.nonmated_scores(CALIBRATION_PROBES, np.random.default_rng(0))
