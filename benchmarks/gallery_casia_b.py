@@ -168,7 +168,7 @@ def all_views_rank1(folder, vectors, subjects, conds, model, method):
 def open_set(folder, vectors, subjects, conds, model, method, splits, background):
     """Per probe set: lists over splits of FNIR@FPIR 1 %, 10 %, EER, and rates at the gallery's thresholds."""
     results: dict[str, dict[str, list[float]]] = {name: {} for name in PROBE_SETS}
-    people = np.array(TEST_SUBJECTS)
+    people = np.unique(subjects)
     for split in range(splits):
         rng = np.random.default_rng(split)
         inside = np.sort(rng.permutation(people)[: len(people) // 2])
@@ -211,12 +211,23 @@ def main() -> None:
     parser.add_argument("--splits", type=int, default=10, help="random choices of the 25 enrolled subjects")
     parser.add_argument("--background", action="store_true", help="calibrate with training subjects as strangers")
     parser.add_argument("--gei", action="store_true", help="use the gait-energy-image baseline, not a model")
+    parser.add_argument(
+        "--subjects",
+        choices=["test", "train"],
+        default="test",
+        help="test: 075-124, the figures to report; train: 001-074 (first 50 of them), for design decisions",
+    )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", help="write all figures as JSON here")
     args = parser.parse_args()
 
     conditions = GALLERY_CONDITIONS + tuple(c for cs in PROBE_SETS.values() for c in cs)
-    vectors, subjects, conds, views, model = embed_walks(args, TEST_SUBJECTS, conditions, "test")
+    if args.subjects == "train":  # a validation run: decide on these, never on the test subjects
+        if args.background:
+            raise SystemExit("--background uses the training subjects: not with --subjects train")
+        vectors, subjects, conds, views, model = embed_walks(args, TRAIN_SUBJECTS[:50], conditions, "validation")
+    else:
+        vectors, subjects, conds, views, model = embed_walks(args, TEST_SUBJECTS, conditions, "test")
     background = None
     if args.background:
         bg_vectors, bg_subjects, _, _, bg_model = embed_walks(args, TRAIN_SUBJECTS, ("nm-01", "nm-02"), "train")
@@ -224,7 +235,8 @@ def main() -> None:
             raise SystemExit(f"background vectors from {bg_model}, test vectors from {model}: delete the cache")
         background = (bg_vectors, bg_subjects)
     report: dict = {"model": model, "walks": len(vectors), "max_frames": args.max_frames, "splits": args.splits}
-    print(f"# CASIA-B through the gallery: model {model}, {len(vectors)} test walks")
+    print(f"# CASIA-B through the gallery: model {model}, {len(vectors)} walks of {args.subjects} subjects "
+          f"{subjects.min():03d}-{subjects.max():03d}")
     with tempfile.TemporaryDirectory() as folder:
         t = time.perf_counter()
         through, euclid = cross_view(folder, vectors, subjects, conds, views, model)

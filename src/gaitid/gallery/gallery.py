@@ -31,7 +31,7 @@ from gaitid.gallery.errors import EmptyGalleryError, GalleryError, ModelMismatch
 from gaitid.gallery.store import GalleryStore, NewVector, PersonRecord, Removal, default_gallery_path
 from gaitid.types import Embedding, Identity
 
-METHODS = ("auto", "svm", "cosine")
+METHODS = ("cosine", "svm")
 MIN_SVM_PEOPLE = 3  # for the SVM's self-calibration by cross-fitting (two with background vectors)
 DEFAULT_TARGET_FPIR = 0.01
 CALIBRATION_PROBES = 2000
@@ -56,8 +56,9 @@ class Gallery:
     """Enrolled people and their vectors, and identification against them.
 
     store: an open GalleryStore (the Gallery closes it on close()).
-    method: "svm" (one-vs-rest linear SVMs), "cosine" (nearest neighbour), or "auto": the SVM when at
-        least 3 people (2 with background vectors) are enrolled with the probe's model, else cosine.
+    method: "cosine" (nearest neighbour, the default) or "svm" (one-vs-rest linear SVMs; needs 3 people, or 2
+        with background vectors). On held-out CASIA-B subjects both name enrolled people about equally well,
+        but cosine rejects strangers far better (benchmarks/RESULTS-gallery.md), hence the default.
     target_fpir: the false-positive identification rate the open-set threshold aims at.
     background: (n, d) vectors of people who are not enrolled, made by `background_model`. With cosine NN they
         calibrate the scores (see gaitid.gallery.calibration); with the SVM half of the background people
@@ -71,7 +72,7 @@ class Gallery:
         self,
         store: GalleryStore,
         *,
-        method: str = "auto",
+        method: str = "cosine",
         target_fpir: float = DEFAULT_TARGET_FPIR,
         background: np.ndarray | None = None,
         background_model: str | None = None,
@@ -256,12 +257,6 @@ class Gallery:
             first[rng.permutation(len(self.background))[: len(self.background) // 2]] = True
         return self.background[first], self.background[~first]
 
-    def _choose_method(self, n_people: int, model: str) -> str:
-        has_background = self.background is not None and self.background_model == model
-        if self.method != "auto":
-            return self.method
-        return "svm" if n_people >= (2 if has_background else MIN_SVM_PEOPLE) else "cosine"
-
     def _index(self, model: str) -> _ModelIndex:
         generation, removals = self.store.counters()
         index = self._indexes.get(model)
@@ -272,13 +267,11 @@ class Gallery:
             if not len(ids):
                 index.generation = generation
                 return index
-            n_people = len(np.unique(np.concatenate([index.person_ids, persons])))
-            if self._choose_method(n_people, model) == index.method:
-                index.classifier.partial_fit(matrix, persons)
-                index.person_ids = np.concatenate([index.person_ids, persons])
-                index.max_id = int(ids[-1])
-                index.generation = generation
-                return index
+            index.classifier.partial_fit(matrix, persons)
+            index.person_ids = np.concatenate([index.person_ids, persons])
+            index.max_id = int(ids[-1])
+            index.generation = generation
+            return index
         self._indexes[model] = index = self._build(model, generation, removals)
         return index
 
@@ -302,11 +295,11 @@ class Gallery:
             )
         ids, persons, matrix = self.store.load_vectors(model)
         n_people = len(np.unique(persons))
-        method = self._choose_method(n_people, model)
+        method = self.method
         if method == "svm":
             if n_people < 2:
                 raise GalleryError(
-                    "the linear SVM needs at least two enrolled people; use the cosine method (--method cosine)"
+                    "the linear SVM needs at least two enrolled people; use the cosine method"
                 )
             negatives, _ = self._background_halves(model)
             classifier = LinearSVM(C=self.svm_c).fit(matrix, persons, background=negatives)
