@@ -84,6 +84,13 @@ def main() -> None:
             print(f"\n## {method}: {n_people} people x {per} = {len(X)} vectors of {args.dim}-d")
             print(f"store: written in {build:.1f} s (batches of 500 people), {size:.0f} MiB")
             with Gallery.open(path, method=method) as gallery:
+                matrix = np.ascontiguousarray(X / np.linalg.norm(X, axis=1, keepdims=True))
+                floor = []
+                for p in X[:50]:
+                    t = time.perf_counter()
+                    matrix @ p
+                    floor.append(time.perf_counter() - t)
+                print(f"floor: one matrix-vector product over all {len(X)} vectors (numpy): {_ms(floor)}")
                 t = time.perf_counter()
                 index = gallery._index(MODEL)
                 print(f"index: loaded and fitted in {time.perf_counter() - t:.2f} s ({type(index.classifier).__name__})")
@@ -137,6 +144,7 @@ def main() -> None:
                 svm.coef_ = np.zeros((n_people, args.dim), np.float32)
                 svm.intercept_ = np.zeros(n_people, np.float32)
                 svm.stale_ = np.zeros(n_people, bool)
+                svm.background_ = np.zeros((0, args.dim), np.float32)
             t = time.perf_counter()
             svm.partial_fit(X[~head], y[~head])
             svm_time = time.perf_counter() - t

@@ -126,3 +126,20 @@ def test_incremental_enrolment_keeps_the_index(tmp_path, people):
 def test_bad_options(tmp_path, options, message):
     with pytest.raises(GalleryError, match=message):
         Gallery(GalleryStore(tmp_path / "g.db"), **options)
+
+
+def test_threads_share_one_gallery(tmp_path, people):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with Gallery.open(tmp_path / "g.db", audit_identifications=True) as gallery:
+        _fill(gallery, people, 4)
+
+        def work(p: int) -> str | None:
+            if p >= 4:
+                gallery.enroll(name(p), people.embeddings(p, 3))
+            return gallery.identify(people.embeddings(p % 4, 1)[0]).name
+
+        with ThreadPoolExecutor(4) as pool:
+            answers = list(pool.map(work, range(12)))
+        assert answers == [name(p % 4) for p in range(12)]
+        assert len(gallery.people()) == 12

@@ -17,6 +17,7 @@ gaitid.gallery.calibration for how, and for the limits of the estimate.
 from __future__ import annotations
 
 import os
+import threading
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -98,6 +99,7 @@ class Gallery:
             raise GalleryError("background_labels must give one label per background vector")
         self.audit_identifications = audit_identifications
         self.svm_c = svm_c
+        self._lock = threading.RLock()  # the indexes are shared by the threads of a server
         self._indexes: dict[str, _ModelIndex] = {}
         self._names: dict[int, str] = {}
         self._names_generation = -1
@@ -170,8 +172,9 @@ class Gallery:
 
     def remove(self, name: str) -> Removal:
         """Erase a person and their vectors (see GalleryStore.remove)."""
-        removal = self.store.remove(name)
-        self._indexes.clear()
+        with self._lock:
+            removal = self.store.remove(name)
+            self._indexes.clear()
         return removal
 
     def people(self) -> list[PersonRecord]:
@@ -210,16 +213,17 @@ class Gallery:
         vectors = np.asarray(vectors, np.float32)
         if vectors.ndim != 2:
             raise GalleryError(f"expected probe vectors of shape (n, d), got {vectors.shape}")
-        index = self._index(model)
-        if vectors.shape[1] != index.classifier.n_features_in_:
-            raise GalleryError(
-                f"probe vectors have dimension {vectors.shape[1]} but model {model!r} enrolled "
-                f"{index.classifier.n_features_in_}-dimensional vectors: the model changed without a new name"
-            )
-        classes, raw = index.classifier.top_k(vectors, top_k)
-        names = self._person_names()
-        labels = index.classifier.classes_
-        return [[names[int(labels[c])] for c in row] for row in classes], raw
+        with self._lock:  # an index update (another thread's enrolment) must not run under a search
+            index = self._index(model)
+            if vectors.shape[1] != index.classifier.n_features_in_:
+                raise GalleryError(
+                    f"probe vectors have dimension {vectors.shape[1]} but model {model!r} enrolled "
+                    f"{index.classifier.n_features_in_}-dimensional vectors: the model changed without a new name"
+                )
+            classes, raw = index.classifier.top_k(vectors, top_k)
+            names = self._person_names()
+            labels = index.classifier.classes_
+            return [[names[int(labels[c])] for c in row] for row in classes], raw
 
     def raw_scores(self, vectors: np.ndarray, model: str) -> tuple[list[str], np.ndarray]:
         """(names, (n, people) raw scores) of every person enrolled with `model` (for evaluation)."""
@@ -258,6 +262,10 @@ class Gallery:
         return self.background[first], self.background[~first]
 
     def _index(self, model: str) -> _ModelIndex:
+        with self._lock:
+            return self._current_index(model)
+
+    def _current_index(self, model: str) -> _ModelIndex:
         generation, removals = self.store.counters()
         index = self._indexes.get(model)
         if index is not None and index.generation == generation:
@@ -308,6 +316,10 @@ class Gallery:
         return _ModelIndex(model, generation, removals, int(ids[-1]), persons, classifier, method)
 
     def _calibration(self, index: _ModelIndex) -> ScoreCalibration:
+        with self._lock:
+            return self._current_calibration(index)
+
+    def _current_calibration(self, index: _ModelIndex) -> ScoreCalibration:
         n_people = len(index.classifier.classes_)
         # Recalibrated when the number of people changed by more than 5 % (always below 20 people): the
         # estimate moves slowly with the gallery's size, and for the SVM a recalibration costs a refit.

@@ -24,6 +24,7 @@ import functools
 import json
 import os
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -177,7 +178,8 @@ def _guarded(method: Callable) -> Callable:
     @functools.wraps(method)
     def wrapper(self: GalleryStore, *args: object, **kwargs: object) -> object:
         try:
-            return method(self, *args, **kwargs)
+            with self._lock:
+                return method(self, *args, **kwargs)
         except (sqlite3.OperationalError, sqlite3.IntegrityError):
             raise
         except sqlite3.DatabaseError as error:
@@ -216,7 +218,10 @@ class GalleryStore:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             # biometric data: readable by its owner only (SQLite gives the -wal and -shm files the same mode)
             os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
-        self._db = sqlite3.connect(str(self.path), timeout=busy_timeout_s, isolation_level=None)
+        self._lock = threading.RLock()  # one connection, shared by the threads of a server
+        self._db = sqlite3.connect(
+            str(self.path), timeout=busy_timeout_s, isolation_level=None, check_same_thread=False
+        )
         try:
             self._db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
             self._db.execute("PRAGMA journal_mode = WAL")
@@ -296,7 +301,8 @@ class GalleryStore:
         self._cipher = cipher
 
     def close(self) -> None:
-        self._db.close()
+        with self._lock:
+            self._db.close()
 
     def __enter__(self) -> GalleryStore:
         return self
@@ -435,6 +441,7 @@ class GalleryStore:
         truncated = self.compact()
         return Removal(name=name, vectors=int(count), wal_truncated=truncated)
 
+    @_guarded
     def compact(self) -> bool:
         """Rewrite the file without free space (VACUUM) and truncate the WAL; False if a reader kept the WAL."""
         try:
