@@ -94,6 +94,58 @@ def _run_track(args: argparse.Namespace) -> int:
 
 
 _COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_pose, _add_track]
+def _add_gallery(sub: argparse._SubParsersAction) -> None:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--gallery",
+        metavar="PATH",
+        help="the gallery file (default: $GAITID_GALLERY, else $XDG_DATA_HOME/gaitid/gallery.db)",
+    )
+    common.add_argument(
+        "--key-file",
+        metavar="PATH",
+        help="file holding the encryption key (default: $GAITID_GALLERY_KEY_FILE, else $GAITID_GALLERY_KEY)",
+    )
+    p = sub.add_parser("gallery", help="list, show, remove, export or import enrolled people")
+    verbs = p.add_subparsers(dest="verb", metavar="VERB", required=True)
+    verbs.add_parser("list", parents=[common], help="everyone enrolled").set_defaults(run=_run_gallery)
+    show = verbs.add_parser("show", parents=[common], help="one person and their vectors")
+    show.add_argument("name")
+    show.set_defaults(run=_run_gallery)
+    remove = verbs.add_parser("remove", parents=[common], help="erase a person and their vectors")
+    remove.add_argument("name")
+    remove.set_defaults(run=_run_gallery)
+    export = verbs.add_parser("export", parents=[common], help="write everyone to a file (a new file)")
+    export.add_argument("path")
+    export.add_argument("--plain", action="store_true", help="do not encrypt the export of an encrypted gallery")
+    export.set_defaults(run=_run_gallery)
+    import_ = verbs.add_parser("import", parents=[common], help="enrol everyone from an exported file")
+    import_.add_argument("path")
+    import_.add_argument("--add", action="store_true", help="add vectors to people already enrolled")
+    import_.set_defaults(run=_run_gallery)
+    audit = verbs.add_parser("audit", parents=[common], help="recent enrolments, removals, identifications")
+    audit.add_argument("--limit", type=int, default=50, help="how many entries (default 50)")
+    audit.set_defaults(run=_run_gallery)
+
+
+def _run_gallery(args: argparse.Namespace) -> int:
+    from gaitid.gallery import app
+
+    where = (args.gallery, args.key_file)
+    if args.verb == "list":
+        return app.run_list(*where)
+    if args.verb == "show":
+        return app.run_show(*where, args.name)
+    if args.verb == "remove":
+        return app.run_remove(*where, args.name)
+    if args.verb == "export":
+        return app.run_export(*where, args.path, args.plain)
+    if args.verb == "import":
+        return app.run_import(*where, args.path, args.add)
+    return app.run_audit(*where, args.limit)
+
+
+_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_pose, _add_track, _add_gallery]
 
 
 def build_parser() -> argparse.ArgumentParser:
