@@ -93,7 +93,6 @@ def _run_track(args: argparse.Namespace) -> int:
     )
 
 
-_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_pose, _add_track]
 def _add_gallery(sub: argparse._SubParsersAction) -> None:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
