@@ -32,7 +32,26 @@ def _run_pose(args: argparse.Namespace) -> int:
     return run_pose(args.input, out=args.out, json_path=args.json_path, model=args.model)
 
 
-_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_pose]
+def _add_train(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="train a gait model from a YAML or TOML config")
+    p.add_argument("config", help="experiment config (.yaml, .yml or .toml): data, model, loss, sampler, ...")
+    p.add_argument("--no-resume", action="store_true", help="start afresh even if the out_dir has a checkpoint")
+    p.add_argument("--stop-after", type=int, help="stop after this many steps (resume later)")
+    p.set_defaults(run=_run_train)
+
+
+def _run_train(args: argparse.Namespace) -> int:
+    from gaitid.training.config import load_config
+
+    cfg = load_config(args.config)
+    from gaitid.training.trainer import train
+
+    summary = train(cfg, resume=not args.no_resume, stop_after=args.stop_after)
+    print(summary)
+    return 0
+
+
+_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_pose, _add_train]
 
 
 def build_parser() -> argparse.ArgumentParser:
