@@ -196,6 +196,11 @@ class GaitSetStrips(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.backbone = FrameResNet(cfg.input.channels, cfg.widths, cfg.stem_stride)
+        fmap_h = -(-cfg.input.height // cfg.stem_stride)
+        for _ in cfg.widths[1:]:
+            fmap_h = -(-fmap_h // 2)
+        if fmap_h % cfg.parts:
+            raise ValueError(f"{cfg.name}: feature map height {fmap_h} is not divisible into {cfg.parts} parts")
         self.fc = SeparateFC(cfg.parts, self.backbone.out_channels, cfg.embed_dim)
         self.head = PartBNNeck(cfg.parts, cfg.embed_dim, cfg.num_classes)
 
@@ -205,8 +210,6 @@ class GaitSetStrips(nn.Module):
         fmap = fmap.reshape(n, t, *fmap.shape[1:]).amax(dim=1)  # set pooling: (N, c, h, w)
         n, c, h, w = fmap.shape
         p = self.cfg.parts
-        if h % p:
-            raise ValueError(f"feature map height {h} is not divisible into {p} parts")
         strips = fmap.reshape(n, c, p, (h // p) * w)
         return (strips.amax(-1) + strips.mean(-1)).permute(0, 2, 1)  # (N, P, c)
 
