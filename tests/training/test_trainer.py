@@ -58,3 +58,16 @@ def test_cosine_schedule_with_warmup():
     assert lr_factor(cfg, 0) == pytest.approx(0.1)
     assert lr_factor(cfg, 10) == pytest.approx(1.0)
     assert lr_factor(cfg, 100) == pytest.approx(0.0)
+
+
+def test_resume_with_longer_schedule_but_not_other_changes(tmp_path, small_data):
+    from gaitid.errors import GaitidError
+
+    train(_cfg(tmp_path, 2), data=small_data, log=lambda s: None)
+    messages = []
+    train(_cfg(tmp_path, 4), data=small_data, log=messages.append)
+    assert torch.load(tmp_path / "last.pt", weights_only=False)["step"] == 4
+    assert any("changed [schedule]" in m for m in messages)
+    other = _cfg(tmp_path, 6, rnn_hidden=64)
+    with pytest.raises(GaitidError, match=r"another \[model\]"):
+        train(other, data=small_data, log=lambda s: None)

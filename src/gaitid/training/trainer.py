@@ -85,6 +85,22 @@ def load_model(path: Path | str) -> tuple[torch.nn.Module, GaitModelConfig, dict
     return model, mcfg, meta
 
 
+#: Sections that may change when a run is resumed: a run can be lengthened or shortened (the schedule
+#: follows the new length from the step it resumes at) and its logging and checkpointing retuned.
+RESUMABLE_CHANGES = ("schedule", "trainer")
+
+
+def _check_resumable(old: dict[str, Any], new: dict[str, Any], path: Path, log: Callable[[str], None]) -> None:
+    for section in sorted(set(old) | set(new)):
+        if old.get(section) == new.get(section):
+            continue
+        if section not in RESUMABLE_CHANGES:
+            raise GaitidError(
+                f"{path} was written by a config with another [{section}]; use another out_dir or --no-resume"
+            )
+        log(f"resuming with a changed [{section}]: {old.get(section)} -> {new.get(section)}")
+
+
 def train(
     cfg: TrainConfig,
     resume: bool = True,
@@ -112,8 +128,7 @@ def train(
     last = out / LAST
     if resume and last.is_file():
         ckpt = torch.load(last, map_location="cpu", weights_only=False)
-        if ckpt["train_config"] != cfg.to_dict():
-            raise GaitidError(f"{last} was written by a different config; use another out_dir or --no-resume")
+        _check_resumable(ckpt["train_config"], cfg.to_dict(), last, log)
         model.load_state_dict(ckpt["model"])
         optimizer.load_state_dict(ckpt["optimizer"])
         rng.bit_generator.state = ckpt["rng"]
