@@ -18,3 +18,13 @@ def media_dir() -> Path:
     if not (media / "vtest.avi").is_file():
         pytest.skip(f"real media not found at {media} (set GAITID_DATA to the shared data folder)")
     return media
+
+
+@pytest.fixture(scope="session")
+def casia_root() -> Path:
+    from gaitid.training.data import data_root
+
+    root = data_root() / "casia-b"
+    if not (root / "001.npz").is_file():
+        pytest.skip(f"CASIA-B not found at {root} (set GAITID_DATA to the shared data folder)")
+    return root

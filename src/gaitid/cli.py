@@ -144,7 +144,88 @@ def _run_gallery(args: argparse.Namespace) -> int:
     return app.run_audit(*where, args.limit)
 
 
-_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_pose, _add_track, _add_gallery]
+def _add_train(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="train a gait model from a YAML or TOML config")
+    p.add_argument("config", help="experiment config (.yaml, .yml or .toml): data, model, loss, sampler, ...")
+    p.add_argument("--no-resume", action="store_true", help="start afresh even if the out_dir has a checkpoint")
+    p.add_argument("--stop-after", type=int, help="stop after this many steps (resume later)")
+    p.set_defaults(run=_run_train)
+
+
+def _run_train(args: argparse.Namespace) -> int:
+    from gaitid.training.config import load_config
+
+    cfg = load_config(args.config)
+    from gaitid.training.trainer import train
+
+    summary = train(cfg, resume=not args.no_resume, stop_after=args.stop_after)
+    print(summary)
+    return 0
+
+
+def _add_evaluate(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("evaluate", help="run a standard gait benchmark protocol (casia-b) and print its tables")
+    p.add_argument("protocol", help="the protocol: casia-b (train 001-074, test 075-124)")
+    p.add_argument("--weights", help="shipped model name, .onnx file or training checkpoint .pt (default: shipped)")
+    p.add_argument("--json", dest="json_path", help="also write the full result as JSON to this path")
+    p.add_argument("--max-frames", type=int, help="embed only the central N consecutive frames of each sequence")
+    p.add_argument("--subjects", help="a subset of the test subjects, e.g. 075-084 (quick checks)")
+    p.add_argument("--threads", type=int, default=1, help="CPU threads for the network (default 1)")
+    p.set_defaults(run=_run_evaluate)
+
+
+def _run_evaluate(args: argparse.Namespace) -> int:
+    import json
+
+    from gaitid.evaluation.crossview import evaluate_cross_view, format_report, make_embedder
+    from gaitid.evaluation.protocols import PROTOCOLS
+
+    if args.protocol not in PROTOCOLS:
+        raise GaitidError(f"unknown protocol {args.protocol!r}; known: {', '.join(sorted(PROTOCOLS))}")
+    if args.max_frames is not None and args.max_frames < 1:
+        raise GaitidError("--max-frames must be at least 1")
+    subjects = None
+    if args.subjects:
+        from gaitid.training.config import parse_subjects
+
+        subjects = tuple(parse_subjects(args.subjects))
+    embed, name = make_embedder(args.weights, threads=args.threads)
+    result = evaluate_cross_view(
+        PROTOCOLS[args.protocol], embed, name, subjects=subjects, max_frames=args.max_frames
+    )
+    print(format_report(result))
+    if args.json_path:
+        with open(args.json_path, "w") as f:
+            json.dump(result, f, indent=1)
+    return 0
+
+
+def _add_export(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("export", help="export a training checkpoint to ONNX for inference without torch")
+    p.add_argument("checkpoint", help="a checkpoint .pt written by gaitid train")
+    p.add_argument("out", help="the .onnx file to write")
+    p.add_argument("--version", default="1", help="model version recorded in the file and in every embedding")
+    p.add_argument("--notes", default="", help="a short note stored in the file (how it was trained)")
+    p.set_defaults(run=_run_export)
+
+
+def _run_export(args: argparse.Namespace) -> int:
+    if not str(args.out).endswith(".onnx"):
+        raise GaitidError(f"output must be an .onnx file, got {args.out}")
+    from gaitid.gait.export import export_onnx
+
+    print(export_onnx(args.checkpoint, args.out, version=args.version, notes=args.notes))
+    return 0
+
+
+_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
+    _add_pose,
+    _add_track,
+    _add_gallery,
+    _add_train,
+    _add_evaluate,
+    _add_export,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,54 @@
+"""Accuracy against training time: export every checkpoint of a training run to ONNX and run the CASIA-B
+protocol on it. One JSON line per checkpoint (step, training seconds, NM/BG/CL rank-1).
+
+    PYTHONPATH=src python benchmarks/gait_curve.py RUN_DIR OUT.jsonl [--max-frames 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+from pathlib import Path
+
+from gaitid.evaluation.crossview import evaluate_cross_view, make_embedder
+from gaitid.evaluation.protocols import CASIA_B
+from gaitid.gait.export import export_onnx
+from gaitid.training.trainer import load_model
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("run_dir")
+    parser.add_argument("out")
+    parser.add_argument("--max-frames", type=int, default=None)
+    parser.add_argument("--steps", help="comma-separated steps to evaluate (default: all checkpoints)")
+    args = parser.parse_args()
+    done = set()
+    out = Path(args.out)
+    if out.is_file():
+        done = {json.loads(line)["step"] for line in out.read_text().splitlines()}
+    wanted = None if not args.steps else {int(s) for s in args.steps.split(",")}
+    for ckpt in sorted(Path(args.run_dir).glob("step*.pt")):
+        _, cfg, meta = load_model(ckpt)
+        if meta["step"] in done or (wanted is not None and meta["step"] not in wanted):
+            continue
+        with tempfile.TemporaryDirectory() as tmp:
+            onnx_path = export_onnx(ckpt, Path(tmp) / "m.onnx")
+            embed, name = make_embedder(onnx_path)
+            result = evaluate_cross_view(CASIA_B, embed, name, max_frames=args.max_frames, progress=False)
+        row = {
+            "model": cfg.name,
+            "step": meta["step"],
+            "train_seconds": meta["train_seconds"],
+            "max_frames": args.max_frames,
+            **result["rank1"],
+            "ms_per_sequence": result["ms_per_sequence"],
+        }
+        print(json.dumps(row), flush=True)
+        with open(out, "a") as f:
+            f.write(json.dumps(row) + "\n")
+
+
+if __name__ == "__main__":
+    main()

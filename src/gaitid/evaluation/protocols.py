@@ -1,0 +1,32 @@
+"""Evaluation protocols as data: which subjects, which sequences are gallery and probes, which views."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gaitid.training.data import CASIA_B_TEST_SUBJECTS, CASIA_B_VIEWS
+
+
+@dataclass(frozen=True)
+class CrossViewProtocol:
+    """name: as reported. subjects: the test subjects. gallery: conditions enrolled.
+    probes: probe-set name -> its conditions. views: the camera views, in table order."""
+
+    name: str
+    subjects: tuple[int, ...]
+    gallery: tuple[str, ...]
+    probes: dict[str, tuple[str, ...]]
+    views: tuple[str, ...]
+    exclude_identical_views: bool = True
+
+
+#: The standard CASIA-B protocol that every paper reports (train 001-074, test 075-124).
+CASIA_B = CrossViewProtocol(
+    name="casia-b",
+    subjects=CASIA_B_TEST_SUBJECTS,
+    gallery=("nm-01", "nm-02", "nm-03", "nm-04"),
+    probes={"NM": ("nm-05", "nm-06"), "BG": ("bg-01", "bg-02"), "CL": ("cl-01", "cl-02")},
+    views=CASIA_B_VIEWS,
+)
+
+PROTOCOLS = {"casia-b": CASIA_B}

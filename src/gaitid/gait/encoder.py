@@ -1,0 +1,96 @@
+"""GaitEncoder: a walk's silhouettes -> one identification vector, with onnxruntime (no torch needed).
+
+The weights are an ONNX file exported by `gaitid.gait.export`; its metadata names the model, its version
+and its input spec, so the preprocessing here cannot disagree with training. The default weights ship in
+`gaitid/gait/weights/` (see WEIGHTS.md there).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+from gaitid.errors import GaitidError
+from gaitid.gait.normalize import normalize_sequence
+from gaitid.gait.spec import InputSpec
+from gaitid.types import Embedding
+
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+DEFAULT_MODEL = "gaitset_strips_s"
+
+
+def shipped_weights(name: str = DEFAULT_MODEL) -> Path:
+    """Path of the shipped ONNX weights of model `name`."""
+    path = WEIGHTS_DIR / f"{name}.onnx"
+    if not path.is_file():
+        available = sorted(p.stem for p in WEIGHTS_DIR.glob("*.onnx"))
+        raise GaitidError(f"no shipped gait weights named {name!r}; available: {available}")
+    return path
+
+
+class GaitEncoder:
+    """Embeds walks with an exported gait model.
+
+    weights: an .onnx file from `gaitid export`, or a shipped model's name; default: the shipped default.
+    threads: onnxruntime intra-op threads.
+    """
+
+    def __init__(self, weights: str | Path | None = None, threads: int = 1) -> None:
+        import onnxruntime as ort
+
+        path = Path(weights) if weights is not None and str(weights).endswith(".onnx") else shipped_weights(
+            str(weights) if weights is not None else DEFAULT_MODEL
+        )
+        if not path.is_file():
+            raise GaitidError(f"gait weights not found: {path}")
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        try:
+            self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        except Exception as error:  # onnxruntime raises its own exception types
+            raise GaitidError(f"{path}: not a usable ONNX model ({error})".splitlines()[0]) from None
+        meta = self._session.get_modelmeta().custom_metadata_map
+        if "gaitid_model" not in meta:
+            raise GaitidError(f"{path}: not a gaitid gait model (no gaitid metadata)")
+        self.path = path
+        self.name = meta["gaitid_model"]
+        self.version = meta.get("gaitid_version", "0")
+        spec = json.loads(meta["gaitid_input"])
+        self.spec = InputSpec(tuple(spec["channels_names"]), int(spec["height"]), int(spec["width"]))
+        self.dim = int(meta["gaitid_dim"])
+        self._input = self._session.get_inputs()[0].name
+
+    @property
+    def model(self) -> str:
+        """Name and version, as recorded in every Embedding this encoder makes."""
+        return f"{self.name}/{self.version}"
+
+    def embed(self, silhouettes: np.ndarray) -> Embedding:
+        """Normalised silhouettes of one walk -> its Embedding.
+
+        silhouettes: (T, H, W) 0/1 values (float or uint8) already normalised to the spec's H x W (see
+        `gaitid.gait.normalize`), or (T, C, H, W) with the spec's C input channels.
+        """
+        x = np.asarray(silhouettes)
+        s = self.spec
+        if x.ndim == 3:
+            x = x[:, None]
+        if x.ndim != 4 or x.shape[1:] != (s.channels, s.height, s.width) or x.shape[0] == 0:
+            raise GaitidError(
+                f"expected silhouettes of shape (T, {s.height}, {s.width}) or (T, {s.channels}, {s.height}, "
+                f"{s.width}) with T >= 1, got {np.asarray(silhouettes).shape}"
+            )
+        x = x.astype(np.float32)
+        if x.max(initial=0) > 1:
+            x = x / 255.0
+        (vector,) = self._session.run(None, {self._input: x[None]})
+        return Embedding(vector=vector[0].astype(np.float32), model=self.model, num_frames=int(x.shape[0]))
+
+    def embed_masks(self, masks: Iterable[np.ndarray]) -> Embedding:
+        """Raw person masks of one walk (any size; float [0, 1] or uint8) -> Embedding, normalising each
+        with the same function the training data went through."""
+        return self.embed(normalize_sequence(masks, self.spec.height, self.spec.width))

@@ -1,0 +1,282 @@
+"""GaitNN networks (PyTorch): the training-side definition of every gait model, found by name in a registry.
+
+This module imports torch, so only training, evaluation with a checkpoint and export use it. Inference goes
+through `gaitid.gait.encoder.GaitEncoder`, which runs the exported ONNX file with onnxruntime.
+
+Every model takes a batch of sequences `x` of shape (N, T, C, H, W), float32, where the channels C are the
+per-frame gait inputs listed in its config (`("silhouette",)` today; skeleton heatmaps plug in as more
+channels), and returns a dict with
+  - "embedding": (N, D) the identification vector (what inference uses),
+  - "parts": (N, P, d) the same vector split in its P parts (D = P * d; P = 1 for the seed GaitNN),
+  - "logits": (N, P, num_classes) the training classifier's scores on the BN-neck features.
+`forward_features` gives the per-sequence features before the head, `forward_head(f, pre_logits=True)` the
+embedding, and `reset_classifier(n)` a fresh classifier for n identities.
+
+File order, as in timm: shared layers, the models, their private constructors, the registered functions.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from gaitid.gait.spec import InputSpec
+
+# ----------------------------------------------------------------------------------------------- layers
+
+
+class BasicBlock(nn.Module):
+    """Two 3x3 convolutions with a residual connection (ResNet basic block), optional stride."""
+
+    def __init__(self, c_in: int, c_out: int, stride: int = 1) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(c_out)
+        self.conv2 = nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(c_out)
+        self.shortcut: nn.Module = nn.Identity()
+        if stride != 1 or c_in != c_out:
+            self.shortcut = nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm2d(c_out))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = F.relu(self.bn1(self.conv1(x)))
+        y = self.bn2(self.conv2(y))
+        return F.relu(y + self.shortcut(x))
+
+
+class FrameResNet(nn.Module):
+    """Per-frame residual CNN: a stem then one basic block per stage; stage i > 0 halves the resolution.
+
+    `stem_stride` 2 halves the 64 x 44 input at once (4x fewer operations in the stages), the main knob
+    for the CPU budget.
+    """
+
+    def __init__(self, in_channels: int, widths: tuple[int, ...], stem_stride: int) -> None:
+        super().__init__()
+        self.stem = nn.Sequential(
+            nn.Conv2d(in_channels, widths[0], 3, stem_stride, 1, bias=False),
+            nn.BatchNorm2d(widths[0]),
+            nn.ReLU(inplace=True),
+        )
+        stages = []
+        c_in = widths[0]
+        for i, w in enumerate(widths):
+            stages.append(BasicBlock(c_in, w, stride=1 if i == 0 else 2))
+            c_in = w
+        self.stages = nn.Sequential(*stages)
+        self.out_channels = widths[-1]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.stages(self.stem(x))
+
+
+class SeparateFC(nn.Module):
+    """One linear map per horizontal part: (N, P, c) -> (N, P, d)."""
+
+    def __init__(self, parts: int, c_in: int, c_out: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(parts, c_in, c_out))
+        nn.init.xavier_uniform_(self.weight)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.einsum("npc,pcd->npd", x, self.weight)
+
+
+class PartBNNeck(nn.Module):
+    """BN-neck and classifier per part (OpenGait's 'separate BN-neck'): (N, P, d) -> features, logits."""
+
+    def __init__(self, parts: int, dim: int, num_classes: int) -> None:
+        super().__init__()
+        self.parts, self.dim = parts, dim
+        self.bn = nn.BatchNorm1d(parts * dim)
+        self.classifier = SeparateFC(parts, dim, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n = x.shape[0]
+        y = self.bn(x.reshape(n, -1)).reshape(n, self.parts, self.dim)
+        return self.classifier(F.normalize(y, dim=-1) * 16.0)
+
+
+def _fold_frames(x: torch.Tensor) -> tuple[torch.Tensor, int, int]:
+    n, t = x.shape[:2]
+    return x.reshape(n * t, *x.shape[2:]), n, t
+
+
+# ----------------------------------------------------------------------------------------------- configs
+
+
+@dataclass(frozen=True)
+class GaitModelConfig:
+    """Everything that defines a gait model: its input (which also defines preprocessing) and its sizes.
+
+    name: the registered name it was built from.
+    widths: channels of the per-frame CNN stages. stem_stride: 1 or 2.
+    embed_dim: size of each part's vector. num_classes: identities of the training classifier.
+    rnn: "lstm" or "gru" (GaitNN only); rnn_layers, rnn_hidden: its depth and width.
+    parts: horizontal strips (set models only).
+    """
+
+    name: str
+    input: InputSpec = field(default_factory=InputSpec)
+    widths: tuple[int, ...] = (32, 64, 128)
+    stem_stride: int = 1
+    embed_dim: int = 128
+    num_classes: int = 74
+    rnn: str = "lstm"
+    rnn_layers: int = 2
+    rnn_hidden: int = 128
+    parts: int = 16
+
+    def replace(self, **overrides: object) -> GaitModelConfig:
+        known = {f.name for f in dataclasses.fields(self)}
+        unknown = sorted(set(overrides) - known)
+        if unknown:
+            raise ValueError(f"unknown model setting(s) {unknown} for {self.name}; known: {sorted(known)}")
+        if "widths" in overrides:
+            overrides["widths"] = tuple(overrides["widths"])  # type: ignore[arg-type]
+        if isinstance(overrides.get("input"), dict):
+            overrides["input"] = InputSpec(**overrides["input"])  # type: ignore[arg-type]
+        return dataclasses.replace(self, **overrides)  # type: ignore[arg-type]
+
+
+# ----------------------------------------------------------------------------------------------- models
+
+
+class GaitNN(nn.Module):
+    """The seed GaitNN: residual CNN per frame -> descriptor -> multi-layer LSTM/GRU -> temporal mean.
+
+    The per-frame descriptor is the CNN's global average pool; the recurrent network runs over the frame
+    descriptors in order; averaging its outputs over time gives one vector per sequence, then a linear map
+    gives the identification vector.
+    """
+
+    def __init__(self, cfg: GaitModelConfig) -> None:
+        super().__init__()
+        if cfg.rnn not in ("lstm", "gru"):
+            raise ValueError(f"rnn must be 'lstm' or 'gru', got {cfg.rnn!r}")
+        self.cfg = cfg
+        self.backbone = FrameResNet(cfg.input.channels, cfg.widths, cfg.stem_stride)
+        rnn_cls = nn.LSTM if cfg.rnn == "lstm" else nn.GRU
+        self.rnn = rnn_cls(self.backbone.out_channels, cfg.rnn_hidden, num_layers=cfg.rnn_layers, batch_first=True)
+        self.fc = nn.Linear(cfg.rnn_hidden, cfg.embed_dim)
+        self.head = PartBNNeck(1, cfg.embed_dim, cfg.num_classes)
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        frames, n, t = _fold_frames(x)
+        desc = self.backbone(frames).mean(dim=(2, 3)).reshape(n, t, -1)
+        out, _ = self.rnn(desc)
+        return out.mean(dim=1)
+
+    def forward_head(self, features: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
+        parts = self.fc(features).unsqueeze(1)
+        return parts if pre_logits else self.head(parts)
+
+    def reset_classifier(self, num_classes: int) -> None:
+        self.head = PartBNNeck(1, self.cfg.embed_dim, num_classes)
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        parts = self.forward_head(self.forward_features(x), pre_logits=True)
+        return {"embedding": parts.flatten(1), "parts": parts, "logits": self.head(parts)}
+
+
+class GaitSetStrips(nn.Module):
+    """A compact set model: residual CNN per frame, temporal max pooling over the set of frames, then
+    horizontal strips (max + mean per strip) with one linear map each (GaitSet / GaitBase family).
+
+    Order of frames does not matter and any number of frames works, which makes it cheap to train on short
+    random subsets of frames.
+    """
+
+    def __init__(self, cfg: GaitModelConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.backbone = FrameResNet(cfg.input.channels, cfg.widths, cfg.stem_stride)
+        fmap_h = -(-cfg.input.height // cfg.stem_stride)
+        for _ in cfg.widths[1:]:
+            fmap_h = -(-fmap_h // 2)
+        if fmap_h % cfg.parts:
+            raise ValueError(f"{cfg.name}: feature map height {fmap_h} is not divisible into {cfg.parts} parts")
+        self.fc = SeparateFC(cfg.parts, self.backbone.out_channels, cfg.embed_dim)
+        self.head = PartBNNeck(cfg.parts, cfg.embed_dim, cfg.num_classes)
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        frames, n, t = _fold_frames(x)
+        fmap = self.backbone(frames)
+        fmap = fmap.reshape(n, t, *fmap.shape[1:]).amax(dim=1)  # set pooling: (N, c, h, w)
+        n, c, h, w = fmap.shape
+        p = self.cfg.parts
+        strips = fmap.reshape(n, c, p, (h // p) * w)
+        return (strips.amax(-1) + strips.mean(-1)).permute(0, 2, 1)  # (N, P, c)
+
+    def forward_head(self, features: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
+        parts = self.fc(features)
+        return parts if pre_logits else self.head(parts)
+
+    def reset_classifier(self, num_classes: int) -> None:
+        self.head = PartBNNeck(self.cfg.parts, self.cfg.embed_dim, num_classes)
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        parts = self.forward_head(self.forward_features(x), pre_logits=True)
+        return {"embedding": parts.flatten(1), "parts": parts, "logits": self.head(parts)}
+
+
+# ----------------------------------------------------------------------------------------------- registry
+
+_REGISTRY: dict[str, Callable[..., nn.Module]] = {}
+_DEFAULT_CONFIGS: dict[str, GaitModelConfig] = {}
+
+
+def _register(default: GaitModelConfig, cls: type[nn.Module]) -> None:
+    def build(**overrides: object) -> nn.Module:
+        return cls(default.replace(**overrides))
+
+    _REGISTRY[default.name] = build
+    _DEFAULT_CONFIGS[default.name] = default
+
+
+def list_models() -> list[str]:
+    """Names of every registered model."""
+    return sorted(_REGISTRY)
+
+
+def default_config(name: str) -> GaitModelConfig:
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown model {name!r}; registered: {list_models()}")
+    return _DEFAULT_CONFIGS[name]
+
+
+def model_config(name: str, **overrides: object) -> GaitModelConfig:
+    """The typed config of model `name` with `overrides` applied (unknown settings raise ValueError)."""
+    return default_config(name).replace(**overrides)
+
+
+def create_model(name: str, **overrides: object) -> nn.Module:
+    """Build registered model `name`; `overrides` change settings of its config and must exist there."""
+    default_config(name)
+    return _REGISTRY[name](**overrides)
+
+
+def create_from_config(cfg: GaitModelConfig) -> nn.Module:
+    """Build a model from a complete config (as saved in a checkpoint)."""
+    default_config(cfg.name)
+    cls = GaitNN if cfg.name.startswith("gaitnn") else GaitSetStrips
+    return cls(cfg)
+
+
+# The seed GaitNN: LSTM (and GRU) over per-frame residual-CNN descriptors.
+_register(GaitModelConfig(name="gaitnn_lstm", widths=(32, 64, 128), stem_stride=2, rnn="lstm"), GaitNN)
+_register(GaitModelConfig(name="gaitnn_gru", widths=(32, 64, 128), stem_stride=2, rnn="gru"), GaitNN)
+# Set pooling with horizontal strips, sized for a CPU.
+_register(
+    GaitModelConfig(name="gaitset_strips_s", widths=(32, 64, 128), stem_stride=2, parts=8, embed_dim=128),
+    GaitSetStrips,
+)
+_register(
+    GaitModelConfig(name="gaitset_strips_m", widths=(32, 64, 128), stem_stride=1, parts=16, embed_dim=128),
+    GaitSetStrips,
+)

@@ -1,0 +1,48 @@
+"""Batch sampling for metric learning: P identities x K sequences, and frame selection within a sequence.
+
+Everything takes an explicit `numpy.random.Generator`; nothing touches global random state.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class PKSampler:
+    """Draws batches of P distinct identities with K sequences each (with replacement when an identity
+    has fewer than K sequences). `labels` holds the identity of every sequence."""
+
+    def __init__(self, labels: np.ndarray, p: int, k: int) -> None:
+        labels = np.asarray(labels)
+        self.by_label = {int(c): np.flatnonzero(labels == c) for c in np.unique(labels)}
+        if p < 1 or k < 1:
+            raise ValueError(f"P and K must be positive, got P={p}, K={k}")
+        if p > len(self.by_label):
+            raise ValueError(f"P={p} is more than the {len(self.by_label)} identities in the data")
+        self.p, self.k = p, k
+
+    def sample(self, rng: np.random.Generator) -> np.ndarray:
+        """Indices of one batch, (P * K,), grouped by identity."""
+        ids = rng.choice(sorted(self.by_label), size=self.p, replace=False)
+        out = []
+        for c in ids:
+            pool = self.by_label[int(c)]
+            out.append(rng.choice(pool, size=self.k, replace=len(pool) < self.k))
+        return np.concatenate(out)
+
+
+def sample_frames(num_frames: int, n: int, mode: str, rng: np.random.Generator) -> np.ndarray:
+    """Indices of n frames of a sequence of num_frames.
+
+    mode "random": an unordered random subset (sorted), repeating frames only when the sequence is shorter
+    than n (for set models). "contiguous": n consecutive frames from a random start, looping round a
+    sequence shorter than n (for recurrent models, which need the order).
+    """
+    if num_frames < 1:
+        raise ValueError("empty sequence")
+    if mode == "random":
+        return np.sort(rng.choice(num_frames, size=n, replace=num_frames < n))
+    if mode == "contiguous":
+        start = int(rng.integers(0, max(num_frames - n, 0) + 1))
+        return (start + np.arange(n)) % num_frames
+    raise ValueError(f"frame sampling must be 'random' or 'contiguous', got {mode!r}")

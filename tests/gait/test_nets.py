@@ -1,0 +1,52 @@
+import pytest
+import torch
+
+from gaitid.gait.nets import create_model, list_models, model_config
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_forward_backward_every_model(name):
+    torch.manual_seed(0)
+    model = create_model(name, num_classes=5)
+    x = torch.rand(4, 6, 1, 64, 44)
+    out = model(x)
+    cfg = model_config(name)
+    parts = 1 if name.startswith("gaitnn") else cfg.parts
+    assert out["parts"].shape == (4, parts, cfg.embed_dim)
+    assert out["embedding"].shape == (4, parts * cfg.embed_dim)
+    assert out["logits"].shape == (4, parts, 5)
+    (out["embedding"].pow(2).mean() + out["logits"].mean()).backward()
+    assert all(p.grad is not None for p in model.parameters() if p.requires_grad)
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_any_number_of_frames(name):
+    model = create_model(name).eval()
+    with torch.no_grad():
+        for t in (1, 3, 17):
+            assert model(torch.rand(2, t, 1, 64, 44))["embedding"].shape[0] == 2
+
+
+def test_rnn_setting_and_layers():
+    model = create_model("gaitnn_lstm", rnn="gru", rnn_layers=3)
+    assert isinstance(model.rnn, torch.nn.GRU) and model.rnn.num_layers == 3
+
+
+@pytest.mark.parametrize(
+    "name, overrides, message",
+    [
+        ("gaitnn_lstm", {"hidden": 3}, "unknown model setting"),
+        ("gaitnn_lstm", {"rnn": "transformer"}, "rnn must be"),
+        ("gaitset_strips_s", {"parts": 5}, "not divisible"),
+        ("no_such_model", {}, "unknown model"),
+    ],
+)
+def test_bad_settings_fail_loudly(name, overrides, message):
+    with pytest.raises(ValueError, match=message):
+        create_model(name, **overrides)
+
+
+def test_reset_classifier():
+    model = create_model("gaitset_strips_s", num_classes=3)
+    model.reset_classifier(7)
+    assert model(torch.rand(2, 2, 1, 64, 44))["logits"].shape[-1] == 7

@@ -1,0 +1,77 @@
+import numpy as np
+import pytest
+
+from gaitid.errors import GaitidError
+from gaitid.gait.normalize import normalize_sequence, normalize_silhouette
+
+
+def _person(h=300, w=200, top=40, left=60, body_h=200, body_w=50):
+    m = np.zeros((h, w), np.float32)
+    m[top : top + body_h, left : left + body_w] = 1.0
+    return m
+
+
+def test_output_shape_values_and_vertical_fill():
+    out = normalize_silhouette(_person())
+    assert out.shape == (64, 44) and out.dtype == np.float32
+    assert set(np.unique(out)) <= {0.0, 1.0}
+    assert out[0].any() and out[-1].any()  # cropped to the body's height: head at top, feet at bottom
+
+
+def test_centred_on_horizontal_mass():
+    out = normalize_silhouette(_person(body_w=40))
+    cols = np.flatnonzero(out.any(axis=0))
+    assert abs((cols[0] + cols[-1]) / 2 - 21.5) <= 1.0
+
+
+def test_position_and_scale_invariant():
+    a = normalize_silhouette(_person(top=10, left=20, body_h=120, body_w=30))
+    b = normalize_silhouette(_person(h=600, w=500, top=200, left=300, body_h=240, body_w=60))
+    assert np.array_equal(a, b)
+
+
+@pytest.mark.parametrize(
+    "convert",
+    [lambda m: m, lambda m: (m * 255).astype(np.uint8), lambda m: m.astype(np.uint8), lambda m: m > 0.5],
+)
+def test_dtypes_agree(convert):
+    m = _person()
+    assert np.array_equal(normalize_silhouette(convert(m)), normalize_silhouette(m))
+
+
+def test_does_not_mutate_input():
+    m = _person()
+    before = m.copy()
+    normalize_silhouette(m)
+    assert np.array_equal(m, before)
+
+
+def test_empty_mask_gives_none_and_sequence_drops_it():
+    assert normalize_silhouette(np.zeros((50, 50), np.float32)) is None
+    seq = normalize_sequence([_person(), np.zeros((300, 200), np.float32), _person()])
+    assert seq.shape == (2, 64, 44)
+    with pytest.raises(GaitidError, match="no silhouette"):
+        normalize_sequence([np.zeros((5, 5))])
+
+
+@pytest.mark.parametrize("bad", [np.zeros((2, 3, 4)), np.zeros((5, 5), np.int32)])
+def test_bad_masks(bad):
+    with pytest.raises(GaitidError):
+        normalize_silhouette(bad)
+
+
+def test_matches_training_data(casia_root):
+    """A CASIA-B frame shown large at another place in a frame normalises back to the training input."""
+    import cv2
+
+    with np.load(casia_root / "001.npz") as data:
+        frames = np.unpackbits(data["nm-01_090"], axis=-1)
+    for f in frames[::10]:
+        if f.sum() < 100:
+            continue
+        big = np.zeros((480, 640), np.uint8)
+        big[100:292, 200:392] = cv2.resize(f * 255, (192, 192), interpolation=cv2.INTER_LINEAR)
+        out = normalize_silhouette(big)
+        ref = f[:, 10:54].astype(bool)
+        iou = (out.astype(bool) & ref).sum() / (out.astype(bool) | ref).sum()
+        assert iou > 0.95

@@ -1,0 +1,73 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from gaitid.training.config import config_from_dict
+from gaitid.training.data import load_casia_b
+from gaitid.training.trainer import load_model, lr_factor, train
+
+
+def _cfg(out_dir, steps, model="gaitset_strips_s", **model_settings):
+    return config_from_dict(
+        {
+            "seed": 3,
+            "data": {"frames": 4, "frame_sampling": "random" if model.startswith("gaitset") else "contiguous"},
+            "model": {"name": model, "widths": [8, 16, 32], **model_settings},
+            "sampler": {"p": 4, "k": 4},
+            "optimizer": {"lr": 0.003},
+            "schedule": {"steps": steps, "kind": "constant", "warmup": 0},
+            "trainer": {"out_dir": str(out_dir), "checkpoint_every": 2, "log_every": 1, "progress": False},
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def small_data(casia_root):
+    return load_casia_b(range(1, 7), "train", casia_root, conditions=["nm-01", "nm-02", "cl-01"], views=["090", "108"])
+
+
+def _losses(out_dir):
+    return [json.loads(line)["loss"] for line in (out_dir / "log.jsonl").read_text().splitlines()]
+
+
+@pytest.mark.parametrize("model", ["gaitset_strips_s", "gaitnn_lstm"])
+def test_a_few_steps_lower_the_loss(tmp_path, small_data, model):
+    train(_cfg(tmp_path, 16, model), data=small_data, log=lambda s: None)
+    losses = _losses(tmp_path)
+    assert len(losses) == 16
+    assert np.mean(losses[-4:]) < np.mean(losses[:4])
+    model_, cfg, meta = load_model(tmp_path / "step000016.pt")
+    assert meta["step"] == 16 and cfg.num_classes == 6
+
+
+def test_resume_equals_uninterrupted(tmp_path, small_data):
+    a, b = tmp_path / "a", tmp_path / "b"
+    train(_cfg(a, 4), data=small_data, log=lambda s: None)
+    train(_cfg(b, 4), data=small_data, stop_after=2, log=lambda s: None)
+    train(_cfg(b, 4), data=small_data, log=lambda s: None)  # resumes at step 2
+    sa = torch.load(a / "last.pt", weights_only=False)["model"]
+    sb = torch.load(b / "last.pt", weights_only=False)["model"]
+    assert all(torch.equal(sa[k], sb[k]) for k in sa)
+    assert _losses(a) == _losses(b)
+
+
+def test_cosine_schedule_with_warmup():
+    cfg = config_from_dict({"model": {"name": "gaitnn_lstm"}, "schedule": {"steps": 100, "warmup": 10}})
+    assert lr_factor(cfg, 0) == pytest.approx(0.1)
+    assert lr_factor(cfg, 10) == pytest.approx(1.0)
+    assert lr_factor(cfg, 100) == pytest.approx(0.0)
+
+
+def test_resume_with_longer_schedule_but_not_other_changes(tmp_path, small_data):
+    from gaitid.errors import GaitidError
+
+    train(_cfg(tmp_path, 2), data=small_data, log=lambda s: None)
+    messages = []
+    train(_cfg(tmp_path, 4), data=small_data, log=messages.append)
+    assert torch.load(tmp_path / "last.pt", weights_only=False)["step"] == 4
+    assert any("changed [schedule]" in m for m in messages)
+    other = _cfg(tmp_path, 6, rnn_hidden=64)
+    with pytest.raises(GaitidError, match=r"another \[model\]"):
+        train(other, data=small_data, log=lambda s: None)
