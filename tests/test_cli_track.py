@@ -160,13 +160,18 @@ def test_ctrl_c_ends_a_live_run_cleanly(mjpeg_camera: MjpegCamera, tmp_path: Pat
     code = _LIVE_SCRIPT.format(tests=str(ROOT / "tests"), url=mjpeg_camera.url, js=str(js), out=str(out))
     env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
     process = subprocess.Popen([sys.executable, "-c", code], env=env, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60  # generous: a loaded machine can take long to start Python
-    while not out.exists() and time.monotonic() < deadline:  # the writer opens on the first frame
-        time.sleep(0.1)
-    assert out.exists(), "the live run wrote no frame within 60 s"
-    time.sleep(1.0)
-    process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=30)
+    try:
+        deadline = time.monotonic() + 60  # generous: a loaded machine can take long to start Python
+        while not out.exists() and time.monotonic() < deadline:  # the writer opens on the first frame
+            time.sleep(0.1)
+        assert out.exists(), "the live run wrote no frame within 60 s"
+        time.sleep(1.0)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
     assert process.returncode == 0, stderr
     assert "(interrupted)" in stderr.strip().splitlines()[-1]
     assert json.loads(js.read_text())["tracks"] is not None
