@@ -22,7 +22,11 @@ def _add_pose(sub: argparse._SubParsersAction) -> None:
     p.add_argument("input", help="an image (PNG, JPEG, ...) or a video file")
     p.add_argument("--out", help="write the input annotated with boxes and skeletons (image, or MP4 for video)")
     p.add_argument("--json", dest="json_path", help="write poses as JSON to this path, or - for stdout")
-    p.add_argument("--model", choices=["lite", "full", "heavy"], default="full", help="landmark model")
+    p.add_argument(
+        "--model",
+        choices=["lite", "full", "heavy"],
+        help="landmark model (default: heavy for images, full for video; lite is fastest)",
+    )
     p.set_defaults(run=_run_pose)
 
 

@@ -17,8 +17,8 @@ NUM_KEYPOINTS = 33  # the BlazePose layout; see gaitid.pose.layouts
 def _check_shape(name: str, array: np.ndarray, expected: tuple[int | None, ...]) -> None:
     ok = array.ndim == len(expected) and all(e is None or e == a for e, a in zip(expected, array.shape))
     if not ok:
-        shown = tuple("*" if e is None else e for e in expected)
-        raise ValueError(f"{name}: expected shape {shown}, got {array.shape}")
+        shown = ", ".join("*" if e is None else str(e) for e in expected)
+        raise ValueError(f"{name}: expected shape ({shown}), got {tuple(array.shape)}")
 
 
 @dataclass(frozen=True)

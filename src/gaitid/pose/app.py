@@ -1,0 +1,141 @@
+"""`gaitid pose`: poses of everyone in an image or a video, as JSON and as an annotated copy."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TextIO
+
+from tqdm import tqdm
+
+from gaitid.errors import InputError
+from gaitid.pose.drawing import draw_people
+from gaitid.pose.estimator import HumanPoseNN
+from gaitid.sources.files import VideoFile, VideoWriter, is_image_path, read_image, write_image
+from gaitid.types import FramePeople
+
+
+def frame_to_json(people: FramePeople) -> dict[str, Any]:
+    """One frame's people in the JSON layout of `gaitid pose --json` (pixel coordinates of the input)."""
+    return {
+        "index": people.frame_index,
+        "time": round(people.time, 4),
+        "people": [
+            {
+                "box": [round(float(v), 1) for v in person.box],
+                "score": round(float(person.score), 4),
+                "keypoints": [[round(float(x), 1), round(float(y), 1), round(float(c), 3)] for x, y, c in person.keypoints],
+            }
+            for person in people.people
+        ],
+    }
+
+
+DEFAULT_IMAGE_MODEL = "heavy"  # a still image is worth the most accurate model
+DEFAULT_VIDEO_MODEL = "full"  # fast enough for real time with several people
+
+
+def run_pose(input_path: str, out: str | None = None, json_path: str | None = None, model: str | None = None) -> int:
+    """Estimate poses in an image or video; write the JSON and annotated copy asked for; print a summary."""
+    path = Path(input_path)
+    if out is not None:
+        _check_output_suffix(path, Path(out))
+    if is_image_path(path):
+        model = model or DEFAULT_IMAGE_MODEL
+        frames, seconds = _pose_image(path, out, model)
+        kind = "image"
+    else:
+        model = model or DEFAULT_VIDEO_MODEL
+        frames, seconds = _pose_video(path, out, model)
+        kind = "video"
+    if json_path is not None:
+        document = {"input": str(path), "model": f"blazepose-{model}", "keypoints": "blazepose-33", "frames": frames}
+        _write_json(document, json_path)
+    people = sum(len(f["people"]) for f in frames)
+    if kind == "image":
+        summary = f"{path.name}: {people} {'person' if people == 1 else 'people'} found in {seconds:.2f} s"
+    else:
+        fps = len(frames) / seconds if seconds > 0 else 0.0
+        summary = (
+            f"{path.name}: {len(frames)} frames, {people / max(len(frames), 1):.1f} people per frame on average, "
+            f"{fps:.1f} frames/s"
+        )
+    print(summary, file=sys.stderr)
+    return 0
+
+
+def _check_output_suffix(source: Path, out: Path) -> None:
+    wanted = {".png", ".jpg", ".jpeg"} if is_image_path(source) else {".mp4"}
+    if out.suffix.lower() not in wanted:
+        raise InputError(f"{out}: the annotated output must end in {' or '.join(sorted(wanted))}")
+
+
+def _pose_image(path: Path, out: str | None, model: str) -> tuple[list[dict[str, Any]], float]:
+    frame = read_image(path)
+    estimator = HumanPoseNN(model=model)
+    start = time.perf_counter()
+    people = estimator.estimate_image(frame)
+    seconds = time.perf_counter() - start
+    if out is not None:
+        with _atomic_path(Path(out)) as tmp:
+            write_image(tmp, draw_people(frame.image, people.people))
+    return [frame_to_json(people)], seconds
+
+
+def _pose_video(path: Path, out: str | None, model: str) -> tuple[list[dict[str, Any]], float]:
+    video = VideoFile(path)
+    estimator = HumanPoseNN(model=model, close_up=False)
+    frames: list[dict[str, Any]] = []
+    start = time.perf_counter()
+    with video, _atomic_path(Path(out)) if out else _nothing() as tmp:
+        writer = VideoWriter(tmp, video.fps, video.width, video.height) if tmp else None
+        try:
+            progress = tqdm(video, total=video.frame_count, unit="frame", desc=path.name, file=sys.stderr, leave=False)
+            for frame in progress:
+                people = estimator.estimate(frame)
+                frames.append(frame_to_json(people))
+                if writer is not None:
+                    writer.write(draw_people(frame.image, people.people))
+        finally:
+            if writer is not None:
+                writer.close()
+    return frames, time.perf_counter() - start
+
+
+@contextmanager
+def _nothing() -> Iterator[None]:
+    yield None
+
+
+@contextmanager
+def _atomic_path(final: Path) -> Iterator[Path]:
+    """A temporary path beside `final` that replaces it only if the block succeeds, so that a failure never
+    leaves a half-written file or destroys an earlier one."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{final.stem}.", suffix=final.suffix, dir=final.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        os.replace(tmp, final)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _write_json(document: dict[str, Any], destination: str) -> None:
+    if destination == "-":
+        _dump(document, sys.stdout)
+        return
+    with _atomic_path(Path(destination)) as tmp, open(tmp, "w") as handle:
+        _dump(document, handle)
+
+
+def _dump(document: dict[str, Any], handle: TextIO) -> None:
+    json.dump(document, handle, separators=(",", ":"))
+    handle.write("\n")
