@@ -201,9 +201,8 @@ def normalize_keypoints(
     if torso_ok.any():
         fallback = float(np.median(torso[torso_ok]))
     else:  # no torso anywhere: a third of the keypoints' vertical extent
-        ys = np.where(valid, xy[..., 1], np.nan)
-        with np.errstate(all="ignore"):
-            extent = np.nanmax(ys, 1) - np.nanmin(ys, 1)
+        ys = np.where(valid, xy[..., 1], np.inf)
+        extent = np.where(any_ok, np.where(valid, xy[..., 1], -np.inf).max(1) - ys.min(1), np.nan)
         good = np.isfinite(extent) & (extent > 1e-6)
         fallback = float(np.median(extent[good]) / 3) if good.any() else 1.0
     half = scale_window // 2
@@ -229,22 +228,30 @@ def render_heatmaps(normalized: np.ndarray, spec: SkeletonSpec = SkeletonSpec(fe
     conf = kp[..., 2]
     ys = np.arange(h, dtype=np.float32)[:, None]
     xs = np.arange(w, dtype=np.float32)[None, :]
-    # joints: (T, J, h, w) squared distances, separable
-    dj = (ys[None, None] - row[..., None, None]) ** 2 + (xs[None, None] - col[..., None, None]) ** 2
-    joints = np.exp(-dj / (2 * spec.sigma_joint**2)) * conf[..., None, None]
-    joint_map = joints.max(axis=1)
+    # joints: a separable Gaussian per keypoint, (T, J, h, w), max over the keypoints
+    gy = np.exp(-((ys[None, None] - row[..., None, None]) ** 2) / (2 * spec.sigma_joint**2))
+    gx = np.exp(-((xs[None, None] - col[..., None, None]) ** 2) / (2 * spec.sigma_joint**2))
+    joint_map = (gy * (gx * conf[..., None, None])).max(axis=1)
+    # limbs: Gaussian of the distance to each segment, (T, L, h, w), max over the limbs
     a = np.array([i for i, _ in GAIT_LIMBS])
     b = np.array([j for _, j in GAIT_LIMBS])
-    ax, ay, bx, by = col[:, a], row[:, a], col[:, b], row[:, b]  # (T, L)
-    lconf = np.minimum(conf[:, a], conf[:, b])
-    vx, vy = bx - ax, by - ay
+    ax, ay = col[:, a, None, None], row[:, a, None, None]  # (T, L, 1, 1)
+    vx, vy = col[:, b, None, None] - ax, row[:, b, None, None] - ay
     length2 = np.maximum(vx * vx + vy * vy, 1e-6)
-    px = xs[None, None] - ax[..., None, None]  # (T, L, 1, w)
-    py = ys[None, None] - ay[..., None, None]  # (T, L, h, 1)
-    u = np.clip((px * vx[..., None, None] + py * vy[..., None, None]) / length2[..., None, None], 0, 1)
-    dl = (px - u * vx[..., None, None]) ** 2 + (py - u * vy[..., None, None]) ** 2
-    limbs = np.exp(-dl / (2 * spec.sigma_limb**2)) * lconf[..., None, None]
-    limb_map = limbs.max(axis=1) if len(GAIT_LIMBS) else np.zeros_like(joint_map)
+    px = xs[None, None] - ax  # (T, L, 1, w)
+    py = ys[None, None] - ay  # (T, L, h, 1)
+    u = px * vx + py * vy
+    u /= length2
+    np.clip(u, 0, 1, out=u)
+    ex = px - u * vx
+    ey = py - u * vy
+    ex *= ex
+    ey *= ey
+    ex += ey
+    ex *= -1.0 / (2 * spec.sigma_limb**2)
+    np.exp(ex, out=ex)
+    ex *= np.minimum(conf[:, a], conf[:, b])[..., None, None]
+    limb_map = ex.max(axis=1)
     return np.stack([joint_map, limb_map], axis=1).astype(np.float32)
 
 

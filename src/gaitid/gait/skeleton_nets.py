@@ -26,13 +26,14 @@ from gaitid.gait.skeleton import SkeletonSpec
 @dataclass(frozen=True)
 class SkeletonModelConfig:
     """name: registered name. spec: input (defines preprocessing). frame_dim: per-frame descriptor size
-    (MLP width for keypoints). widths: FrameResNet stages (heatmaps). rnn_hidden, rnn_layers: the GRU.
+    (MLP width for keypoints). widths, stem_stride: FrameResNet stages and stem stride (heatmaps). rnn_hidden, rnn_layers: the GRU.
     embed_dim: identification vector size. num_classes: identities of the training classifier."""
 
     name: str
     spec: SkeletonSpec = field(default_factory=SkeletonSpec)
     frame_dim: int = 128
     widths: tuple[int, ...] = (16, 32, 64)
+    stem_stride: int = 2
     rnn_hidden: int = 128
     rnn_layers: int = 2
     embed_dim: int = 128
@@ -65,7 +66,7 @@ class SkeletonGaitNN(nn.Module):
             )
             desc = cfg.frame_dim
         else:
-            self.frame_net = FrameResNet(spec.frame_shape[0], cfg.widths, stem_stride=1)
+            self.frame_net = FrameResNet(spec.frame_shape[0], cfg.widths, stem_stride=cfg.stem_stride)
             desc = cfg.widths[-1]
         self.rnn = nn.GRU(desc, cfg.rnn_hidden, num_layers=cfg.rnn_layers, batch_first=True, bidirectional=True)
         self.fc = nn.Linear(2 * cfg.rnn_hidden, cfg.embed_dim)
@@ -122,4 +123,6 @@ def skeleton_model_from_config(cfg: SkeletonModelConfig) -> SkeletonGaitNN:
 # Raw normalised keypoints: an MLP per frame (the default, see benchmarks/results/kinect.md).
 _register(SkeletonModelConfig(name="skelnn_keypoints", spec=SkeletonSpec(features="keypoints")))
 # Skeleton heatmaps (joints + limbs, 32 x 24) through a small residual CNN per frame.
-_register(SkeletonModelConfig(name="skelnn_heatmaps", spec=SkeletonSpec(features="heatmaps"), widths=(16, 32, 64)))
+_register(
+    SkeletonModelConfig(name="skelnn_heatmaps", spec=SkeletonSpec(features="heatmaps"), widths=(8, 16, 32), stem_stride=2)
+)

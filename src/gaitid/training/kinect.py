@@ -369,9 +369,9 @@ def add_estimator_noise(keypoints: np.ndarray, rng: np.random.Generator, cfg: Au
     rows = np.array(GAIT_KEYPOINTS)
     g = kp[:, rows]
     present = g[..., 2] > 0
-    ys = np.where(present, g[..., 1], np.nan)
-    with np.errstate(all="ignore"):
-        size = float(np.nanmedian(np.nanmax(ys, 1) - np.nanmin(ys, 1))) if present.any() else 100.0
+    rows_ok = present.any(1)
+    extent = np.where(present, g[..., 1], -np.inf).max(1) - np.where(present, g[..., 1], np.inf).min(1)
+    size = float(np.median(extent[rows_ok])) if rows_ok.any() else 100.0
     if not np.isfinite(size) or size <= 0:
         size = 100.0
     j = len(rows)

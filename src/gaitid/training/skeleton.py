@@ -147,6 +147,18 @@ def load_skeleton_checkpoint(path: Path | str) -> tuple[torch.nn.Module, Skeleto
     return model, cfg, {"step": int(state["step"]), "train_config": state.get("train_config", "")}
 
 
+def is_skeleton_checkpoint(path: Path | str) -> bool:
+    """Whether `path` is a checkpoint written by `train_skeleton` (False when missing or another kind)."""
+    path = Path(path)
+    if not path.is_file():
+        return False
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:  # not a torch file, or another kind of checkpoint
+        return False
+    return isinstance(state, dict) and "model_config" in state and '"spec"' in str(state["model_config"])
+
+
 def train_skeleton(cfg: SkeletonTrainConfig, resume: bool = True, stop_after: int | None = None) -> dict[str, Any]:
     """Train (or resume) in cfg.out_dir; returns a summary. Writes checkpoint.pt and log.txt there."""
     torch.set_num_threads(cfg.threads)
@@ -212,7 +224,7 @@ def train_skeleton(cfg: SkeletonTrainConfig, resume: bool = True, stop_after: in
         if step % cfg.log_every == 0:
             acc = float((outputs["logits"][:, 0].argmax(1) == y).float().mean())
             log.write(
-                f"step {step} loss {loss_value:.4f} triplet {float(tri):.4f} active {active:.3f} ce {float(ce):.4f} "
+                f"step {step} loss {loss_value:.4f} triplet {float(tri.detach()):.4f} active {active:.3f} ce {float(ce.detach()):.4f} "
                 f"acc {acc:.3f} lr {opt.param_groups[0]['lr']:.2e} elapsed {time.perf_counter() - t0:.0f}s\n"
             )
             log.flush()
