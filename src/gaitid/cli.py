@@ -130,7 +130,8 @@ def _run_evaluate_kinect(args: argparse.Namespace) -> int:
         result["bone_length_protocol"] = bone_length_protocol()
         print(
             f"baseline, nearest neighbour on 3-D bone lengths: {result['bone_length_protocol']['rank1']:.2f} "
-            f"(this protocol, any view), {result['bone_length_loo']['rank1']:.2f} (leave-one-out, all 164 people)"
+            f"(this protocol, any view), {result['bone_length_loo']['rank1']:.2f} (leave-one-out, all 164 people; "
+            f"{result['bone_length_loo']['rank1_raw']:.2f} on unstandardised lengths)"
         )
     if args.json_path:
         with open(args.json_path, "w") as f:

@@ -2,7 +2,7 @@
 
 The weights are an ONNX file written by `gaitid.training.skeleton.export_skeleton_onnx`; its metadata holds
 the model's `SkeletonSpec`, so the preprocessing here is the training one (`skeleton_features`). The
-default weights ship in `gaitid/gait/weights/` (see skelnn_keypoints.md there).
+default weights ship in `gaitid/gait/weights/skeleton/` (see README.md there).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from gaitid.errors import GaitidError
 from gaitid.gait.skeleton import SkeletonSpec, resample_times, skeleton_features
 from gaitid.types import Embedding, Track
 
-WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights" / "skeleton"
 DEFAULT_SKELETON_MODEL = "skelnn_keypoints"
 #: Fewer frames (at the model's frame rate) than this with a valid skeleton: not usable for gait.
 MIN_FRAMES = 8
@@ -25,7 +25,7 @@ MIN_FRAMES = 8
 def shipped_skeleton_weights(name: str = DEFAULT_SKELETON_MODEL) -> Path:
     path = WEIGHTS_DIR / f"{name}.onnx"
     if not path.is_file():
-        available = sorted(p.stem for p in WEIGHTS_DIR.glob("skel*.onnx"))
+        available = sorted(p.stem for p in WEIGHTS_DIR.glob("*.onnx"))
         raise GaitidError(f"no shipped skeleton weights named {name!r}; available: {available}")
     return path
 

@@ -93,6 +93,43 @@ class SkeletonGaitNN(nn.Module):
         return {"embedding": parts.flatten(1), "parts": parts, "logits": self.head(parts)}
 
 
+class TemporalBlock(nn.Module):
+    """Residual 1-D convolution over time (kernel 5, dilation d) with batch norm: (N, C, T) -> (N, C, T)."""
+
+    def __init__(self, channels: int, dilation: int) -> None:
+        super().__init__()
+        self.conv = nn.Conv1d(channels, channels, 5, padding=2 * dilation, dilation=dilation, bias=False)
+        self.bn = nn.BatchNorm1d(channels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(x + self.bn(self.conv(x)))
+
+
+class SkeletonTCN(SkeletonGaitNN):
+    """Keypoints only: the per-frame MLP, then residual temporal convolutions (dilations 1, 2, 4) instead
+    of the GRU, mean + max pooling over time, a linear embedding. Cheaper on a CPU than the GRU."""
+
+    def __init__(self, cfg: SkeletonModelConfig) -> None:
+        nn.Module.__init__(self)
+        if cfg.spec.features != "keypoints":
+            raise ValueError(f"{cfg.name} takes keypoints, not {cfg.spec.features}")
+        self.cfg = cfg
+        (d_in,) = cfg.spec.frame_shape
+        self.frame_net = nn.Sequential(
+            nn.Linear(d_in, cfg.frame_dim), nn.ReLU(inplace=True), nn.Linear(cfg.frame_dim, cfg.frame_dim),
+            nn.ReLU(inplace=True),
+        )
+        self.temporal = nn.Sequential(*[TemporalBlock(cfg.frame_dim, d) for d in (1, 2, 4)][: max(cfg.rnn_layers, 1) + 1])
+        self.fc = nn.Linear(2 * cfg.frame_dim, cfg.embed_dim)
+        self.head = PartBNNeck(1, cfg.embed_dim, cfg.num_classes)
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        n, t = x.shape[:2]
+        desc = self.frame_net(x.reshape(n * t, -1)).reshape(n, t, -1).transpose(1, 2)  # (N, C, T)
+        y = self.temporal(desc)
+        return torch.cat([y.mean(dim=2), y.amax(dim=2)], dim=1)
+
+
 _DEFAULTS: dict[str, SkeletonModelConfig] = {}
 
 
@@ -112,16 +149,18 @@ def skeleton_model_config(name: str, **overrides: object) -> SkeletonModelConfig
 
 def create_skeleton_model(name: str, **overrides: object) -> SkeletonGaitNN:
     """Build registered skeleton model `name` with `overrides` of its config (unknown ones raise)."""
-    return SkeletonGaitNN(skeleton_model_config(name, **overrides))
+    return skeleton_model_from_config(skeleton_model_config(name, **overrides))
 
 
 def skeleton_model_from_config(cfg: SkeletonModelConfig) -> SkeletonGaitNN:
     skeleton_model_config(cfg.name)
-    return SkeletonGaitNN(cfg)
+    return SkeletonTCN(cfg) if cfg.name.endswith("_tcn") else SkeletonGaitNN(cfg)
 
 
 # Raw normalised keypoints: an MLP per frame (the default, see benchmarks/results/kinect.md).
 _register(SkeletonModelConfig(name="skelnn_keypoints", spec=SkeletonSpec(features="keypoints")))
+# The same input through temporal convolutions (rnn_layers + 1 blocks, at most 3) instead of the GRU.
+_register(SkeletonModelConfig(name="skelnn_keypoints_tcn", spec=SkeletonSpec(features="keypoints"), rnn_layers=2))
 # Skeleton heatmaps (joints + limbs, 32 x 24) through a small residual CNN per frame.
 _register(
     SkeletonModelConfig(name="skelnn_heatmaps", spec=SkeletonSpec(features="heatmaps"), widths=(8, 16, 32), stem_stride=2)
