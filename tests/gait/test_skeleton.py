@@ -11,6 +11,8 @@ from gaitid.gait.skeleton import (
     render_heatmaps,
     resample_times,
     skeleton_features,
+    embed_in_windows,
+    window_starts,
 )
 from gaitid.pose.layouts import BLAZEPOSE_33
 
@@ -105,3 +107,18 @@ def test_resample_times():
     np.testing.assert_array_equal(idx, np.arange(0, 30, 2))
     idx = resample_times(np.arange(10) / 10.0, 15.0)  # 10 fps up to 15: frames repeat, in order
     assert len(idx) == 14 and (np.diff(idx) >= 0).all() and idx[-1] == 9
+
+
+@pytest.mark.parametrize(
+    "frames, window, starts",
+    [(100, 0, [0]), (30, 40, [0]), (40, 40, [0]), (100, 40, [0, 20, 40, 60]), (90, 40, [0, 20, 40, 50])],
+)
+def test_window_starts(frames, window, starts):
+    assert window_starts(frames, window) == starts
+
+
+def test_embed_in_windows_averages():
+    feats = np.arange(100, dtype=np.float32)[:, None]
+    out = embed_in_windows(lambda f: f.mean(0), feats, 40)
+    np.testing.assert_allclose(out, np.mean([19.5, 39.5, 59.5, 79.5]))
+    np.testing.assert_allclose(embed_in_windows(lambda f: f.mean(0), feats, 0), 49.5)

@@ -23,7 +23,7 @@ import numpy as np
 
 from gaitid.errors import GaitidError
 from gaitid.evaluation.metrics import cross_view_rank1, euclidean_distances, rank_k_accuracy
-from gaitid.gait.skeleton import SkeletonSpec, skeleton_features
+from gaitid.gait.skeleton import SkeletonSpec, embed_in_windows, skeleton_features
 from gaitid.training.kinect import (
     KINECT_FPS,
     KINECT_GALLERY_WALKS,
@@ -54,10 +54,13 @@ def make_skeleton_embedder(weights: str | Path | None, threads: int = 1) -> tupl
         torch.set_num_threads(threads)
         model, cfg, meta = load_skeleton_checkpoint(weights)
 
-        def embed_torch(features: np.ndarray) -> np.ndarray:
+        def embed_once(features: np.ndarray) -> np.ndarray:
             with torch.no_grad():
                 x = torch.from_numpy(np.ascontiguousarray(features, np.float32))[None]
                 return model(x)["embedding"][0].numpy()
+
+        def embed_torch(features: np.ndarray) -> np.ndarray:
+            return embed_in_windows(embed_once, features, cfg.spec.window)
 
         return embed_torch, cfg.spec, f"{cfg.name}@step{meta['step']}"
     from gaitid.gait.skeleton_encoder import SkeletonEncoder

@@ -31,7 +31,7 @@ feet (about 2-2.3 units below).
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -100,6 +100,8 @@ class SkeletonSpec:
     min_confidence, scale_window: see `normalize_keypoints`.
     height, width, origin_row, pixels_per_unit, sigma_joint, sigma_limb: the heatmaps (`render_heatmaps`);
         origin_row and pixels_per_unit default (0) to 0.44 * height and height / 4.6.
+    window: 0 embeds a walk in one pass; n > 0 embeds windows of n frames (half overlapping) and averages
+        their vectors, which keeps inference on long walks like training on clips of n frames.
     """
 
     features: str = "keypoints"
@@ -112,6 +114,7 @@ class SkeletonSpec:
     pixels_per_unit: float = 0.0
     sigma_joint: float = 1.0
     sigma_limb: float = 0.8
+    window: int = 0
 
     def __post_init__(self) -> None:
         if self.features not in ("keypoints", "heatmaps"):
@@ -206,10 +209,12 @@ def normalize_keypoints(
         good = np.isfinite(extent) & (extent > 1e-6)
         fallback = float(np.median(extent[good]) / 3) if good.any() else 1.0
     half = scale_window // 2
-    scale = np.empty(t)
-    for i in range(t):
-        window = torso[max(0, i - half) : i + half + 1][torso_ok[max(0, i - half) : i + half + 1]]
-        scale[i] = np.median(window) if len(window) else fallback
+    padded = np.concatenate([np.full(half, np.nan), np.where(torso_ok, torso, np.nan), np.full(half, np.nan)])
+    windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1)  # (T, 2 * half + 1)
+    some = np.isfinite(windows).any(1)
+    scale = np.full(t, fallback)
+    if some.any():
+        scale[some] = np.nanmedian(windows[some], axis=1)
     rel = (xy - hip[:, None, :]) / scale[:, None, None]
     out[..., :2] = np.where(valid[..., None], rel, 0.0)
     out[..., 2] = np.where(valid, np.clip(kp[..., 2], 0, 1), 0.0)
@@ -267,6 +272,24 @@ def resample_times(times: Sequence[float], fps: float) -> np.ndarray:
     right = np.clip(idx, 0, len(times) - 1)
     choose_left = np.abs(times[left] - ticks) <= np.abs(times[right] - ticks)
     return np.where(choose_left, left, right).astype(np.int64)
+
+
+def window_starts(num_frames: int, window: int) -> list[int]:
+    """Start frames of the half-overlapping windows of `window` frames covering a walk (one window, the
+    whole walk, when window is 0 or the walk is not longer than it)."""
+    if window <= 0 or num_frames <= window:
+        return [0]
+    step = max(window // 2, 1)
+    starts = list(range(0, num_frames - window + 1, step))
+    if starts[-1] != num_frames - window:
+        starts.append(num_frames - window)
+    return starts
+
+
+def embed_in_windows(embed: Callable[[np.ndarray], np.ndarray], features: np.ndarray, window: int) -> np.ndarray:
+    """Mean of `embed` over the windows of `features` (see `window_starts`); `embed` maps (n, ...) -> (d,)."""
+    n = window if window > 0 else len(features)
+    return np.mean([embed(features[s : s + n]) for s in window_starts(len(features), window)], axis=0)
 
 
 def skeleton_features(keypoints: np.ndarray, spec: SkeletonSpec) -> np.ndarray:

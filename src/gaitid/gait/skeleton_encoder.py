@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from gaitid.errors import GaitidError
-from gaitid.gait.skeleton import SkeletonSpec, resample_times, skeleton_features
+from gaitid.gait.skeleton import SkeletonSpec, embed_in_windows, resample_times, skeleton_features
 from gaitid.types import Embedding, Track
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights" / "skeleton"
@@ -68,12 +68,16 @@ class SkeletonEncoder:
         return f"{self.name}/{self.version}"
 
     def embed_features(self, features: np.ndarray) -> np.ndarray:
-        """Network input (T, *spec.frame_shape) -> (dim,) vector."""
+        """Network input (T, *spec.frame_shape) -> (dim,) vector (the mean over windows of spec.window
+        frames when the spec sets a window)."""
         x = np.asarray(features, np.float32)
         if x.ndim < 2 or x.shape[1:] != self.spec.frame_shape or len(x) == 0:
             raise GaitidError(f"expected features of shape (T, {self.spec.frame_shape}), got {x.shape}")
-        (vector,) = self._session.run(None, {self._input: x[None]})
-        return vector[0].astype(np.float32)
+        return embed_in_windows(self._run, x, self.spec.window).astype(np.float32)
+
+    def _run(self, x: np.ndarray) -> np.ndarray:
+        (vector,) = self._session.run(None, {self._input: np.ascontiguousarray(x)[None]})
+        return vector[0]
 
     def embed_keypoints(self, keypoints: np.ndarray, times: Sequence[float] | None = None) -> Embedding:
         """One walk's keypoints (T, 33, 3) x, y, confidence in frame pixels -> Embedding.

@@ -138,6 +138,9 @@ def load_skeleton_checkpoint(path: Path | str) -> tuple[torch.nn.Module, Skeleto
         raise GaitidError(f"checkpoint not found: {path}")
     state = torch.load(path, map_location="cpu", weights_only=True)
     raw = json.loads(state["model_config"])
+    if "window" not in raw["spec"] and state.get("train_config"):
+        # checkpoints from before SkeletonSpec.window: embed in windows of the training clip length
+        raw["spec"]["window"] = int(json.loads(state["train_config"]).get("clip_frames", 0))
     raw["spec"] = SkeletonSpec(**raw["spec"])
     raw["widths"] = tuple(raw["widths"])
     cfg = SkeletonModelConfig(**raw)
@@ -171,6 +174,8 @@ def train_skeleton(cfg: SkeletonTrainConfig, resume: bool = True, stop_after: in
     index = {p: i for i, p in enumerate(persons)}
     labels = np.array([index[w.person] for w in walks])
     model_cfg = skeleton_model_config(cfg.model, **cfg.model_settings).replace(num_classes=len(persons))
+    if model_cfg.spec.window == 0:  # inference embeds windows as long as the training clips
+        model_cfg = model_cfg.replace(spec=dataclasses.replace(model_cfg.spec, window=cfg.clip_frames))
     model = skeleton_model_from_config(model_cfg)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     out = Path(cfg.out_dir)
