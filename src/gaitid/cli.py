@@ -66,7 +66,7 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--weights", help="shipped model name, .onnx file or training checkpoint .pt (default: shipped)")
     p.add_argument("--json", dest="json_path", help="also write the full result as JSON to this path")
-    p.add_argument("--max-frames", type=int, help="embed at most this many evenly spaced frames per sequence")
+    p.add_argument("--max-frames", type=int, help="embed only the central N consecutive frames of each sequence")
     p.add_argument("--subjects", help="a subset of the test subjects, e.g. 075-084 (quick checks)")
     p.add_argument("--threads", type=int, default=1, help="CPU threads for the network (default 1)")
     p.add_argument(

@@ -42,10 +42,15 @@ def make_embedder(weights: str | Path | None, threads: int = 1) -> tuple[Embedde
 
 
 def frame_subset(num_frames: int, max_frames: int | None) -> np.ndarray | None:
-    """Evenly spaced indices of at most max_frames frames (None: all frames)."""
+    """Indices of the central max_frames consecutive frames (None: all frames).
+
+    A contiguous clip keeps the frame rate, which recurrent models depend on, and is what a short walk
+    seen by a camera gives.
+    """
     if max_frames is None or num_frames <= max_frames:
         return None
-    return np.linspace(0, num_frames - 1, max_frames).round().astype(np.int64)
+    start = (num_frames - max_frames) // 2
+    return np.arange(start, start + max_frames)
 
 
 def embed_all(data: GaitSequences, embed: Embedder, max_frames: int | None, progress: bool) -> np.ndarray:
@@ -73,7 +78,7 @@ def evaluate_cross_view(
     """Embed the protocol's test sequences and compute its rank-1 tables.
 
     subjects: a subset of the protocol's subjects (quick checks and tests); default all of them.
-    max_frames: embed at most this many evenly spaced frames per sequence (default: all frames).
+    max_frames: embed at most this many (central, consecutive) frames per sequence (default: all frames).
     Returns a JSON-ready dict: rank1 per probe set (percent), per-view means, the full tables, timing.
     """
     subjects = protocol.subjects if subjects is None else tuple(subjects)

@@ -81,7 +81,7 @@ def load_model(path: Path | str) -> tuple[torch.nn.Module, GaitModelConfig, dict
     model = create_from_config(mcfg)
     model.load_state_dict(ckpt["model"])
     model.eval()
-    meta = {k: ckpt[k] for k in ("step", "train_seconds", "train_config") if k in ckpt}
+    meta = {k: ckpt[k] for k in ("step", "train_seconds", "cpu_seconds", "train_config") if k in ckpt}
     return model, mcfg, meta
 
 
@@ -112,7 +112,8 @@ def train(
 
     stop_after: stop after this many steps of this call (for tests and time-boxed runs).
     data: training sequences already in memory (tests); default: read the config's subjects.
-    Returns a summary: final step, training seconds, last logged losses.
+    Returns a summary: final step, training seconds (wall clock of the steps) and CPU seconds of this
+    process (counted since this feature existed in the run), last logged losses.
     """
     torch.set_num_threads(cfg.trainer.threads)
     out = Path(cfg.trainer.out_dir)
@@ -124,7 +125,7 @@ def train(
     mcfg = build_model_config(cfg, num_classes=len(data.subjects))
     model = create_from_config(mcfg)
     optimizer = _optimizer(cfg, model)
-    step, train_seconds = 0, 0.0
+    step, train_seconds, cpu_seconds = 0, 0.0, 0.0
     last = out / LAST
     if resume and last.is_file():
         ckpt = torch.load(last, map_location="cpu", weights_only=False)
@@ -134,6 +135,7 @@ def train(
         rng.bit_generator.state = ckpt["rng"]
         torch.set_rng_state(ckpt["torch_rng"])
         step, train_seconds = int(ckpt["step"]), float(ckpt["train_seconds"])
+        cpu_seconds = float(ckpt.get("cpu_seconds", 0.0))
         log(f"resumed from {last} at step {step}")
     (out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
 
@@ -151,6 +153,7 @@ def train(
             "model": model.state_dict(),
             "step": step,
             "train_seconds": train_seconds,
+            "cpu_seconds": cpu_seconds,
             "train_config": cfg.to_dict(),
             "optimizer": optimizer.state_dict(),
             "rng": rng.bit_generator.state,
@@ -161,7 +164,7 @@ def train(
     model.train()
     with open(out / "log.jsonl", "a") as log_file:
         while step < end:
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             for group in optimizer.param_groups:
                 group["lr"] = cfg.optimizer.lr * lr_factor(cfg, step)
             idx = sampler.sample(rng)
@@ -176,6 +179,7 @@ def train(
             optimizer.step()
             step += 1
             train_seconds += time.perf_counter() - t0
+            cpu_seconds += time.process_time() - c0
             if step % cfg.trainer.log_every == 0 or step == end:
                 acc = (result["logits"].mean(1).argmax(1) == labels).float().mean().item()
                 summary = {
@@ -187,6 +191,7 @@ def train(
                     "accuracy": round(acc, 4),
                     "lr": optimizer.param_groups[0]["lr"],
                     "train_seconds": round(train_seconds, 1),
+                    "cpu_seconds": round(cpu_seconds, 1),
                 }
                 log_file.write(json.dumps(summary) + "\n")
                 log_file.flush()
@@ -198,9 +203,10 @@ def train(
                 s = state()
                 save_checkpoint(last, s)
                 if step % cfg.trainer.checkpoint_every == 0:
-                    save_checkpoint(out / f"step{step:06d}.pt", {k: s[k] for k in ("model_config", "model", "step", "train_seconds", "train_config")})
+                    save_checkpoint(out / f"step{step:06d}.pt", {k: s[k] for k in ("model_config", "model", "step", "train_seconds", "cpu_seconds", "train_config")})
     if progress is not None:
         progress.close()
     summary.setdefault("step", step)
     summary["train_seconds"] = round(train_seconds, 1)
+    summary["cpu_seconds"] = round(cpu_seconds, 1)
     return summary
