@@ -41,3 +41,57 @@ def test_distance_over_shared_modalities():
         signature_distance(GaitSignature(S1, None), GaitSignature(emb([1, 1], "sil/2"), None))
     with pytest.raises(GaitidError, match="weights"):
         fuse(both, (0.0, 0.0))
+
+
+class FakeSilhouette:
+    def embed_masks(self, masks):
+        if not any(m.sum() > 0 for m in masks):
+            raise GaitidError("no silhouette in any frame of the sequence")
+        return S1
+
+
+class FakeSkeleton:
+    def embed_track(self, track):
+        if max(p.keypoints[:, 2].max() for p in track.people) < 0.3:
+            raise GaitidError("too few frames with a usable skeleton")
+        return K1
+
+
+def make_track(n=10, mask_value=1.0, confidence=0.9):
+    from gaitid.types import Person, Track
+
+    people = []
+    for _ in range(n):
+        kp = np.zeros((33, 3), np.float32)
+        kp[:, 2] = confidence
+        mask = None if mask_value is None else np.full((4, 3), mask_value, np.float32)
+        box = None if mask is None else np.array([0, 0, 3, 4], np.int32)
+        people.append(Person(box=np.zeros(4, np.float32), score=1.0, keypoints=kp, mask=mask, mask_box=box))
+    return Track(1, tuple(range(n)), tuple(i / 10 for i in range(n)), tuple(people))
+
+
+@pytest.mark.parametrize(
+    "track_kwargs, modalities",
+    [
+        ({}, ("silhouette", "skeleton")),
+        ({"mask_value": None}, ("skeleton",)),  # no masks: skeleton only
+        ({"mask_value": 0.0}, ("skeleton",)),  # empty masks: skeleton only
+        ({"confidence": 0.1}, ("silhouette",)),  # no confident keypoints: silhouette only
+    ],
+)
+def test_track_signature_falls_back(track_kwargs, modalities):
+    from gaitid.gait.fusion import track_signature
+
+    sig = track_signature(make_track(**track_kwargs), FakeSilhouette(), FakeSkeleton())
+    assert sig.modalities == modalities
+    fused = fuse(sig)
+    if len(modalities) == 1:
+        assert fused is getattr(sig, modalities[0])
+
+
+def test_track_signature_with_nothing_usable():
+    from gaitid.gait.fusion import track_signature
+
+    with pytest.raises(GaitidError, match="no usable gait modality"):
+        track_signature(make_track(mask_value=None, confidence=0.1), FakeSilhouette(), FakeSkeleton())
+    assert track_signature(make_track(), None, FakeSkeleton()).modalities == ("skeleton",)

@@ -14,6 +14,9 @@ unit length, the squared Euclidean distance between two fused vectors is
 a weighted sum of the two modalities' (normalised) squared distances, each in [0, 4]; so the weights say
 directly how much each modality counts, whatever the vector sizes of the two models.
 
+`track_signature(track, GaitEncoder(), SkeletonEncoder())` builds the signature of a tracked walker,
+leaving out a modality that is not usable (no or too few masks, too few confident keypoints).
+
 Fallback: when a walk has only one usable modality, `fuse` returns that modality's Embedding unchanged
 (its model name says which model made it), so it is compared only with the gallery's vectors of that same
 model; `signature_distance` compares two signatures on the modalities both have, weighting them as above
@@ -25,13 +28,16 @@ data skeletons only), so they could not be tuned; adjust them with `weights` whe
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from gaitid.errors import GaitidError
-from gaitid.types import Embedding
+from gaitid.types import Embedding, Track
 
 DEFAULT_WEIGHTS: tuple[float, float] = (0.5, 0.5)  # (silhouette, skeleton)
+#: Fewer frames with a mask than this: the silhouette modality is not usable.
+MIN_SILHOUETTE_FRAMES = 8
 
 
 @dataclass(frozen=True)
@@ -96,3 +102,33 @@ def signature_distance(a: GaitSignature, b: GaitSignature, weights: tuple[float,
     if used == 0:
         raise GaitidError(f"the two walks share no usable modality ({a.modalities} vs {b.modalities})")
     return float(np.sqrt(total / used))
+
+
+def track_signature(track: Track, silhouette: Any | None = None, skeleton: Any | None = None) -> GaitSignature:
+    """Both modalities of one tracked walker, each only where usable.
+
+    silhouette: a `GaitEncoder` (masks -> vector), or None to skip the modality; skeleton: a
+    `SkeletonEncoder` (keypoints -> vector), or None. A modality is not usable when its encoder is None,
+    when the track has no masks (or no mask frame holds a silhouette), or too few frames with a confident
+    skeleton; the encoders raise GaitidError for those and this function leaves that modality out.
+    Raises GaitidError when neither modality is usable.
+    """
+    sil = skel = None
+    problems = []
+    if silhouette is not None:
+        masks = [p.mask for p in track.people if p.mask is not None]
+        if len(masks) < MIN_SILHOUETTE_FRAMES:
+            problems.append(f"silhouette: {len(masks)} frames with a mask (< {MIN_SILHOUETTE_FRAMES})")
+        else:
+            try:
+                sil = silhouette.embed_masks(masks)
+            except GaitidError as error:
+                problems.append(f"silhouette: {error}")
+    if skeleton is not None:
+        try:
+            skel = skeleton.embed_track(track)
+        except GaitidError as error:
+            problems.append(f"skeleton: {error}")
+    if sil is None and skel is None:
+        raise GaitidError("no usable gait modality for this track (" + "; ".join(problems or ["no encoder"]) + ")")
+    return GaitSignature(sil, skel)
