@@ -79,3 +79,18 @@ def test_encoder_on_a_track(tmp_path):
     short = Track(1, (0, 1), (0.0, 0.1), tuple(people[:2]))
     with pytest.raises(GaitidError, match="too few frames"):
         enc.embed_track(short)
+
+
+def test_shipped_skeleton_model_runs_without_torch():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np\n"
+        "from gaitid.gait.skeleton_encoder import SkeletonEncoder\n"
+        "kp = np.random.default_rng(0).uniform(100, 300, (50, 33, 3)).astype(np.float32); kp[..., 2] = 0.9\n"
+        "e = SkeletonEncoder().embed_keypoints(kp, times=np.arange(50) / 25.0)\n"
+        "assert e.vector.shape == (128,) and np.isfinite(e.vector).all()\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
