@@ -70,6 +70,10 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--subjects", help="a subset of the test subjects, e.g. 075-084 (quick checks)")
     p.add_argument("--threads", type=int, default=1, help="CPU threads for the network (default 1)")
     p.add_argument(
+        "--noise", type=int, metavar="SEED",
+        help="kinect: add 2-D pose-estimator noise with this seed (a robustness check, not the protocol)",
+    )
+    p.add_argument(
         "--baseline", action="store_true", help="kinect: also print the 3-D bone-length nearest-neighbour baseline"
     )
     p.set_defaults(run=_run_evaluate)
@@ -83,6 +87,8 @@ def _run_evaluate(args: argparse.Namespace) -> int:
 
     if args.protocol == "kinect":
         return _run_evaluate_kinect(args)
+    if args.noise is not None:
+        raise GaitidError("--noise applies to the kinect protocol only")
     if args.protocol not in PROTOCOLS:
         raise GaitidError(f"unknown protocol {args.protocol!r}; known: {', '.join(sorted(PROTOCOLS))}")
     if args.max_frames is not None and args.max_frames < 1:
@@ -123,7 +129,7 @@ def _run_evaluate_kinect(args: argparse.Namespace) -> int:
 
         people = tuple(check_people(parse_subjects(args.subjects), "test"))
     embed, spec, name = make_skeleton_embedder(args.weights, threads=args.threads)
-    result = evaluate_kinect(embed, spec, name, people=people)
+    result = evaluate_kinect(embed, spec, name, people=people, noise_seed=args.noise)
     print(format_kinect_report(result))
     if args.baseline:
         result["bone_length_loo"] = bone_length_loo()
