@@ -33,7 +33,12 @@ def main() -> None:
         for r in range(args.repeats):
             rng = np.random.default_rng(r)
             t0 = time.perf_counter()
-            x = np.stack([make_clip(walkers[i % len(walkers)], spec, args.frames, rng, AugmentConfig()) for i in range(args.clips)])
+            x = np.stack(
+                [
+                    make_clip(walkers[i % len(walkers)], spec, args.frames, rng, AugmentConfig())
+                    for i in range(args.clips)
+                ]
+            )
             t1 = time.perf_counter()
             out = model(torch.from_numpy(x))
             (out["logits"].sum() + out["embedding"].sum()).backward()
@@ -41,9 +46,17 @@ def main() -> None:
             net.append(time.perf_counter() - t1)
         frames = args.clips * args.frames
         params = sum(p.numel() for p in model.parameters())
-        print(json.dumps({"model": name, "features": spec.features, "params": params,
-                          "us_per_frame_features": round(1e6 * float(np.median(prep)) / frames, 1),
-                          "us_per_frame_forward_backward": round(1e6 * float(np.median(net)) / frames, 1)}))
+        print(
+            json.dumps(
+                {
+                    "model": name,
+                    "features": spec.features,
+                    "params": params,
+                    "us_per_frame_features": round(1e6 * float(np.median(prep)) / frames, 1),
+                    "us_per_frame_forward_backward": round(1e6 * float(np.median(net)) / frames, 1),
+                }
+            )
+        )
 
 
 if __name__ == "__main__":

@@ -35,8 +35,14 @@ def main() -> None:
         params = sum(numpy_helper.to_array(t).size for t in onnx.load(str(path)).graph.initializer)
         encoder = SkeletonEncoder(path, threads=args.threads)
         keypoints = project_walk(walker[:: int(round(30 / encoder.spec.fps))], VirtualCamera(view=90))
-        row = {"model": encoder.model, "features": encoder.spec.features, "params": int(params),
-               "file_kib": round(path.stat().st_size / 1024, 1), "dim": encoder.dim, "threads": args.threads}
+        row = {
+            "model": encoder.model,
+            "features": encoder.spec.features,
+            "params": int(params),
+            "file_kib": round(path.stat().st_size / 1024, 1),
+            "dim": encoder.dim,
+            "threads": args.threads,
+        }
         for t in (int(x) for x in args.frames.split(",")):
             kp = keypoints[:t]
             encoder.embed_keypoints(kp)

@@ -7,11 +7,11 @@ from gaitid.gait.skeleton import (
     GAIT_KEYPOINTS,
     GAIT_LIMBS,
     SkeletonSpec,
+    embed_in_windows,
     normalize_keypoints,
     render_heatmaps,
     resample_times,
     skeleton_features,
-    embed_in_windows,
     window_starts,
 )
 from gaitid.pose.layouts import BLAZEPOSE_33
@@ -23,10 +23,20 @@ def standing(t: int = 5) -> np.ndarray:
     """A front-facing stick figure in BlazePose rows: hips at y=300, shoulders at y=200 (torso 100 px)."""
     kp = np.zeros((t, 33, 3), np.float32)
     place = {
-        "nose": (100, 160), "left_shoulder": (120, 200), "right_shoulder": (80, 200),
-        "left_elbow": (125, 250), "right_elbow": (75, 250), "left_wrist": (127, 295), "right_wrist": (73, 295),
-        "left_hip": (110, 300), "right_hip": (90, 300), "left_knee": (111, 380), "right_knee": (89, 380),
-        "left_ankle": (112, 460), "right_ankle": (88, 460), "left_foot_index": (115, 470),
+        "nose": (100, 160),
+        "left_shoulder": (120, 200),
+        "right_shoulder": (80, 200),
+        "left_elbow": (125, 250),
+        "right_elbow": (75, 250),
+        "left_wrist": (127, 295),
+        "right_wrist": (73, 295),
+        "left_hip": (110, 300),
+        "right_hip": (90, 300),
+        "left_knee": (111, 380),
+        "right_knee": (89, 380),
+        "left_ankle": (112, 460),
+        "right_ankle": (88, 460),
+        "left_foot_index": (115, 470),
         "right_foot_index": (85, 470),
     }
     for name, (x, y) in place.items():

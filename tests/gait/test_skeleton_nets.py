@@ -29,16 +29,23 @@ def test_unknown_model_and_setting():
 
 
 def test_export_and_encoder_agree_with_torch(tmp_path):
-    from gaitid.gait.skeleton_encoder import SkeletonEncoder
-    from gaitid.training.skeleton import export_skeleton_onnx, is_skeleton_checkpoint, load_skeleton_checkpoint
-
     import dataclasses
     import json
+
+    from gaitid.gait.skeleton_encoder import SkeletonEncoder
+    from gaitid.training.skeleton import (
+        export_skeleton_onnx,
+        is_skeleton_checkpoint,
+        load_skeleton_checkpoint,
+    )
 
     torch.manual_seed(0)
     model = create_skeleton_model("skelnn_keypoints", num_classes=3, rnn_hidden=16, frame_dim=16, embed_dim=8)
     ckpt = tmp_path / "c.pt"
-    torch.save({"model": model.state_dict(), "step": 7, "model_config": json.dumps(dataclasses.asdict(model.cfg))}, ckpt)
+    torch.save(
+        {"model": model.state_dict(), "step": 7, "model_config": json.dumps(dataclasses.asdict(model.cfg))},
+        ckpt,
+    )
     assert is_skeleton_checkpoint(ckpt) and not is_skeleton_checkpoint(tmp_path / "missing.pt")
     loaded, cfg, meta = load_skeleton_checkpoint(ckpt)
     assert meta["step"] == 7 and cfg == model.cfg
@@ -55,16 +62,19 @@ def test_export_and_encoder_agree_with_torch(tmp_path):
 
 def test_encoder_on_a_track(tmp_path):
     """Keypoints of HumanPoseNN people over time -> one Embedding (resampled by timestamps)."""
+    import dataclasses
+    import json
+
     from gaitid.gait.skeleton_encoder import SkeletonEncoder
     from gaitid.training.skeleton import export_skeleton_onnx
     from gaitid.types import Person, Track
 
-    import dataclasses
-    import json
-
     model = create_skeleton_model("skelnn_keypoints", num_classes=3, rnn_hidden=8, frame_dim=8, embed_dim=4)
     ckpt = tmp_path / "c.pt"
-    torch.save({"model": model.state_dict(), "step": 1, "model_config": json.dumps(dataclasses.asdict(model.cfg))}, ckpt)
+    torch.save(
+        {"model": model.state_dict(), "step": 1, "model_config": json.dumps(dataclasses.asdict(model.cfg))},
+        ckpt,
+    )
     enc = SkeletonEncoder(export_skeleton_onnx(ckpt, tmp_path / "m.onnx"))
     rng = np.random.default_rng(1)
     people = []

@@ -35,7 +35,9 @@ def kinect_file():
 
 # ------------------------------------------------------------------------------------- projection geometry
 
-FRONT = VirtualCamera(view=0, distance=4.0, height=1.5, aim_height=1.5, focal=1000, image_width=1280, image_height=720)
+FRONT = VirtualCamera(
+    view=0, distance=4.0, height=1.5, aim_height=1.5, focal=1000, image_width=1280, image_height=720
+)
 
 
 @pytest.mark.parametrize(
@@ -94,13 +96,26 @@ def synthetic_walker(t=60, heading=0.7):
     j = np.zeros((t, 20, 3))
     base = np.array([0.1, -0.8, 2.5])  # floor 0.8 m below the sensor
     for name, (f, lft, up) in {
-        "Head": (0, 0, 1.6), "Shoulder-Center": (0, 0, 1.45), "Shoulder-Left": (0, 0.18, 1.3),
-        "Shoulder-Right": (0, -0.18, 1.3), "Elbow-Left": (0, 0.2, 1.05), "Elbow-Right": (0, -0.2, 1.05),
-        "Wrist-Left": (0, 0.2, 0.85), "Wrist-Right": (0, -0.2, 0.85), "Hand-Left": (0, 0.2, 0.78),
-        "Hand-Right": (0, -0.2, 0.78), "Spine": (0, 0, 1.05), "Hip-centro": (0, 0, 0.95),
-        "Hip-Left": (0, 0.07, 0.9), "Hip-Right": (0, -0.07, 0.9), "Knee-Left": (0, 0.08, 0.5),
-        "Knee-Right": (0, -0.08, 0.5), "Ankle-Left": (0, 0.08, 0.1), "Ankle-Right": (0, -0.08, 0.1),
-        "Foot-Left": (0.12, 0.08, 0.03), "Foot-Right": (0.12, -0.08, 0.03),
+        "Head": (0, 0, 1.6),
+        "Shoulder-Center": (0, 0, 1.45),
+        "Shoulder-Left": (0, 0.18, 1.3),
+        "Shoulder-Right": (0, -0.18, 1.3),
+        "Elbow-Left": (0, 0.2, 1.05),
+        "Elbow-Right": (0, -0.2, 1.05),
+        "Wrist-Left": (0, 0.2, 0.85),
+        "Wrist-Right": (0, -0.2, 0.85),
+        "Hand-Left": (0, 0.2, 0.78),
+        "Hand-Right": (0, -0.2, 0.78),
+        "Spine": (0, 0, 1.05),
+        "Hip-centro": (0, 0, 0.95),
+        "Hip-Left": (0, 0.07, 0.9),
+        "Hip-Right": (0, -0.07, 0.9),
+        "Knee-Left": (0, 0.08, 0.5),
+        "Knee-Right": (0, -0.08, 0.5),
+        "Ankle-Left": (0, 0.08, 0.1),
+        "Ankle-Right": (0, -0.08, 0.1),
+        "Foot-Left": (0.12, 0.08, 0.03),
+        "Foot-Right": (0.12, -0.08, 0.03),
     }.items():
         j[:, k[name]] = base + f * fwd + lft * left + up * np.array([0, 1.0, 0])
     j += np.linspace(0, 1, t)[:, None, None] * fwd  # moving forward
@@ -121,7 +136,12 @@ def test_real_walks_face_forward(kinect_file):
     k = {n: i for i, n in enumerate(KINECT_JOINTS)}
     for walk in walks:
         w = walker_frame(walk.joints)
-        foot = w[:, k["Foot-Left"], 0] - w[:, k["Ankle-Left"], 0] + w[:, k["Foot-Right"], 0] - w[:, k["Ankle-Right"], 0]
+        foot = (
+            w[:, k["Foot-Left"], 0]
+            - w[:, k["Ankle-Left"], 0]
+            + w[:, k["Foot-Right"], 0]
+            - w[:, k["Ankle-Right"], 0]
+        )
         assert (foot > 0).mean() > 0.6, (walk.person, walk.walk)
         assert 0.6 < np.median(w[:, k["Hip-centro"], 2]) < 1.3
 

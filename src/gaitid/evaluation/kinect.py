@@ -45,7 +45,9 @@ PROTOCOL_CAMERA = VirtualCamera(view=0.0, distance=4.0, height=1.2, aim_height=0
 FeatureEmbedder = Callable[[np.ndarray], np.ndarray]
 
 
-def make_skeleton_embedder(weights: str | Path | None, threads: int = 1) -> tuple[FeatureEmbedder, SkeletonSpec, str]:
+def make_skeleton_embedder(
+    weights: str | Path | None, threads: int = 1
+) -> tuple[FeatureEmbedder, SkeletonSpec, str]:
     """From None (shipped default), a shipped name, an .onnx file or a training checkpoint .pt."""
     if weights is not None and str(weights).endswith(".pt"):
         import torch
@@ -119,7 +121,12 @@ def evaluate_kinect(
     probe = ~gallery
     dist = euclidean_distances(v[probe], v[gallery])
     table = cross_view_rank1(
-        dist, labels_a[probe], views_a[probe], labels_a[gallery], views_a[gallery], tuple(views),
+        dist,
+        labels_a[probe],
+        views_a[probe],
+        labels_a[gallery],
+        views_a[gallery],
+        tuple(views),
         exclude_identical_views=False,
     )
     same = np.diag(table)
@@ -152,16 +159,23 @@ def evaluate_kinect(
 
 def format_kinect_report(result: dict[str, Any]) -> str:
     views = result["views"]
-    noise = "" if result.get("added_noise_seed") is None else f"  + estimator noise (seed {result['added_noise_seed']})"
+    noise = (
+        ""
+        if result.get("added_noise_seed") is None
+        else f"  + estimator noise (seed {result['added_noise_seed']})"
+    )
     lines = [
-        f"kinect{noise}  model {result['model']}  {len(result['people'])} people  {result['sequences']} sequences  "
+        f"kinect{noise}  model {result['model']}  {len(result['people'])} people  "
+        f"{result['sequences']} sequences  "
         f"{result['ms_per_sequence']} ms/sequence",
         "rank-1 (%): rows probe view, columns gallery view (degrees from the walking direction)",
         "probe\\gallery " + " ".join(f"{v:>6}" for v in views),
     ]
     for v, row in zip(views, result["table"]):
         lines.append(f"{v:>13} " + " ".join(f"{c:6.1f}" for c in row))
-    lines.append(f"same-view mean {result['same_view_mean']:.2f}  cross-view mean {result['cross_view_mean']:.2f}")
+    lines.append(
+        f"same-view mean {result['same_view_mean']:.2f}  cross-view mean {result['cross_view_mean']:.2f}"
+    )
     return "\n".join(lines)
 
 
@@ -184,7 +198,12 @@ def bone_length_loo(root: Path | str | None = None) -> dict[str, Any]:
     x = _bone_features(walks)
     labels = np.array([w.person for w in walks])
     z = (x - x.mean(0)) / x.std(0)
-    return {"walks": len(walks), "people": len(set(labels)), "rank1": _loo_rank1(z, labels), "rank1_raw": _loo_rank1(x, labels)}
+    return {
+        "walks": len(walks),
+        "people": len(set(labels)),
+        "rank1": _loo_rank1(z, labels),
+        "rank1_raw": _loo_rank1(x, labels),
+    }
 
 
 def bone_length_protocol(root: Path | str | None = None) -> dict[str, Any]:

@@ -83,10 +83,14 @@ def fuse(signature: GaitSignature, weights: tuple[float, float] = DEFAULT_WEIGHT
         return sil
     vector = np.concatenate([np.sqrt(w_sil) * _unit(sil.vector), np.sqrt(w_skel) * _unit(skel.vector)])
     model = f"fused[{sil.model}|{skel.model}]@{w_sil:.3g},{w_skel:.3g}"
-    return Embedding(vector=vector.astype(np.float32), model=model, num_frames=max(sil.num_frames, skel.num_frames))
+    return Embedding(
+        vector=vector.astype(np.float32), model=model, num_frames=max(sil.num_frames, skel.num_frames)
+    )
 
 
-def signature_distance(a: GaitSignature, b: GaitSignature, weights: tuple[float, float] = DEFAULT_WEIGHTS) -> float:
+def signature_distance(
+    a: GaitSignature, b: GaitSignature, weights: tuple[float, float] = DEFAULT_WEIGHTS
+) -> float:
     """Distance between two walks over the modalities both have (same model per modality), weights
     renormalised over those; sqrt of the weighted sum of squared distances of the unit vectors."""
     w = dict(zip(("silhouette", "skeleton"), _check_weights(weights)))
@@ -96,7 +100,9 @@ def signature_distance(a: GaitSignature, b: GaitSignature, weights: tuple[float,
         if ea is None or eb is None or w[name] == 0:
             continue
         if ea.model != eb.model:
-            raise GaitidError(f"{name} vectors of different models cannot be compared: {ea.model} vs {eb.model}")
+            raise GaitidError(
+                f"{name} vectors of different models cannot be compared: {ea.model} vs {eb.model}"
+            )
         total += w[name] * float(np.sum((_unit(ea.vector) - _unit(eb.vector)) ** 2))
         used += w[name]
     if used == 0:
@@ -104,7 +110,9 @@ def signature_distance(a: GaitSignature, b: GaitSignature, weights: tuple[float,
     return float(np.sqrt(total / used))
 
 
-def track_signature(track: Track, silhouette: Any | None = None, skeleton: Any | None = None) -> GaitSignature:
+def track_signature(
+    track: Track, silhouette: Any | None = None, skeleton: Any | None = None
+) -> GaitSignature:
     """Both modalities of one tracked walker, each only where usable.
 
     silhouette: a `GaitEncoder` (masks -> vector), or None to skip the modality; skeleton: a
@@ -130,5 +138,7 @@ def track_signature(track: Track, silhouette: Any | None = None, skeleton: Any |
         except GaitidError as error:
             problems.append(f"skeleton: {error}")
     if sil is None and skel is None:
-        raise GaitidError("no usable gait modality for this track (" + "; ".join(problems or ["no encoder"]) + ")")
+        raise GaitidError(
+            "no usable gait modality for this track (" + "; ".join(problems or ["no encoder"]) + ")"
+        )
     return GaitSignature(sil, skel)

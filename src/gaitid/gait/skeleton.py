@@ -222,7 +222,9 @@ def normalize_keypoints(
     return out
 
 
-def render_heatmaps(normalized: np.ndarray, spec: SkeletonSpec = SkeletonSpec(features="heatmaps")) -> np.ndarray:
+def render_heatmaps(
+    normalized: np.ndarray, spec: SkeletonSpec = SkeletonSpec(features="heatmaps")
+) -> np.ndarray:
     """(T, 15, 3) normalised keypoints -> (T, 2, height, width) float32 joint and limb maps in [0, 1]."""
     kp = np.asarray(normalized, np.float32)
     if kp.ndim != 3 or kp.shape[1:] != (NUM_GAIT_KEYPOINTS, 3):
@@ -286,7 +288,9 @@ def window_starts(num_frames: int, window: int) -> list[int]:
     return starts
 
 
-def embed_in_windows(embed: Callable[[np.ndarray], np.ndarray], features: np.ndarray, window: int) -> np.ndarray:
+def embed_in_windows(
+    embed: Callable[[np.ndarray], np.ndarray], features: np.ndarray, window: int
+) -> np.ndarray:
     """Mean of `embed` over the windows of `features` (see `window_starts`); `embed` maps (n, ...) -> (d,)."""
     n = window if window > 0 else len(features)
     return np.mean([embed(features[s : s + n]) for s in window_starts(len(features), window)], axis=0)

@@ -26,7 +26,8 @@ from gaitid.gait.skeleton import SkeletonSpec
 @dataclass(frozen=True)
 class SkeletonModelConfig:
     """name: registered name. spec: input (defines preprocessing). frame_dim: per-frame descriptor size
-    (MLP width for keypoints). widths, stem_stride: FrameResNet stages and stem stride (heatmaps). rnn_hidden, rnn_layers: the GRU.
+    (MLP width for keypoints). widths, stem_stride: FrameResNet stages and stem stride (heatmaps).
+    rnn_hidden, rnn_layers: the GRU.
     embed_dim: identification vector size. num_classes: identities of the training classifier."""
 
     name: str
@@ -61,14 +62,18 @@ class SkeletonGaitNN(nn.Module):
         if spec.features == "keypoints":
             (d_in,) = spec.frame_shape
             self.frame_net: nn.Module = nn.Sequential(
-                nn.Linear(d_in, cfg.frame_dim), nn.ReLU(inplace=True), nn.Linear(cfg.frame_dim, cfg.frame_dim),
+                nn.Linear(d_in, cfg.frame_dim),
+                nn.ReLU(inplace=True),
+                nn.Linear(cfg.frame_dim, cfg.frame_dim),
                 nn.ReLU(inplace=True),
             )
             desc = cfg.frame_dim
         else:
             self.frame_net = FrameResNet(spec.frame_shape[0], cfg.widths, stem_stride=cfg.stem_stride)
             desc = cfg.widths[-1]
-        self.rnn = nn.GRU(desc, cfg.rnn_hidden, num_layers=cfg.rnn_layers, batch_first=True, bidirectional=True)
+        self.rnn = nn.GRU(
+            desc, cfg.rnn_hidden, num_layers=cfg.rnn_layers, batch_first=True, bidirectional=True
+        )
         self.fc = nn.Linear(2 * cfg.rnn_hidden, cfg.embed_dim)
         self.head = PartBNNeck(1, cfg.embed_dim, cfg.num_classes)
 
@@ -116,10 +121,14 @@ class SkeletonTCN(SkeletonGaitNN):
         self.cfg = cfg
         (d_in,) = cfg.spec.frame_shape
         self.frame_net = nn.Sequential(
-            nn.Linear(d_in, cfg.frame_dim), nn.ReLU(inplace=True), nn.Linear(cfg.frame_dim, cfg.frame_dim),
+            nn.Linear(d_in, cfg.frame_dim),
+            nn.ReLU(inplace=True),
+            nn.Linear(cfg.frame_dim, cfg.frame_dim),
             nn.ReLU(inplace=True),
         )
-        self.temporal = nn.Sequential(*[TemporalBlock(cfg.frame_dim, d) for d in (1, 2, 4)][: max(cfg.rnn_layers, 1) + 1])
+        self.temporal = nn.Sequential(
+            *[TemporalBlock(cfg.frame_dim, d) for d in (1, 2, 4)][: max(cfg.rnn_layers, 1) + 1]
+        )
         self.fc = nn.Linear(2 * cfg.frame_dim, cfg.embed_dim)
         self.head = PartBNNeck(1, cfg.embed_dim, cfg.num_classes)
 
@@ -160,8 +169,12 @@ def skeleton_model_from_config(cfg: SkeletonModelConfig) -> SkeletonGaitNN:
 # Raw normalised keypoints: an MLP per frame (the default, see benchmarks/results/kinect.md).
 _register(SkeletonModelConfig(name="skelnn_keypoints", spec=SkeletonSpec(features="keypoints")))
 # The same input through temporal convolutions (rnn_layers + 1 blocks, at most 3) instead of the GRU.
-_register(SkeletonModelConfig(name="skelnn_keypoints_tcn", spec=SkeletonSpec(features="keypoints"), rnn_layers=2))
+_register(
+    SkeletonModelConfig(name="skelnn_keypoints_tcn", spec=SkeletonSpec(features="keypoints"), rnn_layers=2)
+)
 # Skeleton heatmaps (joints + limbs, 32 x 24) through a small residual CNN per frame.
 _register(
-    SkeletonModelConfig(name="skelnn_heatmaps", spec=SkeletonSpec(features="heatmaps"), widths=(8, 16, 32), stem_stride=2)
+    SkeletonModelConfig(
+        name="skelnn_heatmaps", spec=SkeletonSpec(features="heatmaps"), widths=(8, 16, 32), stem_stride=2
+    )
 )

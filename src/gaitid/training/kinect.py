@@ -8,16 +8,17 @@ follow the walker round a semicircle, so the walking direction is best read from
 Walker coordinates (`walker_frame`): metres, X = the walking direction, Y = the walker's left, Z = up, the
 floor at Z = 0 and the hip centre at X = Y = 0 in every frame (the walker walks on the spot; its height
 above the floor, the bobbing, is kept). Up is the Kinect's y axis (a walk's median trunk axis is 3.2
-degrees from it at the median walk, 7.7 at the 95th percentile). The walking direction is the horizontal perpendicular to the left-right
-axis (Hip-Left - Hip-Right plus Shoulder-Left - Shoulder-Right) smoothed over about one second, which
-keeps the pelvis and shoulder rotation within a stride; its sign is checked against the feet (Foot -
-Ankle points forward in a median 98 % of the frames of a walk, and in over 65 % in every walk).
+degrees from it at the median walk, 7.7 at the 95th percentile). The walking direction is the horizontal
+perpendicular to the left-right axis (Hip-Left - Hip-Right plus Shoulder-Left - Shoulder-Right) smoothed
+over about one second, which keeps the pelvis and shoulder rotation within a stride; its sign is checked
+against the feet (Foot - Ankle points forward in a median 98 % of the frames of a walk, and in over 65 %
+in every walk).
 
 Joint mapping (`KINECT_TO_BLAZEPOSE`): Kinect joint -> BlazePose keypoint of the same body point
   Head -> nose (approximate: Kinect's Head is the centre of the head, roughly 8-10 cm behind and above
           the nose), Shoulder-L/R -> left/right_shoulder (Kinect's sit well below its Shoulder-Center,
-          14 cm in Person001), Elbow, Wrist, Hip (Kinect's hips are narrow, 6.8 cm apart in Person001), Knee, Ankle ->
-          the same names, Foot-L/R -> left/right_foot_index.
+          14 cm in Person001), Elbow, Wrist, Hip (Kinect's hips are narrow, 6.8 cm apart in
+          Person001), Knee, Ankle -> the same names, Foot-L/R -> left/right_foot_index.
   Left out, no BlazePose counterpart: Shoulder-Center, Spine, Hip-centro, Hand-L/R (the palm centre;
   BlazePose marks the pinky, index and thumb knuckles).
   BlazePose keypoints with no Kinect counterpart get confidence 0: eyes, ears, mouth corners, pinky,
@@ -29,10 +30,11 @@ walking direction (0 = in front of the walker, who walks towards it; 90 = on the
 behind; 270 = on the right), aimed at a point `aim_height` above the floor at the walker; focal length
 `focal` pixels, principal point at the centre of a `image_width` x `image_height` image.
 
-Protocol (`KINECT_PROTOCOL`): train Person001-Person100, test Person101-Person164; walks 1-2 of each test
-person are the gallery, the others probes; views 0, 45 and 90 degrees, camera 4 m away at 1.2 m, aimed at
-0.9 m, focal 1000 px, 1280 x 720 (a walker about 420 px tall); no added noise (the Kinect's own tracking
-noise stays).
+Protocol (`KINECT_TRAIN_PEOPLE`, `KINECT_TEST_PEOPLE`, `KINECT_GALLERY_WALKS`, `KINECT_VIEWS` here and
+`gaitid.evaluation.kinect.PROTOCOL_CAMERA`): train Person001-Person100, test Person101-Person164; walks
+1-2 of each test person are the gallery, the others probes; views 0, 45 and 90 degrees, camera 4 m away
+at 1.2 m, aimed at 0.9 m, focal 1000 px, 1280 x 720 (a walker about 420 px tall); no added noise (the
+Kinect's own tracking noise stays).
 """
 
 from __future__ import annotations
@@ -290,7 +292,7 @@ def project_walk(walker: np.ndarray, camera: VirtualCamera, offset: np.ndarray |
     return kp
 
 
-# ----------------------------------------------------------------------------------------------- training views
+# ------------------------------------------------------------------------------------------ training views
 
 
 @dataclass(frozen=True)
@@ -339,7 +341,10 @@ def adjust_layout(walker: np.ndarray, hip_widen: float, shoulder_raise: float) -
 
 
 def random_view(
-    walker: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig = AugmentConfig(), fps: float = KINECT_FPS
+    walker: np.ndarray,
+    rng: np.random.Generator,
+    cfg: AugmentConfig = AugmentConfig(),
+    fps: float = KINECT_FPS,
 ) -> np.ndarray:
     """A walk clip (T, 20, 3) in walker coordinates -> (T, 33, 3) noisy BlazePose keypoints from a random
     virtual camera, as a 2-D pose estimator would report them."""
@@ -361,7 +366,9 @@ def random_view(
     return add_estimator_noise(kp, rng, cfg)
 
 
-def add_estimator_noise(keypoints: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig = AugmentConfig()) -> np.ndarray:
+def add_estimator_noise(
+    keypoints: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig = AugmentConfig()
+) -> np.ndarray:
     """Noise of a real 2-D pose estimator on clean (T, 33, 3) keypoints (see AugmentConfig); a new array.
     Only the gait skeleton's 15 keypoints are touched."""
     kp = np.array(keypoints, np.float32, copy=True)

@@ -162,12 +162,16 @@ def is_skeleton_checkpoint(path: Path | str) -> bool:
     return isinstance(state, dict) and "model_config" in state and '"spec"' in str(state["model_config"])
 
 
-def train_skeleton(cfg: SkeletonTrainConfig, resume: bool = True, stop_after: int | None = None) -> dict[str, Any]:
+def train_skeleton(
+    cfg: SkeletonTrainConfig, resume: bool = True, stop_after: int | None = None
+) -> dict[str, Any]:
     """Train (or resume) in cfg.out_dir; returns a summary. Writes checkpoint.pt and log.txt there."""
     torch.set_num_threads(cfg.threads)
     people = tuple(range(cfg.people[0], cfg.people[1] + 1))
     if set(people) - set(KINECT_TRAIN_PEOPLE):
-        raise GaitidError(f"training people must be within 001-100 (the protocol's training set), got {cfg.people}")
+        raise GaitidError(
+            f"training people must be within 001-100 (the protocol's training set), got {cfg.people}"
+        )
     walks = load_kinect(people, "train", cfg.root)
     walkers = [walker_frame(w.joints) for w in walks]
     persons = sorted({w.person for w in walks})
@@ -229,7 +233,8 @@ def train_skeleton(cfg: SkeletonTrainConfig, resume: bool = True, stop_after: in
         if step % cfg.log_every == 0:
             acc = float((outputs["logits"][:, 0].argmax(1) == y).float().mean())
             log.write(
-                f"step {step} loss {loss_value:.4f} triplet {float(tri.detach()):.4f} active {active:.3f} ce {float(ce.detach()):.4f} "
+                f"step {step} loss {loss_value:.4f} triplet {float(tri.detach()):.4f} active {active:.3f} "
+                f"ce {float(ce.detach()):.4f} "
                 f"acc {acc:.3f} lr {opt.param_groups[0]['lr']:.2e} elapsed {time.perf_counter() - t0:.0f}s\n"
             )
             log.flush()
@@ -237,7 +242,12 @@ def train_skeleton(cfg: SkeletonTrainConfig, resume: bool = True, stop_after: in
             save()
     save()
     log.close()
-    return {"step": step, "loss": loss_value, "seconds": round(time.perf_counter() - t0, 1), "checkpoint": str(ckpt)}
+    return {
+        "step": step,
+        "loss": loss_value,
+        "seconds": round(time.perf_counter() - t0, 1),
+        "checkpoint": str(ckpt),
+    }
 
 
 # ----------------------------------------------------------------------------------------------- export
@@ -252,7 +262,9 @@ class _EmbeddingOnly(torch.nn.Module):
         return self.model.forward_head(self.model.forward_features(x), pre_logits=True).flatten(1)
 
 
-def export_skeleton_onnx(checkpoint: Path | str, out: Path | str, version: str = "1", notes: str = "") -> Path:
+def export_skeleton_onnx(
+    checkpoint: Path | str, out: Path | str, version: str = "1", notes: str = ""
+) -> Path:
     """Write the embedding part of a skeleton checkpoint to ONNX with gaitid metadata; returns `out`."""
     import onnx
 
