@@ -83,8 +83,8 @@ class SkeletonEncoder:
         """One walk's keypoints (T, 33, 3) x, y, confidence in frame pixels -> Embedding.
 
         times: the frames' timestamps in seconds; the walk is resampled to the model's frame rate. Without
-        times the keypoints must already be at that rate. Raises GaitidError when fewer than MIN_FRAMES
-        frames have a usable skeleton.
+        times the keypoints must already be at that rate. Frames with fewer than 6 keypoints of the
+        spec's minimum confidence are left out; GaitidError when fewer than MIN_FRAMES frames remain.
         """
         kp = np.asarray(keypoints, np.float32)
         if kp.ndim != 3 or kp.shape[1:] != (33, 3):
