@@ -92,7 +92,8 @@ def _people_boxes(frame_people) -> np.ndarray:  # type: ignore[no-untyped-def]
 def _markdown(rows: list[tuple[str, DetectionCounts, float]], frames: int, pedestrians: int) -> str:
     lines = [
         f"Hand-labelled frames: {frames}, pedestrians: {pedestrians} (tests/fixtures/vtest_pedestrians.json); "
-        f"a match needs IoU >= 0.5; {os.cpu_count()} CPU cores.",
+        f"a match needs IoU >= 0.5; {os.cpu_count()} CPU cores, load average {os.getloadavg()[0]:.1f} at the end "
+        "(times are only comparable at a similar load).",
         "",
         "| method | recall | false positives | precision | ms per frame |",
         "|---|---|---|---|---|",

@@ -183,8 +183,118 @@ def _run_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_track(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "track",
+        help="follow every person through a video file or a live source",
+        description="Track every person in a video file, a webcam (an index such as 0) or an IP camera "
+        "(rtsp://, http(s):// MJPEG or HLS). A live source runs until Ctrl-C, which ends it cleanly.",
+    )
+    p.add_argument("input", help="a video file, a camera index (0) or a stream URL")
+    p.add_argument("--out", help="write the video annotated with boxes and track identities (.mp4)")
+    p.add_argument("--json", dest="json_path", help="write the tracks as JSON to this path, or - for stdout")
+    p.add_argument("--model", choices=["lite", "full", "heavy"], default="full", help="landmark model")
+    p.add_argument(
+        "--detect-every",
+        type=int,
+        default=4,
+        metavar="N",
+        help="run the person detector on every N-th frame (default 4; larger is faster, finds newcomers later)",
+    )
+    p.add_argument(
+        "--threads",
+        type=int,
+        metavar="N",
+        help="inference threads per model (default: the cores, at most 4; 1 uses the CPU best on a busy machine)",
+    )
+    p.add_argument("--open-timeout", type=float, default=5.0, metavar="S", help="seconds to open a live source (default 5)")
+    p.add_argument(
+        "--give-up-after",
+        type=float,
+        default=30.0,
+        metavar="S",
+        help="seconds without frames, while reconnecting, before a live source is given up (default 30)",
+    )
+    p.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
+    p.set_defaults(run=_run_track)
+
+
+def _run_track(args: argparse.Namespace) -> int:
+    from gaitid.errors import InputError
+    from gaitid.pipeline import run_track
+    from gaitid.sources import LiveOptions
+
+    try:
+        options = LiveOptions(open_timeout=args.open_timeout, give_up_after=args.give_up_after)
+    except ValueError as error:
+        raise InputError(str(error)) from None
+    return run_track(
+        args.input,
+        out=args.out,
+        json_path=args.json_path,
+        model=args.model,
+        detect_interval=args.detect_every,
+        threads=args.threads,
+        live_options=options,
+        progress=not args.no_progress,
+    )
+
+
+def _add_gallery(sub: argparse._SubParsersAction) -> None:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--gallery",
+        metavar="PATH",
+        help="the gallery file (default: $GAITID_GALLERY, else $XDG_DATA_HOME/gaitid/gallery.db)",
+    )
+    common.add_argument(
+        "--key-file",
+        metavar="PATH",
+        help="file holding the encryption key (default: $GAITID_GALLERY_KEY_FILE, else $GAITID_GALLERY_KEY)",
+    )
+    p = sub.add_parser("gallery", help="list, show, remove, export or import enrolled people")
+    verbs = p.add_subparsers(dest="verb", metavar="VERB", required=True)
+    verbs.add_parser("list", parents=[common], help="everyone enrolled").set_defaults(run=_run_gallery)
+    show = verbs.add_parser("show", parents=[common], help="one person and their vectors")
+    show.add_argument("name")
+    show.set_defaults(run=_run_gallery)
+    remove = verbs.add_parser("remove", parents=[common], help="erase a person and their vectors")
+    remove.add_argument("name")
+    remove.set_defaults(run=_run_gallery)
+    export = verbs.add_parser("export", parents=[common], help="write everyone to a file (a new file)")
+    export.add_argument("path")
+    export.add_argument("--plain", action="store_true", help="do not encrypt the export of an encrypted gallery")
+    export.set_defaults(run=_run_gallery)
+    import_ = verbs.add_parser("import", parents=[common], help="enrol everyone from an exported file")
+    import_.add_argument("path")
+    import_.add_argument("--add", action="store_true", help="add vectors to people already enrolled")
+    import_.set_defaults(run=_run_gallery)
+    audit = verbs.add_parser("audit", parents=[common], help="recent enrolments, removals, identifications")
+    audit.add_argument("--limit", type=int, default=50, help="how many entries (default 50)")
+    audit.set_defaults(run=_run_gallery)
+
+
+def _run_gallery(args: argparse.Namespace) -> int:
+    from gaitid.gallery import app
+
+    where = (args.gallery, args.key_file)
+    if args.verb == "list":
+        return app.run_list(*where)
+    if args.verb == "show":
+        return app.run_show(*where, args.name)
+    if args.verb == "remove":
+        return app.run_remove(*where, args.name)
+    if args.verb == "export":
+        return app.run_export(*where, args.path, args.plain)
+    if args.verb == "import":
+        return app.run_import(*where, args.path, args.add)
+    return app.run_audit(*where, args.limit)
+
+
 _COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_pose,
+    _add_track,
+    _add_gallery,
     _add_train,
     _add_train_skeleton,
     _add_evaluate,

@@ -148,12 +148,3 @@ class BlazePoseDetector:
             detections.append(Detection(box=boxes[i].astype(np.float32), score=float(scores[chosen][i]), roi=roi))
         return detections
 
-
-DETECTORS = {"centernet": CenterNetDetector, "blazepose": BlazePoseDetector}
-
-
-def create_detector(name: str = "centernet", **kwargs: float) -> PersonDetector:
-    try:
-        return DETECTORS[name](**kwargs)  # type: ignore[arg-type]
-    except KeyError:
-        raise ValueError(f"unknown detector {name!r}; choose one of {sorted(DETECTORS)}") from None

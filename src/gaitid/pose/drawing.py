@@ -67,8 +67,9 @@ def _draw_skeleton(
 
 
 def _draw_label(image: np.ndarray, text: str, origin: tuple[int, int], color: tuple[int, int, int], thickness: int) -> None:
-    scale = 0.4 * thickness + 0.1
-    (w, h), baseline = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
+    scale = 0.25 * thickness + 0.1
+    weight = max(1, thickness - 1)
+    (w, h), baseline = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, weight)
     x, y = origin[0], max(origin[1], h + baseline + 2)
     cv2.rectangle(image, (x, y - h - baseline - 2), (x + w + 2, y), color, -1)
-    cv2.putText(image, text, (x + 1, y - baseline), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), thickness, cv2.LINE_AA)
+    cv2.putText(image, text, (x + 1, y - baseline), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), weight, cv2.LINE_AA)

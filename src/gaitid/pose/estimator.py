@@ -8,8 +8,6 @@ and sooner while nobody is in view or somebody was lost.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from gaitid.pose.detector import BlazePoseDetector, CenterNetDetector, PersonDetector
@@ -26,12 +24,6 @@ _HEAD = np.array([0, 2, 5, 7, 8])
 _BODY = np.array([11, 12, 13, 14, 23, 24, 25, 26, 27, 28])
 
 
-@dataclass
-class _Tracked:
-    roi: Roi
-    box: np.ndarray
-
-
 class HumanPoseNN:
     """Multi-person 2-D pose estimation on images and video frames.
 
@@ -41,6 +33,8 @@ class HumanPoseNN:
     min_presence: the landmark model's presence score below which a region holds nobody.
     close_up: also run BlazePose's own detector, which finds people close to the camera that the
         general detector can box badly; off for video, where people are found as they walk in.
+    threads, workers: threads per model, and how many people's landmarks run at once (see
+        BlazePoseLandmarker); the defaults suit the machine's cores.
     """
 
     def __init__(
@@ -51,16 +45,18 @@ class HumanPoseNN:
         min_presence: float = 0.5,
         close_up: bool = True,
         threads: int | None = None,
+        workers: int | None = None,
     ) -> None:
         if detect_interval < 1:
             raise ValueError("detect_interval must be at least 1")
-        self.landmarker = BlazePoseLandmarker(model, threads)
+        self.landmarker = BlazePoseLandmarker(model, threads, workers)
         self.detector = detector or CenterNetDetector(threads=threads)
         self.close_up_detector = BlazePoseDetector(threads=threads) if close_up else None
         self.detect_interval = detect_interval
         self.min_presence = min_presence
-        self._tracked: list[_Tracked] = []
-        self._rejected: list[tuple[np.ndarray, int]] = []
+        self._tracked: list[Roi] = []  # where to look for each person in the next frame
+        self._rejected: list[tuple[np.ndarray, int]] = []  # boxes turned down, with rounds left to skip them
+        self._since_detection = 0
         self.reset()
 
     def reset(self) -> None:
@@ -82,11 +78,11 @@ class HumanPoseNN:
 
     def _estimate(self, frame: Frame, still: bool) -> FramePeople:
         image = frame.image
-        found: list[tuple[Person, Roi]] = []
-        for tracked in self._tracked:
-            landmarks = self.landmarker.run(image, tracked.roi)
-            if landmarks.presence >= self.min_presence:
-                found.append((_to_person(landmarks, image.shape), landmarks.next_roi))
+        found = [
+            (_to_person(landmarks, image.shape), landmarks.next_roi)
+            for landmarks in self.landmarker.run_many(image, self._tracked)
+            if landmarks.presence >= self.min_presence
+        ]
         self._since_detection += 1
         looking = not found or len(found) < len(self._tracked)  # nobody in view, or somebody lost
         if still or self._since_detection >= (min(2, self.detect_interval) if looking else self.detect_interval):
@@ -94,7 +90,7 @@ class HumanPoseNN:
             self._since_detection = 0
 
         people = _deduplicate(found)
-        self._tracked = [_Tracked(roi, person.box) for person, roi in people]
+        self._tracked = [roi for _, roi in people]
         return FramePeople(
             frame_index=frame.index,
             time=frame.time,
@@ -111,26 +107,37 @@ class HumanPoseNN:
             detections += self.close_up_detector.detect(image)
         known = [person.box for person, _ in found]
         self._rejected = [(box, age - 1) for box, age in self._rejected if age > 1]
+        rejected = [box for box, _ in self._rejected]
+        candidates = [
+            d
+            for d in detections
+            if d.roi.size >= 8
+            and not _overlaps(d.box, known, 0.5)
+            # in video, a detection the landmark model turned down moments ago is a static look-alike
+            and (still or not _overlaps(d.box, rejected, 0.8))
+        ]
+        first = self.landmarker.run_many(image, [d.roi for d in candidates])
+        results = self._refine(image, first, still)
         newcomers = []
-        for detection in detections:
-            if detection.roi.size < 8 or _overlaps(detection.box, known, 0.5):
-                continue
-            if not still and _overlaps(detection.box, [box for box, _ in self._rejected], 0.8):
-                continue  # a detection the landmark model turned down moments ago: a static look-alike
-            landmarks = self.landmarker.run(image, detection.roi)
-            if still or landmarks.presence < self.min_presence:
-                landmarks = self._refine(image, landmarks)
+        for detection, landmarks in zip(candidates, results):
             if landmarks.presence >= self.min_presence:
                 newcomers.append((_to_person(landmarks, image.shape), landmarks.next_roi))
             else:
                 self._rejected.append((detection.box, _REJECTION_ROUNDS))
         return newcomers
 
-    def _refine(self, image: np.ndarray, first: Landmarks) -> Landmarks:
+    def _refine(self, image: np.ndarray, first: list[Landmarks], still: bool) -> list[Landmarks]:
         """A detector's box centres the crop on the box, not on the hips as the landmark model expects; a
-        second look through the model's own alignment points frames the person as it was trained to see."""
-        second = self.landmarker.run(image, first.next_roi)
-        return second if second.presence > first.presence else first
+        second look through the model's own alignment points frames the person as it was trained to see.
+        Still images always get the second look; in video only those the first look missed (the next frame
+        refines the rest anyway)."""
+        again = [i for i, lm in enumerate(first) if still or lm.presence < self.min_presence]
+        second = self.landmarker.run_many(image, [first[i].next_roi for i in again])
+        results = list(first)
+        for i, landmarks in zip(again, second):
+            if landmarks.presence > first[i].presence:
+                results[i] = landmarks
+        return results
 
 
 def _overlaps(box: np.ndarray, others: list[np.ndarray], threshold: float) -> bool:

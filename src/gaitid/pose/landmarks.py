@@ -8,14 +8,17 @@ Everything is mapped back to frame pixels here.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import cached_property
+from typing import Any
 
 import cv2
 import numpy as np
 
 from gaitid.pose.geometry import Roi, apply_affine, roi_from_alignment
-from gaitid.pose.runtime import load_tflite
+from gaitid.pose.runtime import default_threads, load_tflite
 from gaitid.types import NUM_KEYPOINTS
 
 LANDMARK_MODELS = ("lite", "full", "heavy")
@@ -46,20 +49,39 @@ class Landmarks:
 
 
 class BlazePoseLandmarker:
-    """Runs one of BlazePose's landmark models (lite, full or heavy) on ROIs of a frame."""
+    """Runs one of BlazePose's landmark models (lite, full or heavy) on ROIs of a frame.
 
-    def __init__(self, model: str = "full", threads: int | None = None) -> None:
+    workers: how many ROIs run at once (`run_many`), each on its own interpreter. On small crops one
+    interpreter gains little from a second thread, so several people are spread over the cores instead.
+    threads: threads inside each interpreter (default: 1 when workers > 1, else the machine's cores).
+    """
+
+    def __init__(self, model: str = "full", threads: int | None = None, workers: int | None = None) -> None:
         if model not in LANDMARK_MODELS:
             raise ValueError(f"unknown landmark model {model!r}; choose one of {', '.join(LANDMARK_MODELS)}")
         self.model = model
-        self.threads = threads
+        self.workers = workers if workers is not None else default_threads()
+        self.threads = threads if threads is not None else (1 if self.workers > 1 else None)
+        self._local = threading.local()
+        self._pool: ThreadPoolExecutor | None = None
 
-    @cached_property
-    def _interpreter(self):  # type: ignore[no-untyped-def]
-        interpreter = load_tflite(f"pose_landmark_{self.model}.tflite", self.threads)
-        self._input_index = interpreter.get_input_details()[0]["index"]
-        self._outputs = {o["name"]: o["index"] for o in interpreter.get_output_details()}
-        return interpreter
+    def _interpreter(self) -> tuple[Any, int, dict[str, int]]:
+        """This thread's interpreter (TFLite interpreters must not be shared between threads)."""
+        state = getattr(self._local, "state", None)
+        if state is None:
+            interpreter = load_tflite(f"pose_landmark_{self.model}.tflite", self.threads)
+            outputs = {o["name"]: o["index"] for o in interpreter.get_output_details()}
+            state = (interpreter, interpreter.get_input_details()[0]["index"], outputs)
+            self._local.state = state
+        return state
+
+    def run_many(self, image: np.ndarray, rois: Sequence[Roi]) -> list[Landmarks]:
+        """`run` on each ROI, spread over the workers; results in the order of the ROIs."""
+        if self.workers <= 1 or len(rois) <= 1:
+            return [self.run(image, roi) for roi in rois]
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="landmarks")
+        return list(self._pool.map(lambda roi: self.run(image, roi), rois))
 
     def crop(self, image: np.ndarray, roi: Roi) -> tuple[np.ndarray, np.ndarray]:
         """The (256, 256, 3) uint8 crop the model sees, and its crop-to-frame affine map."""
@@ -76,10 +98,10 @@ class BlazePoseLandmarker:
 
     def run(self, image: np.ndarray, roi: Roi) -> Landmarks:
         crop, to_frame = self.crop(image, roi)
-        interpreter = self._interpreter
-        interpreter.set_tensor(self._input_index, (crop.astype(np.float32) / 255.0)[None])
+        interpreter, input_index, outputs = self._interpreter()
+        interpreter.set_tensor(input_index, (crop.astype(np.float32) / 255.0)[None])
         interpreter.invoke()
-        out = {name: interpreter.get_tensor(index)[0] for name, index in self._outputs.items()}
+        out = {name: interpreter.get_tensor(index)[0] for name, index in outputs.items()}
 
         raw = out["Identity"].reshape(-1, 5)  # 39 rows: x, y, z, visibility logit, presence logit
         points = apply_affine(to_frame, raw[:, :2].astype(np.float64))

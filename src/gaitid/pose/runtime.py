@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
@@ -37,21 +38,25 @@ def load_tflite(filename: str, threads: int | None = None) -> Any:
     return interpreter
 
 
+_STDERR_LOCK = threading.Lock()  # file descriptor 2 is process-wide: one redirection at a time
+
+
 @contextmanager
 def _quiet_native_stderr() -> Iterator[None]:
-    sys.stderr.flush()
-    try:
-        saved = os.dup(2)
-    except OSError:  # no usable stderr: nothing to quieten
-        yield
-        return
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
+    with _STDERR_LOCK:
+        sys.stderr.flush()
+        try:
+            saved = os.dup(2)
+        except OSError:  # no usable stderr: nothing to quieten
             yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
+            return
+        try:
+            with open(os.devnull, "w") as devnull:
+                os.dup2(devnull.fileno(), 2)
+                yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
 
 
 def load_onnx(filename: str, threads: int | None = None) -> Any:

@@ -53,6 +53,8 @@ class VideoFile:
     partway: a partial result is never passed off as the whole video.
     """
 
+    is_live = False
+
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         _check_file(self.path)

@@ -1,0 +1,117 @@
+"""Encryption at rest for the gallery: where the key comes from, and AES-256-GCM around the stored fields.
+
+The user's key (any string or bytes: a passphrase or random bytes) is stretched with scrypt and a random
+per-gallery salt into two 256-bit keys: one encrypts fields with AES-GCM (a fresh 96-bit nonce per value,
+the field's purpose bound in as associated data so a value cannot be moved to another column), the other
+makes an HMAC-SHA256 of each person's name so that a name can be looked up without being stored in clear.
+
+`cryptography` is imported only when a key is actually used: a plain gallery does not need it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from gaitid.errors import GaitidError
+from gaitid.gallery.errors import GalleryKeyError
+
+KEY_ENV = "GAITID_GALLERY_KEY"
+KEY_FILE_ENV = "GAITID_GALLERY_KEY_FILE"
+
+NONCE_BYTES = 12
+SALT_BYTES = 16
+# scrypt cost: about 16 MiB and 50 ms per opening; stored in the gallery so it can be raised later.
+SCRYPT_N = 2**14
+SCRYPT_R = 8
+SCRYPT_P = 1
+_KEY_CHECK = b"gaitid-gallery key check v1"
+
+
+
+def key_from_environment(key_file: str | os.PathLike | None = None) -> bytes | None:
+    """The user's key: from `key_file` if given, else $GAITID_GALLERY_KEY_FILE, else $GAITID_GALLERY_KEY.
+
+    A key file holds the key itself; surrounding whitespace (a trailing newline) is ignored.
+    Returns None when no key is configured.
+    """
+    path = key_file if key_file is not None else os.environ.get(KEY_FILE_ENV) or None
+    if path is not None:
+        try:
+            data = Path(path).read_bytes().strip()
+        except OSError as error:
+            raise GalleryKeyError(f"cannot read the gallery key file {path}: {error.strerror or error}") from None
+        if not data:
+            raise GalleryKeyError(f"the gallery key file {path} is empty")
+        return data
+    value = os.environ.get(KEY_ENV)
+    if value is None or value == "":
+        return None
+    return value.encode("utf-8")
+
+
+@dataclass(frozen=True)
+class KdfParams:
+    salt: bytes
+    n: int = SCRYPT_N
+    r: int = SCRYPT_R
+    p: int = SCRYPT_P
+
+    def to_text(self) -> str:
+        return f"scrypt:{self.n}:{self.r}:{self.p}:{self.salt.hex()}"
+
+    @staticmethod
+    def from_text(text: str) -> KdfParams:
+        kind, n, r, p, salt = text.split(":")
+        if kind != "scrypt":
+            raise ValueError(f"unknown key derivation {kind!r}")
+        return KdfParams(bytes.fromhex(salt), int(n), int(r), int(p))
+
+    @staticmethod
+    def new() -> KdfParams:
+        return KdfParams(os.urandom(SALT_BYTES))
+
+
+class Cipher:
+    """AES-256-GCM for stored fields, and a keyed hash for name look-ups."""
+
+    def __init__(self, user_key: bytes, params: KdfParams) -> None:
+        try:
+            from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+        except ImportError:  # pragma: no cover - depends on the installation
+            raise GaitidError(
+                "an encrypted gallery needs the 'cryptography' package: pip install cryptography"
+            ) from None
+        derived = hashlib.scrypt(
+            user_key, salt=params.salt, n=params.n, r=params.r, p=params.p, maxmem=256 * 1024 * 1024, dklen=64
+        )
+        self._aead = AESGCM(derived[:32])
+        self._mac_key = derived[32:]
+        self.params = params
+
+    def encrypt(self, plaintext: bytes, purpose: str) -> bytes:
+        nonce = os.urandom(NONCE_BYTES)
+        return nonce + self._aead.encrypt(nonce, plaintext, purpose.encode())
+
+    def decrypt(self, blob: bytes, purpose: str) -> bytes:
+        from cryptography.exceptions import InvalidTag
+
+        try:
+            return self._aead.decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], purpose.encode())
+        except InvalidTag:
+            raise GalleryKeyError(f"cannot decrypt a stored {purpose}: wrong key or tampered gallery") from None
+
+    def name_key(self, name: str) -> str:
+        return hmac.new(self._mac_key, name.encode("utf-8"), hashlib.sha256).hexdigest()
+
+    def key_check(self) -> bytes:
+        return self.encrypt(_KEY_CHECK, "key-check")
+
+    def verify(self, check: bytes) -> bool:
+        try:
+            return self.decrypt(check, "key-check") == _KEY_CHECK
+        except GalleryKeyError:
+            return False

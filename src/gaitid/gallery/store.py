@@ -1,0 +1,615 @@
+"""The enrolment store: one SQLite file holding people, their identification vectors and an audit log.
+
+Safety properties, each covered by a test in tests/test_gallery_reliability.py:
+- An enrolment is one transaction: after a crash (even SIGKILL) a person is there with all their vectors or
+  not at all, and every enrolment committed before is kept (WAL journal, synchronous=FULL).
+- One writer and several readers in separate processes: WAL lets readers run during a write; writers
+  take the write lock up front (BEGIN IMMEDIATE) and wait up to `busy_timeout_s` for each other.
+- A file that is not a gaitid gallery (another file, a foreign SQLite database, a damaged one) is refused
+  with a clear error and never written: it is inspected read-only before anything else happens.
+- Removing a person erases them: rows deleted with secure_delete on (freed bytes are zeroed), the audit
+  log's mentions of their name blanked, then VACUUM and a truncating WAL checkpoint, so the template bytes
+  are no longer in the gallery's files.
+- Encryption at rest (optional, chosen when the gallery is created): names, metadata, vector data, sources
+  and the names in the audit log are AES-256-GCM encrypted (see gaitid.gallery.crypto). Model names, vector
+  dimensions, counts and times stay in clear.
+
+The schema has a version; `_MIGRATIONS[i]` takes a store from version i to i + 1 and runs in the same
+transaction that records the new version.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from gaitid.gallery.crypto import Cipher, KdfParams
+from gaitid.gallery.errors import GalleryError, GalleryKeyError, NotAGalleryError, UnknownPersonError
+
+GALLERY_ENV = "GAITID_GALLERY"
+FORMAT_NAME = "gaitid-gallery"
+SQLITE_MAGIC = b"SQLite format 3\x00"
+MAX_NAME_LENGTH = 200
+
+
+def default_gallery_path() -> Path:
+    """$GAITID_GALLERY, else $XDG_DATA_HOME/gaitid/gallery.db, else ~/.local/share/gaitid/gallery.db."""
+    env = os.environ.get(GALLERY_ENV)
+    if env:
+        return Path(env).expanduser()
+    data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data_home) / "gaitid" / "gallery.db"
+
+
+def _run_script(db: sqlite3.Connection, script: str) -> None:
+    """Run statements one by one (executescript would commit the enclosing transaction)."""
+    for statement in script.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+def _migrate_0_to_1(db: sqlite3.Connection) -> None:
+    _run_script(
+        db,
+        """
+        CREATE TABLE IF NOT EXISTS people (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            name_key TEXT NOT NULL UNIQUE,   -- the name, or its keyed hash in an encrypted gallery
+            name BLOB NOT NULL,              -- the name (UTF-8), encrypted in an encrypted gallery
+            metadata BLOB,                   -- JSON, encrypted in an encrypted gallery
+            created REAL NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS vectors (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            person_id INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+            model TEXT NOT NULL,
+            dim INTEGER NOT NULL,
+            data BLOB NOT NULL,              -- float32 little-endian, encrypted in an encrypted gallery
+            source BLOB,                     -- where the vector came from (a file, a camera), encrypted likewise
+            num_frames INTEGER NOT NULL DEFAULT 0,
+            created REAL NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS vectors_by_person ON vectors(person_id);
+        CREATE INDEX IF NOT EXISTS vectors_by_model ON vectors(model, id);
+        CREATE TABLE IF NOT EXISTS audit (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            time REAL NOT NULL,
+            action TEXT NOT NULL,            -- create, enrol, remove, identify, import, migrate
+            person_id INTEGER,
+            subject BLOB,                    -- the name concerned, encrypted likewise, blanked on removal
+            detail TEXT                      -- JSON
+        );
+        """
+    )
+
+
+_MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migrate_0_to_1]
+SCHEMA_VERSION = len(_MIGRATIONS)
+
+
+@dataclass(frozen=True)
+class VectorRecord:
+    """One stored identification vector."""
+
+    id: int
+    model: str
+    vector: np.ndarray
+    source: str | None
+    num_frames: int
+    created: float
+
+
+@dataclass(frozen=True)
+class PersonRecord:
+    """One enrolled person; `vectors` is filled only by `GalleryStore.person`."""
+
+    id: int
+    name: str
+    metadata: dict
+    created: float
+    num_vectors: int
+    models: dict[str, int] = field(default_factory=dict)
+    vectors: tuple[VectorRecord, ...] = ()
+
+
+@dataclass(frozen=True)
+class NewVector:
+    """A vector to enrol: its values, the model that made it, where it came from."""
+
+    vector: np.ndarray
+    model: str
+    source: str | None = None
+    num_frames: int = 0
+
+
+@dataclass(frozen=True)
+class Removal:
+    name: str
+    vectors: int
+    wal_truncated: bool  # False when a reader in another process kept the old WAL alive: erased at its close
+
+
+def _check_existing_file(path: Path) -> None:
+    """Refuse, without writing anything, a file that is not a gaitid gallery."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(len(SQLITE_MAGIC))
+    except OSError as error:
+        raise NotAGalleryError(f"cannot read the gallery {path}: {error.strerror or error}") from None
+    if not head:
+        return  # an empty file holds nothing to lose: a gallery being created (or interrupted at its start)
+    if head != SQLITE_MAGIC:
+        raise NotAGalleryError(f"{path} is not a gaitid gallery (not an SQLite database); it was left untouched")
+    try:
+        uri = f"{path.resolve().as_uri()}?mode=ro"
+        probe = sqlite3.connect(uri, uri=True, timeout=30.0)
+        try:
+            tables = {r[0] for r in probe.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if not tables:
+                return  # an empty database: holds nothing to lose (another process may be creating it)
+            if "meta" not in tables:
+                raise NotAGalleryError(
+                    f"{path} is an SQLite database but not a gaitid gallery; it was left untouched"
+                )
+            row = probe.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
+            if row is None or row[0] != FORMAT_NAME:
+                raise NotAGalleryError(
+                    f"{path} is an SQLite database but not a gaitid gallery; it was left untouched"
+                )
+        finally:
+            probe.close()
+    except sqlite3.DatabaseError as error:
+        raise NotAGalleryError(f"{path} is damaged or not a gaitid gallery ({error}); it was left untouched") from None
+
+
+def _guarded(method: Callable) -> Callable:
+    """Turn SQLite's "damaged file" errors into a clear NotAGalleryError (locks and constraints pass through)."""
+
+    @functools.wraps(method)
+    def wrapper(self: GalleryStore, *args: object, **kwargs: object) -> object:
+        try:
+            with self._lock:
+                return method(self, *args, **kwargs)
+        except (sqlite3.OperationalError, sqlite3.IntegrityError):
+            raise
+        except sqlite3.DatabaseError as error:
+            raise NotAGalleryError(f"the gallery {self.path} is damaged ({error}); restore it from an export or backup") from None
+
+    return wrapper
+
+
+class GalleryStore:
+    """A gallery file. Open it with a key to use an encrypted gallery (or to create one).
+
+    path: the SQLite file; created with its folder when missing (unless create=False).
+    key: the user's encryption key (see gaitid.gallery.crypto.key_from_environment), or None.
+    busy_timeout_s: how long a writer waits for another process's write to finish.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        key: bytes | None = None,
+        *,
+        create: bool = True,
+        busy_timeout_s: float = 30.0,
+    ) -> None:
+        self.path = Path(path).expanduser()
+        self._key = key
+        self._cipher: Cipher | None = None
+        exists = self.path.exists()
+        if exists:
+            if self.path.is_dir():
+                raise NotAGalleryError(f"{self.path} is a folder, not a gaitid gallery")
+            _check_existing_file(self.path)
+        elif not create:
+            raise GalleryError(f"no gallery at {self.path}")
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # biometric data: readable by its owner only (SQLite gives the -wal and -shm files the same mode)
+            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
+        self._lock = threading.RLock()  # one connection, shared by the threads of a server
+        self._db = sqlite3.connect(
+            str(self.path), timeout=busy_timeout_s, isolation_level=None, check_same_thread=False
+        )
+        try:
+            self._db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA synchronous = FULL")
+            self._db.execute("PRAGMA foreign_keys = ON")
+            self._db.execute("PRAGMA secure_delete = ON")
+            _guarded(GalleryStore._initialise)(self, key)
+        except BaseException:
+            self._db.close()
+            raise
+
+    # -- opening ------------------------------------------------------------------------------------------
+
+    def _initialise(self, key: bytes | None) -> None:
+        tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        meta = dict(self._db.execute("SELECT key, value FROM meta")) if "meta" in tables else {}
+        if not meta:
+            with self._write():  # a new gallery; another process may be creating it at the same moment
+                self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+                meta = dict(self._db.execute("SELECT key, value FROM meta"))
+                if not meta:
+                    self._create(key)
+                    return
+        if int(meta.get("schema_version", "0")) > SCHEMA_VERSION:
+            self._migrate(int(meta["schema_version"]))  # refuses a newer schema
+        self._unlock(meta, key)
+        if int(meta.get("schema_version", "0")) < SCHEMA_VERSION:
+            with self._write():
+                version = int(self._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0])
+                self._migrate(version)
+
+    def _create(self, key: bytes | None) -> None:
+        self._db.execute("INSERT INTO meta VALUES ('format', ?)", (FORMAT_NAME,))
+        self._db.execute("INSERT INTO meta VALUES ('schema_version', '0')")
+        self._db.execute("INSERT INTO meta VALUES ('created', ?)", (repr(time.time()),))
+        self._db.execute("INSERT INTO meta VALUES ('generation', '0')")
+        self._db.execute("INSERT INTO meta VALUES ('removals', '0')")
+        if key is not None:
+            params = KdfParams.new()
+            self._cipher = Cipher(key, params)
+            self._db.execute("INSERT INTO meta VALUES ('encryption', ?)", (params.to_text(),))
+            self._db.execute("INSERT INTO meta VALUES ('key_check', ?)", (self._cipher.key_check().hex(),))
+        else:
+            self._db.execute("INSERT INTO meta VALUES ('encryption', 'none')")
+        self._migrate(0)
+        self._log("create", None, None, {"encrypted": key is not None, "schema": SCHEMA_VERSION})
+
+    def _migrate(self, version: int) -> None:
+        if version > SCHEMA_VERSION:
+            raise GalleryError(
+                f"{self.path} has gallery schema version {version}, newer than this gaitid understands "
+                f"({SCHEMA_VERSION}): upgrade gaitid"
+            )
+        for step in range(version, SCHEMA_VERSION):
+            _MIGRATIONS[step](self._db)
+            self._db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(step + 1),))
+            if step > 0:
+                self._log("migrate", None, None, {"from": step, "to": step + 1})
+
+    def _unlock(self, meta: dict[str, str], key: bytes | None) -> None:
+        encryption = meta.get("encryption", "none")
+        if encryption == "none":
+            if key is not None:
+                raise GalleryKeyError(
+                    f"a key was given but the gallery {self.path} is not encrypted; unset GAITID_GALLERY_KEY "
+                    "(and GAITID_GALLERY_KEY_FILE), or export it and import into a new encrypted gallery"
+                )
+            return
+        if key is None:
+            raise GalleryKeyError(
+                f"the gallery {self.path} is encrypted: give its key in GAITID_GALLERY_KEY or a key file "
+                "(GAITID_GALLERY_KEY_FILE or --key-file)"
+            )
+        cipher = Cipher(key, KdfParams.from_text(encryption))
+        if not cipher.verify(bytes.fromhex(meta["key_check"])):
+            raise GalleryKeyError(f"wrong key for the encrypted gallery {self.path}")
+        self._cipher = cipher
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> GalleryStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def encrypted(self) -> bool:
+        return self._cipher is not None
+
+    # -- field encoding -----------------------------------------------------------------------------------
+
+    def _seal(self, data: bytes | None, purpose: str) -> bytes | None:
+        if data is None:
+            return None
+        return data if self._cipher is None else self._cipher.encrypt(data, purpose)
+
+    def _open(self, blob: bytes | str | None, purpose: str) -> bytes | None:
+        if blob is None:
+            return None
+        if isinstance(blob, str):
+            blob = blob.encode("utf-8")
+        return blob if self._cipher is None else self._cipher.decrypt(blob, purpose)
+
+    def _text(self, blob: bytes | str | None, purpose: str) -> str | None:
+        data = self._open(blob, purpose)
+        return None if data is None else data.decode("utf-8")
+
+    def _name_key(self, name: str) -> str:
+        return name if self._cipher is None else self._cipher.name_key(name)
+
+    # -- transactions -------------------------------------------------------------------------------------
+
+    @contextmanager
+    def _write(self) -> Iterator[None]:
+        """One write transaction: the write lock is taken at the start; all or nothing."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def _bump(self, *counters: str) -> None:
+        for counter in counters:
+            self._db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = ?", (counter,))
+
+    def _log(self, action: str, person_id: int | None, name: str | None, detail: dict | None) -> None:
+        subject = None if name is None else self._seal(name.encode("utf-8"), "audit subject")
+        self._db.execute(
+            "INSERT INTO audit (time, action, person_id, subject, detail) VALUES (?, ?, ?, ?, ?)",
+            (time.time(), action, person_id, subject, None if detail is None else json.dumps(detail)),
+        )
+
+    # -- writing ------------------------------------------------------------------------------------------
+
+    @_guarded
+    def enroll(
+        self,
+        name: str,
+        vectors: Sequence[NewVector],
+        metadata: dict | None = None,
+        *,
+        add: bool = False,
+    ) -> int:
+        """Enrol `name` with `vectors` in one transaction; returns the person's id.
+
+        A name already enrolled is an error unless add=True, which adds the vectors to that person
+        (and replaces the metadata when given).
+        """
+        with self._write():
+            person_id = self._enroll_locked(name, vectors, metadata, add)
+        return person_id
+
+    @_guarded
+    def enroll_many(self, people: Sequence[tuple[str, Sequence[NewVector], dict | None]], *, add: bool = False) -> None:
+        """Enrol several people in one transaction (an import): all of them or none."""
+        with self._write():
+            for name, vectors, metadata in people:
+                self._enroll_locked(name, vectors, metadata, add)
+
+    def _enroll_locked(self, name: str, vectors: Sequence[NewVector], metadata: dict | None, add: bool) -> int:
+        _check_name(name)
+        if not vectors:
+            raise GalleryError(f"no vectors to enrol for {name!r}")
+        arrays = [_check_vector(v) for v in vectors]
+        meta_blob = None if metadata is None else self._seal(json.dumps(metadata).encode(), "metadata")
+        now = time.time()
+        row = self._db.execute("SELECT id FROM people WHERE name_key = ?", (self._name_key(name),)).fetchone()
+        if row is not None and not add:
+            raise GalleryError(f"{name!r} is already enrolled (add vectors to them with --add, or remove them first)")
+        if row is None:
+            person_id = self._db.execute(
+                "INSERT INTO people (name_key, name, metadata, created) VALUES (?, ?, ?, ?)",
+                (self._name_key(name), self._seal(name.encode("utf-8"), "name"), meta_blob, now),
+            ).lastrowid
+        else:
+            person_id = int(row[0])
+            if metadata is not None:
+                self._db.execute("UPDATE people SET metadata = ? WHERE id = ?", (meta_blob, person_id))
+        for new, array in zip(vectors, arrays):
+            self._insert_vector(person_id, new, array, now)
+        self._bump("generation")
+        models = sorted({v.model for v in vectors})
+        self._log("enrol", person_id, name, {"vectors": len(vectors), "models": models, "added": row is not None})
+        return int(person_id)
+
+    def _insert_vector(self, person_id: int, new: NewVector, array: np.ndarray, now: float) -> None:
+        source = None if new.source is None else new.source.encode("utf-8")
+        self._db.execute(
+            "INSERT INTO vectors (person_id, model, dim, data, source, num_frames, created) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                person_id,
+                new.model,
+                int(array.shape[0]),
+                self._seal(array.astype("<f4").tobytes(), "vector"),
+                self._seal(source, "source"),
+                int(new.num_frames),
+                now,
+            ),
+        )
+
+    @_guarded
+    def remove(self, name: str) -> Removal:
+        """Erase a person: their row, vectors and the mentions of their name in the audit log."""
+        with self._write():
+            person_id = self._person_id(name)
+            count = self._db.execute("SELECT COUNT(*) FROM vectors WHERE person_id = ?", (person_id,)).fetchone()[0]
+            self._db.execute("DELETE FROM vectors WHERE person_id = ?", (person_id,))
+            self._db.execute("DELETE FROM people WHERE id = ?", (person_id,))
+            self._db.execute("UPDATE audit SET subject = NULL WHERE person_id = ?", (person_id,))
+            self._bump("generation", "removals")
+            self._log("remove", person_id, None, {"vectors": int(count)})
+        truncated = self.compact()
+        return Removal(name=name, vectors=int(count), wal_truncated=truncated)
+
+    @_guarded
+    def compact(self) -> bool:
+        """Rewrite the file without free space (VACUUM) and truncate the WAL; False if a reader kept the WAL."""
+        try:
+            self._db.execute("VACUUM")
+        except sqlite3.OperationalError:  # another connection is mid-transaction; secure_delete already zeroed
+            pass
+        busy, _, _ = self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        return busy == 0
+
+    @_guarded
+    def log_identification(self, name: str | None, score: float, model: str, source: str | None = None) -> None:
+        """Record an identification. Written without waiting for the disk (synchronous=NORMAL): a power
+        cut may lose the last few of these entries, never the gallery's consistency nor an enrolment."""
+        self._db.execute("PRAGMA synchronous = NORMAL")
+        try:
+            self._log_identification(name, score, model, source)
+        finally:
+            self._db.execute("PRAGMA synchronous = FULL")
+
+    def _log_identification(self, name: str | None, score: float, model: str, source: str | None) -> None:
+        person_id = None
+        with self._write():
+            if name is not None:
+                row = self._db.execute("SELECT id FROM people WHERE name_key = ?", (self._name_key(name),)).fetchone()
+                person_id = None if row is None else int(row[0])
+            detail = {"score": round(float(score), 6), "model": model, "unknown": name is None}
+            if source is not None:
+                detail["source_given"] = True
+            self._log("identify", person_id, name, detail)
+
+    @_guarded
+    def log_import(self, people: int, vectors: int) -> None:
+        with self._write():
+            self._log("import", None, None, {"people": people, "vectors": vectors})
+
+    # -- reading ------------------------------------------------------------------------------------------
+
+    def _person_id(self, name: str) -> int:
+        row = self._db.execute("SELECT id FROM people WHERE name_key = ?", (self._name_key(name),)).fetchone()
+        if row is None:
+            raise UnknownPersonError(f"nobody called {name!r} is enrolled (gaitid gallery list shows who is)")
+        return int(row[0])
+
+    @_guarded
+    def counters(self) -> tuple[int, int]:
+        """(generation, removals): the first changes with every enrolment or removal, the second with removals."""
+        meta = dict(self._db.execute("SELECT key, value FROM meta WHERE key IN ('generation', 'removals')"))
+        return int(meta["generation"]), int(meta["removals"])
+
+    @_guarded
+    def people(self) -> list[PersonRecord]:
+        """Everyone enrolled, sorted by name, with their vector counts per model."""
+        counts: dict[int, dict[str, int]] = {}
+        for person_id, model, n in self._db.execute(
+            "SELECT person_id, model, COUNT(*) FROM vectors GROUP BY person_id, model"
+        ):
+            counts.setdefault(person_id, {})[model] = n
+        out = []
+        for person_id, name, metadata, created in self._db.execute(
+            "SELECT id, name, metadata, created FROM people"
+        ):
+            models = counts.get(person_id, {})
+            out.append(
+                PersonRecord(
+                    id=person_id,
+                    name=self._text(name, "name") or "",
+                    metadata=json.loads(self._text(metadata, "metadata") or "{}"),
+                    created=created,
+                    num_vectors=sum(models.values()),
+                    models=models,
+                )
+            )
+        return sorted(out, key=lambda p: p.name)
+
+    @_guarded
+    def person(self, name: str) -> PersonRecord:
+        """One person with all their vectors."""
+        person_id = self._person_id(name)
+        _, metadata, created = self._db.execute(
+            "SELECT name, metadata, created FROM people WHERE id = ?", (person_id,)
+        ).fetchone()
+        vectors = []
+        models: dict[str, int] = {}
+        for vid, model, dim, data, source, num_frames, vcreated in self._db.execute(
+            "SELECT id, model, dim, data, source, num_frames, created FROM vectors WHERE person_id = ? ORDER BY id",
+            (person_id,),
+        ):
+            vector = np.frombuffer(self._open(data, "vector"), dtype="<f4").astype(np.float32)
+            vectors.append(VectorRecord(vid, model, vector, self._text(source, "source"), num_frames, vcreated))
+            models[model] = models.get(model, 0) + 1
+        return PersonRecord(
+            id=person_id,
+            name=name,
+            metadata=json.loads(self._text(metadata, "metadata") or "{}"),
+            created=created,
+            num_vectors=len(vectors),
+            models=models,
+            vectors=tuple(vectors),
+        )
+
+    @_guarded
+    def model_counts(self) -> dict[str, tuple[int, int, int]]:
+        """model -> (people, vectors, dimension) over the whole gallery."""
+        return {
+            model: (people, vectors, dim)
+            for model, people, vectors, dim in self._db.execute(
+                "SELECT model, COUNT(DISTINCT person_id), COUNT(*), MAX(dim) FROM vectors GROUP BY model"
+            )
+        }
+
+    @_guarded
+    def load_vectors(self, model: str, after_id: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The vectors of one model with id > after_id: (ids (n,), person_ids (n,), vectors (n, d) float32)."""
+        ids, persons, rows = [], [], []
+        dims = set()
+        for vid, person_id, dim, data in self._db.execute(
+            "SELECT id, person_id, dim, data FROM vectors WHERE model = ? AND id > ? ORDER BY id", (model, after_id)
+        ):
+            ids.append(vid)
+            persons.append(person_id)
+            rows.append(self._open(data, "vector"))
+            dims.add(dim)
+        if len(dims) > 1:
+            raise GalleryError(f"vectors of model {model!r} have different dimensions {sorted(dims)}: the gallery is inconsistent")
+        if not rows:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, 0), np.float32)
+        matrix = np.frombuffer(b"".join(rows), dtype="<f4").reshape(len(rows), dims.pop()).astype(np.float32)
+        return np.asarray(ids, np.int64), np.asarray(persons, np.int64), matrix
+
+    @_guarded
+    def names(self) -> dict[int, str]:
+        """person id -> name, for everyone."""
+        return {pid: self._text(name, "name") or "" for pid, name in self._db.execute("SELECT id, name FROM people")}
+
+    @_guarded
+    def audit(self, limit: int = 100) -> list[dict]:
+        """The most recent audit entries, newest first (names of removed people are blank)."""
+        out = []
+        for t, action, person_id, subject, detail in self._db.execute(
+            "SELECT time, action, person_id, subject, detail FROM audit ORDER BY id DESC LIMIT ?", (limit,)
+        ):
+            out.append(
+                {
+                    "time": t,
+                    "action": action,
+                    "person_id": person_id,
+                    "name": self._text(subject, "audit subject"),
+                    "detail": None if detail is None else json.loads(detail),
+                }
+            )
+        return out
+
+
+def _check_name(name: str) -> None:
+    if not isinstance(name, str) or not name.strip():
+        raise GalleryError("a person's name must be a non-empty text")
+    if len(name) > MAX_NAME_LENGTH:
+        raise GalleryError(f"a person's name may have at most {MAX_NAME_LENGTH} characters")
+    if name != name.strip():
+        raise GalleryError(f"a person's name must not start or end with spaces: {name!r}")
+
+
+def _check_vector(new: NewVector) -> np.ndarray:
+    array = np.asarray(new.vector, dtype=np.float32)
+    if array.ndim != 1 or array.shape[0] == 0:
+        raise GalleryError(f"an identification vector must be one-dimensional and non-empty, got shape {array.shape}")
+    if not np.all(np.isfinite(array)):
+        raise GalleryError("an identification vector contains NaN or infinite values")
+    if not new.model:
+        raise GalleryError("every vector must name the model that made it")
+    return array

@@ -1,0 +1,68 @@
+"""Test helpers for sources and tracking: where the real data lives, and a local MJPEG camera.
+
+Imported by the test modules that need them (kept out of conftest.py so that it stays free for others)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("GAITID_DATA", ROOT.parent / "shared" / "data"))
+VTEST = DATA / "media" / "vtest.avi"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class MjpegCamera:
+    """tests/mjpeg_server.py run as its own process, so that it can be killed and started again."""
+
+    def __init__(self, port: int, fps: float = 20.0) -> None:
+        self.port, self.fps = port, fps
+        self.url = f"http://127.0.0.1:{port}/stream.mjpg"
+        self.process: subprocess.Popen[str] | None = None
+
+    def start(self) -> None:
+        script = Path(__file__).with_name("mjpeg_server.py")
+        deadline = time.monotonic() + 10
+        while True:  # the port can take a moment to be free again after a kill
+            self.process = subprocess.Popen(
+                [sys.executable, str(script), str(self.port), str(self.fps)],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                text=True,
+            )
+            assert self.process.stdout is not None
+            if self.process.stdout.readline().strip() == "ready":
+                return
+            self.process.wait()
+            if time.monotonic() > deadline:
+                raise RuntimeError("the test MJPEG server did not start")
+            time.sleep(0.2)
+
+    def kill(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            self.process = None
+
+
+@pytest.fixture
+def mjpeg_camera() -> Iterator[MjpegCamera]:
+    camera = MjpegCamera(free_port())
+    camera.start()
+    try:
+        yield camera
+    finally:
+        camera.kill()

@@ -1,0 +1,194 @@
+"""`gaitid track`: bad inputs from the real command line, and whole runs with a stand-in pose estimator."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from streams import ROOT, MjpegCamera, free_port, mjpeg_camera  # noqa: F401 (fixture)
+
+from gaitid import pipeline
+from gaitid.cli import main
+from gaitid.sources import LiveOptions, VideoFile, VideoWriter
+from gaitid.types import Frame, FramePeople, Person
+
+
+class BrightBlobs:
+    """A stand-in for HumanPoseNN: every bright blob is a person (so that runs need no model)."""
+
+    def __init__(self, stop_after: int | None = None) -> None:
+        self.stop_after = stop_after
+        self.calls = 0
+
+    def reset(self) -> None:
+        self.calls = 0
+
+    def estimate(self, frame: Frame) -> FramePeople:
+        self.calls += 1
+        if self.stop_after is not None and self.calls > self.stop_after:
+            raise KeyboardInterrupt  # as if Ctrl-C arrived while a frame was being processed
+        grey = frame.image.max(axis=2)
+        count, _, stats, _ = cv2.connectedComponentsWithStats((grey > 128).astype(np.uint8))
+        people = tuple(
+            Person(box=np.array([x, y, x + w, y + h], np.float32), score=0.9, keypoints=np.zeros((33, 3), np.float32))
+            for x, y, w, h, area in stats[1:]
+            if area > 50
+        )
+        return FramePeople(frame.index, frame.time, people, (frame.height, frame.width))
+
+
+def _walkers_video(path: Path, frames: int = 30) -> None:
+    with VideoWriter(path, 10, 160, 120) as writer:
+        for i in range(frames):
+            image = np.zeros((120, 160, 3), np.uint8)
+            image[20:60, 10 + 3 * i : 22 + 3 * i] = 255  # walks right
+            image[66:106, 140 - 3 * i : 152 - 3 * i] = 255  # walks left, below the first
+            writer.write(image)
+
+
+def _cli(*args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    return subprocess.run(
+        [sys.executable, "-m", "gaitid", *args], capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT
+    )
+
+
+@pytest.mark.parametrize(
+    ("make_input", "message"),
+    [
+        (lambda tmp: str(tmp / "missing.mp4"), "no such file"),
+        (lambda tmp: _corrupt(tmp / "corrupt.mp4"), "not a readable video"),
+        (lambda tmp: "57", "camera 57: no such camera"),
+        (lambda tmp: f"http://127.0.0.1:{free_port()}/video.mjpg", "cannot open stream"),
+        (lambda tmp: f"rtsp://127.0.0.1:{free_port()}/live", "cannot open stream"),
+    ],
+    ids=["missing-file", "corrupt-file", "no-camera", "unreachable-http", "unreachable-rtsp"],
+)
+def test_bad_input_is_one_line_and_exit_2_in_bounded_time(tmp_path: Path, make_input, message: str) -> None:
+    start = time.monotonic()
+    result = _cli("track", make_input(tmp_path), "--open-timeout", "2")
+    assert time.monotonic() - start < 20
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("gaitid: error:") and message in lines[0], result.stderr
+
+
+def _corrupt(path: Path) -> str:
+    path.write_bytes(np.random.default_rng(0).integers(0, 256, 20000, dtype=np.uint8).tobytes())
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ["--out", "annotated.avi"],
+        ["--detect-every", "0"],
+        ["--threads", "0"],
+        ["--open-timeout", "0"],
+        ["--give-up-after", "-1"],
+    ],
+)
+def test_bad_options_are_refused(tmp_path: Path, extra: list[str], capsys) -> None:
+    assert main(["track", str(tmp_path / "x.mp4"), *extra]) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_track_a_file_writes_json_and_an_annotated_video(tmp_path: Path, monkeypatch, capsys) -> None:
+    video = tmp_path / "walkers.mp4"
+    _walkers_video(video)
+    monkeypatch.setattr(pipeline, "default_estimator", lambda model="full", detect_interval=4, threads=None: BrightBlobs())
+    out, js = tmp_path / "annotated.mp4", tmp_path / "tracks.json"
+    assert main(["track", str(video), "--out", str(out), "--json", str(js), "--no-progress"]) == 0
+    data = json.loads(js.read_text())
+    assert [t["id"] for t in data["tracks"]] == [1, 2]
+    for track in data["tracks"]:
+        assert track["frames"] == list(range(30))
+        assert len(track["boxes"]) == 30 and len(track["boxes"][0]) == 4
+    first = np.array(data["tracks"][0]["boxes"])
+    assert first[-1, 0] > first[0, 0]  # track 1 kept walking right: no identity swap at the crossing
+    with VideoFile(out) as annotated:
+        assert annotated.frame_count == 30 and (annotated.width, annotated.height) == (160, 120)
+    summary = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "30 frames" in summary and "2 tracks" in summary
+
+
+def test_json_to_stdout(tmp_path: Path, monkeypatch, capsys) -> None:
+    video = tmp_path / "walkers.mp4"
+    _walkers_video(video, frames=5)
+    monkeypatch.setattr(pipeline, "default_estimator", lambda model="full", detect_interval=4, threads=None: BrightBlobs())
+    assert main(["track", str(video), "--json", "-", "--no-progress"]) == 0
+    assert len(json.loads(capsys.readouterr().out)["tracks"]) == 2
+
+
+def test_a_live_source_interrupted_by_ctrl_c_writes_what_it_has(mjpeg_camera: MjpegCamera, tmp_path: Path) -> None:
+    js, out = tmp_path / "live.json", tmp_path / "live.mp4"
+    options = LiveOptions(open_timeout=2.0, give_up_after=5.0)
+    status = pipeline.run_track(
+        mjpeg_camera.url, out=str(out), json_path=str(js), live_options=options,
+        estimator=BrightBlobs(stop_after=12), progress=False,
+    )
+    assert status == 0
+    assert "tracks" in json.loads(js.read_text())
+    with VideoFile(out) as annotated:
+        assert annotated.frame_count == 12
+
+
+_LIVE_SCRIPT = """
+import sys
+sys.path.insert(0, {tests!r})
+from test_cli_track import BrightBlobs
+from gaitid import pipeline
+from gaitid.sources import LiveOptions
+pipeline.default_estimator = lambda model="full", detect_interval=4, threads=None: BrightBlobs()
+from gaitid.cli import main
+sys.exit(main(["track", {url!r}, "--json", {js!r}, "--out", {out!r}, "--no-progress"]))
+"""
+
+
+def test_ctrl_c_ends_a_live_run_cleanly(mjpeg_camera: MjpegCamera, tmp_path: Path) -> None:
+    """A real SIGINT to a `gaitid track` process reading a live stream: exit 0, JSON and video written."""
+    import signal
+
+    js, out = tmp_path / "live.json", tmp_path / "live.mp4"
+    code = _LIVE_SCRIPT.format(tests=str(ROOT / "tests"), url=mjpeg_camera.url, js=str(js), out=str(out))
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    process = subprocess.Popen([sys.executable, "-c", code], env=env, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 20
+    while not out.exists() and time.monotonic() < deadline:  # the writer opens on the first frame
+        time.sleep(0.1)
+    time.sleep(1.0)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=20)
+    assert process.returncode == 0, stderr
+    assert "(interrupted)" in stderr.strip().splitlines()[-1]
+    assert json.loads(js.read_text())["tracks"] is not None
+    with VideoFile(out) as annotated:
+        assert len(list(annotated)) > 5
+
+
+def test_a_live_source_that_gives_up_keeps_what_was_tracked(mjpeg_camera: MjpegCamera, tmp_path: Path) -> None:
+    """The camera dies for good: the run ends with the source's error, after writing the tracks so far."""
+    from gaitid.errors import InputError
+
+    class KillsTheCamera(BrightBlobs):
+        def estimate(self, frame: Frame) -> FramePeople:
+            if self.calls == 5:
+                mjpeg_camera.kill()
+            return super().estimate(frame)
+
+    js = tmp_path / "live.json"
+    options = LiveOptions(open_timeout=1.0, give_up_after=1.5, backoff_start=0.1, backoff_max=0.3)
+    start = time.monotonic()
+    with pytest.raises(InputError, match="giving up"):
+        pipeline.run_track(
+            mjpeg_camera.url, json_path=str(js), live_options=options, estimator=KillsTheCamera(), progress=False
+        )
+    assert time.monotonic() - start < 15
+    assert "tracks" in json.loads(js.read_text())
