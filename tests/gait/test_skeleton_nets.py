@@ -35,12 +35,15 @@ def test_export_and_encoder_agree_with_torch(tmp_path):
     from gaitid.gait.skeleton_encoder import SkeletonEncoder
     from gaitid.training.skeleton import (
         export_skeleton_onnx,
+        inference_embedding,
         is_skeleton_checkpoint,
         load_skeleton_checkpoint,
     )
 
     torch.manual_seed(0)
     model = create_skeleton_model("skelnn_keypoints", num_classes=3, rnn_hidden=16, frame_dim=16, embed_dim=8)
+    model.head.bn.running_mean.fill_(0.3)  # as if trained: the exported vector is the BN-neck output
+    model.head.bn.running_var.fill_(4.0)
     ckpt = tmp_path / "c.pt"
     torch.save(
         {"model": model.state_dict(), "step": 7, "model_config": json.dumps(dataclasses.asdict(model.cfg))},
@@ -54,7 +57,9 @@ def test_export_and_encoder_agree_with_torch(tmp_path):
     assert enc.model == "skelnn_keypoints/3" and enc.spec == cfg.spec and enc.dim == 8
     x = np.random.default_rng(0).random((11, 45)).astype(np.float32)
     with torch.no_grad():
-        expected = loaded(torch.from_numpy(x)[None])["embedding"][0].numpy()
+        expected = inference_embedding(loaded, torch.from_numpy(x)[None])[0].numpy()
+        raw = loaded(torch.from_numpy(x)[None])["embedding"][0].numpy()
+    assert not np.allclose(expected, raw)  # the BN-neck output, with the trained running statistics
     np.testing.assert_allclose(enc.embed_features(x), expected, rtol=1e-4, atol=1e-5)
     with pytest.raises(GaitidError, match="expected features"):
         enc.embed_features(np.zeros((4, 44)))

@@ -52,7 +52,7 @@ def make_skeleton_embedder(
     if weights is not None and str(weights).endswith(".pt"):
         import torch
 
-        from gaitid.training.skeleton import load_skeleton_checkpoint
+        from gaitid.training.skeleton import inference_embedding, load_skeleton_checkpoint
 
         torch.set_num_threads(threads)
         model, cfg, meta = load_skeleton_checkpoint(weights)
@@ -60,7 +60,7 @@ def make_skeleton_embedder(
         def embed_once(features: np.ndarray) -> np.ndarray:
             with torch.no_grad():
                 x = torch.from_numpy(np.ascontiguousarray(features, np.float32))[None]
-                return model(x)["embedding"][0].numpy()
+                return inference_embedding(model, x)[0].numpy()
 
         def embed_torch(features: np.ndarray) -> np.ndarray:
             return embed_in_windows(embed_once, features, cfg.spec.window)
