@@ -52,7 +52,7 @@ def main() -> None:
         v = np.stack([vectors[i] / np.linalg.norm(vectors[i]) for i in ids])
         d = np.sqrt(np.maximum(2 - 2 * v @ v.T, 0))
         print("skeleton distances between tracks", ids)
-        print(np.array2string(d, precision=2))
+        print(np.array2string(d, precision=2, suppress_small=True))
 
 
 if __name__ == "__main__":
