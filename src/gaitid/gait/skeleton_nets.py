@@ -1,0 +1,180 @@
+"""Skeleton GaitNN networks (PyTorch), found by name in their own small registry.
+
+Input: a batch of walks `x` of shape (N, T, *spec.frame_shape): per frame either the 45 numbers of the
+normalised gait keypoints (features "keypoints") or 2 x H x W skeleton heatmaps (features "heatmaps"),
+see `gaitid.gait.skeleton`. Output, as the silhouette models in `gaitid.gait.nets`: a dict with
+"embedding" (N, D), "parts" (N, 1, D) and "logits" (N, 1, classes); `forward_features`, `forward_head`,
+`reset_classifier` as there.
+
+Both follow the seed GaitNN: a per-frame network gives a pose descriptor (an MLP on keypoints, or the
+residual CNN `FrameResNet` on heatmaps), a multi-layer bidirectional GRU runs over the descriptors,
+average temporal pooling and a linear map give the identification vector.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from gaitid.gait.nets import FrameResNet, PartBNNeck
+from gaitid.gait.skeleton import SkeletonSpec
+
+
+@dataclass(frozen=True)
+class SkeletonModelConfig:
+    """name: registered name. spec: input (defines preprocessing). frame_dim: per-frame descriptor size
+    (MLP width for keypoints). widths, stem_stride: FrameResNet stages and stem stride (heatmaps).
+    rnn_hidden, rnn_layers: the GRU.
+    embed_dim: identification vector size. num_classes: identities of the training classifier."""
+
+    name: str
+    spec: SkeletonSpec = field(default_factory=SkeletonSpec)
+    frame_dim: int = 128
+    widths: tuple[int, ...] = (16, 32, 64)
+    stem_stride: int = 2
+    rnn_hidden: int = 128
+    rnn_layers: int = 2
+    embed_dim: int = 128
+    num_classes: int = 100
+
+    def replace(self, **overrides: object) -> SkeletonModelConfig:
+        known = {f.name for f in dataclasses.fields(self)}
+        unknown = sorted(set(overrides) - known)
+        if unknown:
+            raise ValueError(f"unknown model setting(s) {unknown} for {self.name}; known: {sorted(known)}")
+        if "widths" in overrides:
+            overrides["widths"] = tuple(overrides["widths"])  # type: ignore[arg-type]
+        if isinstance(overrides.get("spec"), dict):
+            overrides["spec"] = SkeletonSpec(**overrides["spec"])  # type: ignore[arg-type]
+        return dataclasses.replace(self, **overrides)  # type: ignore[arg-type]
+
+
+class SkeletonGaitNN(nn.Module):
+    """Per-frame descriptor -> bidirectional multi-layer GRU -> temporal mean -> linear embedding."""
+
+    def __init__(self, cfg: SkeletonModelConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        spec = cfg.spec
+        if spec.features == "keypoints":
+            (d_in,) = spec.frame_shape
+            self.frame_net: nn.Module = nn.Sequential(
+                nn.Linear(d_in, cfg.frame_dim),
+                nn.ReLU(inplace=True),
+                nn.Linear(cfg.frame_dim, cfg.frame_dim),
+                nn.ReLU(inplace=True),
+            )
+            desc = cfg.frame_dim
+        else:
+            self.frame_net = FrameResNet(spec.frame_shape[0], cfg.widths, stem_stride=cfg.stem_stride)
+            desc = cfg.widths[-1]
+        self.rnn = nn.GRU(
+            desc, cfg.rnn_hidden, num_layers=cfg.rnn_layers, batch_first=True, bidirectional=True
+        )
+        self.fc = nn.Linear(2 * cfg.rnn_hidden, cfg.embed_dim)
+        self.head = PartBNNeck(1, cfg.embed_dim, cfg.num_classes)
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        n, t = x.shape[:2]
+        frames = x.reshape(n * t, *x.shape[2:])
+        desc = self.frame_net(frames)
+        if desc.dim() == 4:
+            desc = desc.mean(dim=(2, 3))
+        out, _ = self.rnn(desc.reshape(n, t, -1))
+        return out.mean(dim=1)
+
+    def forward_head(self, features: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
+        parts = self.fc(features).unsqueeze(1)
+        return parts if pre_logits else self.head(parts)
+
+    def reset_classifier(self, num_classes: int) -> None:
+        self.head = PartBNNeck(1, self.cfg.embed_dim, num_classes)
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        parts = self.forward_head(self.forward_features(x), pre_logits=True)
+        return {"embedding": parts.flatten(1), "parts": parts, "logits": self.head(parts)}
+
+
+class TemporalBlock(nn.Module):
+    """Residual 1-D convolution over time (kernel 5, dilation d) with batch norm: (N, C, T) -> (N, C, T)."""
+
+    def __init__(self, channels: int, dilation: int) -> None:
+        super().__init__()
+        self.conv = nn.Conv1d(channels, channels, 5, padding=2 * dilation, dilation=dilation, bias=False)
+        self.bn = nn.BatchNorm1d(channels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(x + self.bn(self.conv(x)))
+
+
+class SkeletonTCN(SkeletonGaitNN):
+    """Keypoints only: the per-frame MLP, then residual temporal convolutions (dilations 1, 2, 4) instead
+    of the GRU, mean + max pooling over time, a linear embedding. Cheaper on a CPU than the GRU."""
+
+    def __init__(self, cfg: SkeletonModelConfig) -> None:
+        nn.Module.__init__(self)
+        if cfg.spec.features != "keypoints":
+            raise ValueError(f"{cfg.name} takes keypoints, not {cfg.spec.features}")
+        self.cfg = cfg
+        (d_in,) = cfg.spec.frame_shape
+        self.frame_net = nn.Sequential(
+            nn.Linear(d_in, cfg.frame_dim),
+            nn.ReLU(inplace=True),
+            nn.Linear(cfg.frame_dim, cfg.frame_dim),
+            nn.ReLU(inplace=True),
+        )
+        self.temporal = nn.Sequential(
+            *[TemporalBlock(cfg.frame_dim, d) for d in (1, 2, 4)][: max(cfg.rnn_layers, 1) + 1]
+        )
+        self.fc = nn.Linear(2 * cfg.frame_dim, cfg.embed_dim)
+        self.head = PartBNNeck(1, cfg.embed_dim, cfg.num_classes)
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        n, t = x.shape[:2]
+        desc = self.frame_net(x.reshape(n * t, -1)).reshape(n, t, -1).transpose(1, 2)  # (N, C, T)
+        y = self.temporal(desc)
+        return torch.cat([y.mean(dim=2), y.amax(dim=2)], dim=1)
+
+
+_DEFAULTS: dict[str, SkeletonModelConfig] = {}
+
+
+def _register(cfg: SkeletonModelConfig) -> None:
+    _DEFAULTS[cfg.name] = cfg
+
+
+def list_skeleton_models() -> list[str]:
+    return sorted(_DEFAULTS)
+
+
+def skeleton_model_config(name: str, **overrides: object) -> SkeletonModelConfig:
+    if name not in _DEFAULTS:
+        raise ValueError(f"unknown skeleton model {name!r}; registered: {list_skeleton_models()}")
+    return _DEFAULTS[name].replace(**overrides)
+
+
+def create_skeleton_model(name: str, **overrides: object) -> SkeletonGaitNN:
+    """Build registered skeleton model `name` with `overrides` of its config (unknown ones raise)."""
+    return skeleton_model_from_config(skeleton_model_config(name, **overrides))
+
+
+def skeleton_model_from_config(cfg: SkeletonModelConfig) -> SkeletonGaitNN:
+    skeleton_model_config(cfg.name)
+    return SkeletonTCN(cfg) if cfg.name.endswith("_tcn") else SkeletonGaitNN(cfg)
+
+
+# Raw normalised keypoints: an MLP per frame (the default, see benchmarks/results/kinect.md).
+_register(SkeletonModelConfig(name="skelnn_keypoints", spec=SkeletonSpec(features="keypoints")))
+# The same input through temporal convolutions (rnn_layers + 1 blocks, at most 3) instead of the GRU.
+_register(
+    SkeletonModelConfig(name="skelnn_keypoints_tcn", spec=SkeletonSpec(features="keypoints"), rnn_layers=2)
+)
+# Skeleton heatmaps (joints + limbs, 32 x 24) through a small residual CNN per frame.
+_register(
+    SkeletonModelConfig(
+        name="skelnn_heatmaps", spec=SkeletonSpec(features="heatmaps"), widths=(8, 16, 32), stem_stride=2
+    )
+)

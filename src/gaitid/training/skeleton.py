@@ -1,0 +1,314 @@
+"""Train skeleton GaitNN models on Kinect walks seen by random virtual cameras, and export them to ONNX.
+
+Experiments are data: a YAML or TOML file whose keys are the fields of `SkeletonTrainConfig` (unknown
+keys are errors), `gaitid train-skeleton CONFIG`. Only the training people (Person001-100) can be used.
+Each step draws P people x K walks; from each walk a clip of `clip_frames` frames at the model's frame
+rate (the 30 fps Kinect stream subsampled with a random tempo factor in `tempo`), seen by a random
+virtual camera with pose-estimator noise (`gaitid.training.kinect.random_view`), then turned into network
+input by exactly the function inference uses (`gaitid.gait.skeleton.skeleton_features`).
+Loss: batch-all triplet loss plus the BN-neck classifier's cross-entropy, as for the silhouette models.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import time
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from gaitid.errors import GaitidError
+from gaitid.gait.skeleton import SkeletonSpec, skeleton_features
+from gaitid.gait.skeleton_nets import (
+    SkeletonModelConfig,
+    skeleton_model_config,
+    skeleton_model_from_config,
+)
+from gaitid.training.kinect import (
+    KINECT_FPS,
+    KINECT_TRAIN_PEOPLE,
+    AugmentConfig,
+    load_kinect,
+    random_view,
+    walker_frame,
+)
+from gaitid.training.losses import part_cross_entropy, triplet_loss
+from gaitid.training.sampler import PKSampler
+
+
+@dataclass(frozen=True)
+class SkeletonTrainConfig:
+    model: str = "skelnn_keypoints"
+    model_settings: dict[str, Any] = field(default_factory=dict)
+    people: tuple[int, int] = (1, 100)  # first, last; test people are refused
+    root: str | None = None
+    seed: int = 0
+    steps: int = 3000
+    p: int = 16
+    k: int = 4
+    clip_frames: int = 40
+    tempo: tuple[float, float] = (0.8, 1.25)
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    warmup: int = 100
+    triplet_margin: float = 0.2
+    ce_weight: float = 1.0
+    label_smoothing: float = 0.1
+    augment: dict[str, Any] = field(default_factory=dict)  # overrides of AugmentConfig
+    out_dir: str = "runs/skeleton"
+    checkpoint_every: int = 250
+    log_every: int = 25
+    threads: int = 1
+
+
+def load_train_config(path: Path | str) -> SkeletonTrainConfig:
+    """Read a YAML (.yaml/.yml) or TOML config; unknown keys raise GaitidError."""
+    path = Path(path)
+    if not path.is_file():
+        raise GaitidError(f"config not found: {path}")
+    if path.suffix == ".toml":
+        raw = tomllib.loads(path.read_text())
+    else:
+        import yaml
+
+        raw = yaml.safe_load(path.read_text()) or {}
+    return config_from_dict(raw)
+
+
+def config_from_dict(raw: dict[str, Any]) -> SkeletonTrainConfig:
+    known = {f.name for f in dataclasses.fields(SkeletonTrainConfig)}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise GaitidError(f"unknown key(s) {unknown} in skeleton training config; known: {sorted(known)}")
+    values = dict(raw)
+    for key in ("people", "tempo"):
+        if key in values:
+            values[key] = tuple(values[key])
+    cfg = SkeletonTrainConfig(**values)
+    aug_known = {f.name for f in dataclasses.fields(AugmentConfig)}
+    bad = sorted(set(cfg.augment) - aug_known)
+    if bad:
+        raise GaitidError(f"unknown augment setting(s) {bad}; known: {sorted(aug_known)}")
+    try:
+        skeleton_model_config(cfg.model, **cfg.model_settings)
+    except ValueError as error:
+        raise GaitidError(str(error)) from None
+    return cfg
+
+
+def augment_config(cfg: SkeletonTrainConfig) -> AugmentConfig:
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in cfg.augment.items()}
+    return AugmentConfig(**values)
+
+
+def make_clip(
+    walker: np.ndarray,
+    spec: SkeletonSpec,
+    frames: int,
+    rng: np.random.Generator,
+    augment: AugmentConfig,
+    tempo: tuple[float, float] = (0.8, 1.25),
+) -> np.ndarray:
+    """A random training clip of one walk (walker coordinates, 30 fps) -> (frames, *spec.frame_shape)."""
+    stride = KINECT_FPS / spec.fps * float(rng.uniform(*tempo))
+    span = (frames - 1) * stride
+    start = float(rng.uniform(0, max(len(walker) - 1 - span, 0)))
+    idx = np.round(start + np.arange(frames) * stride).astype(np.int64) % len(walker)
+    keypoints = random_view(walker[idx], rng, augment, fps=KINECT_FPS / stride)
+    return skeleton_features(keypoints, spec)
+
+
+def _lr_factor(cfg: SkeletonTrainConfig, step: int) -> float:
+    if step < cfg.warmup:
+        return (step + 1) / cfg.warmup
+    progress = (step - cfg.warmup) / max(cfg.steps - cfg.warmup, 1)
+    return 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+
+
+def load_skeleton_checkpoint(path: Path | str) -> tuple[torch.nn.Module, SkeletonModelConfig, dict[str, Any]]:
+    """The model (eval mode), its config and the checkpoint's metadata."""
+    path = Path(path)
+    if not path.is_file():
+        raise GaitidError(f"checkpoint not found: {path}")
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    raw = json.loads(state["model_config"])
+    if "window" not in raw["spec"] and state.get("train_config"):
+        # checkpoints from before SkeletonSpec.window: embed in windows of the training clip length
+        raw["spec"]["window"] = int(json.loads(state["train_config"]).get("clip_frames", 0))
+    raw["spec"] = SkeletonSpec(**raw["spec"])
+    raw["widths"] = tuple(raw["widths"])
+    cfg = SkeletonModelConfig(**raw)
+    model = skeleton_model_from_config(cfg)
+    model.load_state_dict(state["model"])
+    model.eval()
+    return model, cfg, {"step": int(state["step"]), "train_config": state.get("train_config", "")}
+
+
+def is_skeleton_checkpoint(path: Path | str) -> bool:
+    """Whether `path` is a checkpoint written by `train_skeleton` (False when missing or another kind)."""
+    path = Path(path)
+    if not path.is_file():
+        return False
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:  # not a torch file, or another kind of checkpoint
+        return False
+    return isinstance(state, dict) and "model_config" in state and '"spec"' in str(state["model_config"])
+
+
+def train_skeleton(
+    cfg: SkeletonTrainConfig, resume: bool = True, stop_after: int | None = None
+) -> dict[str, Any]:
+    """Train (or resume) in cfg.out_dir; returns a summary. Writes checkpoint.pt and log.txt there."""
+    torch.set_num_threads(cfg.threads)
+    people = tuple(range(cfg.people[0], cfg.people[1] + 1))
+    if set(people) - set(KINECT_TRAIN_PEOPLE):
+        raise GaitidError(
+            f"training people must be within 001-100 (the protocol's training set), got {cfg.people}"
+        )
+    walks = load_kinect(people, "train", cfg.root)
+    walkers = [walker_frame(w.joints) for w in walks]
+    persons = sorted({w.person for w in walks})
+    index = {p: i for i, p in enumerate(persons)}
+    labels = np.array([index[w.person] for w in walks])
+    model_cfg = skeleton_model_config(cfg.model, **cfg.model_settings).replace(num_classes=len(persons))
+    if model_cfg.spec.window == 0:  # inference embeds windows as long as the training clips
+        model_cfg = model_cfg.replace(spec=dataclasses.replace(model_cfg.spec, window=cfg.clip_frames))
+    model = skeleton_model_from_config(model_cfg)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    out = Path(cfg.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    ckpt = out / "checkpoint.pt"
+    step = 0
+    rng = np.random.default_rng(cfg.seed)
+    torch.manual_seed(cfg.seed)
+    if resume and ckpt.is_file():
+        state = torch.load(ckpt, map_location="cpu", weights_only=False)
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        step = int(state["step"])
+        rng = np.random.default_rng([cfg.seed, step])
+    sampler = PKSampler(labels, cfg.p, cfg.k)
+    augment = augment_config(cfg)
+    spec = model_cfg.spec
+    log = open(out / "log.txt", "a")
+
+    def save() -> None:
+        state = {
+            "model": model.state_dict(),
+            "optimizer": opt.state_dict(),
+            "step": step,
+            "model_config": json.dumps(dataclasses.asdict(model_cfg)),
+            "train_config": json.dumps(dataclasses.asdict(cfg)),
+        }
+        tmp = ckpt.with_suffix(".tmp")
+        torch.save(state, tmp)
+        tmp.replace(ckpt)
+
+    t0 = time.perf_counter()
+    last = step + (stop_after if stop_after is not None else cfg.steps)
+    model.train()
+    loss_value = float("nan")
+    while step < min(cfg.steps, last):
+        batch = sampler.sample(rng)
+        x = np.stack([make_clip(walkers[i], spec, cfg.clip_frames, rng, augment, cfg.tempo) for i in batch])
+        y = torch.from_numpy(labels[batch])
+        for group in opt.param_groups:
+            group["lr"] = cfg.lr * _lr_factor(cfg, step)
+        outputs = model(torch.from_numpy(x))
+        tri, active = triplet_loss(outputs["parts"], y, cfg.triplet_margin)
+        ce = part_cross_entropy(outputs["logits"], y, cfg.label_smoothing)
+        loss = tri + cfg.ce_weight * ce
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        step += 1
+        loss_value = float(loss.detach())
+        if step % cfg.log_every == 0:
+            acc = float((outputs["logits"][:, 0].argmax(1) == y).float().mean())
+            log.write(
+                f"step {step} loss {loss_value:.4f} triplet {float(tri.detach()):.4f} active {active:.3f} "
+                f"ce {float(ce.detach()):.4f} "
+                f"acc {acc:.3f} lr {opt.param_groups[0]['lr']:.2e} elapsed {time.perf_counter() - t0:.0f}s\n"
+            )
+            log.flush()
+        if step % cfg.checkpoint_every == 0:
+            save()
+    save()
+    log.close()
+    return {
+        "step": step,
+        "loss": loss_value,
+        "seconds": round(time.perf_counter() - t0, 1),
+        "checkpoint": str(ckpt),
+    }
+
+
+# ----------------------------------------------------------------------------------------------- export
+
+
+def inference_embedding(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The identification vector used at inference: the BN-neck's batch-normalised embedding (running
+    statistics of training). It ranks walks as the raw embedding does (rank-1 92.0 / 77.4 against
+    92.7 / 77.4 same / cross view on people 101-132, step 5000) but is centred: between walks, distances
+    of the unit vectors have a median of 1.07, against 0.05 for the raw embedding, whose large common
+    offset would make the skeleton count for almost nothing in fusion."""
+    embedding = model.forward_head(model.forward_features(x), pre_logits=True).flatten(1)
+    return model.head.bn(embedding)
+
+
+class _EmbeddingOnly(torch.nn.Module):
+    def __init__(self, model: torch.nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return inference_embedding(self.model, x)
+
+
+def export_skeleton_onnx(
+    checkpoint: Path | str, out: Path | str, version: str = "1", notes: str = ""
+) -> Path:
+    """Write the embedding part of a skeleton checkpoint to ONNX with gaitid metadata; returns `out`."""
+    import onnx
+
+    model, cfg, meta = load_skeleton_checkpoint(checkpoint)
+    wrapper = _EmbeddingOnly(model).eval()
+    example = torch.zeros(1, 30, *cfg.spec.frame_shape)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with torch.no_grad():
+        dim = int(wrapper(example).shape[1])
+        torch.onnx.export(
+            wrapper,
+            (example,),
+            str(out),
+            input_names=["features"],
+            output_names=["embedding"],
+            dynamic_axes={"features": {0: "batch", 1: "frames"}, "embedding": {0: "batch"}},
+            opset_version=17,
+            dynamo=False,
+        )
+    proto = onnx.load(str(out))
+    info = {
+        "gaitid_model": cfg.name,
+        "gaitid_version": version,
+        "gaitid_modality": "skeleton",
+        "gaitid_skeleton_spec": cfg.spec.to_json(),
+        "gaitid_dim": str(dim),
+        "gaitid_config": json.dumps(dataclasses.asdict(cfg)),
+        "gaitid_train_step": str(meta["step"]),
+        "gaitid_notes": notes,
+    }
+    for key, value in info.items():
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, value
+    onnx.checker.check_model(proto)
+    onnx.save(proto, str(out))
+    return out

@@ -1,0 +1,111 @@
+import numpy as np
+import pytest
+import torch
+
+from gaitid.errors import GaitidError
+from gaitid.gait.skeleton_nets import create_skeleton_model, list_skeleton_models, skeleton_model_config
+
+
+@pytest.mark.parametrize("name", list_skeleton_models())
+def test_forward_backward_every_model(name):
+    torch.manual_seed(0)
+    model = create_skeleton_model(name, num_classes=5)
+    spec = model.cfg.spec
+    x = torch.rand(4, 6, *spec.frame_shape)
+    out = model(x)
+    assert out["embedding"].shape == (4, model.cfg.embed_dim)
+    assert out["parts"].shape == (4, 1, model.cfg.embed_dim) and out["logits"].shape == (4, 1, 5)
+    (out["logits"].sum() + out["embedding"].sum()).backward()
+    # any number of frames
+    model.eval()
+    assert model(torch.rand(1, 3, *spec.frame_shape))["embedding"].shape == (1, model.cfg.embed_dim)
+
+
+def test_unknown_model_and_setting():
+    with pytest.raises(ValueError, match="unknown skeleton model"):
+        skeleton_model_config("nope")
+    with pytest.raises(ValueError, match="unknown model setting"):
+        skeleton_model_config("skelnn_keypoints", depth=3)
+
+
+def test_export_and_encoder_agree_with_torch(tmp_path):
+    import dataclasses
+    import json
+
+    from gaitid.gait.skeleton_encoder import SkeletonEncoder
+    from gaitid.training.skeleton import (
+        export_skeleton_onnx,
+        inference_embedding,
+        is_skeleton_checkpoint,
+        load_skeleton_checkpoint,
+    )
+
+    torch.manual_seed(0)
+    model = create_skeleton_model("skelnn_keypoints", num_classes=3, rnn_hidden=16, frame_dim=16, embed_dim=8)
+    model.head.bn.running_mean.fill_(0.3)  # as if trained: the exported vector is the BN-neck output
+    model.head.bn.running_var.fill_(4.0)
+    ckpt = tmp_path / "c.pt"
+    torch.save(
+        {"model": model.state_dict(), "step": 7, "model_config": json.dumps(dataclasses.asdict(model.cfg))},
+        ckpt,
+    )
+    assert is_skeleton_checkpoint(ckpt) and not is_skeleton_checkpoint(tmp_path / "missing.pt")
+    loaded, cfg, meta = load_skeleton_checkpoint(ckpt)
+    assert meta["step"] == 7 and cfg == model.cfg
+    onnx_path = export_skeleton_onnx(ckpt, tmp_path / "m.onnx", version="3")
+    enc = SkeletonEncoder(onnx_path)
+    assert enc.model == "skelnn_keypoints/3" and enc.spec == cfg.spec and enc.dim == 8
+    x = np.random.default_rng(0).random((11, 45)).astype(np.float32)
+    with torch.no_grad():
+        expected = inference_embedding(loaded, torch.from_numpy(x)[None])[0].numpy()
+        raw = loaded(torch.from_numpy(x)[None])["embedding"][0].numpy()
+    assert not np.allclose(expected, raw)  # the BN-neck output, with the trained running statistics
+    np.testing.assert_allclose(enc.embed_features(x), expected, rtol=1e-4, atol=1e-5)
+    with pytest.raises(GaitidError, match="expected features"):
+        enc.embed_features(np.zeros((4, 44)))
+
+
+def test_encoder_on_a_track(tmp_path):
+    """Keypoints of HumanPoseNN people over time -> one Embedding (resampled by timestamps)."""
+    import dataclasses
+    import json
+
+    from gaitid.gait.skeleton_encoder import SkeletonEncoder
+    from gaitid.training.skeleton import export_skeleton_onnx
+    from gaitid.types import Person, Track
+
+    model = create_skeleton_model("skelnn_keypoints", num_classes=3, rnn_hidden=8, frame_dim=8, embed_dim=4)
+    ckpt = tmp_path / "c.pt"
+    torch.save(
+        {"model": model.state_dict(), "step": 1, "model_config": json.dumps(dataclasses.asdict(model.cfg))},
+        ckpt,
+    )
+    enc = SkeletonEncoder(export_skeleton_onnx(ckpt, tmp_path / "m.onnx"))
+    rng = np.random.default_rng(1)
+    people = []
+    for _ in range(30):
+        kp = np.zeros((33, 3), np.float32)
+        kp[:, :2] = rng.uniform(100, 300, (33, 2))
+        kp[:, 2] = 0.9
+        people.append(Person(box=np.zeros(4, np.float32), score=1.0, keypoints=kp))
+    track = Track(1, tuple(range(30)), tuple(i / 30 for i in range(30)), tuple(people))
+    e = enc.embed_track(track)
+    assert e.vector.shape == (4,) and e.num_frames == 15 and e.model.startswith("skelnn_keypoints/")
+    short = Track(1, (0, 1), (0.0, 0.1), tuple(people[:2]))
+    with pytest.raises(GaitidError, match="too few frames"):
+        enc.embed_track(short)
+
+
+def test_shipped_skeleton_model_runs_without_torch():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np\n"
+        "from gaitid.gait.skeleton_encoder import SkeletonEncoder\n"
+        "kp = np.random.default_rng(0).uniform(100, 300, (50, 33, 3)).astype(np.float32); kp[..., 2] = 0.9\n"
+        "e = SkeletonEncoder().embed_keypoints(kp, times=np.arange(50) / 25.0)\n"
+        "assert e.vector.shape == (128,) and np.isfinite(e.vector).all()\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
