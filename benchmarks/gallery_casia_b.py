@@ -83,8 +83,9 @@ def embed_walks(args: argparse.Namespace, subjects: tuple[int, ...], conditions:
     vectors, subs, conds, views = [], [], [], []
     t0 = time.perf_counter()
     for i, (subject, condition, view, frames) in enumerate(load_walks(data_root(), subjects, conditions)):
-        if args.max_frames and len(frames) > args.max_frames:
-            frames = frames[np.linspace(0, len(frames) - 1, args.max_frames).round().astype(int)]
+        if args.max_frames and len(frames) > args.max_frames:  # the central clip, as gaitid evaluate takes
+            start = (len(frames) - args.max_frames) // 2
+            frames = frames[start : start + args.max_frames]
         vectors.append(encoder.embed(frames).vector)
         subs.append(subject)
         conds.append(condition)
@@ -207,7 +208,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--weights", help="a shipped model's name or an .onnx file (default: the shipped default)")
     parser.add_argument("--cache", help="keep the vectors in PREFIX.test.npz and PREFIX.train.npz")
-    parser.add_argument("--max-frames", type=int, default=None, help="embed at most this many frames per walk")
+    parser.add_argument("--max-frames", type=int, default=None, help="embed the central clip of at most this many frames per walk (as gaitid evaluate --max-frames)")
     parser.add_argument("--splits", type=int, default=10, help="random choices of the 25 enrolled subjects")
     parser.add_argument("--background", action="store_true", help="calibrate with training subjects as strangers")
     parser.add_argument("--gei", action="store_true", help="use the gait-energy-image baseline, not a model")
