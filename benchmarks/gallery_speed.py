@@ -93,6 +93,7 @@ def main() -> None:
     parser.add_argument("--key", action="store_true", help="encrypt the gallery (times decryption on loading)")
     parser.add_argument("--like", help="draw people with the statistics of these real vectors (see above)")
     parser.add_argument("--methods", default="cosine,svm")
+    parser.add_argument("--no-table", action="store_true", help="skip the incremental-cost table")
     args = parser.parse_args()
     if args.like:
         args.dim = int(np.load(args.like)["vectors"].shape[1])
@@ -174,6 +175,8 @@ def main() -> None:
                 print(f"enrol one more person ({per} vectors, one transaction): {_ms(samples_enrol)}")
                 print(f"first identification after it (incremental index update): {_ms(samples_first)}")
 
+        if args.no_table:
+            return
         print("\n## incremental cost of adding one person, by gallery size (in memory, no store)")
         print("| people | vectors | CosineNN.partial_fit | LinearSVM.partial_fit | LinearSVM.fit (all) |")
         print("|---:|---:|---:|---:|---:|")
