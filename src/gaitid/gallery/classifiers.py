@@ -239,7 +239,10 @@ class CosineNN(_GalleryClassifier):
     def _projection(self) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
         """(basis (r, d), projected vectors (n, r), residual norms (n,)), or None to use the full product."""
         n, d = self.X_.shape
-        if n < self.prune_above or d < 2 * self.projection_dim or getattr(self, "_pruned", 0.0) > 0.3:
+        if n < self.prune_above or d < 2 * self.projection_dim:
+            return None
+        if getattr(self, "_pruned", 0.0) > 0.3:  # the bounds have not been pruning: full products for a while
+            self._pruned *= 0.98
             return None
         state = getattr(self, "_projected", None)
         if state is None or state[1].shape[0] > n:
