@@ -247,8 +247,9 @@ class CosineNN(_GalleryClassifier):
         state = getattr(self, "_projected", None)
         if state is None or state[1].shape[0] > n:
             rng = np.random.default_rng(0)
-            sample = self.X_[rng.choice(n, size=min(n, 5000), replace=False)]
-            basis = np.linalg.svd(sample, full_matrices=False)[2][: self.projection_dim].astype(np.float32)
+            sample = self.X_[rng.choice(n, size=min(n, 2000), replace=False)].astype(np.float64)
+            _, vectors = np.linalg.eigh(sample.T @ sample)  # principal directions, ascending
+            basis = np.ascontiguousarray(vectors[:, ::-1][:, : self.projection_dim].T).astype(np.float32)
             state = (basis, np.zeros((0, self.projection_dim), np.float32), np.zeros(0, np.float32))
             self._pruned = 0.0
         basis, projected, residuals = state
