@@ -54,9 +54,11 @@ def _people_like(path: str, n_people: int, per: int, seed: int = 0) -> tuple[np.
         var = sv**2 / len(M)
         k = min(256, len(var))
         rest = max(0.0, var[k:].sum()) / M.shape[1]
+
         def draw(n: int) -> np.ndarray:
             g = rng.normal(size=(n, k)) * np.sqrt(var[:k])
             return (g @ vt[:k] + np.sqrt(rest) * rng.normal(size=(n, M.shape[1]))).astype(np.float32)
+
         return mean, draw
 
     mean, draw_centre = sampler(V)
@@ -88,9 +90,13 @@ def main() -> None:
     parser.add_argument("--vectors", type=int, default=100_000)
     parser.add_argument("--dim", type=int, default=256)
     parser.add_argument("--per-person", type=int, default=10)
-    parser.add_argument("--svm-per-person", type=int, default=50, help="people x this = --vectors for the SVM run")
+    parser.add_argument(
+        "--svm-per-person", type=int, default=50, help="people x this = --vectors for the SVM run"
+    )
     parser.add_argument("--probes", type=int, default=200)
-    parser.add_argument("--key", action="store_true", help="encrypt the gallery (times decryption on loading)")
+    parser.add_argument(
+        "--key", action="store_true", help="encrypt the gallery (times decryption on loading)"
+    )
     parser.add_argument("--like", help="draw people with the statistics of these real vectors (see above)")
     parser.add_argument("--methods", default="cosine,svm")
     parser.add_argument("--no-table", action="store_true", help="skip the incremental-cost table")
@@ -103,8 +109,10 @@ def main() -> None:
             return _people_like(args.like, n_people, per, seed)
         return _people(n_people, per, args.dim, seed)
 
-    print(f"# gallery speed: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-          f"python {sys.version.split()[0]}, numpy {np.__version__}, load {os.getloadavg()[0]:.1f}")
+    print(
+        f"# gallery speed: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+        f"python {sys.version.split()[0]}, numpy {np.__version__}, load {os.getloadavg()[0]:.1f}"
+    )
     rng = np.random.default_rng(1)
     with tempfile.TemporaryDirectory() as folder:
         runs = {"cosine": args.per_person, "svm": args.svm_per_person}
@@ -130,8 +138,10 @@ def main() -> None:
             build = time.perf_counter() - t
             size = path.stat().st_size / 2**20
             what = f"like {args.like}" if args.like else "isotropic"
-            print(f"\n## {method}: {n_people} people x {per} = {len(X)} vectors of {args.dim}-d, {what}"
-                  + (", encrypted" if key else ""))
+            print(
+                f"\n## {method}: {n_people} people x {per} = {len(X)} vectors of {args.dim}-d, {what}"
+                + (", encrypted" if key else "")
+            )
             print(f"store: written in {build:.1f} s (batches of 500 people), {size:.0f} MiB")
             with Gallery.open(path, key=key, method=method) as gallery:
                 matrix = np.ascontiguousarray(X / np.linalg.norm(X, axis=1, keepdims=True))
@@ -143,29 +153,39 @@ def main() -> None:
                 print(f"floor: one matrix-vector product over all {len(X)} vectors (numpy): {_ms(floor)}")
                 t = time.perf_counter()
                 index = gallery._index(MODEL)
-                print(f"index: loaded and fitted in {time.perf_counter() - t:.2f} s ({type(index.classifier).__name__})")
+                print(
+                    f"index: loaded and fitted in {time.perf_counter() - t:.2f} s ({type(index.classifier).__name__})"
+                )
                 if method == "cosine":
                     index.classifier.top_k(X[:1])  # builds the projection used for pruning
                     print(f"projection for pruning built in {time.perf_counter() - t:.2f} s (cumulative)")
                 t = time.perf_counter()
                 gallery._calibration(index)
-                print(f"calibration: {time.perf_counter() - t:.2f} s "
-                      f"({len(index.calibration.nonmated)} non-mated searches)")
+                print(
+                    f"calibration: {time.perf_counter() - t:.2f} s "
+                    f"({len(index.calibration.nonmated)} non-mated searches)"
+                )
                 probes = probe_pool[rng.choice(len(probe_pool), args.probes, replace=False)]
                 _time_identify(gallery, probes[:10], False)  # warm up
                 print(f"identify, one probe, top-5, no audit: {_ms(_time_identify(gallery, probes, False))}")
                 print(f"identify, one probe, top-5, audited:  {_ms(_time_identify(gallery, probes, True))}")
                 if method == "cosine":
                     share = index.classifier._pruned
-                    print(f"  share of vectors compared exactly after pruning (running mean): {share:.3f}"
-                          + (" (pruning off: fell back to the full product)" if share > 0.3 else ""))
+                    print(
+                        f"  share of vectors compared exactly after pruning (running mean): {share:.3f}"
+                        + (" (pruning off: fell back to the full product)" if share > 0.3 else "")
+                    )
                 t = time.perf_counter()
                 gallery.identify_batch(probes, MODEL)
-                print(f"identify_batch of {args.probes}: {1000 * (time.perf_counter() - t) / args.probes:.2f} ms per probe")
+                print(
+                    f"identify_batch of {args.probes}: {1000 * (time.perf_counter() - t) / args.probes:.2f} ms per probe"
+                )
                 # enrolment of one more person, then the first identification (the incremental update)
                 samples_enrol, samples_first = [], []
                 for k in range(5):
-                    new = (rng.normal(size=args.dim) + 0.5 * rng.normal(size=(per, args.dim))).astype(np.float32)
+                    new = (rng.normal(size=args.dim) + 0.5 * rng.normal(size=(per, args.dim))).astype(
+                        np.float32
+                    )
                     t = time.perf_counter()
                     gallery.enroll(f"newcomer-{k}", [Embedding(v, MODEL) for v in new])
                     samples_enrol.append(time.perf_counter() - t)
@@ -205,7 +225,9 @@ def main() -> None:
             t = time.perf_counter()
             svm.partial_fit(X[~head], y[~head])
             svm_time = time.perf_counter() - t
-            print(f"| {n_people} | {int(head.sum())} | {1000 * nn_time:.1f} ms | {1000 * svm_time:.1f} ms | {svm_full} |")
+            print(
+                f"| {n_people} | {int(head.sum())} | {1000 * nn_time:.1f} ms | {1000 * svm_time:.1f} ms | {svm_full} |"
+            )
 
 
 if __name__ == "__main__":

@@ -17,7 +17,9 @@ def _data(people: People, n_people: int, per: int) -> tuple[np.ndarray, np.ndarr
     return X, y
 
 
-@pytest.mark.parametrize("make", [lambda: CosineNN(prune_above=10), lambda: LinearSVM(C=0.5, max_negatives=50)])
+@pytest.mark.parametrize(
+    "make", [lambda: CosineNN(prune_above=10), lambda: LinearSVM(C=0.5, max_negatives=50)]
+)
 def test_estimator_contract(make):
     people = People(n=6, dim=16)
     X, y = _data(people, 6, 4)
@@ -107,7 +109,7 @@ def test_pruned_search_is_exact(structured):
     else:
         X = np.repeat(rng.normal(size=(n_people, dim)), per, axis=0) + rng.normal(size=(n_people * per, dim))
     y = np.repeat(np.arange(n_people), per)
-    pruned = CosineNN(prune_above=100, projection_dim=16).fit(X[:-per * 20], y[:-per * 20])
+    pruned = CosineNN(prune_above=100, projection_dim=16).fit(X[: -per * 20], y[: -per * 20])
     pruned.partial_fit(X[-per * 20 :], y[-per * 20 :])  # vectors added after the projection was made
     probes = X[rng.choice(len(X), 40)] + 0.5 * rng.normal(size=(40, dim))
     classes, scores = pruned.top_k(probes, k=5)

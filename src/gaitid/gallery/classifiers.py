@@ -198,7 +198,7 @@ class CosineNN(_GalleryClassifier):
             while True:  # a first guess at the k-th best class score, from the vectors with the best bounds
                 seed = np.argpartition(-ub, m - 1)[:m] if m < n_vec else np.arange(n_vec)
                 seed_sims = self.X_[seed] @ X[row]
-                classes, scores = self._best_classes(seed_sims, seed, k)
+                _, scores = self._best_classes(seed_sims, seed, k)
                 if len(np.unique(self.y_index_[seed])) >= k or m >= n_vec:
                     break
                 m = min(n_vec, 2 * m)
@@ -257,7 +257,11 @@ class CosineNN(_GalleryClassifier):
             new = self.X_[projected.shape[0] :]
             new_projected = new @ basis.T
             new_residuals = np.sqrt(np.maximum(0.0, 1.0 - (new_projected**2).sum(axis=1)))
-            state = (basis, np.concatenate([projected, new_projected]), np.concatenate([residuals, new_residuals]))
+            state = (
+                basis,
+                np.concatenate([projected, new_projected]),
+                np.concatenate([residuals, new_residuals]),
+            )
         self._projected = state
         return state
 
