@@ -83,8 +83,9 @@ def embed_walks(args: argparse.Namespace, subjects: tuple[int, ...], conditions:
     vectors, subs, conds, views = [], [], [], []
     t0 = time.perf_counter()
     for i, (subject, condition, view, frames) in enumerate(load_walks(data_root(), subjects, conditions)):
-        if args.max_frames and len(frames) > args.max_frames:
-            frames = frames[np.linspace(0, len(frames) - 1, args.max_frames).round().astype(int)]
+        if args.max_frames and len(frames) > args.max_frames:  # the central clip, as gaitid evaluate takes
+            start = (len(frames) - args.max_frames) // 2
+            frames = frames[start : start + args.max_frames]
         vectors.append(encoder.embed(frames).vector)
         subs.append(subject)
         conds.append(condition)
@@ -176,7 +177,9 @@ def open_set(folder, vectors, subjects, conds, model, method, splits, background
         if background is not None:
             options.update(background=background[0], background_labels=background[1], background_model=model)
         gallery = _gallery(folder, f"open-{method}-{split}", **options)
-        _enrol(gallery, vectors, subjects, model, np.isin(conds, GALLERY_CONDITIONS) & np.isin(subjects, inside))
+        _enrol(
+            gallery, vectors, subjects, model, np.isin(conds, GALLERY_CONDITIONS) & np.isin(subjects, inside)
+        )
         thresholds = {}
         for target in (0.01, 0.10):
             gallery.target_fpir = target
@@ -193,11 +196,15 @@ def open_set(folder, vectors, subjects, conds, model, method, splits, background
                 point = fnir_at_fpir(top[mated], correct, top[~mated], target)
                 row.setdefault(f"FNIR@FPIR={target:.0%}", []).append(100 * point.fnir)
                 t = thresholds[target]
-                row.setdefault(f"own threshold {target:.0%}: FPIR", []).append(100 * float(np.mean(top[~mated] >= t)))
+                row.setdefault(f"own threshold {target:.0%}: FPIR", []).append(
+                    100 * float(np.mean(top[~mated] >= t))
+                )
                 row.setdefault(f"own threshold {target:.0%}: FNIR", []).append(
                     100 * float(1 - np.mean(correct & (top[mated] >= t)))
                 )
-            row.setdefault("EER", []).append(100 * eer_value(equal_error_rate(top[mated], correct, top[~mated])))
+            row.setdefault("EER", []).append(
+                100 * eer_value(equal_error_rate(top[mated], correct, top[~mated]))
+            )
             row.setdefault("closed-set rank-1 of mated", []).append(100 * float(np.mean(correct)))
         gallery.close()
     return results
@@ -205,11 +212,20 @@ def open_set(folder, vectors, subjects, conds, model, method, splits, background
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--weights", help="a shipped model's name or an .onnx file (default: the shipped default)")
+    parser.add_argument(
+        "--weights", help="a shipped model's name or an .onnx file (default: the shipped default)"
+    )
     parser.add_argument("--cache", help="keep the vectors in PREFIX.test.npz and PREFIX.train.npz")
-    parser.add_argument("--max-frames", type=int, default=None, help="embed at most this many frames per walk")
+    parser.add_argument(
+        "--max-frames",
+        type=int,
+        default=None,
+        help="embed the central clip of at most this many frames per walk (as gaitid evaluate --max-frames)",
+    )
     parser.add_argument("--splits", type=int, default=10, help="random choices of the 25 enrolled subjects")
-    parser.add_argument("--background", action="store_true", help="calibrate with training subjects as strangers")
+    parser.add_argument(
+        "--background", action="store_true", help="calibrate with training subjects as strangers"
+    )
     parser.add_argument("--gei", action="store_true", help="use the gait-energy-image baseline, not a model")
     parser.add_argument(
         "--subjects",
@@ -225,27 +241,47 @@ def main() -> None:
     if args.subjects == "train":  # a validation run: decide on these, never on the test subjects
         if args.background:
             raise SystemExit("--background uses the training subjects: not with --subjects train")
-        vectors, subjects, conds, views, model = embed_walks(args, TRAIN_SUBJECTS[:50], conditions, "validation")
+        vectors, subjects, conds, views, model = embed_walks(
+            args, TRAIN_SUBJECTS[:50], conditions, "validation"
+        )
     else:
         vectors, subjects, conds, views, model = embed_walks(args, TEST_SUBJECTS, conditions, "test")
     background = None
     if args.background:
-        bg_vectors, bg_subjects, _, _, bg_model = embed_walks(args, TRAIN_SUBJECTS, ("nm-01", "nm-02"), "train")
+        bg_vectors, bg_subjects, _, _, bg_model = embed_walks(
+            args, TRAIN_SUBJECTS, ("nm-01", "nm-02"), "train"
+        )
         if bg_model != model:
-            raise SystemExit(f"background vectors from {bg_model}, test vectors from {model}: delete the cache")
+            raise SystemExit(
+                f"background vectors from {bg_model}, test vectors from {model}: delete the cache"
+            )
         background = (bg_vectors, bg_subjects)
-    report: dict = {"model": model, "walks": len(vectors), "max_frames": args.max_frames, "splits": args.splits}
-    print(f"# CASIA-B through the gallery: model {model}, {len(vectors)} walks of {args.subjects} subjects "
-          f"{subjects.min():03d}-{subjects.max():03d}")
+    report: dict = {
+        "model": model,
+        "walks": len(vectors),
+        "max_frames": args.max_frames,
+        "splits": args.splits,
+    }
+    print(
+        f"# CASIA-B through the gallery: model {model}, {len(vectors)} walks of {args.subjects} subjects "
+        f"{subjects.min():03d}-{subjects.max():03d}"
+    )
     with tempfile.TemporaryDirectory() as folder:
         t = time.perf_counter()
         through, euclid = cross_view(folder, vectors, subjects, conds, views, model)
         report["cross_view"] = {"gallery_cosine": through, "euclidean": euclid}
         print("\n## Closed set, standard cross-view protocol (rank-1 %, identical views excluded)")
         print("| | NM | BG | CL |\n|---|---:|---:|---:|")
-        print("| through the gallery (cosine NN) | " + " | ".join(f"{through[n]:.2f}" for n in PROBE_SETS) + " |")
-        print("| Euclidean NN on raw vectors (as gaitid evaluate) | "
-              + " | ".join(f"{euclid[n]:.2f}" for n in PROBE_SETS) + " |")
+        print(
+            "| through the gallery (cosine NN) | "
+            + " | ".join(f"{through[n]:.2f}" for n in PROBE_SETS)
+            + " |"
+        )
+        print(
+            "| Euclidean NN on raw vectors (as gaitid evaluate) | "
+            + " | ".join(f"{euclid[n]:.2f}" for n in PROBE_SETS)
+            + " |"
+        )
         print(f"({time.perf_counter() - t:.0f} s)", file=sys.stderr)
 
         print("\n## Closed set, all 11 views of nm-01..04 enrolled (rank-1 %)")
@@ -257,18 +293,25 @@ def main() -> None:
             print(f"| {method} | " + " | ".join(f"{r[n]:.2f}" for n in PROBE_SETS) + " |")
 
         calibration = "training subjects 001-074 as strangers" if args.background else "the gallery itself"
-        print(f"\n## Open set: 25 of 50 enrolled, {args.splits} splits, mean ± sd (%); calibration: {calibration}")
+        print(
+            f"\n## Open set: 25 of 50 enrolled, {args.splits} splits, mean ± sd (%); calibration: {calibration}"
+        )
         report["open_set"] = {}
         for method in ("svm", "cosine"):
             t = time.perf_counter()
             r = open_set(folder, vectors, subjects, conds, model, method, args.splits, background)
-            report["open_set"][method] = {n: {k: [float(np.mean(v)), float(np.std(v))] for k, v in m.items()}
-                                          for n, m in r.items()}
+            report["open_set"][method] = {
+                n: {k: [float(np.mean(v)), float(np.std(v))] for k, v in m.items()} for n, m in r.items()
+            }
             columns = list(r["NM"])
             print(f"\n### {method}\n| probes | " + " | ".join(columns) + " |")
             print("|---|" + "---:|" * len(columns))
             for name, m in r.items():
-                print(f"| {name} | " + " | ".join(f"{np.mean(m[c]):.2f} ± {np.std(m[c]):.2f}" for c in columns) + " |")
+                print(
+                    f"| {name} | "
+                    + " | ".join(f"{np.mean(m[c]):.2f} ± {np.std(m[c]):.2f}" for c in columns)
+                    + " |"
+                )
             print(f"({time.perf_counter() - t:.0f} s)", file=sys.stderr)
     if args.out:
         Path(args.out).write_text(json.dumps(report, indent=1))

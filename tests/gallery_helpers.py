@@ -20,7 +20,9 @@ class People:
         self.dim = dim
 
     def vectors(self, person: int, count: int) -> np.ndarray:
-        return (self.centres[person] + self.noise * self.rng.normal(size=(count, self.dim))).astype(np.float32)
+        return (self.centres[person] + self.noise * self.rng.normal(size=(count, self.dim))).astype(
+            np.float32
+        )
 
     def embeddings(self, person: int, count: int, model: str = MODEL) -> list[Embedding]:
         return [Embedding(v, model, 30) for v in self.vectors(person, count)]

@@ -17,7 +17,9 @@ def _data(people: People, n_people: int, per: int) -> tuple[np.ndarray, np.ndarr
     return X, y
 
 
-@pytest.mark.parametrize("make", [CosineNN, lambda: LinearSVM(C=0.5, max_negatives=50)])
+@pytest.mark.parametrize(
+    "make", [lambda: CosineNN(prune_above=10), lambda: LinearSVM(C=0.5, max_negatives=50)]
+)
 def test_estimator_contract(make):
     people = People(n=6, dim=16)
     X, y = _data(people, 6, 4)
@@ -93,3 +95,27 @@ def test_calibration_maps_scores_to_one_minus_fpir():
         assert calibration(t) >= 1 - fpir - 1e-12
         assert calibration(np.nextafter(t, -np.inf)) < 1 - fpir
     assert calibration.raw_threshold(1.0) == -np.inf
+
+
+@pytest.mark.parametrize("structured", [True, False])
+def test_pruned_search_is_exact(structured):
+    rng = np.random.default_rng(5)
+    n_people, per, dim = 300, 6, 96
+    if structured:  # most of the energy in a few directions, as in real embeddings
+        basis = rng.normal(size=(12, dim))
+        centres = rng.normal(size=(n_people, 12)) @ basis
+        spread = 0.5 * rng.normal(size=(n_people * per, 12)) @ basis
+        X = np.repeat(centres, per, axis=0) + spread + 0.3 * rng.normal(size=(n_people * per, dim))
+    else:
+        X = np.repeat(rng.normal(size=(n_people, dim)), per, axis=0) + rng.normal(size=(n_people * per, dim))
+    y = np.repeat(np.arange(n_people), per)
+    pruned = CosineNN(prune_above=100, projection_dim=16).fit(X[: -per * 20], y[: -per * 20])
+    pruned.partial_fit(X[-per * 20 :], y[-per * 20 :])  # vectors added after the projection was made
+    probes = X[rng.choice(len(X), 40)] + 0.5 * rng.normal(size=(40, dim))
+    classes, scores = pruned.top_k(probes, k=5)
+    full = CosineNN(prune_above=10**9).fit(X, y)
+    expected_classes, expected_scores = full.top_k(probes, k=5)
+    np.testing.assert_allclose(scores, expected_scores, atol=1e-5)
+    np.testing.assert_array_equal(classes, expected_classes)
+    if structured:
+        assert pruned._pruned < 0.3  # the bounds did prune

@@ -49,7 +49,9 @@ def test_list_show_remove(env, capsys):
         assert main(["gallery", verb, "person-001"]) == 2
         assert "nobody called 'person-001' is enrolled" in capsys.readouterr().err
     assert main(["gallery", "audit"]) == 0
-    assert [line.split()[2] for line in capsys.readouterr().out.splitlines()] == ["create"] + ["enrol"] * 3 + ["remove"]
+    assert [line.split()[2] for line in capsys.readouterr().out.splitlines()] == ["create"] + [
+        "enrol"
+    ] * 3 + ["remove"]
 
 
 def test_export_import_round_trip(env, capsys):
@@ -96,8 +98,11 @@ def test_encrypted_export(env, capsys, monkeypatch):
 
 @pytest.mark.parametrize(
     "content, message",
-    [(b"not json", "not a gaitid gallery export"), (b'{"format": "other"}', "not a gaitid gallery export"),
-     (b'{"format": "gaitid-gallery-export", "version": 1, "people": [{"name": "x"}]}', "damaged")],
+    [
+        (b"not json", "not a gaitid gallery export"),
+        (b'{"format": "other"}', "not a gaitid gallery export"),
+        (b'{"format": "gaitid-gallery-export", "version": 1, "people": [{"name": "x"}]}', "damaged"),
+    ],
 )
 def test_import_of_a_bad_file(env, capsys, content, message):
     bad = env / "bad.json"

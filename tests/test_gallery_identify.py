@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pytest
 from gallery_helpers import MODEL, People, name
@@ -33,7 +31,9 @@ def test_enrolled_people_are_named_and_strangers_unknown(tmp_path, people, metho
             assert identity.candidates[0] == (name(p), identity.score)
             assert 0.95 <= identity.score <= 1.0
             assert len(identity.candidates) == 5
-            assert [s for _, s in identity.candidates] == sorted((s for _, s in identity.candidates), reverse=True)
+            assert [s for _, s in identity.candidates] == sorted(
+                (s for _, s in identity.candidates), reverse=True
+            )
         strangers = [gallery.identify(e) for p in range(10, 16) for e in people.embeddings(p, 2)]
         assert sum(i.is_unknown for i in strangers) >= 10
         actions = [e["action"] for e in gallery.store.audit(30)]
@@ -53,7 +53,12 @@ def test_batch_identification_matches_single(tmp_path, people):
 def test_background_vectors_calibrate(tmp_path, people):
     background = np.concatenate([people.vectors(p, 20) for p in range(10, 16)])
     labels = np.repeat(np.arange(10, 16), 20)
-    options = {"background": background, "background_model": MODEL, "background_labels": labels, "target_fpir": 0.1}
+    options = {
+        "background": background,
+        "background_model": MODEL,
+        "background_labels": labels,
+        "target_fpir": 0.1,
+    }
     with Gallery.open(tmp_path / "g.db", method="svm", **options) as gallery:
         _fill(gallery, people, 2)  # too few people to calibrate an SVM on the gallery alone
         assert gallery.identify(people.embeddings(1, 1)[0]).name == name(1)
@@ -120,9 +125,14 @@ def test_incremental_enrolment_keeps_the_index(tmp_path, people):
         assert classifier.X_.shape[0] == 28
 
 
-@pytest.mark.parametrize("options, message", [({"method": "lda"}, "unknown identification method"),
-                                               ({"target_fpir": 2.0}, "must be in"),
-                                               ({"background": np.ones((2, 3))}, "need the name")])
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"method": "lda"}, "unknown identification method"),
+        ({"target_fpir": 2.0}, "must be in"),
+        ({"background": np.ones((2, 3))}, "need the name"),
+    ],
+)
 def test_bad_options(tmp_path, options, message):
     with pytest.raises(GalleryError, match=message):
         Gallery(GalleryStore(tmp_path / "g.db"), **options)

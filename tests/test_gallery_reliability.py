@@ -41,7 +41,9 @@ def _consistent(path: Path, per_person: dict[str, int] | None = None) -> dict[st
     """Check the file's integrity and that no vector lost its person; returns name -> vector count."""
     db = sqlite3.connect(path)
     assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-    assert db.execute("SELECT COUNT(*) FROM vectors WHERE person_id NOT IN (SELECT id FROM people)").fetchone() == (0,)
+    assert db.execute(
+        "SELECT COUNT(*) FROM vectors WHERE person_id NOT IN (SELECT id FROM people)"
+    ).fetchone() == (0,)
     db.close()
     with GalleryStore(path) as store:
         counts = {p.name: p.num_vectors for p in store.people()}
@@ -195,7 +197,10 @@ def _damaged_gallery(path: Path) -> None:
         (lambda p: p.write_text("name,vector\nalice,0.1\n"), "not an SQLite database"),
         (lambda p: p.write_bytes(os.urandom(8192)), "not an SQLite database"),
         (_foreign_sqlite, "an SQLite database but not a gaitid gallery"),
-        (lambda p: p.write_bytes(b"SQLite format 3\x00" + os.urandom(8000)), "damaged or not a gaitid gallery"),
+        (
+            lambda p: p.write_bytes(b"SQLite format 3\x00" + os.urandom(8000)),
+            "damaged or not a gaitid gallery",
+        ),
         (_damaged_gallery, "damaged"),
     ],
 )

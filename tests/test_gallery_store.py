@@ -34,7 +34,7 @@ def test_enrol_list_show_reopen(tmp_path):
         assert [v.source for v in alice.vectors] == ["walk-0.mp4", "walk-1.mp4", "walk-2.mp4"]
         np.testing.assert_array_equal(alice.vectors[1].vector, vectors[1].vector)
         assert store.model_counts() == {"m1": (2, 5, 8)}
-        ids, persons, matrix = store.load_vectors("m1")
+        _, persons, matrix = store.load_vectors("m1")
         assert matrix.shape == (5, 8) and len(set(persons)) == 2
         assert [e["action"] for e in store.audit()] == ["enrol", "enrol", "create"]
 

@@ -67,7 +67,9 @@ def fnir_at_fpir(
     most k of N non-mated searches pass. With N non-mated searches, FPIRs below 1/N cannot be resolved:
     the threshold then rises above every non-mated score (FPIR 0).
     """
-    mated_scores, mated_correct, nonmated_scores = _check_open_set(mated_scores, mated_correct, nonmated_scores)
+    mated_scores, mated_correct, nonmated_scores = _check_open_set(
+        mated_scores, mated_correct, nonmated_scores
+    )
     if not 0.0 <= target_fpir <= 1.0:
         raise ValueError(f"target_fpir must be in [0, 1], got {target_fpir}")
     ordered = np.sort(nonmated_scores)[::-1]
@@ -85,7 +87,9 @@ def equal_error_rate(
 
     Every observed score is tried as a threshold (FNIR rises and FPIR falls with it, in steps).
     """
-    mated_scores, mated_correct, nonmated_scores = _check_open_set(mated_scores, mated_correct, nonmated_scores)
+    mated_scores, mated_correct, nonmated_scores = _check_open_set(
+        mated_scores, mated_correct, nonmated_scores
+    )
     thresholds = np.unique(np.concatenate([mated_scores, nonmated_scores, [np.inf]]))
     nonmated_sorted = np.sort(nonmated_scores)
     fpirs = 1.0 - np.searchsorted(nonmated_sorted, thresholds, side="left") / len(nonmated_sorted)
@@ -105,7 +109,9 @@ def rank1_accuracy(predicted: np.ndarray, truth: np.ndarray) -> float:
     predicted = np.asarray(predicted)
     truth = np.asarray(truth)
     if predicted.shape != truth.shape or predicted.ndim != 1 or len(truth) == 0:
-        raise ValueError(f"expected two parallel non-empty 1-D label arrays, got {predicted.shape} and {truth.shape}")
+        raise ValueError(
+            f"expected two parallel non-empty 1-D label arrays, got {predicted.shape} and {truth.shape}"
+        )
     return float(np.mean(predicted == truth))
 
 

@@ -25,7 +25,9 @@ def _open(path: str | None, key_file: str | None, *, create: bool = False) -> Ga
         return GalleryStore(target, key, create=create)
     except GalleryError as error:
         if not create and str(error).startswith("no gallery at"):
-            raise GalleryError(f"no gallery at {target} yet: enrol someone first (gaitid enroll NAME VIDEO)") from None
+            raise GalleryError(
+                f"no gallery at {target} yet: enrol someone first (gaitid enroll NAME VIDEO)"
+            ) from None
         raise
 
 
@@ -41,7 +43,10 @@ def run_list(path: str | None, key_file: str | None, out: TextIO | None = None) 
     out = out if out is not None else sys.stdout
     target = default_gallery_path() if path is None else Path(path)
     if not target.exists():
-        print(f"the gallery {target} is empty (not created yet): enrol people with gaitid enroll NAME VIDEO", file=out)
+        print(
+            f"the gallery {target} is empty (not created yet): enrol people with gaitid enroll NAME VIDEO",
+            file=out,
+        )
         return 0
     with _open(path, key_file) as store:
         people = store.people()
@@ -51,7 +56,10 @@ def run_list(path: str | None, key_file: str | None, out: TextIO | None = None) 
         width = max(len(p.name) for p in people)
         for p in people:
             models = ", ".join(f"{m} x{n}" for m, n in sorted(p.models.items()))
-            print(f"{p.name:<{width}}  {_n(p.num_vectors, 'vector'):>11}  enrolled {_when(p.created)}  {models}", file=out)
+            print(
+                f"{p.name:<{width}}  {_n(p.num_vectors, 'vector'):>11}  enrolled {_when(p.created)}  {models}",
+                file=out,
+            )
         print(f"{len(people)} people in {store.path}" + (" (encrypted)" if store.encrypted else ""), file=out)
     return 0
 
@@ -78,24 +86,36 @@ def run_remove(path: str | None, key_file: str | None, name: str, out: TextIO | 
     out = out if out is not None else sys.stdout
     with _open(path, key_file) as store:
         removal = store.remove(name)
-    note = "" if removal.wal_truncated else " (another process still reads the gallery: its journal is wiped when it closes)"
+    note = (
+        ""
+        if removal.wal_truncated
+        else " (another process still reads the gallery: its journal is wiped when it closes)"
+    )
     print(f"removed {removal.name}: {_n(removal.vectors, 'vector')} erased from the gallery{note}", file=out)
     return 0
 
 
-def run_export(path: str | None, key_file: str | None, target: str, plain: bool, out: TextIO | None = None) -> int:
+def run_export(
+    path: str | None, key_file: str | None, target: str, plain: bool, out: TextIO | None = None
+) -> int:
     out = out if out is not None else sys.stdout
     from gaitid.gallery.transfer import export_gallery
 
     with _open(path, key_file) as store:
         people, vectors = export_gallery(store, target, plain=plain)
         encrypted = store.encrypted and not plain
-    what = "encrypted with the gallery's key" if encrypted else "NOT encrypted: it holds biometric templates, keep it safe"
+    what = (
+        "encrypted with the gallery's key"
+        if encrypted
+        else "NOT encrypted: it holds biometric templates, keep it safe"
+    )
     print(f"exported {people} people ({vectors} vectors) to {target}, {what}", file=out)
     return 0
 
 
-def run_import(path: str | None, key_file: str | None, source: str, add: bool, out: TextIO | None = None) -> int:
+def run_import(
+    path: str | None, key_file: str | None, source: str, add: bool, out: TextIO | None = None
+) -> int:
     out = out if out is not None else sys.stdout
     from gaitid.gallery.transfer import read_export
 

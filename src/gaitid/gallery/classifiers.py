@@ -26,6 +26,7 @@ import warnings
 import numpy as np
 
 _EPS = 1e-12
+_BOUND_SLACK = 1e-3  # float32 rounding in the projected bounds: keep them safely above the true similarity
 
 
 def l2_normalise(X: np.ndarray) -> np.ndarray:
@@ -117,14 +118,24 @@ class _GalleryClassifier:
 
 
 class CosineNN(_GalleryClassifier):
-    """Nearest neighbour by cosine similarity; a class's score is its best vector's similarity to the probe."""
+    """Nearest neighbour by cosine similarity; a class's score is its best vector's similarity to the probe.
 
-    _param_names = ()
+    prune_above: from this many vectors on, top_k prunes with projected bounds (exact; see top_k).
+    projection_dim: the number of principal directions those bounds use.
+    """
+
+    _param_names = ("prune_above", "projection_dim")
+
+    def __init__(self, prune_above: int = 20000, projection_dim: int = 64) -> None:
+        self.prune_above = prune_above
+        self.projection_dim = projection_dim
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> CosineNN:
         X, y = _check_Xy(X, y)
         self._set_training(X, y)
         self._sorted = None
+        self._projected = None
+        self._pruned = 0.0
         return self
 
     def partial_fit(self, X: np.ndarray, y: np.ndarray) -> CosineNN:
@@ -154,36 +165,105 @@ class CosineNN(_GalleryClassifier):
         return np.maximum.reduceat(sims, starts, axis=1)
 
     def top_k(self, X: np.ndarray, k: int = 5) -> tuple[np.ndarray, np.ndarray]:
-        """Exact top-k classes without a per-class pass over the whole gallery.
+        """Exact top-k classes, without a per-class pass over the whole gallery.
+
+        Small galleries: one product with every vector, then `_best_classes`. Large ones (at least
+        `prune_above` vectors): the vectors are also kept projected on their `projection_dim` principal
+        directions, with the norm of what the projection leaves out. For unit vectors x and v,
+        x.v <= (Px).(Pv) + |x - P'Px| |v - P'Pv|, so a cheap product with the projections bounds every
+        similarity from above; only the vectors whose bound reaches the k-th best class found so far are
+        compared exactly. The answer is the same as the full product's. Where the vectors have no
+        low-dimensional structure the bounds prune little, and the index falls back to the full product.
+        """
+        self._check_fitted()
+        X = l2_normalise(_check_X(X, self.n_features_in_))
+        k = min(k, len(self.classes_))
+        out_idx = np.zeros((X.shape[0], k), np.int64)
+        out_scores = np.zeros((X.shape[0], k), np.float32)
+        projection = self._projection()
+        if projection is None:
+            sims = X @ self.X_.T
+            everything = np.arange(self.X_.shape[0])
+            for row in range(X.shape[0]):
+                out_idx[row], out_scores[row] = self._best_classes(sims[row], everything, k)
+            return out_idx, out_scores
+        basis, projected, residuals = projection
+        xp = X @ basis.T
+        x_residual = np.sqrt(np.maximum(0.0, 1.0 - (xp * xp).sum(axis=1)))
+        bounds = xp @ projected.T + x_residual[:, None] * residuals[None, :] + _BOUND_SLACK
+        n_vec = self.X_.shape[0]
+        for row in range(X.shape[0]):
+            ub = bounds[row]
+            m = min(n_vec, max(8 * k, 64))
+            while True:  # a first guess at the k-th best class score, from the vectors with the best bounds
+                seed = np.argpartition(-ub, m - 1)[:m] if m < n_vec else np.arange(n_vec)
+                seed_sims = self.X_[seed] @ X[row]
+                _, scores = self._best_classes(seed_sims, seed, k)
+                if len(np.unique(self.y_index_[seed])) >= k or m >= n_vec:
+                    break
+                m = min(n_vec, 2 * m)
+            candidates = np.flatnonzero(ub >= scores[-1])
+            self._pruned = 0.9 * self._pruned + 0.1 * (len(candidates) / n_vec)
+            if len(candidates) > n_vec // 3:
+                candidates = np.arange(n_vec)
+                sims = self.X_ @ X[row]
+            else:
+                sims = self.X_[candidates] @ X[row]
+            out_idx[row], out_scores[row] = self._best_classes(sims, candidates, k)
+        return out_idx, out_scores
+
+    def _best_classes(self, sims: np.ndarray, rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The k best classes among the vectors `rows` whose similarities are `sims`.
 
         The best m vectors are found by a partial sort; every class that has a vector among them has its
         best vector among them too, and ranks above every class that has none. So the classes found there
         are exactly the top ones; m doubles until k different classes are found.
         """
-        self._check_fitted()
-        X = l2_normalise(_check_X(X, self.n_features_in_))
-        sims = X @ self.X_.T
-        n_vec = sims.shape[1]
-        k = min(k, len(self.classes_))
-        out_idx = np.zeros((X.shape[0], k), np.int64)
-        out_scores = np.zeros((X.shape[0], k), np.float32)
-        for row in range(X.shape[0]):
-            m = min(n_vec, max(4 * k, 32))
-            while True:
-                if m < n_vec:
-                    best = np.argpartition(-sims[row], m - 1)[:m]
-                else:
-                    best = np.arange(n_vec)
-                best = best[np.argsort(-sims[row, best], kind="stable")]
-                labels = self.y_index_[best]
-                _, first = np.unique(labels, return_index=True)
-                if len(first) >= k or m >= n_vec:
-                    break
-                m = min(n_vec, 2 * m)
-            first = np.sort(first)[:k]
-            out_idx[row] = labels[first]
-            out_scores[row] = sims[row, best[first]]
-        return out_idx, out_scores
+        n = len(rows)
+        m = min(n, max(4 * k, 32))
+        while True:
+            best = np.argpartition(-sims, m - 1)[:m] if m < n else np.arange(n)
+            best = best[np.argsort(-sims[best], kind="stable")]
+            labels = self.y_index_[rows[best]]
+            _, first = np.unique(labels, return_index=True)
+            if len(first) >= k or m >= n:
+                break
+            m = min(n, 2 * m)
+        first = np.sort(first)[:k]
+        classes = np.full(k, -1, np.int64)
+        scores = np.full(k, -np.inf, np.float32)
+        classes[: len(first)] = labels[first]
+        scores[: len(first)] = sims[best[first]]
+        return classes, scores
+
+    def _projection(self) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """(basis (r, d), projected vectors (n, r), residual norms (n,)), or None to use the full product."""
+        n, d = self.X_.shape
+        if n < self.prune_above or d < 2 * self.projection_dim:
+            return None
+        if getattr(self, "_pruned", 0.0) > 0.3:  # the bounds have not been pruning: full products for a while
+            self._pruned *= 0.98
+            return None
+        state = getattr(self, "_projected", None)
+        if state is None or state[1].shape[0] > n:
+            rng = np.random.default_rng(0)
+            sample = self.X_[rng.choice(n, size=min(n, 2000), replace=False)].astype(np.float64)
+            _, vectors = np.linalg.eigh(sample.T @ sample)  # principal directions, ascending
+            basis = np.ascontiguousarray(vectors[:, ::-1][:, : self.projection_dim].T).astype(np.float32)
+            state = (basis, np.zeros((0, self.projection_dim), np.float32), np.zeros(0, np.float32))
+            self._pruned = 0.0
+        basis, projected, residuals = state
+        if projected.shape[0] < n:  # vectors added since: project them with the same basis
+            new = self.X_[projected.shape[0] :]
+            new_projected = new @ basis.T
+            new_residuals = np.sqrt(np.maximum(0.0, 1.0 - (new_projected**2).sum(axis=1)))
+            state = (
+                basis,
+                np.concatenate([projected, new_projected]),
+                np.concatenate([residuals, new_residuals]),
+            )
+        self._projected = state
+        return state
 
     def nonmated_scores(self, max_probes: int = 2000, rng: np.random.Generator | None = None) -> np.ndarray:
         """Top score of each sampled training vector against every class but its own (leave one person out)."""

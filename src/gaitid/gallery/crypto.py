@@ -31,7 +31,6 @@ SCRYPT_P = 1
 _KEY_CHECK = b"gaitid-gallery key check v1"
 
 
-
 def key_from_environment(key_file: str | os.PathLike | None = None) -> bytes | None:
     """The user's key: from `key_file` if given, else $GAITID_GALLERY_KEY_FILE, else $GAITID_GALLERY_KEY.
 
@@ -43,7 +42,9 @@ def key_from_environment(key_file: str | os.PathLike | None = None) -> bytes | N
         try:
             data = Path(path).read_bytes().strip()
         except OSError as error:
-            raise GalleryKeyError(f"cannot read the gallery key file {path}: {error.strerror or error}") from None
+            raise GalleryKeyError(
+                f"cannot read the gallery key file {path}: {error.strerror or error}"
+            ) from None
         if not data:
             raise GalleryKeyError(f"the gallery key file {path} is empty")
         return data
@@ -102,7 +103,9 @@ class Cipher:
         try:
             return self._aead.decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], purpose.encode())
         except InvalidTag:
-            raise GalleryKeyError(f"cannot decrypt a stored {purpose}: wrong key or tampered gallery") from None
+            raise GalleryKeyError(
+                f"cannot decrypt a stored {purpose}: wrong key or tampered gallery"
+            ) from None
 
     def name_key(self, name: str) -> str:
         return hmac.new(self._mac_key, name.encode("utf-8"), hashlib.sha256).hexdigest()

@@ -82,9 +82,13 @@ class Gallery:
         svm_c: float = 1.0,
     ) -> None:
         if method not in METHODS:
-            raise GalleryError(f"unknown identification method {method!r}; choose one of {', '.join(METHODS)}")
+            raise GalleryError(
+                f"unknown identification method {method!r}; choose one of {', '.join(METHODS)}"
+            )
         if not 0.0 <= target_fpir <= 1.0:
-            raise GalleryError(f"the target false-positive identification rate must be in [0, 1], got {target_fpir}")
+            raise GalleryError(
+                f"the target false-positive identification rate must be in [0, 1], got {target_fpir}"
+            )
         if background is not None and not background_model:
             raise GalleryError("background vectors need the name of the model that made them")
         self.store = store
@@ -205,7 +209,9 @@ class Gallery:
             scores = calibration(row_raw)
             candidates = tuple((n, float(s)) for n, s in zip(row_names, scores))
             best_name, best = candidates[0]
-            out.append(Identity(name=best_name if best >= accept else None, score=best, candidates=candidates))
+            out.append(
+                Identity(name=best_name if best >= accept else None, score=best, candidates=candidates)
+            )
         return out
 
     def search(self, vectors: np.ndarray, model: str, top_k: int = 5) -> tuple[list[list[str]], np.ndarray]:
@@ -306,9 +312,7 @@ class Gallery:
         method = self.method
         if method == "svm":
             if n_people < 2:
-                raise GalleryError(
-                    "the linear SVM needs at least two enrolled people; use the cosine method"
-                )
+                raise GalleryError("the linear SVM needs at least two enrolled people; use the cosine method")
             negatives, _ = self._background_halves(model)
             classifier = LinearSVM(C=self.svm_c).fit(matrix, persons, background=negatives)
         else:

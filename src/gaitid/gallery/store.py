@@ -89,7 +89,7 @@ def _migrate_0_to_1(db: sqlite3.Connection) -> None:
             subject BLOB,                    -- the name concerned, encrypted likewise, blanked on removal
             detail TEXT                      -- JSON
         );
-        """
+        """,
     )
 
 
@@ -149,7 +149,9 @@ def _check_existing_file(path: Path) -> None:
     if not head:
         return  # an empty file holds nothing to lose: a gallery being created (or interrupted at its start)
     if head != SQLITE_MAGIC:
-        raise NotAGalleryError(f"{path} is not a gaitid gallery (not an SQLite database); it was left untouched")
+        raise NotAGalleryError(
+            f"{path} is not a gaitid gallery (not an SQLite database); it was left untouched"
+        )
     try:
         uri = f"{path.resolve().as_uri()}?mode=ro"
         probe = sqlite3.connect(uri, uri=True, timeout=30.0)
@@ -169,7 +171,9 @@ def _check_existing_file(path: Path) -> None:
         finally:
             probe.close()
     except sqlite3.DatabaseError as error:
-        raise NotAGalleryError(f"{path} is damaged or not a gaitid gallery ({error}); it was left untouched") from None
+        raise NotAGalleryError(
+            f"{path} is damaged or not a gaitid gallery ({error}); it was left untouched"
+        ) from None
 
 
 def _guarded(method: Callable) -> Callable:
@@ -183,7 +187,9 @@ def _guarded(method: Callable) -> Callable:
         except (sqlite3.OperationalError, sqlite3.IntegrityError):
             raise
         except sqlite3.DatabaseError as error:
-            raise NotAGalleryError(f"the gallery {self.path} is damaged ({error}); restore it from an export or backup") from None
+            raise NotAGalleryError(
+                f"the gallery {self.path} is damaged ({error}); restore it from an export or backup"
+            ) from None
 
     return wrapper
 
@@ -240,7 +246,9 @@ class GalleryStore:
         meta = dict(self._db.execute("SELECT key, value FROM meta")) if "meta" in tables else {}
         if not meta:
             with self._write():  # a new gallery; another process may be creating it at the same moment
-                self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+                self._db.execute(
+                    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+                )
                 meta = dict(self._db.execute("SELECT key, value FROM meta"))
                 if not meta:
                     self._create(key)
@@ -250,7 +258,9 @@ class GalleryStore:
         self._unlock(meta, key)
         if int(meta.get("schema_version", "0")) < SCHEMA_VERSION:
             with self._write():
-                version = int(self._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0])
+                version = int(
+                    self._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]
+                )
                 self._migrate(version)
 
     def _create(self, key: bytes | None) -> None:
@@ -380,13 +390,17 @@ class GalleryStore:
         return person_id
 
     @_guarded
-    def enroll_many(self, people: Sequence[tuple[str, Sequence[NewVector], dict | None]], *, add: bool = False) -> None:
+    def enroll_many(
+        self, people: Sequence[tuple[str, Sequence[NewVector], dict | None]], *, add: bool = False
+    ) -> None:
         """Enrol several people in one transaction (an import): all of them or none."""
         with self._write():
             for name, vectors, metadata in people:
                 self._enroll_locked(name, vectors, metadata, add)
 
-    def _enroll_locked(self, name: str, vectors: Sequence[NewVector], metadata: dict | None, add: bool) -> int:
+    def _enroll_locked(
+        self, name: str, vectors: Sequence[NewVector], metadata: dict | None, add: bool
+    ) -> int:
         _check_name(name)
         if not vectors:
             raise GalleryError(f"no vectors to enrol for {name!r}")
@@ -395,7 +409,9 @@ class GalleryStore:
         now = time.time()
         row = self._db.execute("SELECT id FROM people WHERE name_key = ?", (self._name_key(name),)).fetchone()
         if row is not None and not add:
-            raise GalleryError(f"{name!r} is already enrolled (add vectors to them with --add, or remove them first)")
+            raise GalleryError(
+                f"{name!r} is already enrolled (add vectors to them with --add, or remove them first)"
+            )
         if row is None:
             person_id = self._db.execute(
                 "INSERT INTO people (name_key, name, metadata, created) VALUES (?, ?, ?, ?)",
@@ -409,7 +425,9 @@ class GalleryStore:
             self._insert_vector(person_id, new, array, now)
         self._bump("generation")
         models = sorted({v.model for v in vectors})
-        self._log("enrol", person_id, name, {"vectors": len(vectors), "models": models, "added": row is not None})
+        self._log(
+            "enrol", person_id, name, {"vectors": len(vectors), "models": models, "added": row is not None}
+        )
         return int(person_id)
 
     def _insert_vector(self, person_id: int, new: NewVector, array: np.ndarray, now: float) -> None:
@@ -432,7 +450,9 @@ class GalleryStore:
         """Erase a person: their row, vectors and the mentions of their name in the audit log."""
         with self._write():
             person_id = self._person_id(name)
-            count = self._db.execute("SELECT COUNT(*) FROM vectors WHERE person_id = ?", (person_id,)).fetchone()[0]
+            count = self._db.execute(
+                "SELECT COUNT(*) FROM vectors WHERE person_id = ?", (person_id,)
+            ).fetchone()[0]
             self._db.execute("DELETE FROM vectors WHERE person_id = ?", (person_id,))
             self._db.execute("DELETE FROM people WHERE id = ?", (person_id,))
             self._db.execute("UPDATE audit SET subject = NULL WHERE person_id = ?", (person_id,))
@@ -446,13 +466,17 @@ class GalleryStore:
         """Rewrite the file without free space (VACUUM) and truncate the WAL; False if a reader kept the WAL."""
         try:
             self._db.execute("VACUUM")
-        except sqlite3.OperationalError:  # another connection is mid-transaction; secure_delete already zeroed
+        except (
+            sqlite3.OperationalError
+        ):  # another connection is mid-transaction; secure_delete already zeroed
             pass
         busy, _, _ = self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
         return busy == 0
 
     @_guarded
-    def log_identification(self, name: str | None, score: float, model: str, source: str | None = None) -> None:
+    def log_identification(
+        self, name: str | None, score: float, model: str, source: str | None = None
+    ) -> None:
         """Record an identification. Written without waiting for the disk (synchronous=NORMAL): a power
         cut may lose the last few of these entries, never the gallery's consistency nor an enrolment."""
         self._db.execute("PRAGMA synchronous = NORMAL")
@@ -465,7 +489,9 @@ class GalleryStore:
         person_id = None
         with self._write():
             if name is not None:
-                row = self._db.execute("SELECT id FROM people WHERE name_key = ?", (self._name_key(name),)).fetchone()
+                row = self._db.execute(
+                    "SELECT id FROM people WHERE name_key = ?", (self._name_key(name),)
+                ).fetchone()
                 person_id = None if row is None else int(row[0])
             detail = {"score": round(float(score), 6), "model": model, "unknown": name is None}
             if source is not None:
@@ -530,7 +556,9 @@ class GalleryStore:
             (person_id,),
         ):
             vector = np.frombuffer(self._open(data, "vector"), dtype="<f4").astype(np.float32)
-            vectors.append(VectorRecord(vid, model, vector, self._text(source, "source"), num_frames, vcreated))
+            vectors.append(
+                VectorRecord(vid, model, vector, self._text(source, "source"), num_frames, vcreated)
+            )
             models[model] = models.get(model, 0) + 1
         return PersonRecord(
             id=person_id,
@@ -558,14 +586,17 @@ class GalleryStore:
         ids, persons, rows = [], [], []
         dims = set()
         for vid, person_id, dim, data in self._db.execute(
-            "SELECT id, person_id, dim, data FROM vectors WHERE model = ? AND id > ? ORDER BY id", (model, after_id)
+            "SELECT id, person_id, dim, data FROM vectors WHERE model = ? AND id > ? ORDER BY id",
+            (model, after_id),
         ):
             ids.append(vid)
             persons.append(person_id)
             rows.append(self._open(data, "vector"))
             dims.add(dim)
         if len(dims) > 1:
-            raise GalleryError(f"vectors of model {model!r} have different dimensions {sorted(dims)}: the gallery is inconsistent")
+            raise GalleryError(
+                f"vectors of model {model!r} have different dimensions {sorted(dims)}: the gallery is inconsistent"
+            )
         if not rows:
             return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, 0), np.float32)
         matrix = np.frombuffer(b"".join(rows), dtype="<f4").reshape(len(rows), dims.pop()).astype(np.float32)
@@ -574,7 +605,10 @@ class GalleryStore:
     @_guarded
     def names(self) -> dict[int, str]:
         """person id -> name, for everyone."""
-        return {pid: self._text(name, "name") or "" for pid, name in self._db.execute("SELECT id, name FROM people")}
+        return {
+            pid: self._text(name, "name") or ""
+            for pid, name in self._db.execute("SELECT id, name FROM people")
+        }
 
     @_guarded
     def audit(self, limit: int = 100) -> list[dict]:
@@ -607,7 +641,9 @@ def _check_name(name: str) -> None:
 def _check_vector(new: NewVector) -> np.ndarray:
     array = np.asarray(new.vector, dtype=np.float32)
     if array.ndim != 1 or array.shape[0] == 0:
-        raise GalleryError(f"an identification vector must be one-dimensional and non-empty, got shape {array.shape}")
+        raise GalleryError(
+            f"an identification vector must be one-dimensional and non-empty, got shape {array.shape}"
+        )
     if not np.all(np.isfinite(array)):
         raise GalleryError("an identification vector contains NaN or infinite values")
     if not new.model:

@@ -103,7 +103,9 @@ def read_export(path: str | os.PathLike, key: bytes | None) -> list[tuple[str, l
     if not isinstance(document, dict) or document.get("format") != EXPORT_FORMAT:
         raise GalleryError(f"{path} is not a gaitid gallery export")
     if document.get("version") != EXPORT_VERSION:
-        raise GalleryError(f"{path} is a gallery export of version {document.get('version')}; this gaitid reads {EXPORT_VERSION}")
+        raise GalleryError(
+            f"{path} is a gallery export of version {document.get('version')}; this gaitid reads {EXPORT_VERSION}"
+        )
     if "encryption" in document:
         if key is None:
             raise GalleryKeyError(
