@@ -22,12 +22,12 @@ WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 DEFAULT_MODEL = "gaitset_strips_s"
 
 
-def shipped_weights(name: str = DEFAULT_MODEL) -> Path:
-    """Path of the shipped ONNX weights of model `name`."""
-    path = WEIGHTS_DIR / f"{name}.onnx"
+def shipped_weights(name: str = DEFAULT_MODEL, folder: Path = WEIGHTS_DIR, kind: str = "gait") -> Path:
+    """Path of the shipped ONNX weights of model `name` in `folder`."""
+    path = folder / f"{name}.onnx"
     if not path.is_file():
-        available = sorted(p.stem for p in WEIGHTS_DIR.glob("*.onnx"))
-        raise GaitidError(f"no shipped gait weights named {name!r}; available: {available}")
+        available = sorted(p.stem for p in folder.glob("*.onnx"))
+        raise GaitidError(f"no shipped {kind} weights named {name!r}; available: {available}")
     return path
 
 

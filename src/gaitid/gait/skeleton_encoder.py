@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from gaitid.errors import GaitidError
+from gaitid.gait.encoder import shipped_weights
 from gaitid.gait.skeleton import SkeletonSpec, embed_in_windows, resample_times, skeleton_features
 from gaitid.types import Embedding, Track
 
@@ -23,11 +24,7 @@ MIN_FRAMES = 8
 
 
 def shipped_skeleton_weights(name: str = DEFAULT_SKELETON_MODEL) -> Path:
-    path = WEIGHTS_DIR / f"{name}.onnx"
-    if not path.is_file():
-        available = sorted(p.stem for p in WEIGHTS_DIR.glob("*.onnx"))
-        raise GaitidError(f"no shipped skeleton weights named {name!r}; available: {available}")
-    return path
+    return shipped_weights(name, WEIGHTS_DIR, "skeleton")
 
 
 class SkeletonEncoder:
