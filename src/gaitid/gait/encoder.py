@@ -31,6 +31,19 @@ def shipped_weights(name: str = DEFAULT_MODEL, folder: Path = WEIGHTS_DIR, kind:
     return path
 
 
+def open_session(path: Path, threads: int):  # type: ignore[no-untyped-def]
+    """An onnxruntime session on the CPU for an exported gait model; a clear error if it is not one."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    try:
+        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as error:  # onnxruntime raises its own exception types
+        raise GaitidError(f"{path}: not a usable ONNX model ({error})".splitlines()[0]) from None
+
+
 class GaitEncoder:
     """Embeds walks with an exported gait model.
 
@@ -39,20 +52,12 @@ class GaitEncoder:
     """
 
     def __init__(self, weights: str | Path | None = None, threads: int = 1) -> None:
-        import onnxruntime as ort
-
         path = Path(weights) if weights is not None and str(weights).endswith(".onnx") else shipped_weights(
             str(weights) if weights is not None else DEFAULT_MODEL
         )
         if not path.is_file():
             raise GaitidError(f"gait weights not found: {path}")
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        try:
-            self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        except Exception as error:  # onnxruntime raises its own exception types
-            raise GaitidError(f"{path}: not a usable ONNX model ({error})".splitlines()[0]) from None
+        self._session = open_session(path, threads)
         meta = self._session.get_modelmeta().custom_metadata_map
         if "gaitid_model" not in meta:
             raise GaitidError(f"{path}: not a gaitid gait model (no gaitid metadata)")

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from gaitid.errors import GaitidError
-from gaitid.gait.encoder import shipped_weights
+from gaitid.gait.encoder import open_session, shipped_weights
 from gaitid.gait.skeleton import SkeletonSpec, embed_in_windows, resample_times, skeleton_features
 from gaitid.types import Embedding, Track
 
@@ -35,21 +35,13 @@ class SkeletonEncoder:
     """
 
     def __init__(self, weights: str | Path | None = None, threads: int = 1) -> None:
-        import onnxruntime as ort
-
         if weights is not None and str(weights).endswith(".onnx"):
             path = Path(weights)
         else:
             path = shipped_skeleton_weights(str(weights) if weights is not None else DEFAULT_SKELETON_MODEL)
         if not path.is_file():
             raise GaitidError(f"skeleton weights not found: {path}")
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        try:
-            self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        except Exception as error:  # onnxruntime raises its own exception types
-            raise GaitidError(f"{path}: not a usable ONNX model ({error})".splitlines()[0]) from None
+        self._session = open_session(path, threads)
         meta = self._session.get_modelmeta().custom_metadata_map
         if meta.get("gaitid_modality") != "skeleton" or "gaitid_skeleton_spec" not in meta:
             raise GaitidError(f"{path}: not a gaitid skeleton gait model")
