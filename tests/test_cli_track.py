@@ -162,9 +162,10 @@ def test_ctrl_c_ends_a_live_run_cleanly(mjpeg_camera: MjpegCamera, tmp_path: Pat
     process = subprocess.Popen([sys.executable, "-c", code], env=env, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 60  # generous: a loaded machine can take long to start Python
-        while not out.exists() and time.monotonic() < deadline:  # the writer opens on the first frame
+        # The writer opens on the first frame, under a temporary name that becomes `out` at the end.
+        while not list(tmp_path.glob(".live.*.mp4")) and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert out.exists(), "the live run wrote no frame within 60 s"
+        assert list(tmp_path.glob(".live.*.mp4")), "the live run wrote no frame within 60 s"
         time.sleep(1.0)
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=30)

@@ -1,21 +1,24 @@
 """Wiring the stages together: a source's frames through pose estimation and tracking.
 
 `track_frames` is the loop, for any iterable of frames and any estimator with `estimate(frame) ->
-FramePeople`; `run_track` is what `gaitid track` does with it: open the source, write the annotated video
-and the tracks as JSON, show progress, and end cleanly on Ctrl-C.
+FramePeople`; `run_stream` runs it over a source with a progress bar and a callback per frame, ending
+cleanly on Ctrl-C or a source that fails partway; `run_track` is what `gaitid track` does with it: write
+the annotated video and the tracks as JSON. Identification (gaitid.identify) builds on `run_stream`.
 """
 
 from __future__ import annotations
 
-import json
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
+import numpy as np
+
 from gaitid.errors import GaitidError, InputError
+from gaitid.outputs import atomic_path, write_json
 from gaitid.sources import LiveOptions, VideoWriter, open_source
 from gaitid.tracking import TrackCollector, Tracker, tracks_to_json
 from gaitid.tracking.drawing import draw_tracks
@@ -51,18 +54,94 @@ def track_frames(frames: Iterable[Frame], estimator: PoseEstimator, tracker: Tra
 
 
 @dataclass(frozen=True)
-class TrackRun:
-    """What a run of `gaitid track` did."""
+class StreamRun:
+    """How a run over a source went: frames processed, time taken, and how it ended."""
 
     frames: int
     seconds: float
-    tracks: int
     interrupted: bool
     error: GaitidError | None = None  # a live source that gave up, or a file that broke off, partway
 
     @property
     def fps(self) -> float:
         return self.frames / self.seconds if self.seconds > 0 else 0.0
+
+
+class AnnotatedVideo:
+    """An H.264 MP4 opened at the first frame (when the frame size is known) and written atomically:
+    `close(keep=False)` (or a failure before close) leaves no file and no earlier file clobbered."""
+
+    def __init__(self, path: str | None, fps: float | None) -> None:
+        if path is not None and Path(path).suffix.lower() != ".mp4":
+            raise InputError(f"{path}: annotated video must be written as .mp4")
+        self.path = path
+        self.fps = fps or 10.0
+        self._atomic = None
+        self._writer: VideoWriter | None = None
+
+    def write(self, image: np.ndarray) -> None:
+        if self.path is None:
+            return
+        if self._writer is None:
+            self._atomic = atomic_path(self.path)
+            tmp = self._atomic.__enter__()
+            self._writer = VideoWriter(tmp, self.fps, image.shape[1], image.shape[0])
+        self._writer.write(image)
+
+    def close(self, keep: bool = True) -> None:
+        if self._writer is None:
+            return
+        writer, self._writer = self._writer, None
+        try:
+            writer.close()
+        except BaseException as error:
+            self._atomic.__exit__(type(error), error, error.__traceback__)
+            raise
+        if keep:
+            self._atomic.__exit__(None, None, None)
+        else:
+            failure = GaitidError("annotated video dropped")
+            self._atomic.__exit__(GaitidError, failure, None)
+
+
+def run_stream(
+    source, estimator: PoseEstimator, on_frame: Callable[[Frame, FramePeople], None], progress: bool = True
+) -> StreamRun:  # type: ignore[no-untyped-def]
+    """Pose estimation and tracking over every frame of `source`, calling `on_frame(frame, people)` with
+    each frame's tracked people. Ctrl-C and a source that fails partway end the run cleanly: the returned
+    StreamRun says how it ended, and what was done so far stays done."""
+    tracker = Tracker()
+    estimator.reset()
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=source.frame_count, unit="frame", file=sys.stderr, leave=False, dynamic_ncols=True)
+    count = 0
+    interrupted = False
+    error: GaitidError | None = None
+    start = time.perf_counter()
+    try:
+        for frame, people in track_frames(source, estimator, tracker):
+            on_frame(frame, people)
+            count += 1
+            if bar is not None:
+                bar.update(1)
+    except KeyboardInterrupt:
+        interrupted = True
+    except GaitidError as failure:
+        error = failure
+    finally:
+        if bar is not None:
+            bar.close()
+    return StreamRun(frames=count, seconds=time.perf_counter() - start, interrupted=interrupted, error=error)
+
+
+def check_threads(detect_interval: int, threads: int | None) -> None:
+    if detect_interval < 1:
+        raise InputError(f"--detect-every must be at least 1, got {detect_interval}")
+    if threads is not None and threads < 1:
+        raise InputError(f"--threads must be at least 1, got {threads}")
 
 
 def run_track(
@@ -81,80 +160,36 @@ def run_track(
     A live source runs until Ctrl-C; then, as at the end of a file, the annotated video is closed and the
     JSON written with everything so far.
     """
-    if detect_interval < 1:
-        raise InputError(f"--detect-every must be at least 1, got {detect_interval}")
-    if threads is not None and threads < 1:
-        raise InputError(f"--threads must be at least 1, got {threads}")
-    if out is not None and Path(out).suffix.lower() != ".mp4":
-        raise InputError(f"{out}: annotated video must be written as .mp4")
+    check_threads(detect_interval, threads)
+    video = AnnotatedVideo(out, None)
     source = open_source(source_spec, live_options)
+    collector = TrackCollector()
+    video.fps = source.fps or 10.0
+
+    def on_frame(frame: Frame, people: FramePeople) -> None:
+        collector.add(people)
+        if out is not None:
+            video.write(draw_tracks(frame.image, people))
+
     try:
         estimator = estimator or default_estimator(model, detect_interval, threads)
-        estimator.reset()
-        run, collector = _track_source(source, estimator, out, progress)
+        run = run_stream(source, estimator, on_frame, progress)
     finally:
         source.close()
+        video.close()
     if json_path is not None and (run.error is None or run.frames > 0):
-        _write_json(json_path, tracks_to_json(collector.tracks()))
+        write_json(tracks_to_json(collector.tracks()), json_path)
     if run.error is not None:
         if run.frames == 0:
             raise run.error
         # What was tracked before the source failed is kept (written above); the failure is still an error.
-        print(f"{source_spec}: {run.frames} frames, {run.tracks} tracks before the source failed", file=sys.stderr)
+        print(f"{source_spec}: {run.frames} frames, {len(collector)} tracks before the source failed", file=sys.stderr)
         raise run.error
     note = " (interrupted)" if run.interrupted else ""
     print(
-        f"{source_spec}: {run.frames} frames in {run.seconds:.1f} s ({run.fps:.1f} fps), {run.tracks} tracks{note}",
+        f"{source_spec}: {run.frames} frames in {run.seconds:.1f} s ({run.fps:.1f} fps), {len(collector)} tracks{note}",
         file=sys.stderr,
     )
     if run.interrupted and not source.is_live:
         return 130
     return 0
-
-
-def _track_source(source, estimator: PoseEstimator, out: str | None, progress: bool) -> tuple[TrackRun, TrackCollector]:
-    tracker = Tracker()
-    collector = TrackCollector()
-    writer = None
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=source.frame_count, unit="frame", file=sys.stderr, leave=False, dynamic_ncols=True)
-    count = 0
-    interrupted = False
-    error: GaitidError | None = None
-    start = time.perf_counter()
-    try:
-        for frame, people in track_frames(source, estimator, tracker):
-            collector.add(people)
-            if out is not None:
-                if writer is None:
-                    writer = VideoWriter(out, source.fps or 10.0, frame.width, frame.height)
-                writer.write(draw_tracks(frame.image, people))
-            count += 1
-            if bar is not None:
-                bar.update(1)
-    except KeyboardInterrupt:
-        interrupted = True
-    except GaitidError as failure:
-        error = failure
-    finally:
-        seconds = time.perf_counter() - start
-        if bar is not None:
-            bar.close()
-        if writer is not None:
-            writer.close()
-    run = TrackRun(frames=count, seconds=seconds, tracks=len(collector), interrupted=interrupted, error=error)
-    return run, collector
-
-
-def _write_json(path: str, data: dict) -> None:
-    text = json.dumps(data, separators=(",", ":"))
-    if path == "-":
-        sys.stdout.write(text + "\n")
-        sys.stdout.flush()
-        return
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(text + "\n")

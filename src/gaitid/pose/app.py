@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import json
-import os
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from tqdm import tqdm
 
 from gaitid.errors import InputError
+from gaitid.outputs import atomic_path, write_json
 from gaitid.pose.drawing import draw_people
 from gaitid.pose.estimator import HumanPoseNN
 from gaitid.sources.files import VideoFile, VideoWriter, is_image_path, read_image, write_image
@@ -56,7 +54,7 @@ def run_pose(input_path: str, out: str | None = None, json_path: str | None = No
         kind = "video"
     if json_path is not None:
         document = {"input": str(path), "model": f"blazepose-{model}", "keypoints": "blazepose-33", "frames": frames}
-        _write_json(document, json_path)
+        write_json(document, json_path)
     people = sum(len(f["people"]) for f in frames)
     if kind == "image":
         summary = f"{path.name}: {people} {'person' if people == 1 else 'people'} found in {seconds:.2f} s"
@@ -83,7 +81,7 @@ def _pose_image(path: Path, out: str | None, model: str) -> tuple[list[dict[str,
     people = estimator.estimate_image(frame)
     seconds = time.perf_counter() - start
     if out is not None:
-        with _atomic_path(Path(out)) as tmp:
+        with atomic_path(Path(out)) as tmp:
             write_image(tmp, draw_people(frame.image, people.people))
     return [frame_to_json(people)], seconds
 
@@ -93,7 +91,7 @@ def _pose_video(path: Path, out: str | None, model: str) -> tuple[list[dict[str,
     estimator = HumanPoseNN(model=model, close_up=False)
     frames: list[dict[str, Any]] = []
     start = time.perf_counter()
-    with video, _atomic_path(Path(out)) if out else _nothing() as tmp:
+    with video, atomic_path(Path(out)) if out else _nothing() as tmp:
         writer = VideoWriter(tmp, video.fps, video.width, video.height) if tmp else None
         try:
             progress = tqdm(video, total=video.frame_count, unit="frame", desc=path.name, file=sys.stderr, leave=False)
@@ -111,31 +109,3 @@ def _pose_video(path: Path, out: str | None, model: str) -> tuple[list[dict[str,
 @contextmanager
 def _nothing() -> Iterator[None]:
     yield None
-
-
-@contextmanager
-def _atomic_path(final: Path) -> Iterator[Path]:
-    """A temporary path beside `final` that replaces it only if the block succeeds, so that a failure never
-    leaves a half-written file or destroys an earlier one."""
-    final.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{final.stem}.", suffix=final.suffix, dir=final.parent)
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        yield tmp
-        os.replace(tmp, final)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def _write_json(document: dict[str, Any], destination: str) -> None:
-    if destination == "-":
-        _dump(document, sys.stdout)
-        return
-    with _atomic_path(Path(destination)) as tmp, open(tmp, "w") as handle:
-        _dump(document, handle)
-
-
-def _dump(document: dict[str, Any], handle: TextIO) -> None:
-    json.dump(document, handle, separators=(",", ":"))
-    handle.write("\n")

@@ -1,0 +1,204 @@
+"""From tracked people to identified walkers: sliding windows of silhouettes, vectors, and evidence.
+
+`Walkers.update(people)` takes each frame's tracked people (HumanPoseNN + Tracker) and keeps, per track,
+the normalised silhouettes of its *usable* frames. A frame is usable when the person has a silhouette,
+is at least `WindowSpec.min_height` pixels tall and does not touch the frame's border (a walker cut by the
+border has a cut silhouette, which would read as another gait).
+
+Windows: every `stride` usable frames, once a track has `size` of them, its last `size` usable silhouettes
+are embedded by the gait model into one vector (defaults: 30 and 15; at 25-30 fps a window is about a
+second, one to two gait cycles; at vtest's 10 fps, 3 s).
+
+Evidence: with a gallery, every window is scored against every enrolled person (the classifier's raw
+score), and the track's identity is the person with the best *mean* raw score over all the track's
+windows so far, calibrated like a single probe (see gaitid.gallery.calibration). The calibration is
+estimated from single vectors; a mean over several windows varies less for a stranger than one window
+does, so the threshold is conservative for long tracks: the false-accept rate is at most about the
+target, and the answer firms up as the person keeps walking.
+
+A track that has not been seen for `leave_after` seconds has left: its answer is final.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from gaitid.gait.normalize import normalize_silhouette
+from gaitid.types import Embedding, FramePeople, Identity, Person
+
+EDGE_MARGIN = 2.0  # pixels: a box this close to the frame's border touches it
+
+
+@dataclass(frozen=True)
+class WindowSpec:
+    """size: usable frames per window; stride: usable frames between windows; min_height: the least box
+    height in pixels for a usable frame."""
+
+    size: int = 30
+    stride: int = 15
+    min_height: float = 40.0
+
+    def __post_init__(self) -> None:
+        if self.size < 1 or self.stride < 1:
+            raise ValueError(f"window size and stride must be at least 1, got {self.size} and {self.stride}")
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The identity of a track after a number of windows, as it evolved (one per window)."""
+
+    frame_index: int
+    time: float
+    windows: int
+    identity: Identity
+
+
+@dataclass(frozen=True)
+class WalkerEvent:
+    """kind: "identified" (the first answer, or a different name than before) or "left" (the track ended)."""
+
+    kind: str
+    track_id: int
+    frame_index: int
+    time: float
+    identity: Identity | None
+
+
+@dataclass
+class WalkerState:
+    """What is known about one track so far."""
+
+    track_id: int
+    first_frame: int
+    first_time: float
+    last_frame: int
+    last_time: float
+    frames: int = 0
+    usable: int = 0
+    recent: deque = field(default_factory=deque)  # the last `size` usable silhouettes, (H, W) float32
+    since_window: int = 0
+    vectors: list[np.ndarray] = field(default_factory=list)
+    scores: list[np.ndarray] = field(default_factory=list)  # raw score rows, one per window
+    score_key: tuple | None = None  # (gallery generation, names) the score rows belong to
+    history: list[Answer] = field(default_factory=list)
+    last_person: Person | None = None
+    ended: bool = False
+
+    @property
+    def identity(self) -> Identity | None:
+        return self.history[-1].identity if self.history else None
+
+    def embeddings(self, model: str, size: int) -> list[Embedding]:
+        return [Embedding(vector=v, model=model, num_frames=size) for v in self.vectors]
+
+
+class Walkers:
+    """Per-track windows, vectors and identities over a stream of tracked frames.
+
+    encoder: a GaitEncoder (or anything with `embed(silhouettes) -> Embedding`, `model` and `spec`).
+    gallery: a Gallery to identify against, or None to only compute vectors (enrolment).
+    """
+
+    def __init__(self, encoder, gallery=None, window: WindowSpec | None = None, leave_after: float = 2.0) -> None:  # type: ignore[no-untyped-def]
+        self.encoder = encoder
+        self.gallery = gallery
+        self.window = window or WindowSpec()
+        self.leave_after = float(leave_after)
+        self.states: dict[int, WalkerState] = {}
+
+    def update(self, people: FramePeople) -> list[WalkerEvent]:
+        """Add one frame's tracked people; returns the events it caused (answers formed, tracks left)."""
+        events: list[WalkerEvent] = []
+        height, width = people.frame_size
+        for person in people.people:
+            if person.track_id is None:
+                continue
+            state = self.states.get(person.track_id)
+            if state is None or state.ended:
+                state = self.states[person.track_id] = WalkerState(
+                    person.track_id, people.frame_index, people.time, people.frame_index, people.time
+                )
+            state.last_frame, state.last_time, state.last_person = people.frame_index, people.time, person
+            state.frames += 1
+            silhouette = self._usable_silhouette(person, height, width)
+            if silhouette is None:
+                continue
+            state.usable += 1
+            state.recent.append(silhouette)
+            if len(state.recent) > self.window.size:
+                state.recent.popleft()
+            state.since_window += 1
+            if len(state.recent) == self.window.size and (not state.vectors or state.since_window >= self.window.stride):
+                event = self._add_window(state, people.frame_index, people.time)
+                if event is not None:
+                    events.append(event)
+        for state in self.states.values():
+            if not state.ended and people.time - state.last_time > self.leave_after:
+                events.append(self._end(state, people.frame_index, people.time))
+        return events
+
+    def finish(self) -> list[WalkerEvent]:
+        """End every track still in view (the end of a file, or of a live run)."""
+        return [self._end(s, s.last_frame, s.last_time) for s in self.states.values() if not s.ended]
+
+    def visible(self, frame_index: int) -> list[WalkerState]:
+        return [s for s in self.states.values() if s.last_frame == frame_index]
+
+    def _usable_silhouette(self, person: Person, height: int, width: int) -> np.ndarray | None:
+        if person.mask is None:
+            return None
+        x1, y1, x2, y2 = (float(v) for v in person.box)
+        if y2 - y1 < self.window.min_height:
+            return None
+        if height and width and (
+            x1 <= EDGE_MARGIN or y1 <= EDGE_MARGIN or x2 >= width - EDGE_MARGIN or y2 >= height - EDGE_MARGIN
+        ):
+            return None
+        return normalize_silhouette(person.mask, self.encoder.spec.height, self.encoder.spec.width)
+
+    def _add_window(self, state: WalkerState, frame_index: int, time: float) -> WalkerEvent | None:
+        state.since_window = 0
+        embedding = self.encoder.embed(np.stack(state.recent))
+        state.vectors.append(embedding.vector)
+        if self.gallery is None:
+            return None
+        previous = state.identity
+        identity = self._identify(state)
+        state.history.append(Answer(frame_index, time, len(state.vectors), identity))
+        if previous is None or previous.name != identity.name:
+            return WalkerEvent("identified", state.track_id, frame_index, time, identity)
+        return None
+
+    def _identify(self, state: WalkerState) -> Identity:
+        model = self.encoder.model
+        generation = self.gallery.store.counters()[0]
+        if state.score_key is None or state.score_key[0] != generation:  # people enrolled or removed since
+            names, raw = self.gallery.raw_scores(np.stack(state.vectors), model)
+            state.scores = list(raw)
+            state.score_key = (generation, tuple(names))
+        else:
+            _, raw = self.gallery.raw_scores(state.vectors[-1][None], model)
+            state.scores.append(raw[0])
+        names = state.score_key[1]
+        evidence = np.mean(state.scores, axis=0)
+        order = np.argsort(-evidence)[:5]
+        calibrated = self.gallery.calibrated(evidence[order], model)
+        candidates = tuple((names[i], float(c)) for i, c in zip(order, calibrated))
+        best_name, best = candidates[0]
+        accepted = best >= 1.0 - self.gallery.target_fpir
+        return Identity(name=best_name if accepted else None, score=best, candidates=candidates)
+
+    def forget_ended(self) -> None:
+        """Drop the tracks that have left (a live run keeps only who is in view)."""
+        self.states = {k: s for k, s in self.states.items() if not s.ended}
+
+    def _end(self, state: WalkerState, frame_index: int, time: float) -> WalkerEvent:
+        state.ended = True
+        state.recent.clear()
+        if self.gallery is not None and state.identity is not None:
+            identity = state.identity
+            self.gallery.store.log_identification(identity.name, identity.score, self.encoder.model)
+        return WalkerEvent("left", state.track_id, frame_index, time, state.identity)
