@@ -240,7 +240,7 @@ def _run_track(args: argparse.Namespace) -> int:
     )
 
 
-def _add_gallery(sub: argparse._SubParsersAction) -> None:
+def _gallery_arguments() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--gallery",
@@ -252,6 +252,144 @@ def _add_gallery(sub: argparse._SubParsersAction) -> None:
         metavar="PATH",
         help="file holding the encryption key (default: $GAITID_GALLERY_KEY_FILE, else $GAITID_GALLERY_KEY)",
     )
+    return common
+
+
+def _pipeline_arguments(files_only: bool = True) -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--model", choices=["lite", "full", "heavy"], default="full", help="pose landmark model")
+    common.add_argument(
+        "--detect-every", type=int, default=4, metavar="N", help="run the person detector on every N-th frame (default 4)"
+    )
+    common.add_argument("--threads", type=int, metavar="N", help="inference threads per pose model")
+    common.add_argument("--weights", help="gait model: a shipped model's name or an .onnx file (default: shipped)")
+    common.add_argument("--window", type=int, default=30, metavar="N", help="usable frames per gait window (default 30)")
+    common.add_argument("--stride", type=int, default=15, metavar="N", help="usable frames between windows (default 15)")
+    if files_only:
+        common.add_argument("--frames", metavar="FIRST:END", help="use only these frames of a video file, e.g. 0:300")
+    common.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
+    return common
+
+
+def _live_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--open-timeout", type=float, default=5.0, metavar="S", help="seconds to open a live source (default 5)")
+    parser.add_argument(
+        "--give-up-after", type=float, default=30.0, metavar="S",
+        help="seconds without frames, while reconnecting, before a live source is given up (default 30)",
+    )
+
+
+def _identification_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--method", choices=["cosine", "svm"], default="cosine", help="classifier over the gallery (default cosine)"
+    )
+    parser.add_argument(
+        "--fpir", type=float, default=0.01, metavar="RATE",
+        help="target rate of strangers wrongly given a name; sets the unknown threshold (default 0.01)",
+    )
+
+
+def _pipeline_options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from gaitid.errors import InputError
+    from gaitid.identify.app import PipelineOptions, parse_frame_range
+    from gaitid.identify.walkers import WindowSpec
+    from gaitid.sources import LiveOptions
+
+    try:
+        window = WindowSpec(size=args.window, stride=args.stride)
+        live = LiveOptions(open_timeout=args.open_timeout, give_up_after=args.give_up_after) if hasattr(
+            args, "open_timeout"
+        ) else None
+    except ValueError as error:
+        raise InputError(str(error)) from None
+    return PipelineOptions(
+        pose_model=args.model,
+        detect_interval=args.detect_every,
+        threads=args.threads,
+        weights=args.weights,
+        window=window,
+        frames=parse_frame_range(getattr(args, "frames", None)),
+        live=live,
+        progress=not args.no_progress,
+    )
+
+
+def _add_identify(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "identify",
+        parents=[_gallery_arguments(), _pipeline_arguments()],
+        help="identify the walkers in a video against the gallery",
+        description="Track every walker in a video, compute gait vectors over sliding windows of each track, "
+        "and name each walker from the gallery, or report them unknown (or too short to tell).",
+    )
+    p.add_argument("input", help="a video file, a camera index or a stream URL")
+    p.add_argument("--out", help="write the video annotated with boxes, skeletons, names and scores (.mp4)")
+    p.add_argument("--json", dest="json_path", help="write the result as JSON to this path, or - for stdout")
+    _identification_arguments(p)
+    _live_arguments(p)
+    p.set_defaults(run=_run_identify)
+
+
+def _run_identify(args: argparse.Namespace) -> int:
+    from gaitid.identify.app import run_identify
+
+    return run_identify(
+        args.input, _pipeline_options(args), gallery_path=args.gallery, key_file=args.key_file,
+        method=args.method, target_fpir=args.fpir, out=args.out, json_path=args.json_path,
+    )
+
+
+def _add_enroll(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "enroll",
+        parents=[_gallery_arguments(), _pipeline_arguments()],
+        help="enrol a person from a video of them walking",
+        description="Run the identification pipeline on a video and enrol the walker (or the track chosen with "
+        "--track when several people walk) under NAME.",
+    )
+    p.add_argument("name", help="the person's name")
+    p.add_argument("input", help="a video file of the person walking")
+    p.add_argument("--track", type=int, metavar="ID", help="the track to enrol when the video has several walkers")
+    p.add_argument("--add", action="store_true", help="add these vectors to a person already enrolled")
+    p.set_defaults(run=_run_enroll)
+
+
+def _run_enroll(args: argparse.Namespace) -> int:
+    from gaitid.identify.app import run_enroll
+
+    return run_enroll(
+        args.name, args.input, _pipeline_options(args), track=args.track, add=args.add,
+        gallery_path=args.gallery, key_file=args.key_file,
+    )
+
+
+def _add_live(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "live",
+        parents=[_gallery_arguments(), _pipeline_arguments(files_only=False)],
+        help="identify walkers on a webcam or IP camera as they pass",
+        description="Identify walkers on a live source in real time, printing an event each time a walker is "
+        "identified or leaves. Frames are dropped rather than falling behind. Ctrl-C ends the run.",
+    )
+    p.add_argument("input", help="a camera index (0), an rtsp:// or http(s):// stream, or a video file")
+    p.add_argument("--json", dest="json_lines", action="store_true", help="print events as JSON lines")
+    p.add_argument("--out", help="also record the annotated video (.mp4)")
+    _identification_arguments(p)
+    _live_arguments(p)
+    p.set_defaults(run=_run_live)
+
+
+def _run_live(args: argparse.Namespace) -> int:
+    from gaitid.identify.app import run_live
+
+    return run_live(
+        args.input, _pipeline_options(args), gallery_path=args.gallery, key_file=args.key_file,
+        method=args.method, target_fpir=args.fpir, json_lines=args.json_lines, out=args.out,
+    )
+
+
+def _add_gallery(sub: argparse._SubParsersAction) -> None:
+    common = _gallery_arguments()
     p = sub.add_parser("gallery", help="list, show, remove, export or import enrolled people")
     verbs = p.add_subparsers(dest="verb", metavar="VERB", required=True)
     verbs.add_parser("list", parents=[common], help="everyone enrolled").set_defaults(run=_run_gallery)
@@ -294,6 +432,9 @@ def _run_gallery(args: argparse.Namespace) -> int:
 _COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_pose,
     _add_track,
+    _add_identify,
+    _add_enroll,
+    _add_live,
     _add_gallery,
     _add_train,
     _add_train_skeleton,

@@ -84,6 +84,7 @@ class WalkerState:
     scores: list[np.ndarray] = field(default_factory=list)  # raw score rows, one per window
     score_key: tuple | None = None  # (gallery generation, names) the score rows belong to
     history: list[Answer] = field(default_factory=list)
+    first_box: tuple[float, float, float, float] | None = None  # where the walker was first seen
     last_person: Person | None = None
     ended: bool = False
 
@@ -122,6 +123,8 @@ class Walkers:
                     person.track_id, people.frame_index, people.time, people.frame_index, people.time
                 )
             state.last_frame, state.last_time, state.last_person = people.frame_index, people.time, person
+            if state.first_box is None:
+                state.first_box = tuple(round(float(v), 1) for v in person.box)
             state.frames += 1
             silhouette = self._usable_silhouette(person, height, width)
             if silhouette is None:

@@ -1,0 +1,443 @@
+"""`gaitid identify`, `gaitid enroll` and `gaitid live`: the whole pipeline on a file or a live source.
+
+source -> HumanPoseNN -> Tracker -> Walkers (silhouette windows -> GaitNN vectors -> gallery evidence).
+Enrolment runs exactly the same stages as identification, so what is enrolled is what is later compared.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from gaitid.errors import GaitidError, InputError
+from gaitid.identify.walkers import WalkerEvent, Walkers, WalkerState, WindowSpec
+from gaitid.outputs import write_json
+from gaitid.pipeline import (
+    AnnotatedVideo,
+    PoseEstimator,
+    StreamRun,
+    check_threads,
+    default_estimator,
+    run_stream,
+)
+from gaitid.pose.drawing import draw_people
+from gaitid.sources import LiveOptions, open_source
+from gaitid.tracking import TrackerConfig
+from gaitid.types import Frame, FramePeople, Identity
+
+
+@dataclass
+class PipelineOptions:
+    """Settings shared by identify, enroll and live.
+
+    pose_model: the BlazePose landmark model (lite, full, heavy). detect_interval: run the person detector
+    every n-th frame. threads: inference threads per pose model (None: the default). weights: the gait
+    model (None: the shipped default). frames: (first, end) frame range of a file to use (end exclusive,
+    None: to its end). live: timeouts of live sources.
+    """
+
+    pose_model: str = "full"
+    detect_interval: int = 4
+    threads: int | None = None
+    weights: str | None = None
+    window: WindowSpec = field(default_factory=WindowSpec)
+    frames: tuple[int, int | None] = (0, None)
+    live: LiveOptions | None = None
+    progress: bool = True
+
+
+def parse_frame_range(text: str | None) -> tuple[int, int | None]:
+    """"A:B" (frames A to B-1), "A:" or ":B" -> (A, B or None)."""
+    if text is None:
+        return 0, None
+    first, sep, end = text.partition(":")
+    try:
+        start = int(first) if first.strip() else 0
+        stop = int(end) if end.strip() else None
+    except ValueError:
+        raise InputError(f"--frames expects FIRST:END frame numbers such as 0:300, got {text!r}") from None
+    if not sep or start < 0 or (stop is not None and stop <= start):
+        raise InputError(f"--frames expects FIRST:END with 0 <= FIRST < END, got {text!r}")
+    return start, stop
+
+
+@dataclass
+class WalkRun:
+    """What a pipeline run saw: the walkers (one per track), and how the run itself went."""
+
+    source: str
+    model: str
+    window: WindowSpec
+    walkers: Walkers
+    run: StreamRun
+    fps: float | None
+
+
+def analyse(
+    source_spec: str,
+    walkers: Walkers,
+    options: PipelineOptions,
+    out: str | None = None,
+    on_events: Callable[[list[WalkerEvent]], None] | None = None,
+    estimator: PoseEstimator | None = None,
+) -> WalkRun:
+    """Run the pipeline over a source, feeding `walkers`; optionally write the annotated video."""
+    check_threads(options.detect_interval, options.threads)
+    video = AnnotatedVideo(out, None)
+    first, end = options.frames
+    source = open_source(source_spec, options.live)
+    if source.is_live and options.frames != (0, None):
+        source.close()
+        raise InputError("--frames applies to video files only")
+    video.fps = source.fps or 10.0
+
+    def on_frame(frame: Frame, people: FramePeople) -> None:
+        events = walkers.update(people)
+        if out is not None:
+            video.write(annotate(frame, people, walkers))
+        if on_events is not None and events:
+            on_events(events)
+
+    keep_video = False
+    try:
+        estimator = estimator or default_estimator(options.pose_model, options.detect_interval, options.threads)
+        run = run_stream(_frame_range(source, first, end), estimator, on_frame, options.progress)
+        final = walkers.finish()
+        if on_events is not None and final:
+            on_events(final)
+        keep_video = run.frames > 0
+    finally:
+        source.close()
+        video.close(keep=keep_video)
+    return WalkRun(source_spec, walkers.encoder.model, walkers.window, walkers, run, source.fps)
+
+
+class _FrameRange:
+    """The frames [first, end) of a source, keeping its frame_count right for the progress bar."""
+
+    def __init__(self, source, first: int, end: int | None) -> None:  # type: ignore[no-untyped-def]
+        self.source, self.first, self.end = source, first, end
+        total = source.frame_count
+        self.frame_count = None if total is None else max(0, min(total, end or total) - first)
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        for frame in self.source:
+            if self.end is not None and frame.index >= self.end:
+                return
+            if frame.index >= self.first:
+                yield frame
+
+
+def _frame_range(source, first: int, end: int | None):  # type: ignore[no-untyped-def]
+    return source if (first, end) == (0, None) else _FrameRange(source, first, end)
+
+
+def annotate(frame: Frame, people: FramePeople, walkers: Walkers) -> object:
+    """The frame with each tracked person's box, skeleton, and current answer drawn above them."""
+    shown = [p for p in people.people if p.track_id is not None]
+    labels = [walker_label(walkers.states.get(p.track_id), walkers.window) for p in shown]
+    return draw_people(frame.image, shown, labels)
+
+
+def walker_label(state: WalkerState | None, window: WindowSpec) -> str:
+    if state is None:
+        return ""
+    head = f"#{state.track_id}"
+    identity = state.identity
+    if identity is not None:
+        return f"{head} {identity.name or 'unknown'} {identity.score:.2f}"
+    if state.vectors:  # enrolment: vectors, no gallery
+        return f"{head} {len(state.vectors)} windows"
+    return f"{head} {min(len(state.recent), window.size)}/{window.size}"
+
+
+# -- JSON ----------------------------------------------------------------------------------------------------
+
+
+def _identity_json(identity: Identity | None) -> dict[str, Any]:
+    if identity is None:
+        return {"name": None, "score": None, "candidates": []}
+    return {
+        "name": identity.name,
+        "score": round(identity.score, 4),
+        "candidates": [[name, round(score, 4)] for name, score in identity.candidates],
+    }
+
+
+def track_status(state: WalkerState) -> str:
+    if state.identity is not None:
+        return "identified" if state.identity.name is not None else "unknown"
+    return "vectors" if state.vectors else "too_short"
+
+
+def walk_run_json(result: WalkRun) -> dict[str, Any]:
+    """The JSON of `gaitid identify`: per track, its answer, the frames it covers and how it evolved."""
+    window = result.window
+    tracks = []
+    for state in sorted(result.walkers.states.values(), key=lambda s: s.track_id):
+        entry = {
+            "id": state.track_id,
+            "status": track_status(state),
+            **_identity_json(state.identity),
+            "first_frame": state.first_frame,
+            "last_frame": state.last_frame,
+            "first_time": round(state.first_time, 3),
+            "first_box": list(state.first_box) if state.first_box else None,
+            "last_time": round(state.last_time, 3),
+            "frames": state.frames,
+            "usable_frames": state.usable,
+            "windows": len(state.vectors),
+            "history": [
+                {"frame": a.frame_index, "time": round(a.time, 3), "windows": a.windows, **_identity_json(a.identity)}
+                for a in state.history
+            ],
+        }
+        if entry["status"] == "too_short":
+            entry["reason"] = (
+                f"{state.usable} usable frames; a window needs {window.size} (frames where the whole walker is "
+                f"in view and at least {window.min_height:g} px tall)"
+            )
+        tracks.append(entry)
+    return {
+        "source": result.source,
+        "model": result.model,
+        "window": {"size": window.size, "stride": window.stride, "min_height": window.min_height},
+        "frames": result.run.frames,
+        "seconds": round(result.run.seconds, 3),
+        "interrupted": result.run.interrupted,
+        "error": None if result.run.error is None else str(result.run.error),
+        "tracks": tracks,
+    }
+
+
+def _summary_lines(result: WalkRun) -> list[str]:
+    lines = []
+    for state in sorted(result.walkers.states.values(), key=lambda s: s.track_id):
+        span = f"frames {state.first_frame}-{state.last_frame}"
+        status = track_status(state)
+        if status == "too_short":
+            answer = f"too short ({state.usable} usable frames of {result.window.size} needed)"
+        elif status == "vectors":
+            answer = f"{len(state.vectors)} windows"
+        else:
+            answer = f"{state.identity.name or 'unknown'} (score {state.identity.score:.2f}, {len(state.vectors)} windows)"
+        lines.append(f"track {state.track_id:>3}  {span:<17} {answer}")
+    return lines
+
+
+# -- the commands --------------------------------------------------------------------------------------------
+
+
+def _encoder(options: PipelineOptions):  # type: ignore[no-untyped-def]
+    from gaitid.gait.encoder import GaitEncoder
+
+    return GaitEncoder(options.weights)
+
+
+def _leave_after() -> float:
+    return TrackerConfig().max_lost_seconds  # a track the tracker has dropped cannot come back
+
+
+def _open_gallery(path: str | None, key_file: str | None, method: str, target_fpir: float):  # type: ignore[no-untyped-def]
+    from gaitid.gallery import Gallery
+    from gaitid.gallery.crypto import key_from_environment
+    from gaitid.gallery.store import default_gallery_path
+
+    target = Path(path) if path is not None else default_gallery_path()
+    if not target.exists():
+        raise GaitidError(f"no gallery at {target} yet: enrol people first (gaitid enroll NAME VIDEO)")
+    return Gallery.open(target, key=key_from_environment(key_file), create=False, method=method, target_fpir=target_fpir)
+
+
+def _check_ready(gallery, model: str) -> None:  # type: ignore[no-untyped-def]
+    """Fail before the video is processed when the gallery cannot answer (empty, other model, too few people)."""
+    gallery.threshold(model)
+
+
+def run_identify(
+    source_spec: str,
+    options: PipelineOptions,
+    *,
+    gallery_path: str | None = None,
+    key_file: str | None = None,
+    method: str = "cosine",
+    target_fpir: float = 0.01,
+    out: str | None = None,
+    json_path: str | None = None,
+    estimator: PoseEstimator | None = None,
+) -> int:
+    """`gaitid identify`: who walks in the video. Prints one line per track; writes JSON and video if asked."""
+    if json_path is not None and json_path != "-" and Path(json_path).suffix.lower() != ".json":
+        raise InputError(f"{json_path}: the JSON output must end in .json (or be - for stdout)")
+    encoder = _encoder(options)
+    with _open_gallery(gallery_path, key_file, method, target_fpir) as gallery:
+        _check_ready(gallery, encoder.model)
+        walkers = Walkers(encoder, gallery, options.window, _leave_after())
+        result = analyse(source_spec, walkers, options, out=out, estimator=estimator)
+    return _report(result, json_path)
+
+
+def _report(result: WalkRun, json_path: str | None) -> int:
+    if json_path is not None:
+        write_json(walk_run_json(result), json_path)
+    stream = sys.stderr if json_path == "-" else sys.stdout
+    run = result.run
+    for line in _summary_lines(result):
+        print(line, file=stream)
+    note = " (interrupted)" if run.interrupted else ""
+    print(
+        f"{result.source}: {run.frames} frames in {run.seconds:.1f} s ({run.fps:.1f} fps), "
+        f"{len(result.walkers.states)} tracks{note}",
+        file=sys.stderr,
+    )
+    if run.error is not None:
+        if run.frames == 0:
+            raise run.error
+        print(f"{result.source}: the source failed after {run.frames} frames; the results above are up to there", file=sys.stderr)
+        raise run.error
+    return 130 if run.interrupted else 0
+
+
+def run_enroll(
+    name: str,
+    source_spec: str,
+    options: PipelineOptions,
+    *,
+    track: int | None = None,
+    add: bool = False,
+    gallery_path: str | None = None,
+    key_file: str | None = None,
+    estimator: PoseEstimator | None = None,
+    out: TextIO | None = None,
+) -> int:
+    """`gaitid enroll NAME VIDEO [--track ID]`: enrol the walker of a video (or the chosen track) by the
+    vectors of all their windows."""
+    from gaitid.gallery import Gallery
+    from gaitid.gallery.crypto import key_from_environment
+
+    out = out if out is not None else sys.stdout
+    if not name.strip():
+        raise InputError("the name to enrol must not be empty")
+    encoder = _encoder(options)
+    walkers = Walkers(encoder, None, options.window, _leave_after())
+    result = analyse(source_spec, walkers, options, estimator=estimator)
+    if result.run.error is not None:
+        raise GaitidError(f"{result.run.error}; nothing was enrolled")
+    if result.run.interrupted:
+        raise GaitidError("interrupted: nothing was enrolled")
+    state = choose_walker(result, track)
+    embeddings = state.embeddings(encoder.model, options.window.size)
+    with Gallery.open(gallery_path, key=key_from_environment(key_file)) as gallery:
+        person = gallery.enroll(
+            name,
+            embeddings,
+            source=source_spec,
+            metadata={"track": state.track_id, "frames": [state.first_frame, state.last_frame]},
+            add=add,
+        )
+        where = gallery.store.path
+    print(
+        f"enrolled {person.name} from track {state.track_id} (frames {state.first_frame}-{state.last_frame}): "
+        f"{len(embeddings)} vectors of {encoder.model}; {person.num_vectors} in all, in {where}",
+        file=out,
+    )
+    return 0
+
+
+def choose_walker(result: WalkRun, track: int | None) -> WalkerState:
+    """The track to enrol: the one asked for, else the only walker with enough frames; clear errors else."""
+    states = sorted(result.walkers.states.values(), key=lambda s: s.track_id)
+    size = result.window.size
+    if track is not None:
+        chosen = result.walkers.states.get(track)
+        if chosen is None:
+            known = ", ".join(str(s.track_id) for s in states) or "none"
+            raise InputError(f"{result.source}: no track {track} (tracks: {known})")
+        if not chosen.vectors:
+            raise InputError(
+                f"{result.source}: track {track} has {chosen.usable} usable frames; enrolment needs at least "
+                f"{size} (frames where the whole walker is in view, at least {result.window.min_height:g} px tall)"
+            )
+        return chosen
+    walkers = [s for s in states if s.vectors]
+    if len(walkers) == 1:
+        return walkers[0]
+    if not walkers:
+        if not states:
+            raise InputError(f"{result.source}: no walker found in the video")
+        best = max(states, key=lambda s: s.usable)
+        raise InputError(
+            f"{result.source}: no walker was seen long enough to enrol: the longest track ({best.track_id}) has "
+            f"{best.usable} usable frames, {size} are needed (frames where the whole walker is in view, at least "
+            f"{result.window.min_height:g} px tall)"
+        )
+    listing = "; ".join(
+        f"track {s.track_id}: frames {s.first_frame}-{s.last_frame}, first seen at x={s.first_box[0]:.0f}-"
+        f"{s.first_box[2]:.0f} y={s.first_box[1]:.0f}-{s.first_box[3]:.0f}, {len(s.vectors)} windows"
+        for s in walkers
+    )
+    raise InputError(
+        f"{result.source}: {len(walkers)} walkers could be enrolled ({listing}); choose one with --track ID "
+        "(gaitid track VIDEO --out tracked.mp4 shows the track numbers; use the same --frames)"
+    )
+
+
+def run_live(
+    source_spec: str,
+    options: PipelineOptions,
+    *,
+    gallery_path: str | None = None,
+    key_file: str | None = None,
+    method: str = "cosine",
+    target_fpir: float = 0.01,
+    json_lines: bool = False,
+    out: str | None = None,
+    estimator: PoseEstimator | None = None,
+    stream: TextIO | None = None,
+) -> int:
+    """`gaitid live SOURCE`: identify walkers on a camera as they pass; one event per identification or
+    departure, as text or JSON lines, until Ctrl-C (or the source gives up)."""
+    stream = stream if stream is not None else sys.stdout
+    encoder = _encoder(options)
+    with _open_gallery(gallery_path, key_file, method, target_fpir) as gallery:
+        _check_ready(gallery, encoder.model)
+        walkers = Walkers(encoder, gallery, options.window, _leave_after())
+
+        def emit(events: list[WalkerEvent]) -> None:
+            for event in events:
+                stream.write((json.dumps(event_json(event)) if json_lines else event_text(event)) + "\n")
+            stream.flush()
+            walkers.forget_ended()
+
+        result = analyse(source_spec, walkers, options, out=out, on_events=emit, estimator=estimator)
+    run = result.run
+    print(f"{source_spec}: {run.frames} frames in {run.seconds:.1f} s ({run.fps:.1f} fps)", file=sys.stderr)
+    if run.error is not None:
+        if run.frames == 0:
+            raise run.error
+        print(f"{source_spec}: the source failed after {run.frames} frames; the events above are up to there", file=sys.stderr)
+        raise run.error
+    return 0
+
+
+def event_json(event: WalkerEvent) -> dict[str, Any]:
+    return {
+        "event": event.kind,
+        "track": event.track_id,
+        "frame": event.frame_index,
+        "time": round(event.time, 3),
+        "wall_time": round(time.time(), 3),
+        **_identity_json(event.identity),
+    }
+
+
+def event_text(event: WalkerEvent) -> str:
+    identity = event.identity
+    who = "no answer (too short)" if identity is None else f"{identity.name or 'unknown'} (score {identity.score:.2f})"
+    verb = "identified as" if event.kind == "identified" else "left:"
+    return f"{time.strftime('%H:%M:%S')} t={event.time:.1f}s track {event.track_id} {verb} {who}"
