@@ -9,10 +9,12 @@ the annotated video and the tracks as JSON. Identification (gaitid.identify) bui
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from queue import Full, Queue
 from typing import Protocol
 
 import numpy as np
@@ -104,6 +106,50 @@ class AnnotatedVideo:
             self._atomic.__exit__(GaitidError, failure, None)
 
 
+def prefetched(frames: Iterable[Frame], depth: int = 4) -> Iterator[Frame]:
+    """The frames of `frames`, read ahead on a thread of their own, so that decoding a file overlaps the
+    network work of the frame before (the landmark model leaves a core idle while it runs on one person).
+    Exceptions of the reader arrive at the consumer, in order; stopping early stops the reader."""
+    queue: Queue = Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def read() -> None:
+        try:
+            for frame in frames:
+                while not stop.is_set():
+                    try:
+                        queue.put(frame, timeout=0.1)
+                        break
+                    except Full:
+                        continue
+                if stop.is_set():
+                    return
+            item: object = done
+        except BaseException as error:  # handed over to the consumer, which raises it
+            item = error
+        while not stop.is_set():
+            try:
+                queue.put(item, timeout=0.1)
+                return
+            except Full:
+                continue
+
+    reader = threading.Thread(target=read, name="gaitid-frames", daemon=True)
+    reader.start()
+    try:
+        while True:
+            item = queue.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        reader.join(timeout=5.0)
+
+
 def run_stream(
     source, estimator: PoseEstimator, on_frame: Callable[[Frame, FramePeople], None], progress: bool = True
 ) -> StreamRun:  # type: ignore[no-untyped-def]
@@ -121,8 +167,9 @@ def run_stream(
     interrupted = False
     error: GaitidError | None = None
     start = time.perf_counter()
+    frames = source if getattr(source, "is_live", False) else prefetched(source)  # live: its own reader
     try:
-        for frame, people in track_frames(source, estimator, tracker):
+        for frame, people in track_frames(frames, estimator, tracker):
             on_frame(frame, people)
             count += 1
             if bar is not None:

@@ -1,0 +1,164 @@
+"""Speed of the whole identification pipeline (`gaitid identify`), frames per second with the time split by
+stage, on a 640x480 single-walker video and on vtest.avi (up to six walkers at once).
+
+    python benchmarks/pipeline_speed.py [--repeat 3] [--json benchmarks/results/pipeline_speed.json]
+
+The single-walker video is made from the shipped sample clip (gaitid/samples/walk.mp4): its central 4:3
+region scaled to 640x480, with everything above the utility box's roof (where a second person jumps)
+painted grey, so that one walker crosses the frame. vtest.avi is read from ../shared/data/media (or
+$GAITID_MEDIA); it is skipped when absent. Each video is first used to enrol its walkers' first halves
+into a temporary gallery, then identified whole; only the identification run is timed. Run it on an idle
+machine: the two cores are the budget.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from gaitid.gait.encoder import GaitEncoder
+from gaitid.gallery import Gallery
+from gaitid.identify.app import PipelineOptions, analyse
+from gaitid.identify.walkers import Walkers
+from gaitid.pipeline import default_estimator
+from gaitid.samples import WALK_VIDEO
+from gaitid.sources import VideoFile, VideoWriter
+
+ROOF_Y = 240  # rows of the 960x540 sample above the utility box's roof (the jumping man)
+
+
+def single_walker_video(path: Path) -> Path:
+    """The sample clip as a 640x480 video with one walker (see the module doc)."""
+    with VideoFile(WALK_VIDEO) as video, VideoWriter(path, video.fps, 640, 480) as writer:
+        import cv2
+
+        for frame in video:
+            image = frame.image.copy()
+            image[:ROOF_Y] = 128
+            h, w = image.shape[:2]
+            crop_w = h * 4 // 3
+            x0 = (w - crop_w) // 2
+            writer.write(cv2.resize(image[:, x0 : x0 + crop_w], (640, 480), interpolation=cv2.INTER_AREA))
+    return path
+
+
+class Timed:
+    """Wraps a callable and adds its wall time to `totals[name]`."""
+
+    def __init__(self, totals: dict[str, float], name: str, fn) -> None:  # type: ignore[no-untyped-def]
+        self.totals, self.name, self.fn = totals, name, fn
+
+    def __call__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        start = time.perf_counter()
+        try:
+            return self.fn(*args, **kwargs)
+        finally:
+            self.totals[self.name] += time.perf_counter() - start
+
+
+class TimedFrames:
+    def __init__(self, source, totals: dict[str, float]) -> None:  # type: ignore[no-untyped-def]
+        self.source, self.totals = source, totals
+        self.frame_count = source.frame_count
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        it = iter(self.source)
+        while True:
+            start = time.perf_counter()
+            try:
+                frame = next(it)
+            except StopIteration:
+                return
+            finally:
+                self.totals["decode"] += time.perf_counter() - start
+            yield frame
+
+
+def measure(video: Path, gallery_path: Path, repeat: int, out: Path | None) -> dict:
+    encoder = GaitEncoder()
+    options = PipelineOptions(progress=False)
+    with VideoFile(video) as v:
+        frames = v.frame_count
+    # Enrol every walker of the first half (so identification compares against a real gallery).
+    enrol = Walkers(encoder, None, options.window)
+    analyse(str(video), enrol, PipelineOptions(progress=False, frames=(0, frames // 2)))
+    enrolled = [s for s in enrol.states.values() if s.vectors]
+    with Gallery.open(gallery_path) as gallery:
+        for s in enrolled:
+            gallery.enroll(f"walker{s.track_id}", s.embeddings(encoder.model, options.window.size))
+    runs = []
+    for _ in range(repeat):
+        totals: dict[str, float] = defaultdict(float)
+        estimator = default_estimator()
+        estimator.estimate = Timed(totals, "pose", estimator.estimate)
+        encoder.embed = Timed(totals, "gait vectors", encoder.embed)
+        with Gallery.open(gallery_path) as gallery:
+            gallery.raw_scores = Timed(totals, "gallery", gallery.raw_scores)
+            walkers = Walkers(encoder, gallery, options.window)
+            walkers.update = Timed(totals, "walkers (incl. vectors, gallery)", walkers.update)
+            import gaitid.identify.app as app
+
+            original_range = app._frame_range
+            app._frame_range = lambda source, first, end: TimedFrames(source, totals)
+            try:
+                start = time.perf_counter()
+                result = analyse(str(video), walkers, options, out=str(out) if out else None, estimator=estimator)
+                wall = time.perf_counter() - start
+            finally:
+                app._frame_range = original_range
+        n = result.run.frames
+        stages = {k: round(1000 * v / n, 2) for k, v in totals.items()}
+        stages["decode (reader thread, overlapped)"] = stages.pop("decode")
+        stages["total"] = round(1000 * wall / n, 2)
+        stages["tracking, drawing, writing, rest"] = round(
+            stages["total"] - stages["pose"] - stages["walkers (incl. vectors, gallery)"], 2
+        )
+        runs.append({"frames": n, "seconds": round(wall, 3), "fps": round(n / wall, 2), "ms_per_frame": stages})
+    best = max(runs, key=lambda r: r["fps"])
+    return {
+        "video": video.name,
+        "enrolled": len(enrolled),
+        "tracks": len(walkers.states),
+        "identified": sum(1 for s in walkers.states.values() if s.identity is not None and s.identity.name),
+        "runs": runs,
+        "median_fps": float(np.median([r["fps"] for r in runs])),
+        "best": best,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--json", dest="json_path")
+    parser.add_argument("--annotate", action="store_true", help="also write the annotated video (timed)")
+    args = parser.parse_args()
+    media = Path(os.environ.get("GAITID_MEDIA", Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "media"))
+    results = {"load_average": os.getloadavg(), "cores": os.cpu_count()}
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        videos = {"single walker 640x480": single_walker_video(tmp / "walker_640x480.mp4")}
+        if (media / "vtest.avi").is_file():
+            videos["vtest.avi 768x576"] = media / "vtest.avi"
+        else:
+            print(f"vtest.avi not found in {media}: skipped", file=sys.stderr)
+        for label, video in videos.items():
+            out = tmp / f"{video.stem}_annotated.mp4" if args.annotate else None
+            r = measure(video, tmp / f"{video.stem}.db", args.repeat, out)
+            results[label] = r
+            print(f"{label}: median {r['median_fps']:.1f} fps over {args.repeat} runs; best run ms/frame {r['best']['ms_per_frame']}")
+    results["load_average_after"] = os.getloadavg()
+    if args.json_path:
+        Path(args.json_path).write_text(json.dumps(results, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
