@@ -28,8 +28,8 @@ def free_port() -> int:
 class MjpegCamera:
     """tests/mjpeg_server.py run as its own process, so that it can be killed and started again."""
 
-    def __init__(self, port: int, fps: float = 20.0) -> None:
-        self.port, self.fps = port, fps
+    def __init__(self, port: int, fps: float = 20.0, video: Path | None = None, loops: int = 1) -> None:
+        self.port, self.fps, self.video, self.loops = port, fps, video, loops
         self.url = f"http://127.0.0.1:{port}/stream.mjpg"
         self.process: subprocess.Popen[str] | None = None
 
@@ -38,7 +38,8 @@ class MjpegCamera:
         deadline = time.monotonic() + 10
         while True:  # the port can take a moment to be free again after a kill
             self.process = subprocess.Popen(
-                [sys.executable, str(script), str(self.port), str(self.fps)],
+                [sys.executable, str(script), str(self.port), str(self.fps)]
+                + ([str(self.video), str(self.loops)] if self.video is not None else []),
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
                 text=True,
