@@ -158,3 +158,15 @@ def test_live_camera_events_and_a_camera_that_dies(gallery: Path) -> None:
     assert named, lines
     assert {e["track"] for e in lines if e["event"] == "left"} >= {named[0]["track"]}
     assert all(e["name"] in (None, "walker") for e in lines if e["track"] == named[0]["track"])
+
+
+def test_the_demo_enrols_and_identifies_on_the_sample_clip(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "demo"
+    assert main(["demo", str(out), "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    assert "enrolled person-1" in printed and "enrolled person-2" in printed
+    result = json.loads((out / "identified.json").read_text())
+    named = [t for t in result["tracks"] if t["status"] == "identified"]
+    assert [t["name"] for t in named] == [f"person-{WALKER}"]
+    assert (out / "identified.mp4").stat().st_size > 10_000 and (out / "gallery.db").is_file()
+    assert main(["demo", str(out), "--no-progress"]) == 2  # never writes over an earlier demo

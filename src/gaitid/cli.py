@@ -388,6 +388,22 @@ def _run_live(args: argparse.Namespace) -> int:
     )
 
 
+def _add_demo(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "demo",
+        parents=[_pipeline_arguments(files_only=False)],
+        help="enrol and identify the walkers of the shipped sample clip (a first look, no data needed)",
+    )
+    p.add_argument("out_dir", help="a new folder for the demo's gallery, annotated video and JSON")
+    p.set_defaults(run=_run_demo)
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    from gaitid.identify.app import run_demo
+
+    return run_demo(args.out_dir, _pipeline_options(args))
+
+
 def _add_gallery(sub: argparse._SubParsersAction) -> None:
     common = _gallery_arguments()
     p = sub.add_parser("gallery", help="list, show, remove, export or import enrolled people")
@@ -435,6 +451,7 @@ _COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_identify,
     _add_enroll,
     _add_live,
+    _add_demo,
     _add_gallery,
     _add_train,
     _add_train_skeleton,

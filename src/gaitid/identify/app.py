@@ -441,3 +441,44 @@ def event_text(event: WalkerEvent) -> str:
     who = "no answer (too short)" if identity is None else f"{identity.name or 'unknown'} (score {identity.score:.2f})"
     verb = "identified as" if event.kind == "identified" else "left:"
     return f"{time.strftime('%H:%M:%S')} t={event.time:.1f}s track {event.track_id} {verb} {who}"
+
+
+def run_demo(out_dir: str, options: PipelineOptions, out: TextIO | None = None) -> int:
+    """`gaitid demo OUT_DIR`: the whole job on the shipped sample clip, in a gallery of its own.
+
+    Everyone who walks long enough in the first 80 frames is enrolled (as person-<track>), then the rest
+    of the clip is identified: OUT_DIR gets the gallery, the annotated video and the JSON result.
+    """
+    from gaitid.gallery import Gallery
+    from gaitid.samples import WALK_VIDEO
+
+    out = out if out is not None else sys.stdout
+    folder = Path(out_dir)
+    if folder.exists() and any(folder.iterdir()):
+        raise InputError(f"{folder}: give a new or empty folder for the demo's outputs")
+    folder.mkdir(parents=True, exist_ok=True)
+    gallery_path = folder / "gallery.db"
+    encoder = _encoder(options)
+    split = 80
+    print(f"1. tracking everyone in frames 0-{split - 1} of {WALK_VIDEO.name} and computing gait vectors ...", file=out)
+    first = PipelineOptions(**{**options.__dict__, "frames": (0, split)})
+    enrolment = analyse(str(WALK_VIDEO), Walkers(encoder, None, options.window, _leave_after()), first)
+    with Gallery.open(gallery_path) as gallery:
+        for state in sorted(enrolment.walkers.states.values(), key=lambda s: s.track_id):
+            if state.vectors:
+                name = f"person-{state.track_id}"
+                gallery.enroll(name, state.embeddings(encoder.model, options.window.size), source=str(WALK_VIDEO))
+                print(f"2. enrolled {name}: track {state.track_id}, {len(state.vectors)} vectors", file=out)
+            else:
+                print(f"   track {state.track_id}: {state.usable} usable frames, too short to enrol", file=out)
+    print(f"3. identifying everyone in frames {split}- (track numbers start again with each run) ...", file=out)
+    rest = PipelineOptions(**{**options.__dict__, "frames": (split, None)})
+    video, js = folder / "identified.mp4", folder / "identified.json"
+    with _open_gallery(str(gallery_path), None, "cosine", 0.01) as gallery:
+        _check_ready(gallery, encoder.model)
+        result = analyse(str(WALK_VIDEO), Walkers(encoder, gallery, options.window, _leave_after()), rest, out=str(video))
+    write_json(walk_run_json(result), js)
+    for line in _summary_lines(result):
+        print("   " + line, file=out)
+    print(f"4. wrote {video} (boxes, skeletons, names and scores), {js} and the gallery {gallery_path}", file=out)
+    return 0
