@@ -215,6 +215,10 @@ def walk_run_json(result: WalkRun) -> dict[str, Any]:
     }
 
 
+def _windows(count: int) -> str:
+    return f"{count} window" if count == 1 else f"{count} windows"
+
+
 def _summary_lines(result: WalkRun) -> list[str]:
     lines = []
     for state in sorted(result.walkers.states.values(), key=lambda s: s.track_id):
@@ -223,9 +227,9 @@ def _summary_lines(result: WalkRun) -> list[str]:
         if status == "too_short":
             answer = f"too short ({state.usable} usable frames of {result.window.size} needed)"
         elif status == "vectors":
-            answer = f"{len(state.vectors)} windows"
+            answer = _windows(len(state.vectors))
         else:
-            answer = f"{state.identity.name or 'unknown'} (score {state.identity.score:.2f}, {len(state.vectors)} windows)"
+            answer = f"{state.identity.name or 'unknown'} (score {state.identity.score:.2f}, {_windows(len(state.vectors))})"
         lines.append(f"track {state.track_id:>3}  {span:<17} {answer}")
     return lines
 
@@ -254,9 +258,20 @@ def _open_gallery(path: str | None, key_file: str | None, method: str, target_fp
     return Gallery.open(target, key=key_from_environment(key_file), create=False, method=method, target_fpir=target_fpir)
 
 
+RELIABLE_PEOPLE = 10  # below this, the self-estimated "unknown" threshold is unreliable (RESULTS-pipeline.md)
+
+
 def _check_ready(gallery, model: str) -> None:  # type: ignore[no-untyped-def]
-    """Fail before the video is processed when the gallery cannot answer (empty, other model, too few people)."""
+    """Fail before the video is processed when the gallery cannot answer (empty, other model, too few
+    people); warn when it can, but with a threshold estimated from too few people."""
     gallery.threshold(model)
+    people = len(gallery.people())
+    if people < RELIABLE_PEOPLE and gallery.background is None:
+        print(
+            f"gaitid: note: {people} people enrolled; the threshold for \"unknown\" is estimated from them and is "
+            f"unreliable with fewer than {RELIABLE_PEOPLE}: strangers may be named",
+            file=sys.stderr,
+        )
 
 
 def run_identify(
