@@ -170,3 +170,8 @@ def test_the_demo_enrols_and_identifies_on_the_sample_clip(tmp_path: Path, capsy
     assert [t["name"] for t in named] == [f"person-{WALKER}"]
     assert (out / "identified.mp4").stat().st_size > 10_000 and (out / "gallery.db").is_file()
     assert main(["demo", str(out), "--no-progress"]) == 2  # never writes over an earlier demo
+
+
+def test_a_frame_range_past_the_end_is_an_error(gallery: Path, capsys) -> None:
+    assert gaitid("identify", SAMPLE, "--frames", "500:", gallery=gallery) == 2
+    assert "no frame in --frames 500:" in capsys.readouterr().err

@@ -75,7 +75,6 @@ class WalkRun:
     window: WindowSpec
     walkers: Walkers
     run: StreamRun
-    fps: float | None
 
 
 def analyse(
@@ -114,7 +113,9 @@ def analyse(
     finally:
         source.close()
         video.close(keep=keep_video)
-    return WalkRun(source_spec, walkers.encoder.model, walkers.window, walkers, run, source.fps)
+    if run.frames == 0 and run.error is None and not run.interrupted:
+        raise InputError(f"{source_spec}: no frame in --frames {first}:{'' if end is None else end}")
+    return WalkRun(source_spec, walkers.encoder.model, walkers.window, walkers, run)
 
 
 class _FrameRange:
