@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+import numpy as np
+
 from gaitid.errors import GaitidError, InputError
 from gaitid.identify.walkers import WalkerEvent, Walkers, WalkerState, WindowSpec
 from gaitid.outputs import write_json
@@ -138,7 +140,7 @@ def _frame_range(source, first: int, end: int | None):  # type: ignore[no-untype
     return source if (first, end) == (0, None) else _FrameRange(source, first, end)
 
 
-def annotate(frame: Frame, people: FramePeople, walkers: Walkers) -> object:
+def annotate(frame: Frame, people: FramePeople, walkers: Walkers) -> np.ndarray:
     """The frame with each tracked person's box, skeleton, and current answer drawn above them."""
     shown = [p for p in people.people if p.track_id is not None]
     labels = [walker_label(walkers.states.get(p.track_id), walkers.window) for p in shown]
