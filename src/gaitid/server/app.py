@@ -30,7 +30,7 @@ from gaitid.gallery.store import MAX_NAME_LENGTH
 from gaitid.identify.app import parse_frame_range
 from gaitid.server.events import is_closing
 from gaitid.server.jobs import DONE, Job, QueueFull
-from gaitid.server.service import Conflict, NotFound, Service
+from gaitid.server.service import NotFound, Service
 from gaitid.server.settings import ServerSettings
 
 log = logging.getLogger("gaitid.server")
