@@ -54,6 +54,7 @@ class LoopbackServer:
         return self
 
     def stop(self) -> None:
+        self.service.hub.close()  # as `gaitid serve` does on Ctrl-C: event streams end, so shutdown is prompt
         self.server.should_exit = True
         self.thread.join(30)
 

@@ -374,7 +374,7 @@ def _api(service: Service, settings: ServerSettings, app: FastAPI) -> APIRouter:
         async def frames() -> AsyncIterator[bytes]:
             sequence = 0
             while True:
-                sequence, jpeg = await asyncio.to_thread(session.wait_jpeg, sequence, 5.0)
+                sequence, jpeg = await asyncio.to_thread(session.wait_jpeg, sequence, 1.0)
                 if jpeg is not None:
                     yield b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n%s\r\n" % (len(jpeg), jpeg)
                 if not session.running or service.hub.closed:

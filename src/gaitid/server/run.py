@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from types import FrameType
+
+import uvicorn
 
 from gaitid.errors import GaitidError
 from gaitid.identify.app import PipelineOptions
@@ -24,8 +28,6 @@ def serve(
     allow_file_sources: bool = False,
     pipeline: PipelineOptions | None = None,
 ) -> int:
-    import uvicorn
-
     from gaitid.server.app import create_app
 
     if not 0 < port < 65536:
@@ -57,5 +59,18 @@ def serve(
         )
     # No access log: it would show every request's path to whoever reads the log, and adds nothing here.
     config = uvicorn.Config(app, host=host, port=port, access_log=False, timeout_graceful_shutdown=3, log_level="info")
-    uvicorn.Server(config).run()
+    _Server(config, app.state.service.hub.close).run()
     return 0
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, ending the event streams as soon as it is asked to stop (an open stream would
+    otherwise hold the shutdown until the graceful timeout)."""
+
+    def __init__(self, config: uvicorn.Config, on_exit: Callable[[], None]) -> None:
+        super().__init__(config)
+        self._on_exit = on_exit
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        self._on_exit()
+        super().handle_exit(sig, frame)

@@ -233,28 +233,42 @@ async function onStartLive(event) {
   await loadSources();
 }
 
+// Lists polled every few seconds are redrawn only when they changed, so that their buttons stay put.
+const drawn = new Map();
+function changed(key, value) {
+  const text = JSON.stringify(value);
+  if (drawn.get(key) === text) return false;
+  drawn.set(key, text);
+  return true;
+}
+
 async function loadSources() {
   const sources = await getJson("/api/sources");
+  const shown = sources.find((s) => s.id === selectedSource);
+  if (shown) showTracks(shown);
+  const summary = sources.map((s) => [s.id, s.spec, s.status, s.error, Math.floor(s.frames / 25), s.fps]);
+  if (!changed("sources", summary)) return;
   $("#sources").replaceChildren(...sources.map((s) => el("li", { "data-source": s.id },
     el("a", { href: "#live", onclick: () => selectSource(s.id) }, s.spec),
     ` — ${s.status}${s.error ? `: ${s.error}` : ""}, ${s.frames} frames${s.fps ? `, ${s.fps} fps` : ""} `,
-    s.status === "running"
-      ? el("button", { class: "secondary stop", type: "button", onclick: () => stopSource(s.id) }, "Stop")
-      : "",
+    el("button", { class: "secondary stop", type: "button", onclick: () => stopSource(s.id) },
+      s.status === "running" ? "Stop" : "Close"),
   )));
-  const shown = sources.find((s) => s.id === selectedSource);
-  if (shown) showTracks(shown);
 }
 
 async function stopSource(id) {
   try { await api(`/api/sources/${id}`, { method: "DELETE" }); } catch (error) { $("#live-error").textContent = error.message; }
-  if (selectedSource === id) selectedSource = null;
+  if (selectedSource === id) {
+    selectedSource = null;
+    drawn.delete("tracks");
+  }
   $("#live-view").hidden = selectedSource === null;
   await loadSources();
 }
 
 function selectSource(id) {
   selectedSource = id;
+  drawn.delete("tracks");
   $("#live-view").hidden = false;
   $("#live-title").textContent = `Source ${id}`;
   pollFrame();
@@ -289,6 +303,7 @@ async function pollFrame() {
 }
 
 function showTracks(source) {
+  if (!changed("tracks", [source.spec, source.status, source.identifying, source.tracks])) return;
   $("#live-title").textContent = `${source.spec} — ${source.status}` +
     (source.identifying ? "" : " (collecting vectors: identification needs 2 people enrolled)");
   $("#live-tracks tbody").replaceChildren(...source.tracks.map((t) => el("tr", { "data-track": t.id },
