@@ -4,12 +4,17 @@ TestClient) or on a real loopback port (uvicorn on a thread)."""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 pytest.importorskip("fastapi", reason="the server's dependencies are not installed (pip install -e '.[dev]')")
+
+with warnings.catch_warnings():  # Starlette would have its TestClient use httpx2; httpx works as it is
+    warnings.simplefilter("ignore", DeprecationWarning)
+    import fastapi.testclient  # noqa: F401
 
 from server_helpers import JUMPER_TRACK, WALKER_TRACK, LoopbackServer  # noqa: E402
 
