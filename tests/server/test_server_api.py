@@ -140,6 +140,17 @@ def test_an_upload_over_the_limit_is_refused_while_it_arrives(client_for, make_g
     assert response.status_code == 413 and _uploads(client) == []
 
 
+def test_an_upload_that_breaks_off_midway_leaves_nothing_behind(client_for, make_gallery):
+    client = client_for(make_gallery("walker", "jumper"))
+    head = b'--XyZ\r\nContent-Disposition: form-data; name="video"; filename="walk.mp4"\r\nContent-Type: video/mp4\r\n\r\n'
+    body = head + WALK_VIDEO.read_bytes()[:200_000]  # no closing boundary: the client went away
+    response = client.post(
+        "/api/identify", content=body, headers={**AUTH, "Content-Type": "multipart/form-data; boundary=XyZ"}
+    )
+    assert 400 <= response.status_code < 500 and "detail" in response.json()
+    assert _uploads(client) == [] and client.get("/api/jobs", headers=AUTH).json() == []
+
+
 def test_a_full_queue_answers_429(client_for, make_gallery):
     client = client_for(make_gallery("walker", "jumper"), max_queued_jobs=1)
     service = client.app.state.service
