@@ -13,7 +13,7 @@ import pytest
 pytest.importorskip("fastapi", reason="the server's dependencies are not installed (pip install -e '.[dev]')")
 
 with warnings.catch_warnings():  # Starlette would have its TestClient use httpx2; httpx works as it is
-    warnings.simplefilter("ignore", DeprecationWarning)
+    warnings.simplefilter("ignore")
     import fastapi.testclient  # noqa: F401
 
 from server_helpers import JUMPER_TRACK, WALKER_TRACK, LoopbackServer  # noqa: E402
