@@ -95,6 +95,34 @@ def test_removal_blanks_the_name_in_the_audit_log(tmp_path):
         assert store.people() == [] and store.model_counts() == {}
 
 
+@pytest.mark.parametrize("key", [None, b"correct horse"])
+def test_rename_keeps_the_vectors_and_is_audited(tmp_path, key):
+    vectors = _vectors(2)
+    with GalleryStore(tmp_path / "g.db", key=key) as store:
+        store.enroll("alice", vectors, {"badge": 7})
+        store.enroll("bob", _vectors(1, seed=1))
+        generation = store.counters()[0]
+        store.rename("alice", "Alice Smith")
+        assert [p.name for p in store.people()] == ["Alice Smith", "bob"]
+        renamed = store.person("Alice Smith")
+        assert renamed.metadata == {"badge": 7} and renamed.num_vectors == 2
+        np.testing.assert_array_equal(renamed.vectors[0].vector, vectors[0].vector)
+        assert store.counters()[0] == generation + 1
+        assert store.audit(1)[0]["action"] == "rename" and store.audit(1)[0]["name"] == "Alice Smith"
+        with pytest.raises(UnknownPersonError):
+            store.person("alice")
+        with pytest.raises(GalleryError, match="already enrolled"):
+            store.rename("bob", "Alice Smith")
+        with pytest.raises(UnknownPersonError):
+            store.rename("zed", "carol")
+        with pytest.raises(GalleryError, match="spaces"):
+            store.rename("bob", " bob")
+        store.rename("bob", "bob")  # the same name: nothing changes
+        assert store.counters()[0] == generation + 1
+        store.remove("Alice Smith")
+        assert all(e["name"] is None for e in store.audit() if e["person_id"] == renamed.id)
+
+
 def test_counters_track_enrolments_and_removals(tmp_path):
     with GalleryStore(tmp_path / "g.db") as store:
         assert store.counters() == (0, 0)

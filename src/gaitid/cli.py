@@ -445,6 +445,37 @@ def _run_gallery(args: argparse.Namespace) -> int:
     return app.run_audit(*where, args.limit)
 
 
+def _add_serve(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "serve",
+        parents=[_gallery_arguments()],
+        help="run the HTTP API and web page: enrol, identify and watch live sources from a browser",
+        description="Serve the HTTP API (OpenAPI at /api/openapi.json) and the web page. Every API request needs "
+        "the token (created on first start, mode 0600, next to the default gallery; or $GAITID_TOKEN, or "
+        "--token-file). Binds to 127.0.0.1 unless --host says otherwise.",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.add_argument("--token-file", metavar="PATH", help="read the token from this file (owner-only permissions)")
+    p.add_argument("--work-dir", metavar="PATH", help="keep uploads and annotated videos here (default: a temporary folder)")
+    p.add_argument("--max-upload-mb", type=float, default=500.0, metavar="MB", help="largest upload accepted (default 500)")
+    p.add_argument(
+        "--allow-file-sources", action="store_true", help="let a live source be a video file on this machine (demos, tests)"
+    )
+    _identification_arguments(p)
+    p.set_defaults(run=_run_serve)
+
+
+def _run_serve(args: argparse.Namespace) -> int:
+    from gaitid.server import serve
+
+    return serve(
+        args.host, args.port, token_file=args.token_file, gallery=args.gallery, key_file=args.key_file,
+        method=args.method, target_fpir=args.fpir, work_dir=args.work_dir, max_upload_mb=args.max_upload_mb,
+        allow_file_sources=args.allow_file_sources,
+    )
+
+
 _COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_pose,
     _add_track,
@@ -457,6 +488,7 @@ _COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_train_skeleton,
     _add_evaluate,
     _add_export,
+    _add_serve,
 ]
 
 

@@ -181,6 +181,12 @@ class Gallery:
             self._indexes.clear()
         return removal
 
+    def rename(self, name: str, new_name: str) -> PersonRecord:
+        """Give an enrolled person another name (see GalleryStore.rename); returns them as stored."""
+        with self._lock:
+            self.store.rename(name, new_name)
+        return self.store.person(new_name)
+
     def people(self) -> list[PersonRecord]:
         return self.store.people()
 
@@ -233,9 +239,10 @@ class Gallery:
 
     def raw_scores(self, vectors: np.ndarray, model: str) -> tuple[list[str], np.ndarray]:
         """(names, (n, people) raw scores) of every person enrolled with `model` (for evaluation)."""
-        index = self._index(model)
-        names = self._person_names()
-        return [names[int(c)] for c in index.classifier.classes_], index.classifier.decision_function(vectors)
+        with self._lock:  # another thread's enrolment updates the classifier under this lock
+            index = self._index(model)
+            names = self._person_names()
+            return [names[int(c)] for c in index.classifier.classes_], index.classifier.decision_function(vectors)
 
     def calibrated(self, raw: np.ndarray, model: str) -> np.ndarray:
         """Raw scores of `model`'s classifier mapped to calibrated scores (see gaitid.gallery.calibration)."""

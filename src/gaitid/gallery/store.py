@@ -84,7 +84,7 @@ def _migrate_0_to_1(db: sqlite3.Connection) -> None:
         CREATE TABLE IF NOT EXISTS audit (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
             time REAL NOT NULL,
-            action TEXT NOT NULL,            -- create, enrol, remove, identify, import, migrate
+            action TEXT NOT NULL,            -- create, enrol, rename, remove, identify, import, migrate
             person_id INTEGER,
             subject BLOB,                    -- the name concerned, encrypted likewise, blanked on removal
             detail TEXT                      -- JSON
@@ -460,6 +460,31 @@ class GalleryStore:
             self._log("remove", person_id, None, {"vectors": int(count)})
         truncated = self.compact()
         return Removal(name=name, vectors=int(count), wal_truncated=truncated)
+
+    @_guarded
+    def rename(self, name: str, new_name: str) -> None:
+        """Give an enrolled person another name; their vectors and history stay theirs.
+
+        One UPDATE of the person's row (no schema change) and a "rename" entry in the audit log under the new
+        name. Renaming to a name someone else has is an error; renaming to the same name changes nothing.
+        """
+        _check_name(new_name)
+        if new_name == name:
+            self._person_id(name)  # still an error for someone not enrolled
+            return
+        with self._write():
+            person_id = self._person_id(name)
+            taken = self._db.execute(
+                "SELECT id FROM people WHERE name_key = ?", (self._name_key(new_name),)
+            ).fetchone()
+            if taken is not None:
+                raise GalleryError(f"{new_name!r} is already enrolled: choose another name, or remove them first")
+            self._db.execute(
+                "UPDATE people SET name_key = ?, name = ? WHERE id = ?",
+                (self._name_key(new_name), self._seal(new_name.encode("utf-8"), "name"), person_id),
+            )
+            self._bump("generation")  # names are cached by generation (Gallery, identification evidence)
+            self._log("rename", person_id, new_name, None)
 
     @_guarded
     def compact(self) -> bool:

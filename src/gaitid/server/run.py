@@ -1,0 +1,76 @@
+"""`gaitid serve`: resolve the token, build the application, run it with uvicorn until Ctrl-C."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from types import FrameType
+
+import uvicorn
+
+from gaitid.errors import GaitidError
+from gaitid.identify.app import PipelineOptions
+from gaitid.server.settings import ServerSettings, is_loopback, resolve_token
+
+
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    *,
+    token_file: str | None = None,
+    gallery: str | None = None,
+    key_file: str | None = None,
+    method: str = "cosine",
+    target_fpir: float = 0.01,
+    work_dir: str | None = None,
+    max_upload_mb: float = 500.0,
+    allow_file_sources: bool = False,
+    pipeline: PipelineOptions | None = None,
+) -> int:
+    from gaitid.server.app import create_app
+
+    if not 0 < port < 65536:
+        raise GaitidError(f"--port must be between 1 and 65535, got {port}")
+    if max_upload_mb <= 0:
+        raise GaitidError(f"--max-upload-mb must be positive, got {max_upload_mb}")
+    token, origin = resolve_token(token_file)
+    settings = ServerSettings(
+        token=token,
+        gallery=Path(gallery) if gallery else None,
+        key_file=key_file,
+        method=method,
+        target_fpir=target_fpir,
+        work_dir=Path(work_dir) if work_dir else None,
+        max_upload_bytes=int(max_upload_mb * 1024 * 1024),
+        allow_file_sources=allow_file_sources,
+        pipeline=pipeline or PipelineOptions(progress=False),
+    )
+    app = create_app(settings)
+    shown = f"[{host}]" if ":" in host else host
+    print(f"gaitid: serving {app.state.service.gallery.store.path} on http://{shown}:{port}/", file=sys.stderr)
+    print(f"gaitid: the token is in {origin}; open the page with it:", file=sys.stderr)
+    print(f"  http://{'127.0.0.1' if host in ('0.0.0.0', '::') else shown}:{port}/#token={token}", file=sys.stderr)
+    if not is_loopback(host):
+        print(
+            "gaitid: warning: listening beyond this machine over plain HTTP: the token and the videos travel "
+            "unencrypted; put a TLS proxy in front",
+            file=sys.stderr,
+        )
+    # No access log: it would show every request's path to whoever reads the log, and adds nothing here.
+    config = uvicorn.Config(app, host=host, port=port, access_log=False, timeout_graceful_shutdown=3, log_level="info")
+    _Server(config, app.state.service.hub.close).run()
+    return 0
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, ending the event streams as soon as it is asked to stop (an open stream would
+    otherwise hold the shutdown until the graceful timeout)."""
+
+    def __init__(self, config: uvicorn.Config, on_exit: Callable[[], None]) -> None:
+        super().__init__(config)
+        self._on_exit = on_exit
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        self._on_exit()
+        super().handle_exit(sig, frame)

@@ -1,0 +1,306 @@
+"""What the HTTP routes call: the gallery, the job queue, the live sources and the event hub of one server.
+
+Threads: requests run on the server's thread pool, jobs on one worker thread, each live source on its
+own. The gallery is one `Gallery` shared by all of them: its SQLite connection and its in-memory index are
+each guarded by a lock (gaitid.gallery), so they are safe to share. Pose estimators are not shared: the
+job worker has one, each live source its own. The gait encoder (an ONNX session) is shared.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from gaitid.errors import GaitidError, InputError
+from gaitid.gallery import Gallery, GalleryError
+from gaitid.gallery.store import default_gallery_path
+from gaitid.identify.app import PipelineOptions, analyse, choose_walker, walk_run_json
+from gaitid.identify.walkers import Walkers
+from gaitid.pipeline import PoseEstimator, default_estimator
+from gaitid.server.events import EventHub
+from gaitid.server.jobs import Job, JobQueue
+from gaitid.server.live import LiveSession
+from gaitid.server.settings import ServerSettings
+from gaitid.sources import VideoFile, open_source
+from gaitid.tracking import TrackerConfig
+from gaitid.types import Frame, FramePeople
+
+
+class Conflict(GaitidError):
+    """The request cannot be done in the server's current state (HTTP 409)."""
+
+
+class NotFound(GaitidError):
+    """No such job, source or track (HTTP 404)."""
+
+
+class _Counting:
+    """A pose estimator that counts frames for a job's progress and stops the run when it is cancelled."""
+
+    def __init__(self, inner: PoseEstimator, job: Job) -> None:
+        self.inner, self.job = inner, job
+
+    def estimate(self, frame: Frame) -> FramePeople:
+        self.job.check_cancelled()
+        people = self.inner.estimate(frame)
+        self.job.frames_done += 1
+        return people
+
+    def reset(self) -> None:
+        self.inner.reset()
+
+
+class Service:
+    def __init__(self, settings: ServerSettings) -> None:
+        self.settings = settings
+        self._own_work_dir = settings.work_dir is None
+        self.work_dir = Path(tempfile.mkdtemp(prefix="gaitid-server-")) if settings.work_dir is None else settings.work_dir
+        self.uploads = self.work_dir / "uploads"
+        self.videos = self.work_dir / "videos"
+        for folder in (self.uploads, self.videos):
+            folder.mkdir(parents=True, exist_ok=True)
+        gallery_path = settings.gallery if settings.gallery is not None else default_gallery_path()
+        self.gallery = Gallery.open(
+            gallery_path, key_file=settings.key_file, method=settings.method, target_fpir=settings.target_fpir
+        )
+        self.hub = EventHub()
+        self.jobs = JobQueue(self._run_job, settings.max_queued_jobs, settings.keep_jobs, self._job_changed)
+        self._encoder = None
+        self._encoder_lock = threading.Lock()
+        self._estimator: PoseEstimator | None = None  # the job worker's
+        self._live: dict[str, LiveSession] = {}
+        self._live_lock = threading.Lock()
+        self.started = time.time()
+
+    # -- life ---------------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.jobs.start()
+
+    def close(self) -> None:
+        self.hub.close()
+        with self._live_lock:
+            sessions = list(self._live.values())
+        for session in sessions:
+            session.stop()
+        self.jobs.close()
+        self.gallery.close()
+        if self._own_work_dir:
+            shutil.rmtree(self.work_dir, ignore_errors=True)
+
+    @property
+    def options(self) -> PipelineOptions:
+        return self.settings.pipeline
+
+    def encoder(self):  # type: ignore[no-untyped-def]
+        with self._encoder_lock:
+            if self._encoder is None:
+                from gaitid.gait.encoder import GaitEncoder
+
+                self._encoder = GaitEncoder(self.options.weights)
+            return self._encoder
+
+    def _new_estimator(self) -> PoseEstimator:
+        return default_estimator(self.options.pose_model, self.options.detect_interval, self.options.threads)
+
+    def _walkers(self, gallery: Gallery | None) -> Walkers:
+        return Walkers(self.encoder(), gallery, self.options.window, TrackerConfig().max_lost_seconds)
+
+    # -- the gallery --------------------------------------------------------------------------------------
+
+    def check_ready(self) -> None:
+        """Conflict unless the gallery can name walkers (people enrolled with the current model, at least 2)."""
+        try:
+            self.gallery.threshold(self.encoder().model)
+        except GalleryError as error:
+            raise Conflict(f"the gallery cannot identify anyone yet: {error}") from None
+
+    def gallery_ready(self) -> bool:
+        try:
+            self.check_ready()
+        except Conflict:
+            return False
+        return True
+
+    def people(self) -> list[dict[str, Any]]:
+        return [self.person_json(p.name) for p in self.gallery.people()]
+
+    def person_json(self, name: str) -> dict[str, Any]:
+        person = self.gallery.person(name)
+        enrolments: dict[float, dict[str, Any]] = {}
+        for vector in person.vectors:  # the vectors of one enrolment share its time
+            entry = enrolments.setdefault(
+                vector.created, {"time": vector.created, "source": vector.source, "model": vector.model, "vectors": 0}
+            )
+            entry["vectors"] += 1
+        return {
+            "name": person.name,
+            "vectors": person.num_vectors,
+            "enrolments": len(enrolments),
+            "models": person.models,
+            "created": person.created,
+            "history": sorted(enrolments.values(), key=lambda e: e["time"]),
+        }
+
+    def check_can_enroll(self, name: str, add: bool) -> None:
+        if add:
+            return
+        if any(p.name == name for p in self.gallery.people()):
+            raise Conflict(f"{name!r} is already enrolled: add vectors to them (add=true), or choose another name")
+
+    # -- jobs ---------------------------------------------------------------------------------------------
+
+    def new_upload_path(self, filename: str) -> Path:
+        suffix = Path(filename).suffix.lower()
+        suffix = suffix if suffix.isascii() and suffix[1:].isalnum() and len(suffix) <= 8 else ".bin"
+        return self.uploads / f"{uuid.uuid4().hex}{suffix}"
+
+    def probe_video(self, path: Path, frames: tuple[int, int | None]) -> int | None:
+        """Check that the upload decodes as video (its first frame); returns the frames a run will see."""
+        with VideoFile(path) as video:
+            first = next(iter(video), None)
+            if first is None:
+                raise InputError("not a readable video (no frame could be decoded)")
+            count = video.frame_count
+        start, end = frames
+        if count is None:
+            return None
+        if start >= count:
+            raise InputError(f"frames {start}: is past the end of the video ({count} frames)")
+        return min(count, end or count) - start
+
+    def _job_changed(self, job: Job) -> None:
+        self.hub.publish({"type": "job", "job": job.id, "kind": job.kind, "status": job.status, "error": job.error})
+
+    def _run_job(self, job: Job) -> None:
+        if self._estimator is None:
+            self._estimator = self._new_estimator()
+        options = replace(self.options, frames=job.params.get("frames", (0, None)))
+        estimator = _Counting(self._estimator, job)
+        if job.kind == "identify":
+            self._identify(job, options, estimator)
+        else:
+            self._enroll(job, options, estimator)
+
+    def _identify(self, job: Job, options: PipelineOptions, estimator: _Counting) -> None:
+        self.check_ready()  # people may have been removed while the job waited
+        video = self.videos / f"{job.id}.mp4"
+        job.video = video
+        result = analyse(str(job.upload), self._walkers(self.gallery), options, out=str(video), estimator=estimator)
+        if result.run.error is not None:
+            raise result.run.error
+        answer = walk_run_json(result)
+        answer["source"] = job.filename
+        job.result = answer
+        if not video.exists():
+            job.video = None
+
+    def _enroll(self, job: Job, options: PipelineOptions, estimator: _Counting) -> None:
+        name, track, add = job.params["name"], job.params.get("track"), job.params.get("add", False)
+        result = analyse(str(job.upload), self._walkers(None), options, estimator=estimator)
+        if result.run.error is not None:
+            raise GaitidError(f"{result.run.error}; nothing was enrolled")
+        try:
+            state = choose_walker(result, track)
+        except InputError as error:
+            job.tracks = [
+                {
+                    "id": s.track_id,
+                    "first_frame": s.first_frame,
+                    "last_frame": s.last_frame,
+                    "first_box": list(s.first_box) if s.first_box else None,
+                    "windows": len(s.vectors),
+                    "usable_frames": s.usable,
+                }
+                for s in sorted(result.walkers.states.values(), key=lambda s: s.track_id)
+            ]
+            raise GaitidError(str(error).replace(str(job.upload), job.filename)) from None
+        embeddings = state.embeddings(self.encoder().model, options.window.size)
+        person = self.gallery.enroll(
+            name,
+            embeddings,
+            source=job.filename,
+            metadata={"track": state.track_id, "frames": [state.first_frame, state.last_frame]},
+            add=add,
+        )
+        job.result = {
+            "name": person.name,
+            "track": state.track_id,
+            "frames": [state.first_frame, state.last_frame],
+            "vectors_added": len(embeddings),
+            "vectors": person.num_vectors,
+            "model": self.encoder().model,
+        }
+
+    def video_path(self, job: Job) -> Path | None:
+        return job.video if job.video is not None and job.video.exists() else None
+
+    # -- live sources -------------------------------------------------------------------------------------
+
+    def start_live(self, spec: str) -> LiveSession:
+        spec = spec.strip()
+        is_file = not (spec.isdigit() or "://" in spec)
+        if is_file and not self.settings.allow_file_sources:
+            raise InputError(
+                f"{spec!r} is neither a camera index nor a stream URL (rtsp://, http(s)://); files on the server "
+                "are live sources only when the server runs with --allow-file-sources"
+            )
+        with self._live_lock:
+            running = [s for s in self._live.values() if s.running]
+            if len(running) >= self.settings.max_live_sources:
+                raise Conflict(
+                    f"{len(running)} live sources are running, the most this server runs at once "
+                    f"({self.settings.max_live_sources}); stop one first"
+                )
+        source = open_source(spec, self.settings.live)
+        walkers = self._walkers(self.gallery if self.gallery_ready() else None)
+        shown = str(getattr(source, "name", None) or getattr(source, "path", spec))  # a URL's password hidden
+        session = LiveSession(
+            shown, source, self._new_estimator, walkers, self.gallery_ready, self.gallery, self.hub.publish
+        )
+        with self._live_lock:
+            self._live = {k: s for k, s in self._live.items() if s.running or s.started > time.time() - 3600}
+            self._live[session.id] = session
+        session.start()
+        self.hub.publish({"type": "source", "source": session.id, "status": session.status, "error": None})
+        return session
+
+    def live(self, source_id: str) -> LiveSession:
+        with self._live_lock:
+            session = self._live.get(source_id)
+        if session is None:
+            raise NotFound(f"no live source {source_id!r}")
+        return session
+
+    def live_sessions(self) -> list[LiveSession]:
+        with self._live_lock:
+            return list(self._live.values())
+
+    def stop_live(self, source_id: str) -> LiveSession:
+        session = self.live(source_id)
+        session.stop()
+        with self._live_lock:
+            self._live.pop(source_id, None)
+        return session
+
+    def enroll_track(self, source_id: str, track_id: int, name: str, add: bool) -> dict[str, Any]:
+        session = self.live(source_id)
+        try:
+            state, embeddings = session.embeddings(track_id)
+        except LookupError as error:
+            raise NotFound(str(error)) from None
+        self.check_can_enroll(name, add)
+        self.gallery.enroll(
+            name,
+            embeddings,
+            source=f"live {session.spec}",
+            metadata={"track": track_id, "frames": [state.first_frame, state.last_frame]},
+            add=add,
+        )
+        return self.person_json(name)
