@@ -136,3 +136,12 @@ def test_the_answer_follows_the_gallery(gallery: Gallery) -> None:
     for i in range(5, 10):
         events += walkers.update(frame(i, person(1, 1)))
     assert [(e.kind, e.identity.name) for e in events] == [("identified", "dee")]
+
+
+def test_a_walker_who_stays_keeps_only_the_last_windows(gallery: Gallery) -> None:
+    walkers = Walkers(CodeEncoder(), gallery, WindowSpec(size=5, stride=5), max_windows=3)
+    for i in range(50):
+        walkers.update(frame(i, person(1, 5)))
+    state = walkers.states[1]
+    assert state.windows == 10 and len(state.vectors) == len(state.scores) == 3
+    assert state.history[-1].windows == 10 and state.identity.name == "bob"

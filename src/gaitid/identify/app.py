@@ -155,7 +155,7 @@ def walker_label(state: WalkerState | None, window: WindowSpec) -> str:
     if identity is not None:
         return f"{head} {identity.name or 'unknown'} {identity.score:.2f}"
     if state.vectors:  # enrolment: vectors, no gallery
-        return f"{head} {len(state.vectors)} windows"
+        return f"{head} {_windows(state.windows)}"
     return f"{head} {min(len(state.recent), window.size)}/{window.size}"
 
 
@@ -194,7 +194,7 @@ def walk_run_json(result: WalkRun) -> dict[str, Any]:
             "last_time": round(state.last_time, 3),
             "frames": state.frames,
             "usable_frames": state.usable,
-            "windows": len(state.vectors),
+            "windows": state.windows,
             "history": [
                 {"frame": a.frame_index, "time": round(a.time, 3), "windows": a.windows, **_identity_json(a.identity)}
                 for a in state.history
@@ -230,9 +230,9 @@ def _summary_lines(result: WalkRun) -> list[str]:
         if status == "too_short":
             answer = f"too short ({state.usable} usable frames of {result.window.size} needed)"
         elif status == "vectors":
-            answer = _windows(len(state.vectors))
+            answer = _windows(state.windows)
         else:
-            answer = f"{state.identity.name or 'unknown'} (score {state.identity.score:.2f}, {_windows(len(state.vectors))})"
+            answer = f"{state.identity.name or 'unknown'} (score {state.identity.score:.2f}, {_windows(state.windows)})"
         lines.append(f"track {state.track_id:>3}  {span:<17} {answer}")
     return lines
 
@@ -396,7 +396,7 @@ def choose_walker(result: WalkRun, track: int | None) -> WalkerState:
         )
     listing = "; ".join(
         f"track {s.track_id}: frames {s.first_frame}-{s.last_frame}, first seen at x={s.first_box[0]:.0f}-"
-        f"{s.first_box[2]:.0f} y={s.first_box[1]:.0f}-{s.first_box[3]:.0f}, {len(s.vectors)} windows"
+        f"{s.first_box[2]:.0f} y={s.first_box[1]:.0f}-{s.first_box[3]:.0f}, {_windows(s.windows)}"
         for s in walkers
     )
     raise InputError(

@@ -17,6 +17,10 @@ does, so the threshold is conservative for long tracks: the false-accept rate is
 target, and the answer firms up as the person keeps walking.
 
 A track that has not been seen for `leave_after` seconds has left: its answer is final.
+
+Memory stays bounded on a live camera: a track keeps the vectors (and scores) of its last `max_windows`
+windows (default 240: two minutes in view at 30 frames/s), so someone who stays in view for an hour is
+judged on their last two minutes.
 """
 
 from __future__ import annotations
@@ -80,6 +84,7 @@ class WalkerState:
     usable: int = 0
     recent: deque = field(default_factory=deque)  # the last `size` usable silhouettes, (H, W) float32
     since_window: int = 0
+    windows: int = 0  # windows made so far; the last `max_windows` of them are kept in `vectors`
     vectors: list[np.ndarray] = field(default_factory=list)
     scores: list[np.ndarray] = field(default_factory=list)  # raw score rows, one per window
     score_key: tuple | None = None  # (gallery generation, names) the score rows belong to
@@ -103,8 +108,11 @@ class Walkers:
     gallery: a Gallery to identify against, or None to only compute vectors (enrolment).
     """
 
-    def __init__(self, encoder, gallery=None, window: WindowSpec | None = None, leave_after: float = 2.0) -> None:  # type: ignore[no-untyped-def]
+    def __init__(  # type: ignore[no-untyped-def]
+        self, encoder, gallery=None, window: WindowSpec | None = None, leave_after: float = 2.0, max_windows: int = 240
+    ) -> None:
         self.encoder = encoder
+        self.max_windows = max_windows
         self.gallery = gallery
         self.window = window or WindowSpec()
         self.leave_after = float(leave_after)
@@ -166,11 +174,15 @@ class Walkers:
         state.since_window = 0
         embedding = self.encoder.embed(np.stack(state.recent))
         state.vectors.append(embedding.vector)
+        state.windows += 1
         if self.gallery is None:
+            del state.vectors[: -self.max_windows]
             return None
         previous = state.identity
         identity = self._identify(state)
-        state.history.append(Answer(frame_index, time, len(state.vectors), identity))
+        del state.vectors[: -self.max_windows]
+        del state.scores[: -self.max_windows]
+        state.history.append(Answer(frame_index, time, state.windows, identity))
         if previous is None or previous.name != identity.name:
             return WalkerEvent("identified", state.track_id, frame_index, time, identity)
         return None

@@ -220,5 +220,5 @@ def _track_json(state: WalkerState) -> dict[str, Any]:
         "first_frame": state.first_frame,
         "last_frame": state.last_frame,
         "usable_frames": state.usable,
-        "windows": len(state.vectors),
+        "windows": state.windows,
     }

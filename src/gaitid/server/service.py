@@ -215,7 +215,7 @@ class Service:
                     "first_frame": s.first_frame,
                     "last_frame": s.last_frame,
                     "first_box": list(s.first_box) if s.first_box else None,
-                    "windows": len(s.vectors),
+                    "windows": s.windows,
                     "usable_frames": s.usable,
                 }
                 for s in sorted(result.walkers.states.values(), key=lambda s: s.track_id)
