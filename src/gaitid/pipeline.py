@@ -71,15 +71,22 @@ class StreamRun:
 
 class AnnotatedVideo:
     """An H.264 MP4 opened at the first frame (when the frame size is known) and written atomically:
-    `close(keep=False)` (or a failure before close) leaves no file and no earlier file clobbered."""
+    `close(keep=False)` (or a failure before close) leaves no file and no earlier file clobbered.
 
-    def __init__(self, path: str | None, fps: float | None) -> None:
+    Frames are encoded on a thread of their own (a few frames behind), so that encoding overlaps the
+    networks' work on the next frame; an encoding error surfaces at the next write or at close.
+    """
+
+    def __init__(self, path: str | None, fps: float | None, depth: int = 8) -> None:
         if path is not None and Path(path).suffix.lower() != ".mp4":
             raise InputError(f"{path}: annotated video must be written as .mp4")
         self.path = path
         self.fps = fps or 10.0
         self._atomic = None
         self._writer: VideoWriter | None = None
+        self._queue: Queue = Queue(maxsize=depth)
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
 
     def write(self, image: np.ndarray) -> None:
         if self.path is None:
@@ -88,13 +95,29 @@ class AnnotatedVideo:
             self._atomic = atomic_path(self.path)
             tmp = self._atomic.__enter__()
             self._writer = VideoWriter(tmp, self.fps, image.shape[1], image.shape[0])
-        self._writer.write(image)
+            self._thread = threading.Thread(target=self._encode, args=(self._writer,), name="gaitid-video", daemon=True)
+            self._thread.start()
+        if self._error is not None:
+            raise self._error
+        self._queue.put(image)
+
+    def _encode(self, writer: VideoWriter) -> None:
+        while (image := self._queue.get()) is not None:
+            if self._error is None:
+                try:
+                    writer.write(image)
+                except BaseException as error:  # handed to the producer at its next write or at close
+                    self._error = error
 
     def close(self, keep: bool = True) -> None:
         if self._writer is None:
             return
         writer, self._writer = self._writer, None
+        self._queue.put(None)
+        self._thread.join()
         try:
+            if self._error is not None:
+                raise self._error
             writer.close()
         except BaseException as error:
             self._atomic.__exit__(type(error), error, error.__traceback__)
