@@ -8,6 +8,7 @@ the annotated video and the tracks as JSON. Identification (gaitid.identify) bui
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import threading
 import time
@@ -110,23 +111,28 @@ class AnnotatedVideo:
                     self._error = error
 
     def close(self, keep: bool = True) -> None:
+        """Finish the file (keep=True) or drop it. Raises the encoding error, if any, when keeping."""
         if self._writer is None:
             return
         writer, self._writer = self._writer, None
         self._queue.put(None)
         self._thread.join()
-        try:
-            if self._error is not None:
-                raise self._error
-            writer.close()
-        except BaseException as error:
-            self._atomic.__exit__(type(error), error, error.__traceback__)
-            raise
-        if keep:
-            self._atomic.__exit__(None, None, None)
+        error = self._error
+        if keep and error is None:
+            try:
+                writer.close()
+            except BaseException as failure:
+                error = failure
         else:
-            failure = GaitidError("annotated video dropped")
-            self._atomic.__exit__(GaitidError, failure, None)
+            with contextlib.suppress(Exception):  # the file is dropped: how it ends does not matter
+                writer.close()
+        if keep and error is None:
+            self._atomic.__exit__(None, None, None)
+            return
+        dropped = error or GaitidError("annotated video dropped")
+        self._atomic.__exit__(type(dropped), dropped, None)
+        if keep:
+            raise error
 
 
 def prefetched(frames: Iterable[Frame], depth: int = 4) -> Iterator[Frame]:
