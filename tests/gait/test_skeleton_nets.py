@@ -21,6 +21,24 @@ def test_forward_backward_every_model(name):
     assert model(torch.rand(1, 3, *spec.frame_shape))["embedding"].shape == (1, model.cfg.embed_dim)
 
 
+@pytest.mark.parametrize("bones", [False, True])
+def test_lifting_model_estimates_a_3d_skeleton_per_frame(bones):
+    model = create_skeleton_model(
+        "skelnn_keypoints_lift", num_classes=3, frame_dim=16, embed_dim=8, bone_lengths=bones
+    )
+    x = torch.rand(2, 9, 45)
+    out = model(x)
+    assert out["lifted"].shape == (2, 9, 15, 3)
+    out["embedding"].sum().backward()
+    assert model.lift_head.weight.grad.abs().sum() > 0  # identity gradients reach the lifter
+    model.eval()
+    with torch.no_grad():  # inference goes through the same lifter and identity stage
+        features = model.forward_features(x)
+        np.testing.assert_allclose(
+            model.forward_head(features, pre_logits=True).flatten(1), model(x)["embedding"], atol=1e-6
+        )
+
+
 def test_unknown_model_and_setting():
     with pytest.raises(ValueError, match="unknown skeleton model"):
         skeleton_model_config("nope")

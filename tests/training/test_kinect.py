@@ -21,6 +21,7 @@ from gaitid.training.kinect import (
     load_kinect,
     project,
     random_view,
+    random_view_with_truth,
     walker_frame,
 )
 
@@ -199,3 +200,35 @@ def test_noise_is_reproducible_and_does_not_mutate():
     assert (noisy[:, unused] == 0).all()
     low = (noisy[:, list(GAIT_KEYPOINTS), 2] < 0.3).mean()
     assert 0.3 < low < 0.7
+
+
+def test_truth_behind_a_random_view():
+    """The 3-D truth is the walker's own gait keypoints (camera-free), and asking for it changes nothing
+    in the keypoints drawn."""
+    w = walker_frame(synthetic_walker(30))
+    kp, truth = random_view_with_truth(w, np.random.default_rng(5))
+    np.testing.assert_array_equal(kp, random_view(w, np.random.default_rng(5)))
+    assert truth.shape == (30, 15, 3)
+    for name in ("left_knee", "right_ankle", "nose", "left_wrist"):
+        kinect = {v: k for k, v in KINECT_TO_BLAZEPOSE.items()}[name]
+        np.testing.assert_allclose(
+            truth[:, GAIT_KEYPOINT_NAMES.index(name)], w[:, KINECT_JOINTS.index(kinect)], atol=1e-6
+        )
+    _, other_camera = random_view_with_truth(w, np.random.default_rng(6))
+    knees = [GAIT_KEYPOINT_NAMES.index("left_knee"), GAIT_KEYPOINT_NAMES.index("right_knee")]
+    np.testing.assert_allclose(other_camera[:, knees], truth[:, knees], atol=1e-6)
+
+
+def test_lift_target_units():
+    from gaitid.training.skeleton import lift_target
+
+    w = walker_frame(synthetic_walker(20))
+    _, truth = random_view_with_truth(w, np.random.default_rng(0))
+    target = lift_target(truth)
+    hips = [GAIT_KEYPOINT_NAMES.index("left_hip"), GAIT_KEYPOINT_NAMES.index("right_hip")]
+    shoulders = [GAIT_KEYPOINT_NAMES.index("left_shoulder"), GAIT_KEYPOINT_NAMES.index("right_shoulder")]
+    np.testing.assert_allclose(target[:, hips].mean(1), 0, atol=1e-6)
+    torso = np.linalg.norm(target[:, shoulders].mean(1), axis=1)
+    assert np.median(torso) == pytest.approx(1.0, abs=1e-5)
+    moved = truth * 1.7 + np.array([3.0, -1.0, 0.2], np.float32)
+    np.testing.assert_allclose(lift_target(moved), target, atol=1e-5)

@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from gaitid.gait.nets import FrameResNet, PartBNNeck
-from gaitid.gait.skeleton import SkeletonSpec
+from gaitid.gait.skeleton import GAIT_LIMBS, NUM_GAIT_KEYPOINTS, SkeletonSpec
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,7 @@ class SkeletonModelConfig:
     """name: registered name. spec: input (defines preprocessing). frame_dim: per-frame descriptor size
     (MLP width for keypoints). widths, stem_stride: FrameResNet stages and stem stride (heatmaps).
     rnn_hidden, rnn_layers: the GRU.
+    bone_lengths: lifting models only: the identity stage also gets the limb lengths of the 3-D estimate.
     embed_dim: identification vector size. num_classes: identities of the training classifier."""
 
     name: str
@@ -39,6 +40,7 @@ class SkeletonModelConfig:
     rnn_layers: int = 2
     embed_dim: int = 128
     num_classes: int = 100
+    bone_lengths: bool = False
 
     def replace(self, **overrides: object) -> SkeletonModelConfig:
         known = {f.name for f in dataclasses.fields(self)}
@@ -139,6 +141,59 @@ class SkeletonTCN(SkeletonGaitNN):
         return torch.cat([y.mean(dim=2), y.amax(dim=2)], dim=1)
 
 
+class SkeletonLiftTCN(SkeletonTCN):
+    """Keypoints only, two temporal-convolution stages in one network. The lifter estimates every frame's
+    3-D skeleton in walker coordinates (forward, left, up; origin at the hip midpoint, torso units), which
+    training supervises with the Kinect truth behind the projected keypoints (the "lifted" output); the
+    identity stage runs over the lifter's features and its 3-D estimate. The 3-D target does not depend on
+    the camera, so it pushes the shared features towards what every view has in common: the point is
+    cross-view identification, which identity labels of 100 people alone teach poorly."""
+
+    def __init__(self, cfg: SkeletonModelConfig) -> None:
+        super().__init__(cfg)
+        blocks = max(cfg.rnn_layers, 1) + 1
+        width = cfg.frame_dim
+        self.lifter = nn.Sequential(*[TemporalBlock(width, d) for d in (1, 2, 4)][:blocks])
+        self.lift_head = nn.Conv1d(width, NUM_GAIT_KEYPOINTS * 3, 1)
+        bones = len(GAIT_LIMBS) if cfg.bone_lengths else 0
+        self.mix = nn.Sequential(
+            nn.Conv1d(width + NUM_GAIT_KEYPOINTS * 3 + bones, width, 1, bias=False),
+            nn.BatchNorm1d(width),
+            nn.ReLU(inplace=True),
+        )
+
+    def lift(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(N, T, 45) keypoints -> lifter features (N, C, T) and 3-D estimate (N, 45, T)."""
+        n, t = x.shape[:2]
+        desc = self.frame_net(x.reshape(n * t, -1)).reshape(n, t, -1).transpose(1, 2)
+        h = self.lifter(desc)
+        return h, self.lift_head(h)
+
+    def _identity_features(self, h: torch.Tensor, lifted: torch.Tensor) -> torch.Tensor:
+        inputs = [h, lifted]
+        if self.cfg.bone_lengths:
+            n, _, t = lifted.shape
+            points = lifted.reshape(n, NUM_GAIT_KEYPOINTS, 3, t)
+            limbs = points[:, [a for a, _ in GAIT_LIMBS]] - points[:, [b for _, b in GAIT_LIMBS]]
+            inputs.append(torch.sqrt(limbs.pow(2).sum(dim=2) + 1e-6))
+        y = self.temporal(self.mix(torch.cat(inputs, dim=1)))
+        return torch.cat([y.mean(dim=2), y.amax(dim=2)], dim=1)
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        return self._identity_features(*self.lift(x))
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        h, lifted = self.lift(x)
+        parts = self.forward_head(self._identity_features(h, lifted), pre_logits=True)
+        n, t = x.shape[:2]
+        return {
+            "embedding": parts.flatten(1),
+            "parts": parts,
+            "logits": self.head(parts),
+            "lifted": lifted.transpose(1, 2).reshape(n, t, NUM_GAIT_KEYPOINTS, 3),
+        }
+
+
 _DEFAULTS: dict[str, SkeletonModelConfig] = {}
 
 
@@ -163,6 +218,8 @@ def create_skeleton_model(name: str, **overrides: object) -> SkeletonGaitNN:
 
 def skeleton_model_from_config(cfg: SkeletonModelConfig) -> SkeletonGaitNN:
     skeleton_model_config(cfg.name)
+    if cfg.name.endswith("_lift"):
+        return SkeletonLiftTCN(cfg)
     return SkeletonTCN(cfg) if cfg.name.endswith("_tcn") else SkeletonGaitNN(cfg)
 
 
@@ -171,6 +228,10 @@ _register(SkeletonModelConfig(name="skelnn_keypoints", spec=SkeletonSpec(feature
 # The same input through temporal convolutions (rnn_layers + 1 blocks, at most 3) instead of the GRU.
 _register(
     SkeletonModelConfig(name="skelnn_keypoints_tcn", spec=SkeletonSpec(features="keypoints"), rnn_layers=2)
+)
+# The temporal-convolution model with a 3-D lifting stage trained against the Kinect truth.
+_register(
+    SkeletonModelConfig(name="skelnn_keypoints_lift", spec=SkeletonSpec(features="keypoints"), rnn_layers=2)
 )
 # Skeleton heatmaps (joints + limbs, 32 x 24) through a small residual CNN per frame.
 _register(

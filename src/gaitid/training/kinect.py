@@ -348,6 +348,18 @@ def random_view(
 ) -> np.ndarray:
     """A walk clip (T, 20, 3) in walker coordinates -> (T, 33, 3) noisy BlazePose keypoints from a random
     virtual camera, as a 2-D pose estimator would report them."""
+    return random_view_with_truth(walker, rng, cfg, fps)[0]
+
+
+def random_view_with_truth(
+    walker: np.ndarray,
+    rng: np.random.Generator,
+    cfg: AugmentConfig = AugmentConfig(),
+    fps: float = KINECT_FPS,
+) -> tuple[np.ndarray, np.ndarray]:
+    """As `random_view`, and also the 3-D truth behind the keypoints: (T, 15, 3) walker coordinates
+    (metres, on the spot) of the gait skeleton's keypoints (`GAIT_KEYPOINTS` order), after the same
+    layout adjustment, before the camera and the noise."""
     t = len(walker)
     w = adjust_layout(walker, _u(rng, cfg.hip_widen), _u(rng, cfg.shoulder_raise))
     speed = _u(rng, cfg.speed)
@@ -363,7 +375,8 @@ def random_view(
     offset = np.zeros((t, 1, 3))
     offset[:, 0, 0] = path
     kp = project_walk(w, cam, offset)
-    return add_estimator_noise(kp, rng, cfg)
+    truth = kinect_to_blazepose(w)[:, list(GAIT_KEYPOINTS), :3]
+    return add_estimator_noise(kp, rng, cfg), truth
 
 
 def add_estimator_noise(

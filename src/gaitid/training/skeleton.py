@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from gaitid.errors import GaitidError
-from gaitid.gait.skeleton import SkeletonSpec, skeleton_features
+from gaitid.gait.skeleton import GAIT_KEYPOINT_NAMES, SkeletonSpec, skeleton_features
 from gaitid.gait.skeleton_nets import (
     SkeletonModelConfig,
     skeleton_model_config,
@@ -35,7 +35,7 @@ from gaitid.training.kinect import (
     KINECT_TRAIN_PEOPLE,
     AugmentConfig,
     load_kinect,
-    random_view,
+    random_view_with_truth,
     walker_frame,
 )
 from gaitid.training.losses import part_cross_entropy, triplet_loss
@@ -61,6 +61,7 @@ class SkeletonTrainConfig:
     ce_weight: float = 1.0
     label_smoothing: float = 0.1
     augment: dict[str, Any] = field(default_factory=dict)  # overrides of AugmentConfig
+    lift_weight: float = 1.0  # models with a lifting stage: weight of its 3-D loss (smooth L1, torso units)
     out_dir: str = "runs/skeleton"
     checkpoint_every: int = 250
     log_every: int = 25
@@ -116,12 +117,37 @@ def make_clip(
     tempo: tuple[float, float] = (0.8, 1.25),
 ) -> np.ndarray:
     """A random training clip of one walk (walker coordinates, 30 fps) -> (frames, *spec.frame_shape)."""
+    return make_clip_with_truth(walker, spec, frames, rng, augment, tempo)[0]
+
+
+def make_clip_with_truth(
+    walker: np.ndarray,
+    spec: SkeletonSpec,
+    frames: int,
+    rng: np.random.Generator,
+    augment: AugmentConfig,
+    tempo: tuple[float, float] = (0.8, 1.25),
+) -> tuple[np.ndarray, np.ndarray]:
+    """As `make_clip`, and the clip's 3-D truth as the lifting stage's target (`lift_target`)."""
     stride = KINECT_FPS / spec.fps * float(rng.uniform(*tempo))
     span = (frames - 1) * stride
     start = float(rng.uniform(0, max(len(walker) - 1 - span, 0)))
     idx = np.round(start + np.arange(frames) * stride).astype(np.int64) % len(walker)
-    keypoints = random_view(walker[idx], rng, augment, fps=KINECT_FPS / stride)
-    return skeleton_features(keypoints, spec)
+    keypoints, truth = random_view_with_truth(walker[idx], rng, augment, fps=KINECT_FPS / stride)
+    return skeleton_features(keypoints, spec), lift_target(truth)
+
+
+_HIPS = [GAIT_KEYPOINT_NAMES.index("left_hip"), GAIT_KEYPOINT_NAMES.index("right_hip")]
+_SHOULDERS = [GAIT_KEYPOINT_NAMES.index("left_shoulder"), GAIT_KEYPOINT_NAMES.index("right_shoulder")]
+
+
+def lift_target(truth: np.ndarray) -> np.ndarray:
+    """(T, 15, 3) gait keypoints in walker coordinates (metres) -> the same with the origin at each frame's
+    hip midpoint and one unit = the clip's median torso length (mid-shoulder to mid-hip), the units of
+    the 2-D features; float32."""
+    hip = truth[:, _HIPS].mean(axis=1, keepdims=True)
+    torso = np.linalg.norm(truth[:, _SHOULDERS].mean(axis=1) - hip[:, 0], axis=1)
+    return ((truth - hip) / max(float(np.median(torso)), 1e-6)).astype(np.float32)
 
 
 def _lr_factor(cfg: SkeletonTrainConfig, step: int) -> float:
@@ -217,7 +243,10 @@ def train_skeleton(
     loss_value = float("nan")
     while step < min(cfg.steps, last):
         batch = sampler.sample(rng)
-        x = np.stack([make_clip(walkers[i], spec, cfg.clip_frames, rng, augment, cfg.tempo) for i in batch])
+        clips = [
+            make_clip_with_truth(walkers[i], spec, cfg.clip_frames, rng, augment, cfg.tempo) for i in batch
+        ]
+        x = np.stack([c[0] for c in clips])
         y = torch.from_numpy(labels[batch])
         for group in opt.param_groups:
             group["lr"] = cfg.lr * _lr_factor(cfg, step)
@@ -225,6 +254,12 @@ def train_skeleton(
         tri, active = triplet_loss(outputs["parts"], y, cfg.triplet_margin)
         ce = part_cross_entropy(outputs["logits"], y, cfg.label_smoothing)
         loss = tri + cfg.ce_weight * ce
+        lift = torch.zeros(())
+        if "lifted" in outputs:
+            lift = torch.nn.functional.smooth_l1_loss(
+                outputs["lifted"], torch.from_numpy(np.stack([c[1] for c in clips]))
+            )
+            loss = loss + cfg.lift_weight * lift
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -234,7 +269,7 @@ def train_skeleton(
             acc = float((outputs["logits"][:, 0].argmax(1) == y).float().mean())
             log.write(
                 f"step {step} loss {loss_value:.4f} triplet {float(tri.detach()):.4f} active {active:.3f} "
-                f"ce {float(ce.detach()):.4f} "
+                f"ce {float(ce.detach()):.4f} lift {float(lift.detach()):.4f} "
                 f"acc {acc:.3f} lr {opt.param_groups[0]['lr']:.2e} elapsed {time.perf_counter() - t0:.0f}s\n"
             )
             log.flush()
