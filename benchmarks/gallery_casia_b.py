@@ -94,6 +94,7 @@ def embed_walks(args: argparse.Namespace, subjects: tuple[int, ...], conditions:
             print(f"  embedded {i} walks ({time.perf_counter() - t0:.0f} s)", file=sys.stderr)
     out = (np.stack(vectors), np.array(subs), np.array(conds), np.array(views), encoder.model)
     if cache is not None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
         np.savez(cache, vectors=out[0], subjects=out[1], conditions=out[2], views=out[3], model=out[4])
     return out
 

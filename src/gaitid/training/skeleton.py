@@ -61,6 +61,7 @@ class SkeletonTrainConfig:
     ce_weight: float = 1.0
     label_smoothing: float = 0.1
     augment: dict[str, Any] = field(default_factory=dict)  # overrides of AugmentConfig
+    views_per_clip: int = 1  # each sampled stretch of a walk seen by this many random cameras in the batch
     lift_weight: float = 1.0  # models with a lifting stage: weight of its 3-D loss (smooth L1, torso units)
     out_dir: str = "runs/skeleton"
     checkpoint_every: int = 250
@@ -92,6 +93,8 @@ def config_from_dict(raw: dict[str, Any]) -> SkeletonTrainConfig:
         if key in values:
             values[key] = tuple(values[key])
     cfg = SkeletonTrainConfig(**values)
+    if cfg.views_per_clip < 1:
+        raise GaitidError(f"views_per_clip must be at least 1, got {cfg.views_per_clip}")
     aug_known = {f.name for f in dataclasses.fields(AugmentConfig)}
     bad = sorted(set(cfg.augment) - aug_known)
     if bad:
@@ -129,12 +132,29 @@ def make_clip_with_truth(
     tempo: tuple[float, float] = (0.8, 1.25),
 ) -> tuple[np.ndarray, np.ndarray]:
     """As `make_clip`, and the clip's 3-D truth as the lifting stage's target (`lift_target`)."""
+    return make_view_clips(walker, spec, frames, rng, augment, tempo, views=1)[0]
+
+
+def make_view_clips(
+    walker: np.ndarray,
+    spec: SkeletonSpec,
+    frames: int,
+    rng: np.random.Generator,
+    augment: AugmentConfig,
+    tempo: tuple[float, float] = (0.8, 1.25),
+    views: int = 1,
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The same random stretch of one walk seen by `views` independent random cameras (each with its own
+    estimator noise): per view, the network input and the 3-D truth (`lift_target`)."""
     stride = KINECT_FPS / spec.fps * float(rng.uniform(*tempo))
     span = (frames - 1) * stride
     start = float(rng.uniform(0, max(len(walker) - 1 - span, 0)))
     idx = np.round(start + np.arange(frames) * stride).astype(np.int64) % len(walker)
-    keypoints, truth = random_view_with_truth(walker[idx], rng, augment, fps=KINECT_FPS / stride)
-    return skeleton_features(keypoints, spec), lift_target(truth)
+    clips = []
+    for _ in range(views):
+        keypoints, truth = random_view_with_truth(walker[idx], rng, augment, fps=KINECT_FPS / stride)
+        clips.append((skeleton_features(keypoints, spec), lift_target(truth)))
+    return clips
 
 
 _HIPS = [GAIT_KEYPOINT_NAMES.index("left_hip"), GAIT_KEYPOINT_NAMES.index("right_hip")]
@@ -244,10 +264,14 @@ def train_skeleton(
     while step < min(cfg.steps, last):
         batch = sampler.sample(rng)
         clips = [
-            make_clip_with_truth(walkers[i], spec, cfg.clip_frames, rng, augment, cfg.tempo) for i in batch
+            clip
+            for i in batch
+            for clip in make_view_clips(
+                walkers[i], spec, cfg.clip_frames, rng, augment, cfg.tempo, cfg.views_per_clip
+            )
         ]
         x = np.stack([c[0] for c in clips])
-        y = torch.from_numpy(labels[batch])
+        y = torch.from_numpy(np.repeat(labels[batch], cfg.views_per_clip))
         for group in opt.param_groups:
             group["lr"] = cfg.lr * _lr_factor(cfg, step)
         outputs = model(torch.from_numpy(x))
