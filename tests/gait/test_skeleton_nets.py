@@ -127,3 +127,64 @@ def test_shipped_skeleton_model_runs_without_torch():
         "assert 'torch' not in sys.modules, 'torch was imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def _save_checkpoint(model, path, step=1):
+    import dataclasses
+    import json
+
+    torch.save(
+        {
+            "model": model.state_dict(),
+            "step": step,
+            "model_config": json.dumps(dataclasses.asdict(model.cfg)),
+        },
+        path,
+    )
+    return path
+
+
+def test_ensemble_export_matches_its_members(tmp_path):
+    """Several skeleton checkpoints export as one model: the members' unit vectors, concatenated and scaled
+    to a unit vector, equal to torch to 1e-4; `gaitid export` takes them all at once."""
+    from gaitid.cli import main
+    from gaitid.gait.skeleton_encoder import SkeletonEncoder
+    from gaitid.training.skeleton import ENSEMBLE_NAME, inference_embedding
+
+    torch.manual_seed(1)
+    members = [
+        create_skeleton_model("skelnn_keypoints_tcn", num_classes=3, frame_dim=8, embed_dim=4),
+        create_skeleton_model(
+            "skelnn_keypoints_lift", num_classes=3, frame_dim=8, embed_dim=6, bone_lengths=True
+        ),
+    ]
+    paths = [_save_checkpoint(m.eval(), tmp_path / f"m{i}.pt", step=10 + i) for i, m in enumerate(members)]
+    out = tmp_path / "ens.onnx"
+    assert main(["export", *map(str, paths), str(out), "--version", "2"]) == 0
+    enc = SkeletonEncoder(out)
+    assert enc.model == f"{ENSEMBLE_NAME}/2" and enc.dim == 10
+    x = np.random.default_rng(0).random((12, 45)).astype(np.float32)
+    with torch.no_grad():
+        parts = [inference_embedding(m, torch.from_numpy(x)[None])[0].numpy() for m in members]
+    expected = np.concatenate([p / np.linalg.norm(p) for p in parts]) / np.sqrt(2)
+    np.testing.assert_allclose(enc.embed_features(x), expected, rtol=1e-4, atol=1e-5)
+    assert np.linalg.norm(enc.embed_features(x)) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_ensemble_members_must_share_their_input(tmp_path, capsys):
+    from gaitid.cli import main
+
+    a = create_skeleton_model("skelnn_keypoints_tcn", num_classes=3, frame_dim=8, embed_dim=4)
+    b = create_skeleton_model(
+        "skelnn_keypoints_tcn",
+        num_classes=3,
+        frame_dim=8,
+        embed_dim=4,
+        spec={"features": "keypoints", "fps": 10},
+    )
+    paths = [str(_save_checkpoint(m, tmp_path / f"m{i}.pt")) for i, m in enumerate((a, b))]
+    assert main(["export", *paths, str(tmp_path / "e.onnx")]) == 2
+    assert "same input" in capsys.readouterr().err
+    (tmp_path / "gait.pt").write_bytes(b"not a skeleton checkpoint")
+    assert main(["export", paths[0], str(tmp_path / "gait.pt"), str(tmp_path / "e.onnx")]) == 2
+    assert "only skeleton checkpoints" in capsys.readouterr().err

@@ -18,6 +18,7 @@ import time
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -331,15 +332,45 @@ class _EmbeddingOnly(torch.nn.Module):
         return inference_embedding(self.model, x)
 
 
+class _Ensemble(torch.nn.Module):
+    """Every member's inference vector, unit-normalised, concatenated and scaled by 1/sqrt(members): a unit
+    vector whose squared distance between two walks is the mean of the members' squared distances."""
+
+    def __init__(self, models: list[torch.nn.Module]) -> None:
+        super().__init__()
+        self.members = torch.nn.ModuleList(models)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        vectors = [torch.nn.functional.normalize(inference_embedding(m, x), dim=1) for m in self.members]
+        return torch.cat(vectors, dim=1) / math.sqrt(len(vectors))
+
+
+ENSEMBLE_NAME = "skelnn_ensemble"
+
+
 def export_skeleton_onnx(
-    checkpoint: Path | str, out: Path | str, version: str = "1", notes: str = ""
+    checkpoint: Path | str | Sequence[Path | str], out: Path | str, version: str = "1", notes: str = ""
 ) -> Path:
-    """Write the embedding part of a skeleton checkpoint to ONNX with gaitid metadata; returns `out`."""
+    """Write the embedding part of a skeleton checkpoint to ONNX with gaitid metadata; returns `out`.
+    Several checkpoints (of models with the same input spec) make one ensemble model (`_Ensemble`)."""
     import onnx
 
-    model, cfg, meta = load_skeleton_checkpoint(checkpoint)
-    wrapper = _EmbeddingOnly(model).eval()
-    example = torch.zeros(1, 30, *cfg.spec.frame_shape)
+    paths = [checkpoint] if isinstance(checkpoint, (str, Path)) else list(checkpoint)
+    loaded = [load_skeleton_checkpoint(p) for p in paths]
+    specs = {cfg.spec for _, cfg, _ in loaded}
+    if len(specs) != 1:
+        raise GaitidError("the members of an ensemble must take the same input (their SkeletonSpec differs)")
+    (spec,) = specs
+    if len(loaded) == 1:
+        model, cfg, meta = loaded[0]
+        wrapper: torch.nn.Module = _EmbeddingOnly(model).eval()
+        name, config, step = cfg.name, json.dumps(dataclasses.asdict(cfg)), str(meta["step"])
+    else:
+        wrapper = _Ensemble([m for m, _, _ in loaded]).eval()
+        name = ENSEMBLE_NAME
+        config = json.dumps({"members": [dataclasses.asdict(cfg) for _, cfg, _ in loaded]})
+        step = ",".join(str(meta["step"]) for _, _, meta in loaded)
+    example = torch.zeros(1, 30, *spec.frame_shape)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     with torch.no_grad():
@@ -356,13 +387,13 @@ def export_skeleton_onnx(
         )
     proto = onnx.load(str(out))
     info = {
-        "gaitid_model": cfg.name,
+        "gaitid_model": name,
         "gaitid_version": version,
         "gaitid_modality": "skeleton",
-        "gaitid_skeleton_spec": cfg.spec.to_json(),
+        "gaitid_skeleton_spec": spec.to_json(),
         "gaitid_dim": str(dim),
-        "gaitid_config": json.dumps(dataclasses.asdict(cfg)),
-        "gaitid_train_step": str(meta["step"]),
+        "gaitid_config": config,
+        "gaitid_train_step": step,
         "gaitid_notes": notes,
     }
     for key, value in info.items():
