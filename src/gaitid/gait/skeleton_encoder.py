@@ -18,7 +18,7 @@ from gaitid.gait.skeleton import SkeletonSpec, embed_in_windows, resample_times,
 from gaitid.types import Embedding, Track
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights" / "skeleton"
-DEFAULT_SKELETON_MODEL = "skelnn_keypoints_tcn"
+DEFAULT_SKELETON_MODEL = "skelnn_ensemble"
 #: Fewer frames (at the model's frame rate) than this with a valid skeleton: not usable for gait.
 MIN_FRAMES = 8
 
