@@ -20,9 +20,7 @@ Command = Callable[[argparse.Namespace], int]
 def _add_pose(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("pose", help="estimate 2-D poses of every person in an image or video")
     p.add_argument("input", help="an image (PNG, JPEG, ...) or a video file")
-    p.add_argument(
-        "--out", help="write the input annotated with boxes and skeletons (image, or MP4 for video)"
-    )
+    p.add_argument("--out", help="write the input annotated with boxes and skeletons (image, or MP4 for video)")
     p.add_argument("--json", dest="json_path", help="write poses as JSON to this path, or - for stdout")
     p.add_argument(
         "--model",
@@ -41,9 +39,7 @@ def _run_pose(args: argparse.Namespace) -> int:
 def _add_train(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train a gait model from a YAML or TOML config")
     p.add_argument("config", help="experiment config (.yaml, .yml or .toml): data, model, loss, sampler, ...")
-    p.add_argument(
-        "--no-resume", action="store_true", help="start afresh even if the out_dir has a checkpoint"
-    )
+    p.add_argument("--no-resume", action="store_true", help="start afresh even if the out_dir has a checkpoint")
     p.add_argument("--stop-after", type=int, help="stop after this many steps (resume later)")
     p.set_defaults(run=_run_train)
 
@@ -68,25 +64,17 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
         help="the protocol: casia-b (train 001-074, test 075-124) or kinect (skeletons: train Person001-100, "
         "test Person101-164, views 0/45/90)",
     )
-    p.add_argument(
-        "--weights", help="shipped model name, .onnx file or training checkpoint .pt (default: shipped)"
-    )
+    p.add_argument("--weights", help="shipped model name, .onnx file or training checkpoint .pt (default: shipped)")
     p.add_argument("--json", dest="json_path", help="also write the full result as JSON to this path")
-    p.add_argument(
-        "--max-frames", type=int, help="embed only the central N consecutive frames of each sequence"
-    )
+    p.add_argument("--max-frames", type=int, help="embed only the central N consecutive frames of each sequence")
     p.add_argument("--subjects", help="a subset of the test subjects, e.g. 075-084 (quick checks)")
     p.add_argument("--threads", type=int, default=1, help="CPU threads for the network (default 1)")
     p.add_argument(
-        "--noise",
-        type=int,
-        metavar="SEED",
+        "--noise", type=int, metavar="SEED",
         help="kinect: add 2-D pose-estimator noise with this seed (a robustness check, not the protocol)",
     )
     p.add_argument(
-        "--baseline",
-        action="store_true",
-        help="kinect: also print the 3-D bone-length nearest-neighbour baseline",
+        "--baseline", action="store_true", help="kinect: also print the 3-D bone-length nearest-neighbour baseline"
     )
     p.set_defaults(run=_run_evaluate)
 
@@ -160,9 +148,7 @@ def _run_evaluate_kinect(args: argparse.Namespace) -> int:
 def _add_train_skeleton(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train-skeleton", help="train a skeleton gait model on the Kinect walks from a config")
     p.add_argument("config", help="config (.yaml, .yml or .toml) with SkeletonTrainConfig keys")
-    p.add_argument(
-        "--no-resume", action="store_true", help="start afresh even if the out_dir has a checkpoint"
-    )
+    p.add_argument("--no-resume", action="store_true", help="start afresh even if the out_dir has a checkpoint")
     p.add_argument("--stop-after", type=int, help="stop after this many steps (resume later)")
     p.set_defaults(run=_run_train_skeleton)
 
@@ -170,9 +156,7 @@ def _add_train_skeleton(sub: argparse._SubParsersAction) -> None:
 def _run_train_skeleton(args: argparse.Namespace) -> int:
     from gaitid.training.skeleton import load_train_config, train_skeleton
 
-    print(
-        train_skeleton(load_train_config(args.config), resume=not args.no_resume, stop_after=args.stop_after)
-    )
+    print(train_skeleton(load_train_config(args.config), resume=not args.no_resume, stop_after=args.stop_after))
     return 0
 
 
@@ -230,13 +214,7 @@ def _add_track(sub: argparse._SubParsersAction) -> None:
         metavar="N",
         help="inference threads per model (default: the cores, at most 4; 1 uses the CPU best on a busy machine)",
     )
-    p.add_argument(
-        "--open-timeout",
-        type=float,
-        default=5.0,
-        metavar="S",
-        help="seconds to open a live source (default 5)",
-    )
+    p.add_argument("--open-timeout", type=float, default=5.0, metavar="S", help="seconds to open a live source (default 5)")
     p.add_argument(
         "--give-up-after",
         type=float,
@@ -286,63 +264,34 @@ def _gallery_arguments() -> argparse.ArgumentParser:
 
 def _pipeline_arguments(files_only: bool = True) -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--model", choices=["lite", "full", "heavy"], default="full", help="pose landmark model")
     common.add_argument(
-        "--model", choices=["lite", "full", "heavy"], default="full", help="pose landmark model"
-    )
-    common.add_argument(
-        "--detect-every",
-        type=int,
-        default=4,
-        metavar="N",
-        help="run the person detector on every N-th frame (default 4)",
+        "--detect-every", type=int, default=4, metavar="N", help="run the person detector on every N-th frame (default 4)"
     )
     common.add_argument("--threads", type=int, metavar="N", help="inference threads per pose model")
-    common.add_argument(
-        "--weights", help="gait model: a shipped model's name or an .onnx file (default: shipped)"
-    )
-    common.add_argument(
-        "--window", type=int, default=30, metavar="N", help="usable frames per gait window (default 30)"
-    )
-    common.add_argument(
-        "--stride", type=int, default=15, metavar="N", help="usable frames between windows (default 15)"
-    )
+    common.add_argument("--weights", help="gait model: a shipped model's name or an .onnx file (default: shipped)")
+    common.add_argument("--window", type=int, default=30, metavar="N", help="usable frames per gait window (default 30)")
+    common.add_argument("--stride", type=int, default=15, metavar="N", help="usable frames between windows (default 15)")
     if files_only:
-        common.add_argument(
-            "--frames", metavar="FIRST:END", help="use only these frames of a video file, e.g. 0:300"
-        )
+        common.add_argument("--frames", metavar="FIRST:END", help="use only these frames of a video file, e.g. 0:300")
     common.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
     return common
 
 
 def _live_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--open-timeout", type=float, default=5.0, metavar="S", help="seconds to open a live source (default 5)")
     parser.add_argument(
-        "--open-timeout",
-        type=float,
-        default=5.0,
-        metavar="S",
-        help="seconds to open a live source (default 5)",
-    )
-    parser.add_argument(
-        "--give-up-after",
-        type=float,
-        default=30.0,
-        metavar="S",
+        "--give-up-after", type=float, default=30.0, metavar="S",
         help="seconds without frames, while reconnecting, before a live source is given up (default 30)",
     )
 
 
 def _identification_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--method",
-        choices=["cosine", "svm"],
-        default="cosine",
-        help="classifier over the gallery (default cosine)",
+        "--method", choices=["cosine", "svm"], default="cosine", help="classifier over the gallery (default cosine)"
     )
     parser.add_argument(
-        "--fpir",
-        type=float,
-        default=0.01,
-        metavar="RATE",
+        "--fpir", type=float, default=0.01, metavar="RATE",
         help="target rate of strangers wrongly given a name; sets the unknown threshold (default 0.01)",
     )
 
@@ -355,11 +304,9 @@ def _pipeline_options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
     try:
         window = WindowSpec(size=args.window, stride=args.stride)
-        live = (
-            LiveOptions(open_timeout=args.open_timeout, give_up_after=args.give_up_after)
-            if hasattr(args, "open_timeout")
-            else None
-        )
+        live = LiveOptions(open_timeout=args.open_timeout, give_up_after=args.give_up_after) if hasattr(
+            args, "open_timeout"
+        ) else None
     except ValueError as error:
         raise InputError(str(error)) from None
     return PipelineOptions(
@@ -394,14 +341,8 @@ def _run_identify(args: argparse.Namespace) -> int:
     from gaitid.identify.app import run_identify
 
     return run_identify(
-        args.input,
-        _pipeline_options(args),
-        gallery_path=args.gallery,
-        key_file=args.key_file,
-        method=args.method,
-        target_fpir=args.fpir,
-        out=args.out,
-        json_path=args.json_path,
+        args.input, _pipeline_options(args), gallery_path=args.gallery, key_file=args.key_file,
+        method=args.method, target_fpir=args.fpir, out=args.out, json_path=args.json_path,
     )
 
 
@@ -415,9 +356,7 @@ def _add_enroll(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("name", help="the person's name")
     p.add_argument("input", help="a video file of the person walking")
-    p.add_argument(
-        "--track", type=int, metavar="ID", help="the track to enrol when the video has several walkers"
-    )
+    p.add_argument("--track", type=int, metavar="ID", help="the track to enrol when the video has several walkers")
     p.add_argument("--add", action="store_true", help="add these vectors to a person already enrolled")
     p.set_defaults(run=_run_enroll)
 
@@ -426,13 +365,8 @@ def _run_enroll(args: argparse.Namespace) -> int:
     from gaitid.identify.app import run_enroll
 
     return run_enroll(
-        args.name,
-        args.input,
-        _pipeline_options(args),
-        track=args.track,
-        add=args.add,
-        gallery_path=args.gallery,
-        key_file=args.key_file,
+        args.name, args.input, _pipeline_options(args), track=args.track, add=args.add,
+        gallery_path=args.gallery, key_file=args.key_file,
     )
 
 
@@ -456,14 +390,8 @@ def _run_live(args: argparse.Namespace) -> int:
     from gaitid.identify.app import run_live
 
     return run_live(
-        args.input,
-        _pipeline_options(args),
-        gallery_path=args.gallery,
-        key_file=args.key_file,
-        method=args.method,
-        target_fpir=args.fpir,
-        json_lines=args.json_lines,
-        out=args.out,
+        args.input, _pipeline_options(args), gallery_path=args.gallery, key_file=args.key_file,
+        method=args.method, target_fpir=args.fpir, json_lines=args.json_lines, out=args.out,
     )
 
 
@@ -496,9 +424,7 @@ def _add_gallery(sub: argparse._SubParsersAction) -> None:
     remove.set_defaults(run=_run_gallery)
     export = verbs.add_parser("export", parents=[common], help="write everyone to a file (a new file)")
     export.add_argument("path")
-    export.add_argument(
-        "--plain", action="store_true", help="do not encrypt the export of an encrypted gallery"
-    )
+    export.add_argument("--plain", action="store_true", help="do not encrypt the export of an encrypted gallery")
     export.set_defaults(run=_run_gallery)
     import_ = verbs.add_parser("import", parents=[common], help="enrol everyone from an exported file")
     import_.add_argument("path")
@@ -535,29 +461,13 @@ def _add_serve(sub: argparse._SubParsersAction) -> None:
         "the token (created on first start, mode 0600, next to the default gallery; or $GAITID_TOKEN, or "
         "--token-file). Binds to 127.0.0.1 unless --host says otherwise.",
     )
-    p.add_argument(
-        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)"
-    )
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.add_argument("--token-file", metavar="PATH", help="read the token from this file (owner-only permissions)")
+    p.add_argument("--work-dir", metavar="PATH", help="keep uploads and annotated videos here (default: a temporary folder)")
+    p.add_argument("--max-upload-mb", type=float, default=500.0, metavar="MB", help="largest upload accepted (default 500)")
     p.add_argument(
-        "--token-file", metavar="PATH", help="read the token from this file (owner-only permissions)"
-    )
-    p.add_argument(
-        "--work-dir",
-        metavar="PATH",
-        help="keep uploads and annotated videos here (default: a temporary folder)",
-    )
-    p.add_argument(
-        "--max-upload-mb",
-        type=float,
-        default=500.0,
-        metavar="MB",
-        help="largest upload accepted (default 500)",
-    )
-    p.add_argument(
-        "--allow-file-sources",
-        action="store_true",
-        help="let a live source be a video file on this machine (demos, tests)",
+        "--allow-file-sources", action="store_true", help="let a live source be a video file on this machine (demos, tests)"
     )
     _identification_arguments(p)
     p.set_defaults(run=_run_serve)
@@ -567,15 +477,8 @@ def _run_serve(args: argparse.Namespace) -> int:
     from gaitid.server import serve
 
     return serve(
-        args.host,
-        args.port,
-        token_file=args.token_file,
-        gallery=args.gallery,
-        key_file=args.key_file,
-        method=args.method,
-        target_fpir=args.fpir,
-        work_dir=args.work_dir,
-        max_upload_mb=args.max_upload_mb,
+        args.host, args.port, token_file=args.token_file, gallery=args.gallery, key_file=args.key_file,
+        method=args.method, target_fpir=args.fpir, work_dir=args.work_dir, max_upload_mb=args.max_upload_mb,
         allow_file_sources=args.allow_file_sources,
     )
 
@@ -597,9 +500,7 @@ _COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="gaitid", description="Identify people in video by the way they walk."
-    )
+    parser = argparse.ArgumentParser(prog="gaitid", description="Identify people in video by the way they walk.")
     parser.add_argument("--version", action="version", version=f"gaitid {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for add in _COMMANDS:

@@ -232,3 +232,13 @@ def test_lift_target_units():
     assert np.median(torso) == pytest.approx(1.0, abs=1e-5)
     moved = truth * 1.7 + np.array([3.0, -1.0, 0.2], np.float32)
     np.testing.assert_allclose(lift_target(moved), target, atol=1e-5)
+
+
+def test_validation_runs_name_training_people_only():
+    from gaitid.evaluation.kinect import evaluate_kinect
+    from gaitid.gait.skeleton import SkeletonSpec
+
+    with pytest.raises(GaitidError, match="names its held-out"):
+        evaluate_kinect(lambda f: f.mean(0), SkeletonSpec(), validation=True)
+    with pytest.raises(GaitidError, match="test set"):
+        evaluate_kinect(lambda f: f.mean(0), SkeletonSpec(), people=(99, 101), validation=True)

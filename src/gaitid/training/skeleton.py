@@ -121,19 +121,7 @@ def make_clip(
     tempo: tuple[float, float] = (0.8, 1.25),
 ) -> np.ndarray:
     """A random training clip of one walk (walker coordinates, 30 fps) -> (frames, *spec.frame_shape)."""
-    return make_clip_with_truth(walker, spec, frames, rng, augment, tempo)[0]
-
-
-def make_clip_with_truth(
-    walker: np.ndarray,
-    spec: SkeletonSpec,
-    frames: int,
-    rng: np.random.Generator,
-    augment: AugmentConfig,
-    tempo: tuple[float, float] = (0.8, 1.25),
-) -> tuple[np.ndarray, np.ndarray]:
-    """As `make_clip`, and the clip's 3-D truth as the lifting stage's target (`lift_target`)."""
-    return make_view_clips(walker, spec, frames, rng, augment, tempo, views=1)[0]
+    return make_view_clips(walker, spec, frames, rng, augment, tempo)[0][0]
 
 
 def make_view_clips(
