@@ -100,9 +100,9 @@ def evaluate_kinect(
     walk, a robustness check that is not part of the protocol.
     """
     rng = np.random.default_rng(noise_seed) if noise_seed is not None else None
-    people = KINECT_TEST_PEOPLE if people is None else tuple(people)
     if validation and people is None:
         raise GaitidError("a validation run names its held-out training people")
+    people = KINECT_TEST_PEOPLE if people is None else tuple(people)
     walks = load_kinect(people, "train" if validation else "test", root)
     if not walks:
         raise GaitidError("no Kinect test walks found")
