@@ -15,7 +15,7 @@ import torch
 
 from gaitid.gait.skeleton_nets import create_skeleton_model, list_skeleton_models
 from gaitid.training.kinect import AugmentConfig, load_kinect, walker_frame
-from gaitid.training.skeleton import make_clip
+from gaitid.training.skeleton import make_view_clips
 
 
 def main() -> None:
@@ -35,7 +35,7 @@ def main() -> None:
             t0 = time.perf_counter()
             x = np.stack(
                 [
-                    make_clip(walkers[i % len(walkers)], spec, args.frames, rng, AugmentConfig())
+                    make_view_clips(walkers[i % len(walkers)], spec, args.frames, rng, AugmentConfig())[0][0]
                     for i in range(args.clips)
                 ]
             )

@@ -134,11 +134,18 @@ class SkeletonTCN(SkeletonGaitNN):
         self.fc = nn.Linear(2 * cfg.frame_dim, cfg.embed_dim)
         self.head = PartBNNeck(1, cfg.embed_dim, cfg.num_classes)
 
-    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+    def frame_descriptors(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, T, 45) keypoints -> per-frame descriptors (N, C, T), laid out for the temporal convolutions."""
         n, t = x.shape[:2]
-        desc = self.frame_net(x.reshape(n * t, -1)).reshape(n, t, -1).transpose(1, 2)  # (N, C, T)
+        return self.frame_net(x.reshape(n * t, -1)).reshape(n, t, -1).transpose(1, 2)
+
+    def pooled_identity(self, desc: torch.Tensor) -> torch.Tensor:
+        """(N, C, T) -> the temporal blocks, then mean and max over time: (N, 2C)."""
         y = self.temporal(desc)
         return torch.cat([y.mean(dim=2), y.amax(dim=2)], dim=1)
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.pooled_identity(self.frame_descriptors(x))
 
 
 class SkeletonLiftTCN(SkeletonTCN):
@@ -164,9 +171,7 @@ class SkeletonLiftTCN(SkeletonTCN):
 
     def lift(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(N, T, 45) keypoints -> lifter features (N, C, T) and 3-D estimate (N, 45, T)."""
-        n, t = x.shape[:2]
-        desc = self.frame_net(x.reshape(n * t, -1)).reshape(n, t, -1).transpose(1, 2)
-        h = self.lifter(desc)
+        h = self.lifter(self.frame_descriptors(x))
         return h, self.lift_head(h)
 
     def _identity_features(self, h: torch.Tensor, lifted: torch.Tensor) -> torch.Tensor:
@@ -176,8 +181,7 @@ class SkeletonLiftTCN(SkeletonTCN):
             points = lifted.reshape(n, NUM_GAIT_KEYPOINTS, 3, t)
             limbs = points[:, [a for a, _ in GAIT_LIMBS]] - points[:, [b for _, b in GAIT_LIMBS]]
             inputs.append(torch.sqrt(limbs.pow(2).sum(dim=2) + 1e-6))
-        y = self.temporal(self.mix(torch.cat(inputs, dim=1)))
-        return torch.cat([y.mean(dim=2), y.amax(dim=2)], dim=1)
+        return self.pooled_identity(self.mix(torch.cat(inputs, dim=1)))
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         return self._identity_features(*self.lift(x))

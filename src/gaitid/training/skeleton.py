@@ -112,18 +112,6 @@ def augment_config(cfg: SkeletonTrainConfig) -> AugmentConfig:
     return AugmentConfig(**values)
 
 
-def make_clip(
-    walker: np.ndarray,
-    spec: SkeletonSpec,
-    frames: int,
-    rng: np.random.Generator,
-    augment: AugmentConfig,
-    tempo: tuple[float, float] = (0.8, 1.25),
-) -> np.ndarray:
-    """A random training clip of one walk (walker coordinates, 30 fps) -> (frames, *spec.frame_shape)."""
-    return make_view_clips(walker, spec, frames, rng, augment, tempo)[0][0]
-
-
 def make_view_clips(
     walker: np.ndarray,
     spec: SkeletonSpec,
@@ -133,8 +121,9 @@ def make_view_clips(
     tempo: tuple[float, float] = (0.8, 1.25),
     views: int = 1,
 ) -> list[tuple[np.ndarray, np.ndarray]]:
-    """The same random stretch of one walk seen by `views` independent random cameras (each with its own
-    estimator noise): per view, the network input and the 3-D truth (`lift_target`)."""
+    """A random stretch of one walk (walker coordinates, 30 fps) seen by `views` independent random cameras
+    (each with its own estimator noise): per view, the network input (frames, *spec.frame_shape) and the
+    3-D truth (`lift_target`)."""
     stride = KINECT_FPS / spec.fps * float(rng.uniform(*tempo))
     span = (frames - 1) * stride
     start = float(rng.uniform(0, max(len(walker) - 1 - span, 0)))
