@@ -150,13 +150,26 @@ def _add_train_skeleton(sub: argparse._SubParsersAction) -> None:
     p.add_argument("config", help="config (.yaml, .yml or .toml) with SkeletonTrainConfig keys")
     p.add_argument("--no-resume", action="store_true", help="start afresh even if the out_dir has a checkpoint")
     p.add_argument("--stop-after", type=int, help="stop after this many steps (resume later)")
+    p.add_argument("--out-dir", help="write the run here instead of the config's out_dir")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config key, the value read as YAML (repeatable): --set people=[1,80] --set seed=1",
+    )
     p.set_defaults(run=_run_train_skeleton)
 
 
 def _run_train_skeleton(args: argparse.Namespace) -> int:
-    from gaitid.training.skeleton import load_train_config, train_skeleton
+    from gaitid.training.skeleton import load_train_config, parse_overrides, train_skeleton
 
-    print(train_skeleton(load_train_config(args.config), resume=not args.no_resume, stop_after=args.stop_after))
+    overrides = parse_overrides(args.overrides)
+    if args.out_dir:
+        overrides["out_dir"] = args.out_dir
+    cfg = load_train_config(args.config, overrides)
+    print(train_skeleton(cfg, resume=not args.no_resume, stop_after=args.stop_after))
     return 0
 
 

@@ -3,6 +3,7 @@ import pytest
 import torch
 
 from gaitid.errors import GaitidError
+from gaitid.gait.skeleton import GAIT_LIMBS
 from gaitid.gait.skeleton_nets import create_skeleton_model, list_skeleton_models, skeleton_model_config
 
 
@@ -37,6 +38,22 @@ def test_lifting_model_estimates_a_3d_skeleton_per_frame(bones):
         np.testing.assert_allclose(
             model.forward_head(features, pre_logits=True).flatten(1), model(x)["embedding"], atol=1e-6
         )
+
+
+def test_identity_from_the_3d_estimate_alone_leaves_the_lifter_to_the_lift_loss():
+    settings = {"num_classes": 3, "frame_dim": 16, "embed_dim": 8, "bone_lengths": True}
+    model = create_skeleton_model("skelnn_keypoints_lift", identity_from="lifted", **settings)
+    x = torch.rand(2, 9, 45)
+    out = model(x)
+    out["embedding"].sum().backward()
+    assert model.lift_head.weight.grad is None  # identity gradients stop at the 3-D estimate
+    assert model.mix[0].weight.grad.abs().sum() > 0
+    # the 3-D estimate and its limb lengths, no lifter features
+    assert model.mix[0].in_channels == 15 * 3 + len(GAIT_LIMBS)
+    out["lifted"].sum().backward()
+    assert model.lift_head.weight.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match="identity_from"):
+        create_skeleton_model("skelnn_keypoints_lift", identity_from="features")
 
 
 def test_unknown_model_and_setting():
@@ -188,3 +205,31 @@ def test_ensemble_members_must_share_their_input(tmp_path, capsys):
     (tmp_path / "gait.pt").write_bytes(b"not a skeleton checkpoint")
     assert main(["export", paths[0], str(tmp_path / "gait.pt"), str(tmp_path / "e.onnx")]) == 2
     assert "only skeleton checkpoints" in capsys.readouterr().err
+
+
+def test_ensemble_scored_from_its_members_vectors_equals_the_exported_ensemble(tmp_path):
+    """Ensemble choices are scored from each member's stored vectors (`ensemble_vectors`); over several
+    windows that must give what the exported ensemble gives, which normalises every window's vector."""
+    from gaitid.evaluation.kinect import ProtocolVectors, ensemble_vectors, make_skeleton_embedder
+    from gaitid.gait.skeleton_encoder import SkeletonEncoder
+    from gaitid.training.skeleton import export_skeleton_onnx
+
+    torch.manual_seed(2)
+    spec = {"features": "keypoints", "window": 6}
+    members = [
+        create_skeleton_model("skelnn_keypoints_tcn", num_classes=3, frame_dim=8, embed_dim=4, spec=spec),
+        create_skeleton_model("skelnn_keypoints_lift", num_classes=3, frame_dim=8, embed_dim=6, spec=spec),
+    ]
+    paths = [_save_checkpoint(m.eval(), tmp_path / f"m{i}.pt") for i, m in enumerate(members)]
+    enc = SkeletonEncoder(export_skeleton_onnx(paths, tmp_path / "ens.onnx"))
+    walks = [np.random.default_rng(i).random((n, 45)).astype(np.float32) for i, n in enumerate((20, 9))]
+    ids = np.arange(len(walks))
+
+    def member_run(path):
+        embed, _, _ = make_skeleton_embedder(path, unit_windows=True)
+        return ProtocolVectors(np.stack([embed(w) for w in walks]), ids, ids, ids)
+
+    combined = ensemble_vectors([member_run(p) for p in paths]).vectors
+    np.testing.assert_allclose(combined, [enc.embed_features(w) for w in walks], rtol=1e-4, atol=1e-5)
+    with pytest.raises(GaitidError, match="different walks"):
+        ensemble_vectors([member_run(paths[0]), ProtocolVectors(combined, ids, ids[::-1], ids)])

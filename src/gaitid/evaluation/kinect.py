@@ -14,8 +14,8 @@ protocol's gallery/probe split (`bone_length_protocol`).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -46,9 +46,14 @@ FeatureEmbedder = Callable[[np.ndarray], np.ndarray]
 
 
 def make_skeleton_embedder(
-    weights: str | Path | None, threads: int = 1
+    weights: str | Path | None, threads: int = 1, unit_windows: bool = False
 ) -> tuple[FeatureEmbedder, SkeletonSpec, str]:
-    """From None (shipped default), a shipped name, an .onnx file or a training checkpoint .pt."""
+    """From None (shipped default), a shipped name, an .onnx file or a training checkpoint .pt.
+
+    unit_windows (checkpoints only): unit-normalise each window's vector before the mean over windows, as
+    an ensemble does for each of its members (`ensemble_vectors`)."""
+    if unit_windows and not str(weights).endswith(".pt"):
+        raise GaitidError("unit_windows applies to training checkpoints (.pt) only")
     if weights is not None and str(weights).endswith(".pt"):
         import torch
 
@@ -60,7 +65,8 @@ def make_skeleton_embedder(
         def embed_once(features: np.ndarray) -> np.ndarray:
             with torch.no_grad():
                 x = torch.from_numpy(np.ascontiguousarray(features, np.float32))[None]
-                return inference_embedding(model, x)[0].numpy()
+                vector = inference_embedding(model, x)[0]
+                return (torch.nn.functional.normalize(vector, dim=0) if unit_windows else vector).numpy()
 
         def embed_torch(features: np.ndarray) -> np.ndarray:
             return embed_in_windows(embed_once, features, cfg.spec.window)
@@ -80,25 +86,36 @@ def protocol_keypoints(walk: KinectWalk, view: float, fps: float) -> np.ndarray:
     return project_walk(walker[idx], replace(PROTOCOL_CAMERA, view=float(view)))
 
 
-def evaluate_kinect(
+@dataclass(frozen=True)
+class ProtocolVectors:
+    """Every (walk, view) of a protocol run embedded: vectors (n, D) and, per row, person, walk and view."""
+
+    vectors: np.ndarray
+    people: np.ndarray
+    walks: np.ndarray
+    views: np.ndarray
+    frames: int = 0
+    seconds: float = 0.0
+
+    def save(self, path: Path | str) -> None:
+        np.savez(path, vectors=self.vectors, people=self.people, walks=self.walks, views=self.views)
+
+    @classmethod
+    def load(cls, path: Path | str) -> ProtocolVectors:
+        with np.load(path) as data:
+            return cls(data["vectors"], data["people"], data["walks"], data["views"])
+
+
+def embed_protocol(
     embed: FeatureEmbedder,
     spec: SkeletonSpec,
-    model_name: str = "",
     root: Path | str | None = None,
     people: tuple[int, ...] | None = None,
     views: tuple[int, ...] = KINECT_VIEWS,
     noise_seed: int | None = None,
     validation: bool = False,
-) -> dict[str, Any]:
-    """Run the protocol; returns a JSON-ready dict with the table (percent), the means and timing.
-
-    validation: run the same protocol on `people` taken from the training set (001-100) instead of the
-    test set, for design choices made on people held out of a training run; the test people are refused.
-
-    noise_seed: None for the protocol as defined (no added noise); a seed adds the training's 2-D pose
-    estimator noise (`add_estimator_noise` with the default `AugmentConfig`) to every probe and gallery
-    walk, a robustness check that is not part of the protocol.
-    """
+) -> ProtocolVectors:
+    """Embed every walk of `people` at every view (see `evaluate_kinect` for the arguments)."""
     rng = np.random.default_rng(noise_seed) if noise_seed is not None else None
     if validation and people is None:
         raise GaitidError("a validation run names its held-out training people")
@@ -120,27 +137,80 @@ def evaluate_kinect(
             labels.append(walk.person)
             walk_ids.append(walk.walk)
             view_ids.append(view)
-    seconds = time.perf_counter() - t0
-    v = np.stack(vectors)
-    labels_a, walks_a, views_a = np.array(labels), np.array(walk_ids), np.array(view_ids)
-    gallery = np.isin(walks_a, KINECT_GALLERY_WALKS)
+    return ProtocolVectors(
+        np.stack(vectors),
+        np.array(labels),
+        np.array(walk_ids),
+        np.array(view_ids),
+        frames,
+        time.perf_counter() - t0,
+    )
+
+
+def score_protocol(run: ProtocolVectors, views: tuple[int, ...] = KINECT_VIEWS) -> dict[str, Any]:
+    """Rank-1 by Euclidean nearest neighbour, gallery walks 1-2 against the rest: the (probe view x
+    gallery view) table in percent and its same-view and cross-view means."""
+    gallery = np.isin(run.walks, KINECT_GALLERY_WALKS)
     probe = ~gallery
-    dist = euclidean_distances(v[probe], v[gallery])
+    dist = euclidean_distances(run.vectors[probe], run.vectors[gallery])
     table = cross_view_rank1(
         dist,
-        labels_a[probe],
-        views_a[probe],
-        labels_a[gallery],
-        views_a[gallery],
+        run.people[probe],
+        run.views[probe],
+        run.people[gallery],
+        run.views[gallery],
         tuple(views),
         exclude_identical_views=False,
     )
     same = np.diag(table)
     different = table[~np.eye(len(views), dtype=bool)]
     return {
+        "table": np.round(table * 100, 2).tolist(),
+        "same_view_mean": round(float(np.nanmean(same)) * 100, 2),
+        "cross_view_mean": round(float(np.nanmean(different)) * 100, 2),
+    }
+
+
+def ensemble_vectors(members: Sequence[ProtocolVectors]) -> ProtocolVectors:
+    """What the model `gaitid export A B C` writes computes, from its members' vectors of the same walks
+    embedded with `make_skeleton_embedder(..., unit_windows=True)`: concatenated and scaled by
+    1/sqrt(members)."""
+    first = members[0]
+    for other in members[1:]:
+        same_rows = all(
+            np.array_equal(getattr(first, key), getattr(other, key)) for key in ("people", "walks", "views")
+        )
+        if not same_rows:
+            raise GaitidError("ensemble members were embedded on different walks")
+    vectors = np.concatenate([m.vectors for m in members], axis=1) / np.sqrt(len(members))
+    return replace(first, vectors=vectors.astype(np.float32))
+
+
+def evaluate_kinect(
+    embed: FeatureEmbedder,
+    spec: SkeletonSpec,
+    model_name: str = "",
+    root: Path | str | None = None,
+    people: tuple[int, ...] | None = None,
+    views: tuple[int, ...] = KINECT_VIEWS,
+    noise_seed: int | None = None,
+    validation: bool = False,
+) -> dict[str, Any]:
+    """Run the protocol; returns a JSON-ready dict with the table (percent), the means and timing.
+
+    validation: run the same protocol on `people` taken from the training set (001-100) instead of the
+    test set, for design choices made on people held out of a training run; the test people are refused.
+
+    noise_seed: None for the protocol as defined (no added noise); a seed adds the training's 2-D pose
+    estimator noise (`add_estimator_noise` with the default `AugmentConfig`) to every probe and gallery
+    walk, a robustness check that is not part of the protocol.
+    """
+    run = embed_protocol(embed, spec, root, people, views, noise_seed, validation)
+    gallery = np.isin(run.walks, KINECT_GALLERY_WALKS)
+    return {
         "protocol": "kinect-validation" if validation else "kinect",
         "model": model_name,
-        "people": [int(p) for p in sorted(set(labels))],
+        "people": [int(p) for p in sorted(set(run.people.tolist()))],
         "views": list(views),
         "gallery_walks": list(KINECT_GALLERY_WALKS),
         "camera": {
@@ -151,15 +221,13 @@ def evaluate_kinect(
         },
         "fps": spec.fps,
         "added_noise_seed": noise_seed,
-        "sequences": len(v),
-        "probes_per_view": int(probe.sum() // len(views)),
+        "sequences": len(run.vectors),
+        "probes_per_view": int((~gallery).sum() // len(views)),
         "gallery_per_view": int(gallery.sum() // len(views)),
-        "frames": frames,
-        "embed_seconds": round(seconds, 1),
-        "ms_per_sequence": round(1000 * seconds / len(v), 2),
-        "table": np.round(table * 100, 2).tolist(),
-        "same_view_mean": round(float(np.nanmean(same)) * 100, 2),
-        "cross_view_mean": round(float(np.nanmean(different)) * 100, 2),
+        "frames": run.frames,
+        "embed_seconds": round(run.seconds, 1),
+        "ms_per_sequence": round(1000 * run.seconds / len(run.vectors), 2),
+        **score_protocol(run, views),
     }
 
 

@@ -29,6 +29,9 @@ class SkeletonModelConfig:
     (MLP width for keypoints). widths, stem_stride: FrameResNet stages and stem stride (heatmaps).
     rnn_hidden, rnn_layers: the GRU.
     bone_lengths: lifting models only: the identity stage also gets the limb lengths of the 3-D estimate.
+    identity_from: lifting models only: "both" (the lifter's features and its 3-D estimate) or "lifted"
+    (the 3-D estimate alone, with its gradient stopped, so that identity sees only what the lifter
+    recovers in walker coordinates, whatever the camera).
     embed_dim: identification vector size. num_classes: identities of the training classifier."""
 
     name: str
@@ -41,6 +44,7 @@ class SkeletonModelConfig:
     embed_dim: int = 128
     num_classes: int = 100
     bone_lengths: bool = False
+    identity_from: str = "both"
 
     def replace(self, **overrides: object) -> SkeletonModelConfig:
         known = {f.name for f in dataclasses.fields(self)}
@@ -162,9 +166,12 @@ class SkeletonLiftTCN(SkeletonTCN):
         width = cfg.frame_dim
         self.lifter = nn.Sequential(*[TemporalBlock(width, d) for d in (1, 2, 4)][:blocks])
         self.lift_head = nn.Conv1d(width, NUM_GAIT_KEYPOINTS * 3, 1)
+        if cfg.identity_from not in ("both", "lifted"):
+            raise ValueError(f"identity_from must be 'both' or 'lifted', got {cfg.identity_from!r}")
         bones = len(GAIT_LIMBS) if cfg.bone_lengths else 0
+        features = width if cfg.identity_from == "both" else 0
         self.mix = nn.Sequential(
-            nn.Conv1d(width + NUM_GAIT_KEYPOINTS * 3 + bones, width, 1, bias=False),
+            nn.Conv1d(features + NUM_GAIT_KEYPOINTS * 3 + bones, width, 1, bias=False),
             nn.BatchNorm1d(width),
             nn.ReLU(inplace=True),
         )
@@ -175,7 +182,9 @@ class SkeletonLiftTCN(SkeletonTCN):
         return h, self.lift_head(h)
 
     def _identity_features(self, h: torch.Tensor, lifted: torch.Tensor) -> torch.Tensor:
-        inputs = [h, lifted]
+        if self.cfg.identity_from == "lifted":
+            lifted = lifted.detach()
+        inputs = [h, lifted] if self.cfg.identity_from == "both" else [lifted]
         if self.cfg.bone_lengths:
             n, _, t = lifted.shape
             points = lifted.reshape(n, NUM_GAIT_KEYPOINTS, 3, t)

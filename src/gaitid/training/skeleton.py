@@ -16,9 +16,9 @@ import json
 import math
 import time
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -68,10 +68,16 @@ class SkeletonTrainConfig:
     checkpoint_every: int = 250
     log_every: int = 25
     threads: int = 1
+    device: str = "auto"  # "auto" (a CUDA GPU when there is one), "cpu" or "cuda"
+    # A wall-clock budget in seconds (0: none). Training ends at `steps` or when the budget is spent,
+    # whichever comes first, and the learning-rate schedule runs on whichever is further along, so a
+    # budgeted run still ends annealed. The budget counts from the start of this invocation.
+    max_seconds: float = 0.0
 
 
-def load_train_config(path: Path | str) -> SkeletonTrainConfig:
-    """Read a YAML (.yaml/.yml) or TOML config; unknown keys raise GaitidError."""
+def load_train_config(path: Path | str, overrides: dict[str, Any] | None = None) -> SkeletonTrainConfig:
+    """Read a YAML (.yaml/.yml) or TOML config, with `overrides` of its keys; unknown keys raise
+    GaitidError."""
     path = Path(path)
     if not path.is_file():
         raise GaitidError(f"config not found: {path}")
@@ -81,7 +87,23 @@ def load_train_config(path: Path | str) -> SkeletonTrainConfig:
         import yaml
 
         raw = yaml.safe_load(path.read_text()) or {}
-    return config_from_dict(raw)
+    return config_from_dict({**raw, **(overrides or {})})
+
+
+def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
+    """["KEY=VALUE", ...] -> {KEY: VALUE}, each VALUE read as YAML ("people=[1, 80]", "seed=3")."""
+    import yaml
+
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise GaitidError(f"an override is KEY=VALUE, got {item!r}")
+        try:
+            out[key.strip()] = yaml.safe_load(value)
+        except yaml.YAMLError as error:
+            raise GaitidError(f"cannot read the value of {item!r}: {error}") from None
+    return out
 
 
 def config_from_dict(raw: dict[str, Any]) -> SkeletonTrainConfig:
@@ -96,6 +118,10 @@ def config_from_dict(raw: dict[str, Any]) -> SkeletonTrainConfig:
     cfg = SkeletonTrainConfig(**values)
     if cfg.views_per_clip < 1:
         raise GaitidError(f"views_per_clip must be at least 1, got {cfg.views_per_clip}")
+    if cfg.device not in ("auto", "cpu", "cuda"):
+        raise GaitidError(f"device must be 'auto', 'cpu' or 'cuda', got {cfg.device!r}")
+    if cfg.max_seconds < 0:
+        raise GaitidError(f"max_seconds must be 0 (no budget) or positive, got {cfg.max_seconds}")
     aug_known = {f.name for f in dataclasses.fields(AugmentConfig)}
     bad = sorted(set(cfg.augment) - aug_known)
     if bad:
@@ -148,11 +174,25 @@ def lift_target(truth: np.ndarray) -> np.ndarray:
     return ((truth - hip) / max(float(np.median(torso)), 1e-6)).astype(np.float32)
 
 
-def _lr_factor(cfg: SkeletonTrainConfig, step: int) -> float:
+def _lr_factor(cfg: SkeletonTrainConfig, step: int, elapsed: float = 0.0) -> float:
+    """Linear warm-up over `cfg.warmup` steps, then a cosine decay to zero at `cfg.steps`, or at
+    `cfg.max_seconds` of training when that comes first."""
     if step < cfg.warmup:
         return (step + 1) / cfg.warmup
     progress = (step - cfg.warmup) / max(cfg.steps - cfg.warmup, 1)
+    if cfg.max_seconds > 0:
+        progress = max(progress, elapsed / cfg.max_seconds)
     return 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+
+
+def training_device(name: str) -> torch.device:
+    """The torch device for `name`: "auto" is CUDA when a GPU is there, else the CPU; "cuda" without a GPU
+    is an error."""
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and not torch.cuda.is_available():
+        raise GaitidError("device 'cuda' asked for, but torch sees no CUDA GPU (use 'auto' or 'cpu')")
+    return torch.device(name)
 
 
 def load_skeleton_checkpoint(path: Path | str) -> tuple[torch.nn.Module, SkeletonModelConfig, dict[str, Any]]:
@@ -204,7 +244,8 @@ def train_skeleton(
     model_cfg = skeleton_model_config(cfg.model, **cfg.model_settings).replace(num_classes=len(persons))
     if model_cfg.spec.window == 0:  # inference embeds windows as long as the training clips
         model_cfg = model_cfg.replace(spec=dataclasses.replace(model_cfg.spec, window=cfg.clip_frames))
-    model = skeleton_model_from_config(model_cfg)
+    device = training_device(cfg.device)
+    model = skeleton_model_from_config(model_cfg).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     out = Path(cfg.out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -213,7 +254,7 @@ def train_skeleton(
     rng = np.random.default_rng(cfg.seed)
     torch.manual_seed(cfg.seed)
     if resume and ckpt.is_file():
-        state = torch.load(ckpt, map_location="cpu", weights_only=False)
+        state = torch.load(ckpt, map_location=device, weights_only=False)
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         step = int(state["step"])
@@ -225,7 +266,7 @@ def train_skeleton(
 
     def save() -> None:
         state = {
-            "model": model.state_dict(),
+            "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
             "optimizer": opt.state_dict(),
             "step": step,
             "model_config": json.dumps(dataclasses.asdict(model_cfg)),
@@ -239,7 +280,11 @@ def train_skeleton(
     last = step + (stop_after if stop_after is not None else cfg.steps)
     model.train()
     loss_value = float("nan")
-    while step < min(cfg.steps, last):
+
+    def budget_left() -> bool:
+        return cfg.max_seconds <= 0 or time.perf_counter() - t0 < cfg.max_seconds
+
+    while step < min(cfg.steps, last) and budget_left():
         batch = sampler.sample(rng)
         clips = [
             clip
@@ -248,18 +293,18 @@ def train_skeleton(
                 walkers[i], spec, cfg.clip_frames, rng, augment, cfg.tempo, cfg.views_per_clip
             )
         ]
-        x = np.stack([c[0] for c in clips])
-        y = torch.from_numpy(np.repeat(labels[batch], cfg.views_per_clip))
+        x = torch.from_numpy(np.stack([c[0] for c in clips])).to(device)
+        y = torch.from_numpy(np.repeat(labels[batch], cfg.views_per_clip)).to(device)
         for group in opt.param_groups:
-            group["lr"] = cfg.lr * _lr_factor(cfg, step)
-        outputs = model(torch.from_numpy(x))
+            group["lr"] = cfg.lr * _lr_factor(cfg, step, time.perf_counter() - t0)
+        outputs = model(x)
         tri, active = triplet_loss(outputs["parts"], y, cfg.triplet_margin)
         ce = part_cross_entropy(outputs["logits"], y, cfg.label_smoothing)
         loss = tri + cfg.ce_weight * ce
-        lift = torch.zeros(())
+        lift = torch.zeros((), device=device)
         if "lifted" in outputs:
             lift = torch.nn.functional.smooth_l1_loss(
-                outputs["lifted"], torch.from_numpy(np.stack([c[1] for c in clips]))
+                outputs["lifted"], torch.from_numpy(np.stack([c[1] for c in clips])).to(device)
             )
             loss = loss + cfg.lift_weight * lift
         opt.zero_grad()
@@ -283,6 +328,7 @@ def train_skeleton(
         "step": step,
         "loss": loss_value,
         "seconds": round(time.perf_counter() - t0, 1),
+        "device": str(device),
         "checkpoint": str(ckpt),
     }
 
