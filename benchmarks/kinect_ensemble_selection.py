@@ -11,7 +11,8 @@ walks 1-2 gallery), each window's vector unit-normalised as inside an ensemble; 
 
 Step 2, `select`: every non-empty subset S of the members is scored on both folds as the ensemble
 `gaitid export` would build (`gaitid.evaluation.kinect.ensemble_vectors`). The rule:
-  1. val_same(S), val_cross(S) = mean over folds A and B of the ensemble's same-view and cross-view means;
+  1. val_same(S), val_cross(S) = mean over folds A and B (or the folds named by --folds) of the ensemble's
+     same-view and cross-view means;
   2. S is admissible when val_same(S) >= val_same(R) - 1.0, R the reference subset (--reference, the
      recipe shipped before, retrained under the same budget);
   3. the chosen S is the admissible one with the highest val_cross; within 0.01, fewer members first,
@@ -56,23 +57,23 @@ def embed(fold: str, checkpoint: str, member: str, out: Path) -> Path:
     return path
 
 
-def score_subsets(vectors: Path) -> list[dict[str, Any]]:
+def score_subsets(vectors: Path, folds: tuple[str, ...] = tuple(FOLDS)) -> list[dict[str, Any]]:
     """Every non-empty subset of the members found for every fold in `vectors`, scored per fold."""
     runs = {p.stem: ProtocolVectors.load(p) for p in sorted(vectors.glob("*.npz"))}
-    per_fold = [{n.split("_", 1)[1] for n in runs if n.split("_", 1)[0] == f} for f in FOLDS]
+    per_fold = [{n.split("_", 1)[1] for n in runs if n.split("_", 1)[0] == f} for f in folds]
     members = sorted(set.intersection(*per_fold))
     rows = []
     for size in range(1, len(members) + 1):
         for subset in itertools.combinations(members, size):
-            folds = {f: score_protocol(ensemble_vectors([runs[f"{f}_{m}"] for m in subset])) for f in FOLDS}
+            scores = {f: score_protocol(ensemble_vectors([runs[f"{f}_{m}"] for m in subset])) for f in folds}
             rows.append(
                 {
                     "members": list(subset),
                     "folds": {
-                        f: {k: r[k] for k in ("same_view_mean", "cross_view_mean")} for f, r in folds.items()
+                        f: {k: r[k] for k in ("same_view_mean", "cross_view_mean")} for f, r in scores.items()
                     },
-                    "val_same": round(sum(r["same_view_mean"] for r in folds.values()) / len(folds), 2),
-                    "val_cross": round(sum(r["cross_view_mean"] for r in folds.values()) / len(folds), 2),
+                    "val_same": round(sum(r["same_view_mean"] for r in scores.values()) / len(scores), 2),
+                    "val_cross": round(sum(r["cross_view_mean"] for r in scores.values()) / len(scores), 2),
                 }
             )
     return rows
@@ -102,12 +103,13 @@ def main() -> None:
     s = sub.add_parser("select")
     s.add_argument("vectors", type=Path)
     s.add_argument("--reference", required=True, help="comma-separated members")
+    s.add_argument("--folds", default=",".join(FOLDS), help="comma-separated folds to average (default: all)")
     s.add_argument("--json", type=Path)
     args = parser.parse_args()
     if args.command == "embed":
         print(embed(args.fold, args.checkpoint, args.member, args.out))
         return
-    rows = score_subsets(args.vectors)
+    rows = score_subsets(args.vectors, tuple(args.folds.split(",")))
     result = choose(rows, args.reference.split(","))
     for r in sorted(rows, key=lambda r: -r["val_cross"]):
         print(f"{r['val_same']:6.2f} {r['val_cross']:6.2f}  {'+'.join(r['members'])}")
