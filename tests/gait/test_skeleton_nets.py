@@ -218,7 +218,14 @@ def test_ensemble_scored_from_its_members_vectors_equals_the_exported_ensemble(t
     spec = {"features": "keypoints", "window": 6}
     members = [
         create_skeleton_model("skelnn_keypoints_tcn", num_classes=3, frame_dim=8, embed_dim=4, spec=spec),
-        create_skeleton_model("skelnn_keypoints_lift", num_classes=3, frame_dim=8, embed_dim=6, spec=spec),
+        create_skeleton_model(
+            "skelnn_keypoints_lift",
+            num_classes=3,
+            frame_dim=8,
+            embed_dim=6,
+            spec=spec,
+            identity_from="lifted",
+        ),
     ]
     paths = [_save_checkpoint(m.eval(), tmp_path / f"m{i}.pt") for i, m in enumerate(members)]
     enc = SkeletonEncoder(export_skeleton_onnx(paths, tmp_path / "ens.onnx"))
