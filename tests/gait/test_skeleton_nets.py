@@ -140,7 +140,7 @@ def test_shipped_skeleton_model_runs_without_torch():
         "from gaitid.gait.skeleton_encoder import SkeletonEncoder\n"
         "kp = np.random.default_rng(0).uniform(100, 300, (50, 33, 3)).astype(np.float32); kp[..., 2] = 0.9\n"
         "e = SkeletonEncoder().embed_keypoints(kp, times=np.arange(50) / 25.0)\n"
-        "assert e.vector.shape == (384,) and np.isfinite(e.vector).all()\n"
+        "assert e.vector.shape == (512,) and np.isfinite(e.vector).all()\n"
         "assert 'torch' not in sys.modules, 'torch was imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
