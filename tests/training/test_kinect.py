@@ -202,6 +202,23 @@ def test_noise_is_reproducible_and_does_not_mutate():
     assert 0.3 < low < 0.7
 
 
+def test_limb_swaps_exchange_the_two_legs_or_arms_only():
+    kp = random_view(walker_frame(synthetic_walker(20)), np.random.default_rng(4))
+    quiet = {"jitter": (0.0, 0.0), "drift": (0.0, 0.0), "missing": (0.0, 0.0), "occlusion": 0.0, "swap": 0.0}
+    always = add_estimator_noise(kp, np.random.default_rng(0), AugmentConfig(**quiet, limb_swap=1.0))
+    never = add_estimator_noise(kp, np.random.default_rng(0), AugmentConfig(**quiet))
+    names = ["knee", "ankle", "foot_index", "elbow", "wrist"]
+    for name in names:
+        left, right = KEYPOINT[f"left_{name}"], KEYPOINT[f"right_{name}"]
+        np.testing.assert_array_equal(always[:, left, :2], never[:, right, :2])
+        np.testing.assert_array_equal(always[:, right, :2], never[:, left, :2])
+    for name in ["nose", "left_shoulder", "right_shoulder", "left_hip", "right_hip"]:
+        np.testing.assert_array_equal(always[:, KEYPOINT[name], :2], never[:, KEYPOINT[name], :2])
+    some = add_estimator_noise(kp, np.random.default_rng(1), AugmentConfig(**quiet, limb_swap=0.3))
+    swapped = (some[:, KEYPOINT["left_knee"], :2] != never[:, KEYPOINT["left_knee"], :2]).any(1)
+    assert 0 < swapped.sum() < len(kp)
+
+
 def test_truth_behind_a_random_view():
     """The 3-D truth is the walker's own gait keypoints (camera-free), and asking for it changes nothing
     in the keypoints drawn."""

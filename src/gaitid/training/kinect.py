@@ -306,8 +306,9 @@ class AugmentConfig:
     walker's image height: per-frame Gaussian jitter with sigma in `jitter`, a slowly drifting per-joint
     offset of size in `drift`; each keypoint missing (confidence below threshold) with a probability in
     `missing`, whole limbs missing for runs of frames with probability `occlusion` per frame; left and
-    right swapped in a frame with probability `swap`; confidences of present keypoints uniform in
-    `confidence`.
+    right swapped in a frame with probability `swap`, and the two legs (or the two arms) alone with
+    probability `limb_swap` per frame each, as 2-D estimators confuse them in side views; confidences of
+    present keypoints uniform in `confidence`.
     """
 
     distance: tuple[float, float] = (2.5, 10.0)
@@ -322,6 +323,7 @@ class AugmentConfig:
     missing: tuple[float, float] = (0.0, 0.08)
     occlusion: float = 0.02
     swap: float = 0.01
+    limb_swap: float = 0.0
     confidence: tuple[float, float] = (0.5, 1.0)
 
 
@@ -402,6 +404,10 @@ def add_estimator_noise(
     g[..., :2] += steps / norm * _u(rng, cfg.drift) * size
     swap = rng.random(t) < cfg.swap
     g[swap] = g[swap][:, list(GAIT_FLIP)]
+    if cfg.limb_swap > 0:
+        for left, right in (([3, 5], [4, 6]), ([9, 11, 13], [10, 12, 14])):  # arms, legs
+            frames = np.flatnonzero(rng.random(t) < cfg.limb_swap)
+            g[np.ix_(frames, left + right)] = g[np.ix_(frames, right + left)]
     conf = rng.uniform(cfg.confidence[0], cfg.confidence[1], (t, j))
     missing = rng.random((t, j)) < _u(rng, cfg.missing)
     # whole limbs occluded for runs of frames: left or right arm or leg
