@@ -18,21 +18,9 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
-
-from gaitid.evaluation.kinect import PROTOCOL_CAMERA, ProtocolVectors, score_protocol
-from gaitid.gait.skeleton import resample_times, skeleton_features
+from gaitid.evaluation.kinect import PROTOCOL_CAMERA, embed_protocol, score_protocol
 from gaitid.gait.skeleton_encoder import SkeletonEncoder
-from gaitid.training import kinect
-from gaitid.training.kinect import (
-    KINECT_FPS,
-    KINECT_TEST_PEOPLE,
-    AugmentConfig,
-    add_estimator_noise,
-    load_kinect,
-    project_walk,
-    walker_frame,
-)
+from gaitid.training.kinect import AugmentConfig, VirtualCamera
 
 TRAINING_NOISE = AugmentConfig()
 #: 2-D estimator noise at the top of the training ranges, every walk (jitter, drift, missing joints).
@@ -56,32 +44,25 @@ CONDITIONS = {
 }
 
 
-def run(encoder: SkeletonEncoder, source_fps: float, camera, noise: AugmentConfig | None) -> dict:  # type: ignore[no-untyped-def]
-    rng = np.random.default_rng(0)
-    walks = load_kinect(KINECT_TEST_PEOPLE, "test")
-    vectors, people, walk_ids, views = [], [], [], []
-    for walk in walks:
-        walker = walker_frame(walk.joints)
-        idx = np.round(np.arange(0, len(walker) - 0.5, KINECT_FPS / source_fps)).astype(np.int64)
-        times = idx / KINECT_FPS
-        for view in kinect.KINECT_VIEWS:
-            keypoints = project_walk(walker[idx], replace(camera, view=float(view)))
-            if noise is not None:
-                keypoints = add_estimator_noise(keypoints, rng, noise)
-            keypoints = keypoints[resample_times(times, encoder.spec.fps)]
-            vectors.append(encoder.embed_features(skeleton_features(keypoints, encoder.spec)))
-            people.append(walk.person)
-            walk_ids.append(walk.walk)
-            views.append(view)
-
-    result = score_protocol(
-        ProtocolVectors(np.stack(vectors), np.array(people), np.array(walk_ids), np.array(views))
+def run(
+    encoder: SkeletonEncoder, source_fps: float, camera: VirtualCamera, noise: AugmentConfig | None
+) -> dict:
+    vectors = embed_protocol(
+        encoder.embed_features,
+        encoder.spec,
+        camera=camera,
+        source_fps=source_fps,
+        noise_seed=None if noise is None else 0,
+        noise=noise,
     )
     return {
         "source_fps": source_fps,
         "camera_height_m": camera.height,
         "camera_distance_m": camera.distance,
-        **result,
+        "noise": None
+        if noise is None
+        else {"jitter": noise.jitter[1], "drift": noise.drift[1], "missing": noise.missing[1]},
+        **score_protocol(vectors),
     }
 
 

@@ -1,8 +1,15 @@
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from gaitid.errors import GaitidError
-from gaitid.evaluation.kinect import evaluate_kinect, format_kinect_report, protocol_keypoints
+from gaitid.evaluation.kinect import (
+    PROTOCOL_CAMERA,
+    evaluate_kinect,
+    format_kinect_report,
+    protocol_keypoints,
+)
 from gaitid.gait.skeleton import SkeletonSpec
 from gaitid.training.kinect import KinectWalk, kinect_path
 
@@ -44,3 +51,14 @@ def test_protocol_views_differ_and_resample():
     side = protocol_keypoints(walk, 90, 15.0)
     assert front.shape == (30, 33, 3) and side.shape == (30, 33, 3)
     assert not np.allclose(front[..., :2], side[..., :2])
+    # filmed at 10 fps and resampled to 15 by timestamps: every 15-fps frame is one of the 10-fps frames
+    rising = joints.copy()
+    rising[..., 1] += (np.arange(60) * 0.002)[:, None]  # the walker moves up a little every frame
+    moving = KinectWalk(101, 1, rising)
+    slow = protocol_keypoints(moving, 90, 15.0, source_fps=10.0)
+    filmed = protocol_keypoints(moving, 90, 10.0)
+    assert len({frame.tobytes() for frame in filmed}) == len(filmed)
+    assert abs(len(slow) - 30) <= 1 and len(filmed) == 20
+    assert all(any(np.array_equal(frame, f) for f in filmed) for frame in slow)
+    high = protocol_keypoints(walk, 90, 15.0, camera=replace(PROTOCOL_CAMERA, height=4.0))
+    assert not np.allclose(high[..., :2], side[..., :2])

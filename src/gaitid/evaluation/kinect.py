@@ -23,12 +23,13 @@ import numpy as np
 
 from gaitid.errors import GaitidError
 from gaitid.evaluation.metrics import cross_view_rank1, euclidean_distances, rank_k_accuracy
-from gaitid.gait.skeleton import SkeletonSpec, embed_in_windows, skeleton_features
+from gaitid.gait.skeleton import SkeletonSpec, embed_in_windows, resample_times, skeleton_features
 from gaitid.training.kinect import (
     KINECT_FPS,
     KINECT_GALLERY_WALKS,
     KINECT_TEST_PEOPLE,
     KINECT_VIEWS,
+    AugmentConfig,
     KinectWalk,
     VirtualCamera,
     add_estimator_noise,
@@ -78,12 +79,22 @@ def make_skeleton_embedder(
     return encoder.embed_features, encoder.spec, encoder.model
 
 
-def protocol_keypoints(walk: KinectWalk, view: float, fps: float) -> np.ndarray:
-    """The protocol's view of one walk: (T', 33, 3) BlazePose keypoints at `fps`."""
+def protocol_keypoints(
+    walk: KinectWalk,
+    view: float,
+    fps: float,
+    camera: VirtualCamera = PROTOCOL_CAMERA,
+    source_fps: float | None = None,
+) -> np.ndarray:
+    """The protocol's view of one walk: (T', 33, 3) BlazePose keypoints at `fps`, seen by `camera` turned
+    to `view`. source_fps: film the walk at that rate and resample it to `fps` by timestamps, as
+    `SkeletonEncoder.embed_keypoints` does with real video (default: film it at `fps`)."""
     walker = walker_frame(walk.joints)
-    step = KINECT_FPS / fps
-    idx = np.round(np.arange(0, len(walker) - 0.5, step)).astype(np.int64)
-    return project_walk(walker[idx], replace(PROTOCOL_CAMERA, view=float(view)))
+    idx = np.round(np.arange(0, len(walker) - 0.5, KINECT_FPS / (source_fps or fps))).astype(np.int64)
+    keypoints = project_walk(walker[idx], replace(camera, view=float(view)))
+    if source_fps is None:
+        return keypoints
+    return keypoints[resample_times(idx / KINECT_FPS, fps)]
 
 
 @dataclass(frozen=True)
@@ -114,8 +125,14 @@ def embed_protocol(
     views: tuple[int, ...] = KINECT_VIEWS,
     noise_seed: int | None = None,
     validation: bool = False,
+    camera: VirtualCamera = PROTOCOL_CAMERA,
+    source_fps: float | None = None,
+    noise: AugmentConfig | None = None,
 ) -> ProtocolVectors:
-    """Embed every walk of `people` at every view (see `evaluate_kinect` for the arguments)."""
+    """Embed every walk of `people` at every view (see `evaluate_kinect` for the arguments). camera,
+    source_fps (see `protocol_keypoints`) and noise (the estimator noise added when `noise_seed` is set;
+    default `AugmentConfig()`) change the protocol's conditions for robustness checks
+    (`benchmarks/kinect_conditions.py`)."""
     rng = np.random.default_rng(noise_seed) if noise_seed is not None else None
     if validation and people is None:
         raise GaitidError("a validation run names its held-out training people")
@@ -128,9 +145,9 @@ def embed_protocol(
     frames = 0
     for walk in walks:
         for view in views:
-            keypoints = protocol_keypoints(walk, view, spec.fps)
+            keypoints = protocol_keypoints(walk, view, spec.fps, camera, source_fps)
             if rng is not None:
-                keypoints = add_estimator_noise(keypoints, rng)
+                keypoints = add_estimator_noise(keypoints, rng, noise or AugmentConfig())
             features = skeleton_features(keypoints, spec)
             frames += len(features)
             vectors.append(np.asarray(embed(features), np.float32))
