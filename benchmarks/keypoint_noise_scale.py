@@ -43,25 +43,23 @@ def read_frames(path: Path, count: int) -> list[np.ndarray]:
     return frames
 
 
-def tallest(people) -> np.ndarray | None:  # type: ignore[no-untyped-def]
-    if not people:
-        return None
-    person = max(people, key=lambda p: float(p.box[3] - p.box[1]))
-    return np.concatenate([person.keypoints[:, :3], [[float(person.box[3] - person.box[1]), 0, 0]]])
-
-
-def estimate(frames: list[np.ndarray], scale: float) -> list[np.ndarray | None]:
+def estimate(frames: list[np.ndarray], scale: float) -> list[tuple[np.ndarray, float] | None]:
+    """Per frame, the tallest person's keypoints (33, 3) and box height, in full-size pixels; None when
+    nobody was found."""
     pose = HumanPoseNN("full", threads=2)
-    out = []
+    out: list[tuple[np.ndarray, float] | None] = []
     for i, image in enumerate(frames):
         if scale != 1.0:
             size = (round(image.shape[1] * scale), round(image.shape[0] * scale))
             image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-        found = tallest(pose.estimate(Frame(image, i, i / 30.0)).people)
-        if found is not None:
-            found[:-1, :2] /= scale
-            found[-1, 0] /= scale
-        out.append(found)
+        people = pose.estimate(Frame(image, i, i / 30.0)).people
+        if not people:
+            out.append(None)
+            continue
+        person = max(people, key=lambda p: float(p.box[3] - p.box[1]))
+        keypoints = person.keypoints[:, :3].copy()
+        keypoints[:, :2] /= scale
+        out.append((keypoints, float(person.box[3] - person.box[1]) / scale))
     return out
 
 
@@ -80,12 +78,12 @@ def main() -> None:
         for ref, est in zip(reference, small):
             if ref is None:
                 continue
-            height = ref[-1, 0]
+            ref_keypoints, height = ref
             heights.append(height * scale)
             if est is None:
                 continue
             found += 1
-            r, e = ref[rows_idx], est[rows_idx]
+            r, e = ref_keypoints[rows_idx], est[0][rows_idx]
             good = (r[:, 2] >= MIN_CONFIDENCE) & (e[:, 2] >= MIN_CONFIDENCE)
             errors.extend(np.linalg.norm(r[good, :2] - e[good, :2], axis=1) / height)
             missing.append(float(((r[:, 2] >= MIN_CONFIDENCE) & (e[:, 2] < MIN_CONFIDENCE)).mean()))
