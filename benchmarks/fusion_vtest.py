@@ -43,7 +43,7 @@ class RecordingWalkers(Walkers):
     def update(self, people: FramePeople):  # type: ignore[no-untyped-def]
         height, width = people.frame_size
         for person in people.people:
-            if person.track_id is not None and self._usable_silhouette(person, height, width) is not None:
+            if person.track_id is not None and self.is_usable(person, height, width):
                 self.frames[person.track_id].append((people.frame_index, people.time, person))
         return super().update(people)
 

@@ -158,15 +158,21 @@ class Walkers:
     def visible(self, frame_index: int) -> list[WalkerState]:
         return [s for s in self.states.values() if s.last_frame == frame_index]
 
-    def _usable_silhouette(self, person: Person, height: int, width: int) -> np.ndarray | None:
+    def is_usable(self, person: Person, height: int, width: int) -> bool:
+        """Whether a person in a frame of (height, width) makes a usable frame (see the module doc)."""
         if person.mask is None:
-            return None
+            return False
         x1, y1, x2, y2 = (float(v) for v in person.box)
         if y2 - y1 < self.window.min_height:
-            return None
-        if height and width and (
-            x1 <= EDGE_MARGIN or y1 <= EDGE_MARGIN or x2 >= width - EDGE_MARGIN or y2 >= height - EDGE_MARGIN
-        ):
+            return False
+        return not (
+            height
+            and width
+            and (x1 <= EDGE_MARGIN or y1 <= EDGE_MARGIN or x2 >= width - EDGE_MARGIN or y2 >= height - EDGE_MARGIN)
+        )
+
+    def _usable_silhouette(self, person: Person, height: int, width: int) -> np.ndarray | None:
+        if not self.is_usable(person, height, width):
             return None
         return normalize_silhouette(person.mask, self.encoder.spec.height, self.encoder.spec.width)
 
