@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from gallery_helpers import MODEL, People, name
 
+from gaitid.gallery.cohort import Cohort
 from gaitid.gallery import Gallery, GalleryStore
 from gaitid.gallery.errors import EmptyGalleryError, GalleryError, ModelMismatchError
 from gaitid.types import Embedding
@@ -46,33 +47,46 @@ def test_batch_identification_matches_single(tmp_path, people):
         probes = np.stack([people.vectors(p, 1)[0] for p in range(12)])
         batch = gallery.identify_batch(probes, MODEL, top_k=3)
         single = [gallery.identify(Embedding(v, MODEL), top_k=3) for v in probes]
-        assert batch == single
+        assert [(b.name, b.score, b.candidates) for b in batch] == [(s.name, s.score, s.candidates) for s in single]
+        assert [b.margin for b in batch] == pytest.approx([s.margin for s in single], abs=1e-5)
         assert gallery.store.audit(1)[0]["action"] == "enrol"
 
 
-def test_background_vectors_calibrate(tmp_path, people):
-    background = np.concatenate([people.vectors(p, 20) for p in range(10, 16)])
-    labels = np.repeat(np.arange(10, 16), 20)
-    options = {
-        "background": background,
-        "background_model": MODEL,
-        "background_labels": labels,
-        "target_fpir": 0.1,
-    }
-    with Gallery.open(tmp_path / "g.db", method="svm", **options) as gallery:
+def _cohort(people, persons=range(10, 16), per=20) -> Cohort:
+    vectors = np.concatenate([people.vectors(p, per) for p in persons])
+    return Cohort.from_vectors(vectors, np.repeat([f"c{p}" for p in persons], per), MODEL)
+
+
+def test_a_cohort_calibrates_the_svm(tmp_path, people):
+    with Gallery.open(tmp_path / "g.db", method="svm", cohort=_cohort(people), target_fpir=0.1) as gallery:
         _fill(gallery, people, 2)  # too few people to calibrate an SVM on the gallery alone
         assert gallery.identify(people.embeddings(1, 1)[0]).name == name(1)
         index = gallery._indexes[MODEL]
-        assert index.method == "svm" and index.calibration.source == "background"
-        assert len(index.classifier.background_) == 60  # half the background people are negatives
+        assert index.method == "svm" and index.calibration.source == "cohort"
+        assert len(index.classifier.background_) == 60  # half the cohort's people are negatives
         assert len(index.calibration.nonmated) == 60  # the other half calibrate
 
 
-def test_too_few_people_to_calibrate(tmp_path, people):
+def test_one_enrolled_person_with_a_cohort(tmp_path, people):
+    """Verification: with a cohort, one enrolled person is named and strangers are not."""
+    with Gallery.open(tmp_path / "g.db", cohort=_cohort(people), audit_identifications=False) as gallery:
+        _fill(gallery, people, 1)
+        assert gallery.calibration_source(MODEL) == "cohort"
+        mine = [gallery.identify(e) for e in people.embeddings(0, 10)]
+        assert all(i.name == name(0) and i.margin == float("inf") for i in mine)
+        strangers = [gallery.identify(e) for p in range(1, 10) for e in people.embeddings(p, 5)]
+        assert all(i.is_unknown and i.fpir > 0.01 for i in strangers)
+
+
+def test_too_few_people_to_calibrate_without_a_cohort(tmp_path, people):
     with Gallery.open(tmp_path / "g.db") as gallery:
         _fill(gallery, people, 1)
-        with pytest.raises(GalleryError, match="at least 2 are needed"):
+        with pytest.raises(GalleryError, match="no cohort .* enrol at least 2"):
             gallery.identify(people.embeddings(0, 1)[0])
+        gallery.add_cohort("walker-1", people.embeddings(11, 10))  # a site's own stranger is enough
+        gallery.add_cohort("walker-2", people.embeddings(12, 10))
+        assert gallery.identify(people.embeddings(0, 1)[0]).name == name(0)
+        assert gallery.calibration_source(MODEL) == "cohort"
 
 
 def test_empty_gallery_and_model_change(tmp_path, people):
@@ -130,7 +144,7 @@ def test_incremental_enrolment_keeps_the_index(tmp_path, people):
     [
         ({"method": "lda"}, "unknown identification method"),
         ({"target_fpir": 2.0}, "must be in"),
-        ({"background": np.ones((2, 3))}, "need the name"),
+        ({"normalisation": "q"}, "unknown normalisation"),
     ],
 )
 def test_bad_options(tmp_path, options, message):

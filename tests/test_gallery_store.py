@@ -151,13 +151,14 @@ def test_migrations_run_on_open(tmp_path, monkeypatch):
     def add_column(db):
         db.execute("ALTER TABLE people ADD COLUMN note TEXT")
 
+    newer = len(store_module._MIGRATIONS) + 1
     monkeypatch.setattr(store_module, "_MIGRATIONS", [*store_module._MIGRATIONS, add_column])
-    monkeypatch.setattr(store_module, "SCHEMA_VERSION", 2)
+    monkeypatch.setattr(store_module, "SCHEMA_VERSION", newer)
     with GalleryStore(path) as store:
         assert store.person("alice").num_vectors == 1
         assert store.audit(1)[0]["action"] == "migrate"
     db = sqlite3.connect(path)
-    assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("2",)
+    assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (str(newer),)
     assert "note" in [r[1] for r in db.execute("PRAGMA table_info(people)")]
     db.close()
 

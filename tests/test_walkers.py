@@ -100,7 +100,10 @@ def test_a_walker_is_named_once_and_the_evidence_is_the_mean_over_windows(galler
     assert events[0].identity.name == "bob" and events[0].frame_index == 4
     assert len(state.history) == 4 and all(a.identity.name == "bob" for a in state.history)
     assert [a.windows for a in state.history] == [1, 2, 3, 4]
-    assert np.allclose(np.mean(state.scores, axis=0), np.mean(np.stack(state.scores), axis=0))
+    names, rows = gallery.scores(np.stack(state.vectors), "code/1")
+    mean = rows.mean(axis=0)
+    assert len(state.evidence.scores) == 4 and np.allclose(np.mean(state.evidence.scores, axis=0), mean)
+    assert state.identity.score == pytest.approx(float(gallery.calibrated(mean.max(), "code/1")))
     assert state.identity.candidates[0][0] == "bob" and len(state.identity.candidates) == 3
 
 
@@ -143,5 +146,5 @@ def test_a_walker_who_stays_keeps_only_the_last_windows(gallery: Gallery) -> Non
     for i in range(50):
         walkers.update(frame(i, person(1, 5)))
     state = walkers.states[1]
-    assert state.windows == 10 and len(state.vectors) == len(state.scores) == 3
+    assert state.windows == 10 and len(state.vectors) == len(state.evidence.scores) == 3
     assert state.history[-1].windows == 10 and state.identity.name == "bob"

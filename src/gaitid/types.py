@@ -166,11 +166,21 @@ class Embedding:
 
 @dataclass(frozen=True)
 class Identity:
-    """The answer for one probe: an enrolled name, or None for unknown, with its score and the runners-up."""
+    """The answer for one probe or one walker: an enrolled name, or None for unknown.
+
+    score: 1 - fpir for the best candidate, in [0, 1]. fpir: the estimated false-positive identification
+    rate at the best candidate's evidence: how often a stranger walking past this gallery would score as
+    high. candidates: the best few (name, score), best first. margin: how far the best candidate's
+    evidence is ahead of the second's (normalised score units; inf with one person enrolled). windows: how
+    many windows of the walk the answer rests on.
+    """
 
     name: str | None
     score: float
     candidates: tuple[tuple[str, float], ...] = field(default=())
+    fpir: float | None = None
+    margin: float | None = None
+    windows: int = 1
 
     @property
     def is_unknown(self) -> bool:

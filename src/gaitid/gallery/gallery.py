@@ -27,15 +27,21 @@ import numpy as np
 
 from gaitid.gallery.calibration import ScoreCalibration
 from gaitid.gallery.classifiers import CosineNN, LinearSVM
+from gaitid.gallery.cohort import Cohort, shipped_cohort
+from gaitid.gallery.evidence import TrackEvidence
+from gaitid.gallery.normalisation import MODES, CohortNorm, top_stats
 from gaitid.gallery.crypto import key_from_environment
 from gaitid.gallery.errors import EmptyGalleryError, GalleryError, ModelMismatchError
 from gaitid.gallery.store import GalleryStore, NewVector, PersonRecord, Removal, default_gallery_path
 from gaitid.types import Embedding, Identity
 
 METHODS = ("cosine", "svm")
-MIN_SVM_PEOPLE = 3  # for the SVM's self-calibration by cross-fitting (two with background vectors)
+MIN_SVM_PEOPLE = 3  # for the SVM's self-calibration by cross-fitting (two with a cohort)
 DEFAULT_TARGET_FPIR = 0.01
-CALIBRATION_PROBES = 2000
+CALIBRATION_PROBES = 2000  # cohort windows searched as strangers against the gallery
+NORMALISATION = "s"  # chosen on validation identities: experiments/results/openset_methods.md
+NORMALISATION_TOP = 1.0
+MIN_TNORM_PEOPLE = 5
 
 
 @dataclass
@@ -51,21 +57,32 @@ class _ModelIndex:
     method: str
     calibration: ScoreCalibration | None = None
     calibrated_people: int = 0
+    norm: CohortNorm | None = None  # cosine with a cohort: scores are normalised against it
+    person_stats: tuple[np.ndarray, np.ndarray] | None = None  # z-norm (mu, sd) per class
+    null_raw: np.ndarray | None = None  # (probes, classes) raw scores of cohort windows searched as strangers
+    null_stats: tuple[np.ndarray, np.ndarray] | None = None  # their own t-norm (mu, sd), own person left out
+    null_rows: np.ndarray | None = None  # which cohort windows are the calibration probes
+    calibrated_generation: int = -1
+    svm_probes: np.ndarray | None = None  # the SVM's calibration probes: the cohort half it was not fitted on
 
 
 class Gallery:
-    """Enrolled people and their vectors, and identification against them.
+    """Enrolled people and their vectors, and the one open-set decision against them.
 
     store: an open GalleryStore (the Gallery closes it on close()).
-    method: "cosine" (nearest neighbour, the default) or "svm" (one-vs-rest linear SVMs; needs 3 people, or 2
-        with background vectors). On held-out CASIA-B subjects both name enrolled people about equally well,
-        but cosine rejects strangers far better (benchmarks/RESULTS-gallery.md), hence the default.
-    target_fpir: the false-positive identification rate the open-set threshold aims at.
-    background: (n, d) vectors of people who are not enrolled, made by `background_model`. With cosine NN they
-        calibrate the scores (see gaitid.gallery.calibration); with the SVM half of the background people
-        are extra negatives for every SVM and the other half calibrate. Without, the gallery calibrates
-        itself. background_labels: (n,) who is who in the background, so that the halves split people
-        (without labels they split vectors, and the calibration is then optimistic).
+    method: "cosine" (nearest neighbour, the default) or "svm" (one-vs-rest linear SVMs; needs 2 people).
+        On held-out CASIA-B subjects both name enrolled people about equally well, but cosine rejects
+        strangers far better (benchmarks/RESULTS-gallery.md), hence the default.
+    target_fpir: the false-positive identification rate the open-set decision aims at: the fraction of
+        strangers (people not enrolled) who are given a name, whatever the number of people enrolled.
+    cohort: vectors of people who are never enrolled, for the model that made them. Default: the cohort
+        shipped beside the model's weights (CASIA-B training subjects), joined with the site's own cohort
+        stored in the gallery (`add_cohort`). With cosine, every score is normalised against the cohort
+        (`normalisation`, see gaitid.gallery.normalisation) and the cohort's windows, searched as strangers
+        against this very gallery, calibrate the scores (gaitid.gallery.calibration); with the SVM, half of
+        the cohort's people are extra negatives and the other half calibrate. A model with no cohort falls
+        back to calibrating against the enrolled people themselves (needs 2 people, unreliable below 10).
+    shipped_cohort: look for the cohort shipped with the model (set False to use only `cohort` and the site's).
     audit_identifications: write every identification (time, result, score) to the audit log.
     """
 
@@ -75,9 +92,10 @@ class Gallery:
         *,
         method: str = "cosine",
         target_fpir: float = DEFAULT_TARGET_FPIR,
-        background: np.ndarray | None = None,
-        background_model: str | None = None,
-        background_labels: np.ndarray | None = None,
+        cohort: Cohort | None = None,
+        shipped_cohort: bool = True,
+        normalisation: str = NORMALISATION,
+        normalisation_top: float = NORMALISATION_TOP,
         audit_identifications: bool = True,
         svm_c: float = 1.0,
     ) -> None:
@@ -89,18 +107,15 @@ class Gallery:
             raise GalleryError(
                 f"the target false-positive identification rate must be in [0, 1], got {target_fpir}"
             )
-        if background is not None and not background_model:
-            raise GalleryError("background vectors need the name of the model that made them")
+        if normalisation not in MODES:
+            raise GalleryError(f"unknown normalisation {normalisation!r}; choose one of {', '.join(MODES)}")
         self.store = store
         self.method = method
         self.target_fpir = float(target_fpir)
-        self.background = None if background is None else np.asarray(background, np.float32)
-        self.background_model = background_model
-        self.background_labels = None if background_labels is None else np.asarray(background_labels)
-        if self.background_labels is not None and (
-            self.background is None or self.background_labels.shape != (len(self.background),)
-        ):
-            raise GalleryError("background_labels must give one label per background vector")
+        self.cohort = cohort
+        self.shipped_cohort = shipped_cohort
+        self.normalisation = normalisation
+        self.normalisation_top = normalisation_top
         self.audit_identifications = audit_identifications
         self.svm_c = svm_c
         self._lock = threading.RLock()  # the indexes are shared by the threads of a server
@@ -193,64 +208,133 @@ class Gallery:
     def person(self, name: str) -> PersonRecord:
         return self.store.person(name)
 
+    # -- the site cohort -----------------------------------------------------------------------------------
+
+    def add_cohort(self, label: str, embeddings: Sequence[Embedding], *, source: str | None = None) -> int:
+        """Add a local walker who will not be enrolled to the site's cohort (their windows' vectors); returns
+        how many site-cohort vectors the model now has. Scores are then normalised against them too."""
+        if isinstance(embeddings, Embedding):
+            embeddings = [embeddings]
+        with self._lock:
+            count = self.store.add_cohort(label, [NewVector(e.vector, e.model, source, e.num_frames) for e in embeddings])
+            self._indexes.clear()
+        return count
+
     # -- identification -----------------------------------------------------------------------------------
 
     def identify(self, embedding: Embedding, top_k: int = 5, *, source: str | None = None) -> Identity:
-        """The enrolled person this probe is, or unknown (name None) when no one matches well enough.
-
-        Identity.score and the candidates' scores are calibrated: 1 - the estimated FPIR at that score.
-        """
-        identity = self.identify_batch(np.asarray(embedding.vector)[None, :], embedding.model, top_k)[0]
+        """The enrolled person this one vector is, or unknown (name None): `decide` on a walk of one window."""
+        evidence = TrackEvidence(embedding.model)
+        evidence.add(embedding.vector)
+        identity = self.decide(evidence, top_k)
         if self.audit_identifications:
             self.store.log_identification(identity.name, identity.score, embedding.model, source)
         return identity
 
+    def decide(self, evidence: TrackEvidence, top_k: int = 5) -> Identity:
+        """The answer for a walk: who it is, or unknown (name None), from every window's evidence so far.
+
+        Each window is scored against every enrolled person and the score normalised against the cohort;
+        a person's evidence is the mean over the windows. The best person is named when the estimated
+        FPIR at their evidence is at most the target (Identity.fpir; Identity.score = 1 - fpir). The answer
+        kept in `evidence` changes only when a new one holds for `evidence.confirm` windows in a row.
+        """
+        if not evidence.vectors:
+            raise GalleryError("no windows to decide on: add a window's vector to the evidence first")
+        with self._lock:
+            index = self._index(evidence.model)
+            names = self._person_names()
+            key = (self.store.counters()[0], id(index))
+            if evidence.key != key:  # people enrolled or removed since: rescore every window kept
+                evidence.scores = list(self._normalised(index, np.stack(evidence.vectors)))
+                evidence.key = key
+            else:
+                missing = len(evidence.vectors) - len(evidence.scores)
+                if missing > 0:
+                    evidence.scores.extend(self._normalised(index, np.stack(evidence.vectors[-missing:])))
+            del evidence.scores[: -evidence.max_windows]
+            calibration = self._calibration(index)
+            labels = index.classifier.classes_
+        fresh = _answer(
+            np.mean(evidence.scores, axis=0), [names[int(c)] for c in labels], calibration,
+            self.target_fpir, top_k, evidence.windows,
+        )
+        return evidence.settle(fresh)
+
+    def record(self, identity: Identity, model: str, source: str | None = None) -> None:
+        """Write a walker's final answer to the audit log (when this gallery audits identifications)."""
+        if self.audit_identifications:
+            self.store.log_identification(identity.name, identity.score, model, source)
+
     def identify_batch(self, vectors: np.ndarray, model: str, top_k: int = 5) -> list[Identity]:
-        """Identify many probes of one model at once (not audited: for evaluation)."""
-        names, raw = self.search(vectors, model, top_k)
-        calibration = self._calibration(self._index(model))
-        accept = 1.0 - self.target_fpir
-        out = []
-        for row_names, row_raw in zip(names, raw):
-            scores = calibration(row_raw)
-            candidates = tuple((n, float(s)) for n, s in zip(row_names, scores))
-            best_name, best = candidates[0]
-            out.append(
-                Identity(name=best_name if best >= accept else None, score=best, candidates=candidates)
-            )
-        return out
+        """Identify many single-window probes of one model at once (not audited: for evaluation)."""
+        vectors = self._check_probes(vectors)
+        with self._lock:
+            index = self._index(model)
+            self._check_dim(index, vectors)
+            scores = self._normalised(index, vectors)
+            names = self._person_names()
+            labels = [names[int(c)] for c in index.classifier.classes_]
+            calibration = self._calibration(index)
+        return [_answer(row, labels, calibration, self.target_fpir, top_k, 1) for row in scores]
 
     def search(self, vectors: np.ndarray, model: str, top_k: int = 5) -> tuple[list[list[str]], np.ndarray]:
-        """The top_k people for each probe and their raw (uncalibrated) scores, best first (for evaluation)."""
-        vectors = np.asarray(vectors, np.float32)
-        if vectors.ndim != 2:
-            raise GalleryError(f"expected probe vectors of shape (n, d), got {vectors.shape}")
+        """The top_k people for each probe and their raw (unnormalised) scores, best first (for evaluation)."""
+        vectors = self._check_probes(vectors)
         with self._lock:  # an index update (another thread's enrolment) must not run under a search
             index = self._index(model)
-            if vectors.shape[1] != index.classifier.n_features_in_:
-                raise GalleryError(
-                    f"probe vectors have dimension {vectors.shape[1]} but model {model!r} enrolled "
-                    f"{index.classifier.n_features_in_}-dimensional vectors: the model changed without a new name"
-                )
+            self._check_dim(index, vectors)
             classes, raw = index.classifier.top_k(vectors, top_k)
             names = self._person_names()
             labels = index.classifier.classes_
             return [[names[int(labels[c])] for c in row] for row in classes], raw
 
-    def raw_scores(self, vectors: np.ndarray, model: str) -> tuple[list[str], np.ndarray]:
-        """(names, (n, people) raw scores) of every person enrolled with `model` (for evaluation)."""
+    def scores(self, vectors: np.ndarray, model: str) -> tuple[list[str], np.ndarray]:
+        """(names, (n, people) scores as the decision sees them: normalised against the cohort when there is
+        one) of every person enrolled with `model` (for evaluation and benchmarks)."""
+        vectors = self._check_probes(vectors)
         with self._lock:  # another thread's enrolment updates the classifier under this lock
             index = self._index(model)
+            self._check_dim(index, vectors)
             names = self._person_names()
-            return [names[int(c)] for c in index.classifier.classes_], index.classifier.decision_function(vectors)
+            return [names[int(c)] for c in index.classifier.classes_], self._normalised(index, vectors)
 
-    def calibrated(self, raw: np.ndarray, model: str) -> np.ndarray:
-        """Raw scores of `model`'s classifier mapped to calibrated scores (see gaitid.gallery.calibration)."""
-        return self._calibration(self._index(model))(raw)
+    def calibrated(self, scores: np.ndarray, model: str) -> np.ndarray:
+        """Scores (as `scores` gives them) mapped to 1 - the estimated FPIR (see gaitid.gallery.calibration)."""
+        return self._calibration(self._index(model))(scores)
 
     def threshold(self, model: str) -> float:
-        """The raw score that the current target FPIR corresponds to, for `model`'s classifier."""
+        """The score (as `scores` gives them) that the target FPIR corresponds to, for `model`; raises a
+        GalleryError when the gallery cannot decide for `model` (empty, other model, too few people)."""
         return self._calibration(self._index(model)).raw_threshold(self.target_fpir)
+
+    def calibration_source(self, model: str) -> str:
+        """Where the FPIR estimate comes from: "cohort" (people never enrolled) or "gallery" (the enrolled
+        people themselves, when the model has no cohort)."""
+        return self._calibration(self._index(model)).source
+
+    @staticmethod
+    def _check_probes(vectors: np.ndarray) -> np.ndarray:
+        vectors = np.asarray(vectors, np.float32)
+        if vectors.ndim != 2:
+            raise GalleryError(f"expected probe vectors of shape (n, d), got {vectors.shape}")
+        return vectors
+
+    @staticmethod
+    def _check_dim(index: _ModelIndex, vectors: np.ndarray) -> None:
+        if vectors.shape[1] != index.classifier.n_features_in_:
+            raise GalleryError(
+                f"probe vectors have dimension {vectors.shape[1]} but model {index.model!r} enrolled "
+                f"{index.classifier.n_features_in_}-dimensional vectors: the model changed without a new name"
+            )
+
+    def _normalised(self, index: _ModelIndex, vectors: np.ndarray) -> np.ndarray:
+        self._check_dim(index, vectors)
+        raw = index.classifier.decision_function(vectors)
+        if index.norm is None:
+            return raw
+        probe = index.norm.probe_stats(vectors) if index.norm.needs_probe_stats() else None
+        return index.norm.normalise(raw, probe, index.person_stats)
 
     # -- the index ----------------------------------------------------------------------------------------
 
@@ -261,18 +345,25 @@ class Gallery:
             self._names_generation = generation
         return self._names
 
-    def _background_halves(self, model: str) -> tuple[np.ndarray | None, np.ndarray | None]:
-        """(SVM negatives, calibration probes) from the background vectors of `model`, or (None, None)."""
-        if self.background is None or self.background_model != model:
-            return None, None
+    def _model_cohort(self, model: str) -> Cohort | None:
+        """The cohort for `model`: the one given, else the shipped one, joined with the site's; or None."""
+        base = self.cohort if self.cohort is not None and self.cohort.model == model else None
+        if base is None and self.shipped_cohort:
+            base = shipped_cohort(model)
+        labels, vectors = self.store.load_cohort(model)
+        if base is None:
+            return Cohort.from_vectors(vectors, labels, model) if len(labels) else None
+        if len(labels) and vectors.shape[1] != base.vectors.shape[1]:
+            raise GalleryError(f"the site cohort of {model!r} has vectors of another dimension than the model's")
+        return base.extended(vectors, labels)
+
+    @staticmethod
+    def _cohort_halves(cohort: Cohort) -> tuple[np.ndarray, np.ndarray]:
+        """(SVM negatives, calibration probes): the cohort's people split in two halves."""
         rng = np.random.default_rng(0)
-        if self.background_labels is not None:
-            people = np.unique(self.background_labels)
-            first = np.isin(self.background_labels, rng.permutation(people)[: len(people) // 2])
-        else:
-            first = np.zeros(len(self.background), bool)
-            first[rng.permutation(len(self.background))[: len(self.background) // 2]] = True
-        return self.background[first], self.background[~first]
+        people = np.unique(cohort.labels)
+        first = np.isin(cohort.labels, rng.permutation(people)[: len(people) // 2])
+        return cohort.vectors[first], cohort.vectors[~first]
 
     def _index(self, model: str) -> _ModelIndex:
         with self._lock:
@@ -292,6 +383,9 @@ class Gallery:
             index.person_ids = np.concatenate([index.person_ids, persons])
             index.max_id = int(ids[-1])
             index.generation = generation
+            if index.norm is not None:
+                changed = np.flatnonzero(np.isin(index.classifier.classes_, persons))
+                self._update_cohort_scores(index, changed)
             return index
         self._indexes[model] = index = self._build(model, generation, removals)
         return index
@@ -315,16 +409,57 @@ class Gallery:
                 stacklevel=3,
             )
         ids, persons, matrix = self.store.load_vectors(model)
+        cohort = self._model_cohort(model)
+        if cohort is not None and cohort.vectors.shape[1] != matrix.shape[1]:
+            raise GalleryError(
+                f"the cohort of {model!r} has {cohort.vectors.shape[1]}-dimensional vectors but the gallery "
+                f"{matrix.shape[1]}-dimensional ones: the model changed without a new name"
+            )
         n_people = len(np.unique(persons))
-        method = self.method
-        if method == "svm":
+        index = _ModelIndex(model, generation, removals, int(ids[-1]), persons, None, self.method)
+        if self.method == "svm":
             if n_people < 2:
                 raise GalleryError("the linear SVM needs at least two enrolled people; use the cosine method")
-            negatives, _ = self._background_halves(model)
-            classifier = LinearSVM(C=self.svm_c).fit(matrix, persons, background=negatives)
-        else:
-            classifier = CosineNN().fit(matrix, persons)
-        return _ModelIndex(model, generation, removals, int(ids[-1]), persons, classifier, method)
+            negatives = None if cohort is None else self._cohort_halves(cohort)[0]
+            index.classifier = LinearSVM(C=self.svm_c).fit(matrix, persons, background=negatives)
+            index.svm_probes = None if cohort is None else self._cohort_halves(cohort)[1]
+            return index
+        index.classifier = CosineNN().fit(matrix, persons)
+        if cohort is not None:
+            mode = self.normalisation
+            if cohort.people < MIN_TNORM_PEOPLE and mode in ("t", "s"):
+                mode = "z"  # a probe's statistics over a handful of people are noise: the enrolled side only
+            index.norm = CohortNorm(cohort, mode, self.normalisation_top)
+            probes = np.random.default_rng(0).permutation(len(cohort.labels))[:CALIBRATION_PROBES]
+            index.null_rows = np.sort(probes)
+            index.null_stats = index.norm.probe_stats(
+                cohort.vectors[index.null_rows], exclude=cohort.labels[index.null_rows]
+            )
+            self._update_cohort_scores(index, np.arange(len(index.classifier.classes_)))
+        return index
+
+    @staticmethod
+    def _update_cohort_scores(index: _ModelIndex, classes: np.ndarray) -> None:
+        """Score the cohort's windows against the given classes (new or changed): their z-norm statistics
+        and their columns of the calibration probes' scores."""
+        clf, norm = index.classifier, index.norm
+        n_classes = len(clf.classes_)
+        columns = np.empty((len(norm.cohort.vectors), len(classes)), np.float32)
+        for j, c in enumerate(classes):
+            rows = clf.X_[clf.y_index_ == c]
+            for start in range(0, len(columns), 4096):
+                columns[start : start + 4096, j] = (norm.cohort.vectors[start : start + 4096] @ rows.T).max(axis=1)
+        mu, sd = top_stats(columns, norm.top, axis=0)
+        if index.person_stats is None:
+            index.person_stats = (np.zeros(0, np.float32), np.ones(0, np.float32))
+            index.null_raw = np.zeros((len(index.null_rows), 0), np.float32)
+        grow = n_classes - len(index.person_stats[0])
+        if grow > 0:
+            index.person_stats = tuple(np.concatenate([s, np.zeros(grow, np.float32)]) for s in index.person_stats)
+            index.null_raw = np.concatenate([index.null_raw, np.zeros((len(index.null_rows), grow), np.float32)], axis=1)
+        index.person_stats[0][classes] = mu
+        index.person_stats[1][classes] = sd
+        index.null_raw[:, classes] = columns[index.null_rows]
 
     def _calibration(self, index: _ModelIndex) -> ScoreCalibration:
         with self._lock:
@@ -332,30 +467,57 @@ class Gallery:
 
     def _current_calibration(self, index: _ModelIndex) -> ScoreCalibration:
         n_people = len(index.classifier.classes_)
-        # Recalibrated when the number of people changed by more than 5 % (always below 20 people): the
-        # estimate moves slowly with the gallery's size, and for the SVM a recalibration costs a refit.
+        if index.norm is not None:  # cosine with a cohort: cheap, so always current
+            if index.calibration is None or index.calibrated_generation != index.generation:
+                null = index.norm.normalise(index.null_raw, index.null_stats, index.person_stats)
+                index.calibration = ScoreCalibration.from_scores(null.max(axis=1), "cohort")
+                index.calibrated_generation = index.generation
+            return index.calibration
+        # Otherwise recalibrated when the number of people changed by more than 5 % (always below 20
+        # people): the estimate moves slowly with the gallery's size, and for the SVM a recalibration costs
+        # a refit.
         stale = index.calibration is None or (
             index.calibrated_people != n_people
             and (n_people < 20 or abs(n_people - index.calibrated_people) > 0.05 * index.calibrated_people)
         )
         if not stale:
             return index.calibration
-        if self.background is not None and self.background_model == index.model:
-            probes = self.background
-            if isinstance(index.classifier, LinearSVM):
-                probes = self._background_halves(index.model)[1]  # people the SVMs did not see
-            scores = index.classifier.decision_function(probes).max(axis=1)
-            source = "background"
+        if index.svm_probes is not None:  # the SVM with a cohort: its other half, people the SVMs never saw
+            scores = index.classifier.decision_function(index.svm_probes).max(axis=1)
+            source = "cohort"
         else:
             scores = index.classifier.nonmated_scores(CALIBRATION_PROBES, np.random.default_rng(0))
             source = "gallery"
         if len(scores) == 0:
             need = MIN_SVM_PEOPLE if isinstance(index.classifier, LinearSVM) else 2
             raise GalleryError(
-                f"only {n_people} people are enrolled with model {index.model!r}: at least {need} are needed to "
-                "estimate how often a stranger would be accepted (or give background vectors of people who are "
-                "not enrolled)"
+                f"only {n_people} people are enrolled with model {index.model!r}, and the model has no cohort "
+                f"(people never enrolled) to tell how often a stranger would be accepted: enrol at least {need}, "
+                "or add walkers who will not be enrolled to the cohort (gaitid gallery cohort add VIDEO)"
             )
         index.calibration = ScoreCalibration.from_scores(scores, source)
         index.calibrated_people = n_people
         return index.calibration
+
+
+def _answer(
+    evidence: np.ndarray,
+    names: list[str],
+    calibration: ScoreCalibration,
+    target_fpir: float,
+    top_k: int,
+    windows: int,
+) -> Identity:
+    """The decision on one evidence row (a score per enrolled person): the best person if the FPIR at their
+    evidence is within the target, else unknown; with the runners-up and the margin to the second best."""
+    k = min(top_k, len(evidence))
+    order = np.argsort(-evidence, kind="stable")[: max(k, 2)]
+    calibrated = calibration(evidence[order])
+    candidates = tuple((names[i], float(c)) for i, c in zip(order[:k], calibrated[:k]))
+    best = float(calibrated[0])
+    margin = float(evidence[order[0]] - evidence[order[1]]) if len(order) > 1 else float("inf")
+    accepted = best >= 1.0 - target_fpir
+    return Identity(
+        name=names[order[0]] if accepted else None, score=best, candidates=candidates,
+        fpir=1.0 - best, margin=margin, windows=windows,
+    )

@@ -93,7 +93,26 @@ def _migrate_0_to_1(db: sqlite3.Connection) -> None:
     )
 
 
-_MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migrate_0_to_1]
+def _migrate_1_to_2(db: sqlite3.Connection) -> None:
+    """The site's own cohort: vectors of local walkers who are not enrolled (gaitid gallery cohort add)."""
+    _run_script(
+        db,
+        """
+        CREATE TABLE IF NOT EXISTS cohort (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            label TEXT NOT NULL,             -- one cohort person (a track of a video), not a name
+            model TEXT NOT NULL,
+            dim INTEGER NOT NULL,
+            data BLOB NOT NULL,              -- float32 little-endian, encrypted in an encrypted gallery
+            source BLOB,                     -- the video it came from, encrypted likewise
+            created REAL NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS cohort_by_model ON cohort(model, id);
+        """,
+    )
+
+
+_MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migrate_0_to_1, _migrate_1_to_2]
 SCHEMA_VERSION = len(_MIGRATIONS)
 
 
@@ -276,10 +295,10 @@ class GalleryStore:
             self._db.execute("INSERT INTO meta VALUES ('key_check', ?)", (self._cipher.key_check().hex(),))
         else:
             self._db.execute("INSERT INTO meta VALUES ('encryption', 'none')")
-        self._migrate(0)
+        self._migrate(0, log=False)
         self._log("create", None, None, {"encrypted": key is not None, "schema": SCHEMA_VERSION})
 
-    def _migrate(self, version: int) -> None:
+    def _migrate(self, version: int, log: bool = True) -> None:
         if version > SCHEMA_VERSION:
             raise GalleryError(
                 f"{self.path} has gallery schema version {version}, newer than this gaitid understands "
@@ -288,7 +307,7 @@ class GalleryStore:
         for step in range(version, SCHEMA_VERSION):
             _MIGRATIONS[step](self._db)
             self._db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(step + 1),))
-            if step > 0:
+            if log and step > 0:
                 self._log("migrate", None, None, {"from": step, "to": step + 1})
 
     def _unlock(self, meta: dict[str, str], key: bytes | None) -> None:
@@ -444,6 +463,64 @@ class GalleryStore:
                 now,
             ),
         )
+
+    @_guarded
+    def add_cohort(self, label: str, vectors: Sequence[NewVector]) -> int:
+        """Add one site-cohort person (a local walker who will not be enrolled) in one transaction; returns
+        how many cohort vectors the gallery now holds for their model."""
+        if not vectors:
+            raise GalleryError("no vectors to add to the cohort")
+        arrays = [_check_vector(v) for v in vectors]
+        now = time.time()
+        with self._write():
+            for new, array in zip(vectors, arrays):
+                source = None if new.source is None else new.source.encode("utf-8")
+                self._db.execute(
+                    "INSERT INTO cohort (label, model, dim, data, source, created) VALUES (?, ?, ?, ?, ?, ?)",
+                    (label, new.model, int(array.shape[0]), self._seal(array.astype("<f4").tobytes(), "cohort"),
+                     self._seal(source, "source"), now),
+                )
+            self._bump("generation", "removals")  # the normalisation changes: indexes are rebuilt
+            self._log("cohort", None, None, {"vectors": len(vectors), "model": vectors[0].model})
+            return int(self._db.execute("SELECT COUNT(*) FROM cohort WHERE model = ?", (vectors[0].model,)).fetchone()[0])
+
+    @_guarded
+    def clear_cohort(self) -> int:
+        """Erase the site cohort; returns how many vectors were erased."""
+        with self._write():
+            count = int(self._db.execute("SELECT COUNT(*) FROM cohort").fetchone()[0])
+            self._db.execute("DELETE FROM cohort")
+            self._bump("generation", "removals")
+            self._log("cohort", None, None, {"cleared": count})
+        self.compact()
+        return count
+
+    @_guarded
+    def load_cohort(self, model: str) -> tuple[np.ndarray, np.ndarray]:
+        """The site cohort of one model: (labels (n,), vectors (n, d) float32)."""
+        labels, rows, dims = [], [], set()
+        for label, dim, data in self._db.execute(
+            "SELECT label, dim, data FROM cohort WHERE model = ? ORDER BY id", (model,)
+        ):
+            labels.append(label)
+            rows.append(self._open(data, "cohort"))
+            dims.add(dim)
+        if not rows:
+            return np.zeros(0, str), np.zeros((0, 0), np.float32)
+        if len(dims) > 1:
+            raise GalleryError(f"site-cohort vectors of model {model!r} have different dimensions {sorted(dims)}")
+        matrix = np.frombuffer(b"".join(rows), dtype="<f4").reshape(len(rows), dims.pop()).astype(np.float32)
+        return np.asarray(labels), matrix
+
+    @_guarded
+    def cohort_counts(self) -> dict[str, tuple[int, int]]:
+        """model -> (site-cohort people, vectors)."""
+        return {
+            model: (int(people), int(n))
+            for model, people, n in self._db.execute(
+                "SELECT model, COUNT(DISTINCT label), COUNT(*) FROM cohort GROUP BY model"
+            )
+        }
 
     @_guarded
     def remove(self, name: str) -> Removal:

@@ -9,12 +9,12 @@ Windows: every `stride` usable frames, once a track has `size` of them, its last
 are embedded by the gait model into one vector (defaults: 30 and 15; at 25-30 fps a window is about a
 second, one to two gait cycles; at vtest's 10 fps, 3 s).
 
-Evidence: with a gallery, every window is scored against every enrolled person (the classifier's raw
-score), and the track's identity is the person with the best *mean* raw score over all the track's
-windows so far, calibrated like a single probe (see gaitid.gallery.calibration). The calibration is
-estimated from single vectors; a mean over several windows varies less for a stranger than one window
-does, so the threshold is conservative for long tracks: the false-accept rate is at most about the
-target, and the answer firms up as the person keeps walking.
+Evidence: with a gallery, every window's vector is added to the track's `TrackEvidence` and the gallery
+decides (`Gallery.decide`, the one decision every caller goes through): each window scored against every
+enrolled person and normalised against a cohort of people never enrolled, the mean over all the track's
+windows so far, and a name only when the estimated false-positive identification rate at that evidence is
+within the gallery's target. The answer firms up as the person keeps walking, and changes only when a new
+answer holds for two windows in a row (see gaitid.gallery.evidence).
 
 A track that has not been seen for `leave_after` seconds has left: its answer is final.
 
@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from gaitid.gait.normalize import normalize_silhouette
+from gaitid.gallery.evidence import TrackEvidence
 from gaitid.types import Embedding, FramePeople, Identity, Person
 
 EDGE_MARGIN = 2.0  # pixels: a box this close to the frame's border touches it
@@ -82,12 +83,9 @@ class WalkerState:
     last_time: float
     frames: int = 0
     usable: int = 0
+    evidence: TrackEvidence = field(default_factory=lambda: TrackEvidence(""))
     recent: deque = field(default_factory=deque)  # the last `size` usable silhouettes, (H, W) float32
     since_window: int = 0
-    windows: int = 0  # windows made so far; the last `max_windows` of them are kept in `vectors`
-    vectors: list[np.ndarray] = field(default_factory=list)
-    scores: list[np.ndarray] = field(default_factory=list)  # raw score rows, one per window
-    score_key: tuple | None = None  # (gallery generation, names) the score rows belong to
     history: list[Answer] = field(default_factory=list)
     first_box: tuple[float, float, float, float] | None = None  # where the walker was first seen
     last_person: Person | None = None
@@ -96,6 +94,16 @@ class WalkerState:
     @property
     def identity(self) -> Identity | None:
         return self.history[-1].identity if self.history else None
+
+    @property
+    def vectors(self) -> list[np.ndarray]:
+        """The vectors of the track's last `max_windows` windows."""
+        return self.evidence.vectors
+
+    @property
+    def windows(self) -> int:
+        """Windows made so far (the last `max_windows` of them are kept)."""
+        return self.evidence.windows
 
     def embeddings(self, model: str, size: int) -> list[Embedding]:
         return [Embedding(vector=v, model=model, num_frames=size) for v in self.vectors]
@@ -128,7 +136,8 @@ class Walkers:
             state = self.states.get(person.track_id)
             if state is None or state.ended:
                 state = self.states[person.track_id] = WalkerState(
-                    person.track_id, people.frame_index, people.time, people.frame_index, people.time
+                    person.track_id, people.frame_index, people.time, people.frame_index, people.time,
+                    evidence=TrackEvidence(self.encoder.model, self.max_windows),
                 )
             state.last_frame, state.last_time, state.last_person = people.frame_index, people.time, person
             if state.first_box is None:
@@ -178,39 +187,15 @@ class Walkers:
 
     def _add_window(self, state: WalkerState, frame_index: int, time: float) -> WalkerEvent | None:
         state.since_window = 0
-        embedding = self.encoder.embed(np.stack(state.recent))
-        state.vectors.append(embedding.vector)
-        state.windows += 1
+        state.evidence.add(self.encoder.embed(np.stack(state.recent)).vector)
         if self.gallery is None:
-            del state.vectors[: -self.max_windows]
             return None
         previous = state.identity
-        identity = self._identify(state)
-        del state.vectors[: -self.max_windows]
-        del state.scores[: -self.max_windows]
+        identity = self.gallery.decide(state.evidence)
         state.history.append(Answer(frame_index, time, state.windows, identity))
         if previous is None or previous.name != identity.name:
             return WalkerEvent("identified", state.track_id, frame_index, time, identity)
         return None
-
-    def _identify(self, state: WalkerState) -> Identity:
-        model = self.encoder.model
-        generation = self.gallery.store.counters()[0]
-        if state.score_key is None or state.score_key[0] != generation:  # people enrolled or removed since
-            names, raw = self.gallery.raw_scores(np.stack(state.vectors), model)
-            state.scores = list(raw)
-            state.score_key = (generation, tuple(names))
-        else:
-            _, raw = self.gallery.raw_scores(state.vectors[-1][None], model)
-            state.scores.append(raw[0])
-        names = state.score_key[1]
-        evidence = np.mean(state.scores, axis=0)
-        order = np.argsort(-evidence)[:5]
-        calibrated = self.gallery.calibrated(evidence[order], model)
-        candidates = tuple((names[i], float(c)) for i, c in zip(order, calibrated))
-        best_name, best = candidates[0]
-        accepted = best >= 1.0 - self.gallery.target_fpir
-        return Identity(name=best_name if accepted else None, score=best, candidates=candidates)
 
     def forget_ended(self) -> None:
         """Drop the tracks that have left (a live run keeps only who is in view)."""
@@ -221,5 +206,5 @@ class Walkers:
         state.recent.clear()
         if self.gallery is not None and state.identity is not None:
             identity = state.identity
-            self.gallery.store.log_identification(identity.name, identity.score, self.encoder.model)
+            self.gallery.record(identity, self.encoder.model)
         return WalkerEvent("left", state.track_id, frame_index, time, state.identity)

@@ -1,0 +1,79 @@
+"""A walker's evidence: the scores of every window of their walk against the gallery, and the answer so far.
+
+`Gallery.decide(evidence)` is the one decision; this module holds what it decides on and the rule that
+keeps an answer from flipping:
+
+- every window counts: the evidence for each enrolled person is the mean of their normalised scores over
+  all the walk's windows so far (at most `max_windows`, the most recent), so the answer firms up as the
+  walker keeps walking;
+- a name, once given, is replaced (by another name or by unknown) only when the new answer has held for
+  `confirm` windows in a row (default 2): one odd window (a turn, an occlusion) never changes who someone
+  is. The first answer, and a name after unknown, are given at once: that is the answer firming up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from gaitid.types import Identity
+
+CONFIRM_WINDOWS = 2
+MAX_WINDOWS = 240  # two minutes in view at 30 frames/s with the default windows
+
+
+@dataclass
+class TrackEvidence:
+    """The windows of one walk (vectors of one model) and their scores; `Gallery.decide` keeps it current.
+
+    model: the Embedding.model of the vectors. vectors: the last `max_windows` window vectors. scores: one
+    normalised score row per window, against the people of `key` (recomputed when the gallery changes).
+    answer: the current answer. pending: a different answer and how many windows in a row it has held.
+    """
+
+    model: str
+    max_windows: int = MAX_WINDOWS
+    confirm: int = CONFIRM_WINDOWS
+    vectors: list[np.ndarray] = field(default_factory=list)
+    scores: list[np.ndarray] = field(default_factory=list)
+    key: tuple | None = None
+    answer: Identity | None = None
+    pending: tuple[str | None, int] = (None, 0)
+    windows: int = 0  # every window seen, including those no longer kept
+
+    def add(self, vector: np.ndarray) -> None:
+        """One more window of the walk."""
+        vector = np.asarray(vector, np.float32)
+        if vector.ndim != 1:
+            raise ValueError(f"a window's vector must be 1-D, got shape {vector.shape}")
+        self.vectors.append(vector)
+        self.windows += 1
+        del self.vectors[: -self.max_windows]
+
+    def settle(self, fresh: Identity) -> Identity:
+        """Apply the no-flip rule to the answer of the evidence as it is now; returns the answer to give."""
+        current = self.answer
+        if current is None or current.name is None or fresh.name == current.name:
+            self.pending = (None, 0)
+            self.answer = fresh
+            return fresh
+        name, held = self.pending
+        held = held + 1 if name == fresh.name else 1
+        self.pending = (fresh.name, held)
+        if held >= self.confirm:
+            self.pending = (None, 0)
+            self.answer = fresh
+            return fresh
+        # Keep the current name for now, with what the evidence says of it today.
+        scores = dict(fresh.candidates)
+        kept = Identity(
+            name=current.name,
+            score=scores.get(current.name, current.score) if current.name is not None else fresh.score,
+            candidates=fresh.candidates,
+            fpir=fresh.fpir,
+            margin=fresh.margin,
+            windows=fresh.windows,
+        )
+        self.answer = kept
+        return kept

@@ -1,0 +1,141 @@
+"""Build the calibration cohort that ships beside a silhouette model: people who are never enrolled.
+
+    python -m gaitid.training.cohort [--weights NAME|FILE.onnx] [--out FILE.npz] [--cache windows.npz]
+
+The cohort is made of CASIA-B's training subjects 001-074 (never 075-124), embedded by the model it ships
+with exactly as the pipeline embeds a walker: windows of 30 silhouettes every 15 (`WindowSpec`'s defaults).
+Per subject it keeps one window per walk (condition and view): the middle window of each of the 110 walks,
+so that every view and every condition (normal, bag, coat) is in it. Vectors are stored as int8 with a
+per-vector scale (cosine error below 0.002), beside the weights, with the model's name and the SHA-256 of
+its weights file: a cohort made by other weights is refused at load time (`gaitid.gallery.cohort`).
+
+Remake it whenever the weights change (this command, then commit the file it writes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from gaitid.gallery.cohort import Cohort, cohort_path, file_sha256
+from gaitid.training.data import CASIA_B_TRAIN_SUBJECTS, load_casia_b
+
+WINDOW_SIZE = 30
+WINDOW_STRIDE = 15
+
+
+@dataclass(frozen=True)
+class WindowVectors:
+    """Vectors of the 30-frame windows of CASIA-B walks. Row i: window `window[i]` of walk `walk[i]`."""
+
+    vectors: np.ndarray  # (n, d) float32
+    subjects: np.ndarray  # (n,) int
+    conditions: np.ndarray  # (n,) str, e.g. "nm-05"
+    views: np.ndarray  # (n,) str, e.g. "090"
+    walk: np.ndarray  # (n,) int: index of the walk the window comes from
+    window: np.ndarray  # (n,) int: index of the window within its walk
+    model: str
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(path, **{k: getattr(self, k) for k in self.__dataclass_fields__ if k != "model"}, model=self.model)
+
+    @staticmethod
+    def load(path: Path) -> WindowVectors:
+        with np.load(path) as z:
+            return WindowVectors(**{k: z[k] for k in z.files if k != "model"}, model=str(z["model"]))
+
+    def rows(self, keep: np.ndarray) -> WindowVectors:
+        return WindowVectors(
+            self.vectors[keep], self.subjects[keep], self.conditions[keep], self.views[keep],
+            self.walk[keep], self.window[keep], self.model,
+        )
+
+
+def window_starts(num_frames: int, size: int = WINDOW_SIZE, stride: int = WINDOW_STRIDE) -> list[int]:
+    """First frames of the windows the pipeline would make from a walk of `num_frames` usable frames;
+    a walk shorter than one window gives one window of all its frames."""
+    if num_frames <= size:
+        return [0]
+    return list(range(0, num_frames - size + 1, stride))
+
+
+def embed_windows(
+    encoder,  # type: ignore[no-untyped-def]
+    subjects: Sequence[int],
+    purpose: str,
+    root: Path | None = None,
+    progress: bool = True,
+) -> WindowVectors:
+    """Every window of every walk of `subjects` embedded by `encoder` (a GaitEncoder)."""
+    data = load_casia_b(subjects, purpose, root)
+    vectors, subs, conds, views, walks, windows = [], [], [], [], [], []
+    t0 = time.perf_counter()
+    for i, key in enumerate(data.keys):
+        frames = data.frames(i)
+        for w, start in enumerate(window_starts(len(frames))):
+            vectors.append(encoder.embed(frames[start : start + WINDOW_SIZE]).vector)
+            subs.append(key.subject)
+            conds.append(key.condition)
+            views.append(key.view)
+            walks.append(i)
+            windows.append(w)
+        if progress and i % 500 == 0:
+            print(f"  {i}/{len(data)} walks, {len(vectors)} windows ({time.perf_counter() - t0:.0f} s)", file=sys.stderr)
+    return WindowVectors(
+        np.stack(vectors).astype(np.float32), np.array(subs), np.array(conds), np.array(views),
+        np.array(walks), np.array(windows), encoder.model,
+    )
+
+
+def middle_windows(windows: WindowVectors) -> WindowVectors:
+    """One window per walk: the middle one (the walker fully in the view's centre)."""
+    keep = []
+    for walk in np.unique(windows.walk):
+        rows = np.flatnonzero(windows.walk == walk)
+        keep.append(rows[len(rows) // 2])
+    return windows.rows(np.array(keep))
+
+
+def build_cohort(windows: WindowVectors, weights: Path) -> Cohort:
+    """The shipped cohort from the training subjects' windows (refuses any test subject)."""
+    if np.any(windows.subjects > max(CASIA_B_TRAIN_SUBJECTS)):
+        raise ValueError("the cohort must be made of training subjects only (CASIA-B 001-074)")
+    chosen = middle_windows(windows)
+    labels = np.array([f"casia-b-{s:03d}" for s in chosen.subjects])
+    return Cohort.from_vectors(chosen.vectors, labels, windows.model, file_sha256(weights))
+
+
+def main(argv: list[str] | None = None) -> int:
+    from gaitid.gait.encoder import GaitEncoder
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--weights", help="a shipped model's name or an .onnx file (default: the shipped default)")
+    parser.add_argument("--out", type=Path, help="where to write the cohort (default: beside the weights)")
+    parser.add_argument("--cache", type=Path, help="keep (or reuse) every window's vector in this .npz")
+    args = parser.parse_args(argv)
+    encoder = GaitEncoder(args.weights)
+    if args.cache is not None and args.cache.is_file():
+        windows = WindowVectors.load(args.cache)
+        if windows.model != encoder.model:
+            raise SystemExit(f"{args.cache} holds vectors of {windows.model}, not {encoder.model}")
+        windows = windows.rows(windows.subjects <= max(CASIA_B_TRAIN_SUBJECTS))
+    else:
+        windows = embed_windows(encoder, CASIA_B_TRAIN_SUBJECTS, "train")
+        if args.cache is not None:
+            windows.save(args.cache)
+    cohort = build_cohort(windows, encoder.path)
+    out = args.out or cohort_path(encoder.path)
+    cohort.save(out)
+    print(f"{out}: {len(cohort.labels)} vectors of {len(np.unique(cohort.labels))} people, model {cohort.model}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
