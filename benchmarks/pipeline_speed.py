@@ -101,7 +101,7 @@ def measure(video: Path, gallery_path: Path, repeat: int, out: Path | None) -> d
         estimator.estimate = Timed(totals, "pose", estimator.estimate)
         encoder.embed = Timed(totals, "gait vectors", encoder.embed)
         with Gallery.open(gallery_path) as gallery:
-            gallery.raw_scores = Timed(totals, "gallery", gallery.raw_scores)
+            gallery.decide = Timed(totals, "gallery", gallery.decide)
             walkers = Walkers(encoder, gallery, options.window)
             walkers.update = Timed(totals, "walkers (incl. vectors, gallery)", walkers.update)
             import gaitid.identify.app as app

@@ -12,8 +12,9 @@ probe track: its windows are scored, the track's evidence is the mean normalised
 measured on the walks of people not enrolled, and the TPIR (named right) of enrolled people's walks.
 
 Methods: a normalisation (none, z, t, s; `top`: adaptive, from the highest fraction of cohort scores) and
-a calibration: "cohort" (the cohort's windows searched as strangers against this very gallery: the FPIR
-at a score is the fraction of them that reach it) or "self" (today's: the enrolled people searched against
+a calibration: "cohort" (the windows of half the cohort's people searched as strangers against this very
+gallery: the FPIR at a score is the fraction of them that reach it; the other half give the enrolled side's
+statistics) or "self" (today's: the enrolled people searched against
 each other, leave one person out; no cohort).
 """
 
@@ -71,7 +72,7 @@ def main() -> int:
         name = f"{mode}-norm top {top:g}, {calib} calibration"
         norm = CohortNorm(cohort, mode if mode != "none" else "none", top)
         pstats = norm.probe_stats(people.vectors[probe_rows]) if norm.needs_probe_stats() else None
-        cstats = norm.probe_stats(cohort.vectors, exclude=cohort.labels) if norm.needs_probe_stats() else None
+        cstats = norm.calibration_probe_stats() if norm.needs_probe_stats() else None
         rows = {}
         for k, galleries in draws.items():
             if calib == "self" and k < 2:
@@ -80,7 +81,8 @@ def main() -> int:
             for enrolled in galleries:
                 enrol = np.isin(people.subjects, enrolled) & np.isin(people.conditions, ENROL)
                 clf = CosineNN().fit(people.vectors[enrol], people.subjects[enrol])
-                zstats = norm.person_stats(clf) if norm.needs_person_stats() else None
+                columns = clf.decision_function(cohort.vectors)
+                zstats = norm.person_stats(columns) if norm.needs_person_stats() else None
                 z = norm.normalise(clf.decision_function(people.vectors[probe_rows]), pstats, zstats)
                 evidence = np.zeros((len(walks), len(clf.classes_)))
                 np.add.at(evidence, walk_of_row, z)
@@ -88,7 +90,7 @@ def main() -> int:
                 best = evidence.max(axis=1)
                 named = clf.classes_[evidence.argmax(axis=1)]
                 if calib == "cohort":
-                    null = norm.normalise(clf.decision_function(cohort.vectors), cstats, zstats).max(axis=1)
+                    null = norm.normalise(columns[norm.probe_rows], cstats, zstats).max(axis=1)
                 else:
                     null = clf.nonmated_scores(2000, np.random.default_rng(0))
                 null = np.sort(null)

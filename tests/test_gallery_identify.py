@@ -69,13 +69,14 @@ def test_a_cohort_calibrates_the_svm(tmp_path, people):
 
 def test_one_enrolled_person_with_a_cohort(tmp_path, people):
     """Verification: with a cohort, one enrolled person is named and strangers are not."""
-    with Gallery.open(tmp_path / "g.db", cohort=_cohort(people), audit_identifications=False) as gallery:
+    cohort = _cohort(People(n=400, dim=32, seed=5), persons=range(400), per=3)
+    with Gallery.open(tmp_path / "g.db", cohort=cohort, audit_identifications=False) as gallery:
         _fill(gallery, people, 1)
         assert gallery.calibration_source(MODEL) == "cohort"
         mine = [gallery.identify(e) for e in people.embeddings(0, 10)]
         assert all(i.name == name(0) and i.margin == float("inf") for i in mine)
         strangers = [gallery.identify(e) for p in range(1, 10) for e in people.embeddings(p, 5)]
-        assert all(i.is_unknown and i.fpir > 0.01 for i in strangers)
+        assert sum(not i.is_unknown for i in strangers) <= 2  # about 1 % of 45 expected
 
 
 def test_too_few_people_to_calibrate_without_a_cohort(tmp_path, people):

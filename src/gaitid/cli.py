@@ -446,6 +446,27 @@ def _add_gallery(sub: argparse._SubParsersAction) -> None:
     audit = verbs.add_parser("audit", parents=[common], help="recent enrolments, removals, identifications")
     audit.add_argument("--limit", type=int, default=50, help="how many entries (default 50)")
     audit.set_defaults(run=_run_gallery)
+    cohort = verbs.add_parser(
+        "cohort",
+        help="the site's cohort: local walkers who will never be enrolled, against whom scores are normalised",
+        description="Scores are normalised against a cohort of people who are never enrolled: the one shipped "
+        "with the model (CASIA-B training subjects), plus, optionally, walkers of your own footage. Add footage "
+        "of local people who will NOT be enrolled (same cameras, same conditions): the threshold for unknown "
+        "then reflects how strangers look on your cameras.",
+    )
+    cohort_verbs = cohort.add_subparsers(dest="cohort_verb", metavar="ACTION", required=True)
+    add = cohort_verbs.add_parser(
+        "add", parents=[common, _pipeline_arguments()], help="add every walker of a video to the cohort"
+    )
+    add.add_argument("video", help="a video of people who will not be enrolled")
+    add.add_argument("--track", type=int, action="append", metavar="ID", help="only this track (repeatable)")
+    add.set_defaults(run=_run_gallery_cohort)
+    cohort_verbs.add_parser("show", parents=[common], help="how many site-cohort walkers and vectors").set_defaults(
+        run=_run_gallery_cohort
+    )
+    cohort_verbs.add_parser("clear", parents=[common], help="erase the site cohort").set_defaults(
+        run=_run_gallery_cohort
+    )
 
 
 def _run_gallery(args: argparse.Namespace) -> int:
@@ -463,6 +484,20 @@ def _run_gallery(args: argparse.Namespace) -> int:
     if args.verb == "import":
         return app.run_import(*where, args.path, args.add)
     return app.run_audit(*where, args.limit)
+
+
+def _run_gallery_cohort(args: argparse.Namespace) -> int:
+    from gaitid.gallery import app
+
+    if args.cohort_verb == "add":
+        from gaitid.identify.app import run_cohort_add
+
+        return run_cohort_add(
+            args.video, _pipeline_options(args), tracks=args.track, gallery_path=args.gallery, key_file=args.key_file
+        )
+    if args.cohort_verb == "show":
+        return app.run_cohort_show(args.gallery, args.key_file)
+    return app.run_cohort_clear(args.gallery, args.key_file)
 
 
 def _add_serve(sub: argparse._SubParsersAction) -> None:

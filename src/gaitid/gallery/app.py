@@ -136,3 +136,22 @@ def run_audit(path: str | None, key_file: str | None, limit: int, out: TextIO | 
             detail = json.dumps(entry["detail"]) if entry["detail"] is not None else ""
             print(f"{_when(entry['time'])}  {entry['action']:<8}  {name}  {detail}", file=out)
     return 0
+
+
+def run_cohort_show(path: str | None, key_file: str | None, out: TextIO | None = None) -> int:
+    out = out if out is not None else sys.stdout
+    with _open(path, key_file) as store:
+        counts = store.cohort_counts()
+        if not counts:
+            print("no site cohort: scores are normalised against the cohort shipped with the model", file=out)
+        for model, (people, vectors) in sorted(counts.items()):
+            print(f"{model}: {_n(people, 'walker')}, {_n(vectors, 'vector')} in the site cohort", file=out)
+    return 0
+
+
+def run_cohort_clear(path: str | None, key_file: str | None, out: TextIO | None = None) -> int:
+    out = out if out is not None else sys.stdout
+    with _open(path, key_file) as store:
+        erased = store.clear_cohort()
+    print(f"erased the site cohort ({_n(erased, 'vector')})", file=out)
+    return 0

@@ -29,7 +29,7 @@ from gaitid.gallery.calibration import ScoreCalibration
 from gaitid.gallery.classifiers import CosineNN, LinearSVM
 from gaitid.gallery.cohort import Cohort, shipped_cohort
 from gaitid.gallery.evidence import TrackEvidence
-from gaitid.gallery.normalisation import MODES, CohortNorm, top_stats
+from gaitid.gallery.normalisation import MODES, CohortNorm
 from gaitid.gallery.crypto import key_from_environment
 from gaitid.gallery.errors import EmptyGalleryError, GalleryError, ModelMismatchError
 from gaitid.gallery.store import GalleryStore, NewVector, PersonRecord, Removal, default_gallery_path
@@ -40,7 +40,7 @@ MIN_SVM_PEOPLE = 3  # for the SVM's self-calibration by cross-fitting (two with 
 DEFAULT_TARGET_FPIR = 0.01
 CALIBRATION_PROBES = 2000  # cohort windows searched as strangers against the gallery
 NORMALISATION = "s"  # chosen on validation identities: experiments/results/openset_methods.md
-NORMALISATION_TOP = 1.0
+NORMALISATION_TOP = 0.1
 MIN_TNORM_PEOPLE = 5
 
 
@@ -61,7 +61,6 @@ class _ModelIndex:
     person_stats: tuple[np.ndarray, np.ndarray] | None = None  # z-norm (mu, sd) per class
     null_raw: np.ndarray | None = None  # (probes, classes) raw scores of cohort windows searched as strangers
     null_stats: tuple[np.ndarray, np.ndarray] | None = None  # their own t-norm (mu, sd), own person left out
-    null_rows: np.ndarray | None = None  # which cohort windows are the calibration probes
     calibrated_generation: int = -1
     svm_probes: np.ndarray | None = None  # the SVM's calibration probes: the cohort half it was not fitted on
 
@@ -429,12 +428,8 @@ class Gallery:
             mode = self.normalisation
             if cohort.people < MIN_TNORM_PEOPLE and mode in ("t", "s"):
                 mode = "z"  # a probe's statistics over a handful of people are noise: the enrolled side only
-            index.norm = CohortNorm(cohort, mode, self.normalisation_top)
-            probes = np.random.default_rng(0).permutation(len(cohort.labels))[:CALIBRATION_PROBES]
-            index.null_rows = np.sort(probes)
-            index.null_stats = index.norm.probe_stats(
-                cohort.vectors[index.null_rows], exclude=cohort.labels[index.null_rows]
-            )
+            index.norm = CohortNorm(cohort, mode, self.normalisation_top, CALIBRATION_PROBES)
+            index.null_stats = index.norm.calibration_probe_stats()
             self._update_cohort_scores(index, np.arange(len(index.classifier.classes_)))
         return index
 
@@ -449,17 +444,18 @@ class Gallery:
             rows = clf.X_[clf.y_index_ == c]
             for start in range(0, len(columns), 4096):
                 columns[start : start + 4096, j] = (norm.cohort.vectors[start : start + 4096] @ rows.T).max(axis=1)
-        mu, sd = top_stats(columns, norm.top, axis=0)
+        mu, sd = norm.person_stats(columns)
+        probes = len(norm.probe_rows)
         if index.person_stats is None:
             index.person_stats = (np.zeros(0, np.float32), np.ones(0, np.float32))
-            index.null_raw = np.zeros((len(index.null_rows), 0), np.float32)
+            index.null_raw = np.zeros((probes, 0), np.float32)
         grow = n_classes - len(index.person_stats[0])
         if grow > 0:
             index.person_stats = tuple(np.concatenate([s, np.zeros(grow, np.float32)]) for s in index.person_stats)
-            index.null_raw = np.concatenate([index.null_raw, np.zeros((len(index.null_rows), grow), np.float32)], axis=1)
+            index.null_raw = np.concatenate([index.null_raw, np.zeros((probes, grow), np.float32)], axis=1)
         index.person_stats[0][classes] = mu
         index.person_stats[1][classes] = sd
-        index.null_raw[:, classes] = columns[index.null_rows]
+        index.null_raw[:, classes] = columns[norm.probe_rows]
 
     def _calibration(self, index: _ModelIndex) -> ScoreCalibration:
         with self._lock:

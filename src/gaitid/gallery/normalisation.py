@@ -13,8 +13,11 @@ the scale of how strangers score:
 `top` (adaptive s-norm) takes the statistics from the `top` fraction of highest cohort scores only: the
 part of the cohort that resembles p or x, where a false match would come from.
 
-A cohort window's own statistics leave its own person out (`probe_stats(..., exclude=...)`), so that cohort
-windows can be searched as strangers against a gallery (`gaitid.gallery.calibration`).
+The cohort's people are dealt in two halves: the windows of one half give the enrolled side's statistics
+(`stat_rows`), the windows of the other half are searched as strangers against the gallery to calibrate
+(`probe_rows`, at most `max_probes`; their own probe-side statistics leave their own person out). A window
+that set a person's statistics would score low against that person; kept apart, the calibration probes
+are strangers like any other (a cohort of fewer than `2 * MIN_SPLIT_PEOPLE` people is not split).
 """
 
 from __future__ import annotations
@@ -28,13 +31,15 @@ from gaitid.gallery.cohort import Cohort
 
 MODES = ("none", "z", "t", "s")
 _MIN_SD = 1e-3
+MIN_TOP = 10  # the statistics always rest on at least this many cohort scores (or all, when fewer)
+MIN_SPLIT_PEOPLE = 5
 
 
 def top_stats(scores: np.ndarray, top: float, axis: int) -> tuple[np.ndarray, np.ndarray]:
     """Mean and standard deviation of the highest `top` fraction of `scores` along `axis` (-inf ignored)."""
     scores = np.moveaxis(scores, axis, -1)
     finite = np.isfinite(scores).sum(axis=-1)
-    n = np.maximum(2, np.ceil(top * finite).astype(int))
+    n = np.maximum(np.minimum(finite, MIN_TOP), np.ceil(top * finite).astype(int))
     ordered = -np.sort(-scores, axis=-1)
     cols = np.arange(scores.shape[-1])
     mask = cols < n[..., None]
@@ -53,6 +58,7 @@ class CohortNorm:
     cohort: Cohort
     mode: str = "s"
     top: float = 1.0
+    max_probes: int = 2000
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -60,6 +66,15 @@ class CohortNorm:
         if not 0.0 < self.top <= 1.0:
             raise ValueError(f"top must be in (0, 1], got {self.top}")
         self._people = CosineNN().fit(self.cohort.vectors, self.cohort.labels)
+        rng = np.random.default_rng(0)
+        people = np.unique(self.cohort.labels)
+        everyone = np.arange(len(self.cohort.labels))
+        if len(people) >= 2 * MIN_SPLIT_PEOPLE:
+            probing = np.isin(self.cohort.labels, rng.permutation(people)[: len(people) // 2])
+            self.stat_rows, candidates = everyone[~probing], everyone[probing]
+        else:
+            self.stat_rows, candidates = everyone, everyone
+        self.probe_rows = np.sort(rng.permutation(candidates)[: self.max_probes])
 
     def probe_stats(self, X: np.ndarray, exclude: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(mu, sd) of each probe's scores against the cohort's people; `exclude`: each probe's own cohort
@@ -69,9 +84,15 @@ class CohortNorm:
             scores = np.where(self._people.classes_[None, :] == np.asarray(exclude)[:, None], -np.inf, scores)
         return top_stats(scores, self.top, axis=1)
 
-    def person_stats(self, classifier: CosineNN) -> tuple[np.ndarray, np.ndarray]:
-        """(mu, sd) per class of `classifier` (the enrolled people): how the cohort's windows score on them."""
-        return top_stats(classifier.decision_function(self.cohort.vectors), self.top, axis=0)
+    def person_stats(self, columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(mu, sd) per enrolled person from `columns`, the (cohort windows, people) raw scores of every
+        cohort window against them: how strangers score on each person."""
+        return top_stats(columns[self.stat_rows], self.top, axis=0)
+
+    def calibration_probe_stats(self) -> tuple[np.ndarray, np.ndarray]:
+        """The probe-side statistics of the calibration probes, each leaving its own person out."""
+        rows = self.probe_rows
+        return self.probe_stats(self.cohort.vectors[rows], exclude=self.cohort.labels[rows])
 
     def normalise(
         self,

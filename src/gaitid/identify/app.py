@@ -164,10 +164,13 @@ def walker_label(state: WalkerState | None, window: WindowSpec) -> str:
 
 def _identity_json(identity: Identity | None) -> dict[str, Any]:
     if identity is None:
-        return {"name": None, "score": None, "candidates": []}
+        return {"name": None, "score": None, "fpir": None, "margin": None, "candidates": []}
+    margin = identity.margin
     return {
         "name": identity.name,
         "score": round(identity.score, 4),
+        "fpir": None if identity.fpir is None else round(identity.fpir, 4),
+        "margin": None if margin is None or not np.isfinite(margin) else round(margin, 3),
         "candidates": [[name, round(score, 4)] for name, score in identity.candidates],
     }
 
@@ -261,18 +264,19 @@ def _open_gallery(path: str | None, key_file: str | None, method: str, target_fp
     return Gallery.open(target, key=key_from_environment(key_file), create=False, method=method, target_fpir=target_fpir)
 
 
-RELIABLE_PEOPLE = 10  # below this, the self-estimated "unknown" threshold is unreliable (RESULTS-pipeline.md)
+RELIABLE_PEOPLE = 10  # without a cohort, the self-estimated threshold is unreliable below this (RESULTS-pipeline.md)
 
 
 def _check_ready(gallery, model: str) -> None:  # type: ignore[no-untyped-def]
-    """Fail before the video is processed when the gallery cannot answer (empty, other model, too few
-    people); warn when it can, but with a threshold estimated from too few people."""
+    """Fail before the video is processed when the gallery cannot answer (empty, other model, no cohort
+    and too few people); warn when it can, but with a threshold estimated from too few enrolled people."""
     gallery.threshold(model)
     people = len(gallery.people())
-    if people < RELIABLE_PEOPLE and gallery.background is None:
+    if gallery.calibration_source(model) == "gallery" and people < RELIABLE_PEOPLE:
         print(
-            f"gaitid: note: {people} people enrolled; the threshold for \"unknown\" is estimated from them and is "
-            f"unreliable with fewer than {RELIABLE_PEOPLE}: strangers may be named",
+            f"gaitid: note: {model} has no cohort of people never enrolled, so the threshold for \"unknown\" is "
+            f"estimated from the {people} people enrolled, which is unreliable with fewer than {RELIABLE_PEOPLE}: "
+            "strangers may be named (add local walkers who will not be enrolled: gaitid gallery cohort add VIDEO)",
             file=sys.stderr,
         )
 
@@ -362,6 +366,53 @@ def run_enroll(
     print(
         f"enrolled {person.name} from track {state.track_id} (frames {state.first_frame}-{state.last_frame}): "
         f"{len(embeddings)} vectors of {encoder.model}; {person.num_vectors} in all, in {where}",
+        file=out,
+    )
+    return 0
+
+
+def run_cohort_add(
+    source_spec: str,
+    options: PipelineOptions,
+    *,
+    tracks: list[int] | None = None,
+    gallery_path: str | None = None,
+    key_file: str | None = None,
+    estimator: PoseEstimator | None = None,
+    out: TextIO | None = None,
+) -> int:
+    """`gaitid gallery cohort add VIDEO [--track ID ...]`: every walker of a video of local people who will
+    not be enrolled (or the chosen tracks) joins the gallery's cohort, one cohort person per track."""
+    from gaitid.gallery import Gallery
+    from gaitid.gallery.crypto import key_from_environment
+
+    out = out if out is not None else sys.stdout
+    encoder = _encoder(options)
+    result = analyse(source_spec, Walkers(encoder, None, options.window, _leave_after()), options, estimator=estimator)
+    if result.run.error is not None:
+        raise GaitidError(f"{result.run.error}; nothing was added to the cohort")
+    if result.run.interrupted:
+        raise GaitidError("interrupted: nothing was added to the cohort")
+    states = [choose_walker(result, t) for t in tracks] if tracks else [
+        s for s in sorted(result.walkers.states.values(), key=lambda s: s.track_id) if s.vectors
+    ]
+    if not states:
+        raise InputError(
+            f"{result.source}: no walker was seen long enough to add to the cohort ({options.window.size} usable "
+            "frames are needed: the whole walker in view, at least "
+            f"{options.window.min_height:g} px tall)"
+        )
+    with Gallery.open(gallery_path, key=key_from_environment(key_file)) as gallery:
+        for state in states:
+            count = gallery.add_cohort(
+                f"{Path(source_spec).name}#{state.track_id}",
+                state.embeddings(encoder.model, options.window.size),
+                source=source_spec,
+            )
+        where = gallery.store.path
+    print(
+        f"added {len(states)} walkers ({sum(len(s.vectors) for s in states)} vectors) of {result.source} to the "
+        f"cohort of {encoder.model}: {count} site-cohort vectors in all, in {where}",
         file=out,
     )
     return 0

@@ -217,6 +217,7 @@ def _track_json(state: WalkerState) -> dict[str, Any]:
         "in_view": not state.ended,
         "name": None if identity is None else identity.name,
         "score": None if identity is None else round(identity.score, 4),
+        "fpir": None if identity is None or identity.fpir is None else round(identity.fpir, 4),
         "first_frame": state.first_frame,
         "last_frame": state.last_frame,
         "usable_frames": state.usable,

@@ -115,7 +115,8 @@ class Service:
     # -- the gallery --------------------------------------------------------------------------------------
 
     def check_ready(self) -> None:
-        """Conflict unless the gallery can name walkers (people enrolled with the current model, at least 2)."""
+        """Conflict unless the gallery can name walkers (someone enrolled with the current model, and a cohort or
+        at least 2 people to calibrate "unknown" with)."""
         try:
             self.gallery.threshold(self.encoder().model)
         except GalleryError as error:

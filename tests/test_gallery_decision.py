@@ -1,0 +1,123 @@
+"""The one open-set decision (Gallery.decide): calibration with a known answer, any gallery size, monotone,
+and an answer that never flips on one window."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from gallery_helpers import MODEL, People
+
+from gaitid.gallery import Gallery
+from gaitid.gallery.cohort import Cohort, shipped_cohort
+from gaitid.gallery.evidence import TrackEvidence
+from gaitid.types import Embedding
+
+DIM = 32
+
+
+def population(n: int, seed: int) -> People:
+    """n people, each a random direction; their windows scatter around it (the same law for everyone)."""
+    return People(n=n, dim=DIM, noise=0.9, seed=seed)
+
+
+def cohort_of(people: People, per: int = 10) -> Cohort:
+    vectors = np.concatenate([people.vectors(p, per) for p in range(len(people.centres))])
+    return Cohort.from_vectors(vectors, np.repeat(np.arange(len(people.centres)), per), MODEL)
+
+
+@pytest.mark.parametrize("k", [1, 2, 10])
+@pytest.mark.parametrize("target", [0.01, 0.05])
+def test_the_fpir_holds_whatever_the_gallery_size(tmp_path, k, target):
+    """Strangers drawn from the same law as the cohort: the measured FPIR must be the target, for one person
+    as for ten (the gallery calibrating itself gets this badly wrong with one or two people)."""
+    cohort = cohort_of(population(1500, seed=1), per=2)  # many people: the FPIR estimate's own error is small
+    world = population(k + 1000, seed=2)
+    with Gallery.open(tmp_path / "g.db", cohort=cohort, target_fpir=target, audit_identifications=False) as g:
+        for p in range(k):
+            g.enroll(f"p{p}", world.embeddings(p, 4))
+        strangers = np.stack([world.vectors(p, 1)[0] for p in range(k, k + 1000)])
+        named = [i.name is not None for i in g.identify_batch(strangers, MODEL)]
+        genuine = np.stack([world.vectors(p, 1)[0] for p in range(k) for _ in range(20)])
+        right = [i.name == f"p{j // 20}" for j, i in enumerate(g.identify_batch(genuine, MODEL))]
+    fpir = np.mean(named)
+    assert abs(fpir - target) <= 3 * np.sqrt(target * (1 - target) * (1 / 1000 + 1 / 1500)), fpir
+    assert np.mean(right) > 0.5  # and people enrolled are still named
+
+
+def test_a_gallery_of_a_thousand(tmp_path):
+    cohort = cohort_of(People(n=400, dim=DIM, noise=0.35, seed=3), per=3)
+    world = People(n=1300, dim=DIM, noise=0.35, seed=4)
+    with Gallery.open(tmp_path / "g.db", cohort=cohort, target_fpir=0.05, audit_identifications=False) as g:
+        g.store.enroll_many([(f"p{p}", [_new(v) for v in world.vectors(p, 2)], None) for p in range(1000)])
+        strangers = np.stack([world.vectors(p, 1)[0] for p in range(1000, 1300)])
+        fpir = np.mean([i.name is not None for i in g.identify_batch(strangers, MODEL)])
+        g.enroll("late", world.embeddings(1000, 2))  # an enrolment updates the index, not rebuilds it
+        assert g.identify(world.embeddings(1000, 1)[0]).candidates[0][0] == "late"
+    assert fpir <= 0.05 + 0.04
+
+
+def _new(vector):  # type: ignore[no-untyped-def]
+    from gaitid.gallery.store import NewVector
+
+    return NewVector(vector, MODEL)
+
+
+def test_the_decision_is_monotone_in_the_evidence(tmp_path):
+    people = population(20, seed=5)
+    with Gallery.open(tmp_path / "g.db", cohort=cohort_of(population(50, seed=6)), audit_identifications=False) as g:
+        for p in range(3):
+            g.enroll(f"p{p}", people.embeddings(p, 4))
+        levels = np.linspace(-100, 100, 2001)
+        calibrated = g.calibrated(levels, MODEL)
+        assert np.all(np.diff(calibrated) >= 0) and calibrated[0] == 0.0 and calibrated[-1] == 1.0
+        threshold = g.threshold(MODEL)
+        assert g.calibrated(np.array([threshold]), MODEL)[0] >= 1 - g.target_fpir
+        assert g.calibrated(np.array([np.nextafter(threshold, -np.inf)]), MODEL)[0] < 1 - g.target_fpir
+
+
+def test_every_window_counts_and_one_odd_window_never_flips_the_answer(tmp_path):
+    people = population(20, seed=7)
+    with Gallery.open(tmp_path / "g.db", cohort=cohort_of(population(50, seed=8)), audit_identifications=False) as g:
+        g.enroll("ada", [Embedding(people.centres[0], MODEL)])
+        g.enroll("bo", [Embedding(people.centres[1], MODEL)])
+        evidence = TrackEvidence(MODEL)
+        answers = []
+        for vector in [people.centres[0]] * 2 + [people.centres[1]] + [people.centres[0]]:
+            evidence.add(vector)
+            answers.append(g.decide(evidence).name)
+        assert answers == ["ada"] * 4  # bo's one window did not flip it
+        names, rows = g.scores(np.stack(evidence.vectors), MODEL)
+        assert np.allclose(np.mean(evidence.scores, axis=0), rows.mean(axis=0), atol=1e-5)
+        for _ in range(6):  # from now on, bo walks: the answer changes once it has held for two windows
+            evidence.add(people.centres[1])
+            answers.append(g.decide(evidence).name)
+        changed = answers.index("bo")
+        assert answers[changed:] == ["bo"] * (len(answers) - changed)
+        assert evidence.answer.name == "bo" and evidence.windows == 10
+
+
+def test_the_site_cohort_joins_the_shipped_one_and_survives_reopening(tmp_path):
+    people = population(30, seed=9)
+    path = tmp_path / "g.db"
+    with Gallery.open(path, cohort=cohort_of(population(40, seed=10))) as g:
+        g.enroll("ada", people.embeddings(0, 3))
+        g.identify(people.embeddings(0, 1)[0])
+        before = len(g._indexes[MODEL].norm.cohort.labels)
+        assert g.add_cohort("local#1", people.embeddings(5, 7)) == 7
+        g.identify(people.embeddings(0, 1)[0])
+        assert len(g._indexes[MODEL].norm.cohort.labels) == before + 7
+    with Gallery.open(path, cohort=cohort_of(population(40, seed=10))) as g:
+        g.identify(people.embeddings(0, 1)[0])
+        assert len(g._indexes[MODEL].norm.cohort.labels) == before + 7
+        assert g.store.cohort_counts() == {MODEL: (1, 7)}
+        assert g.store.clear_cohort() == 7 and g.store.cohort_counts() == {}
+
+
+def test_the_shipped_model_has_its_cohort_and_it_matches_the_weights():
+    from gaitid.gait.encoder import GaitEncoder
+
+    encoder = GaitEncoder()
+    cohort = shipped_cohort(encoder.model)
+    assert cohort is not None, "remake it: python -m gaitid.training.cohort"
+    assert cohort.vectors.shape[1] == encoder.dim and cohort.people == 74
+    assert all(label.startswith("casia-b-0") and int(label[-3:]) <= 74 for label in np.unique(cohort.labels))
