@@ -103,10 +103,10 @@ def main() -> int:
                 order = rng.permutation(ids).tolist()
                 enrolled, others = sorted(order[:k]), order[k:]
                 site, strangers = others[: len(others) // 2], others[len(others) // 2 :]
-                for decision in DECISIONS:
+                for number, decision in enumerate(DECISIONS):
                     if decision == "self (before)" and k < 2:
                         continue
-                    path = Path(tmp) / f"g{k}_{draw}_{decision[:4]}.db"
+                    path = Path(tmp) / f"g{k}_{draw}_{number}.db"
                     options = {"shipped_cohort": False} if decision == "self (before)" else {}
                     with Gallery.open(path, audit_identifications=False, **options) as gallery:
                         for t in enrolled:

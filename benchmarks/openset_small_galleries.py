@@ -54,15 +54,18 @@ def load_windows(path: Path | None) -> WindowVectors:
     return windows
 
 
-def probe_walks(w: WindowVectors) -> list[tuple[int, str, np.ndarray]]:
-    """(subject, condition type, window vectors) of every probe walk."""
+def probe_walks(w: WindowVectors) -> list[tuple[int, str, TrackEvidence]]:
+    """(subject, condition type, evidence of all its windows) of every probe walk."""
     kind = {c: t for t, cs in PROBES.items() for c in cs}
     out = []
     for walk in np.unique(w.walk):
         rows = np.flatnonzero(w.walk == walk)
         condition = str(w.conditions[rows[0]])
         if condition in kind:
-            out.append((int(w.subjects[rows[0]]), kind[condition], w.vectors[rows]))
+            evidence = TrackEvidence(w.model)
+            for v in w.vectors[rows]:
+                evidence.add(v)
+            out.append((int(w.subjects[rows[0]]), kind[condition], evidence))
     return out
 
 
@@ -73,11 +76,10 @@ def run_gallery(folder: Path, w: WindowVectors, enrolled: np.ndarray, walks, opt
             rows = np.flatnonzero((w.subjects == s) & np.isin(w.conditions, ENROL))
             gallery.enroll(f"{s:03d}", [Embedding(v, w.model, 30) for v in w.vectors[rows]])
         out = []
-        for subject, kind, vectors in walks:
-            evidence = TrackEvidence(w.model)
-            for v in vectors:
-                evidence.add(v)
-            identity = gallery.decide(evidence)
+        for subject, kind, walk in walks:
+            # The first gallery decides on the walk itself, which keeps its windows' cohort statistics; the
+            # others decide on fresh copies that share them (they depend on the windows and cohort only).
+            identity = gallery.decide(walk if walk.stats_key is None else walk.again())
             out.append((subject, kind, identity.candidates[0][0], identity.score))
     (folder / "g.db").unlink()
     return out

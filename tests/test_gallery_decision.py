@@ -121,3 +121,41 @@ def test_the_shipped_model_has_its_cohort_and_it_matches_the_weights():
     assert cohort is not None, "remake it: python -m gaitid.training.cohort"
     assert cohort.vectors.shape[1] == encoder.dim and cohort.people == 74
     assert all(label.startswith("casia-b-0") and int(label[-3:]) <= 74 for label in np.unique(cohort.labels))
+
+
+def test_a_site_cohort_calibrates_for_the_site_s_cameras(tmp_path):
+    """Strangers on the site's cameras all share something the laboratory cohort lacks (here, a common
+    direction): the shipped cohort then lets too many through; the site's own walkers set it right."""
+    lab = cohort_of(population(300, seed=11), per=3)
+    site = population(400, seed=12)
+    shared = np.random.default_rng(13).normal(size=DIM).astype(np.float32)
+    site.centres = site.centres + 1.2 * shared / np.linalg.norm(shared)
+    rates = []
+    for site_walkers in (0, 60):
+        path = tmp_path / f"g{site_walkers}.db"
+        with Gallery.open(path, cohort=lab, target_fpir=0.05, audit_identifications=False) as g:
+            g.enroll("ada", site.embeddings(0, 4))
+            for w in range(100, 100 + site_walkers):
+                g.add_cohort(f"street#{w}", site.embeddings(w, 3))
+            strangers = np.stack([site.vectors(p, 1)[0] for p in range(200, 400)])
+            rates.append(np.mean([i.name is not None for i in g.identify_batch(strangers, MODEL)]))
+            assert g.identify(site.embeddings(0, 1)[0]).name == "ada"
+    assert rates[0] > 0.2  # the laboratory's strangers say little about these
+    assert rates[1] <= 0.05 + 3 * np.sqrt(0.05 * 0.95 / 200)
+
+
+def test_a_walk_decided_again_shares_its_cohort_statistics(tmp_path):
+    people = population(30, seed=14)
+    cohort = cohort_of(population(60, seed=15))
+    walk = TrackEvidence(MODEL)
+    for v in people.vectors(0, 3):
+        walk.add(v)
+    answers = []
+    for n in range(2):
+        with Gallery.open(tmp_path / f"g{n}.db", cohort=cohort, audit_identifications=False) as g:
+            g.enroll("ada", people.embeddings(0, 2))
+            if n:
+                g.enroll("bo", people.embeddings(1, 2))
+            answers.append(g.decide(walk if n == 0 else walk.again()))
+    assert len(walk.probe_stats) == 3 and walk.answer.name == "ada"
+    assert answers[1].name == "ada" and answers[1].margin < float("inf")

@@ -147,4 +147,6 @@ def test_a_walker_who_stays_keeps_only_the_last_windows(gallery: Gallery) -> Non
         walkers.update(frame(i, person(1, 5)))
     state = walkers.states[1]
     assert state.windows == 10 and len(state.vectors) == len(state.evidence.scores) == 3
+    _, rows = gallery.scores(np.stack(state.vectors), "code/1")  # the newest window was scored, not dropped
+    assert np.allclose(np.stack(state.evidence.scores), rows, atol=1e-5)
     assert state.history[-1].windows == 10 and state.identity.name == "bob"

@@ -28,8 +28,11 @@ class TrackEvidence:
     """The windows of one walk (vectors of one model) and their scores; `Gallery.decide` keeps it current.
 
     model: the Embedding.model of the vectors. vectors: the last `max_windows` window vectors. scores: one
-    normalised score row per window, against the people of `key` (recomputed when the gallery changes).
-    answer: the current answer. pending: a different answer and how many windows in a row it has held.
+    normalised score row per window, against the people of `key` (recomputed when the gallery changes);
+    `scored` of the `windows` seen so far have been scored. probe_stats: each window's statistics against
+    the cohort (by window number; they depend on the window and the cohort only, so they survive changes
+    of the gallery). answer: the current answer. pending: a different answer and for how many windows in a
+    row it has held.
     """
 
     model: str
@@ -41,6 +44,9 @@ class TrackEvidence:
     answer: Identity | None = None
     pending: tuple[str | None, int] = (None, 0)
     windows: int = 0  # every window seen, including those no longer kept
+    scored: int = 0
+    probe_stats: dict[int, tuple[float, float]] = field(default_factory=dict)
+    stats_key: tuple | None = None
 
     def add(self, vector: np.ndarray) -> None:
         """One more window of the walk."""
@@ -50,6 +56,21 @@ class TrackEvidence:
         self.vectors.append(vector)
         self.windows += 1
         del self.vectors[: -self.max_windows]
+        for gone in [w for w in self.probe_stats if w < self.first_window]:
+            del self.probe_stats[gone]
+
+    @property
+    def first_window(self) -> int:
+        """The number of the oldest window kept (windows are numbered from 0 as they come)."""
+        return self.windows - len(self.vectors)
+
+    def again(self) -> TrackEvidence:
+        """The same walk, to be decided afresh (against another gallery): the windows are kept, and the
+        cohort statistics are shared (they depend on the windows and the cohort only, so what one copy
+        computes, the others reuse); the scores and the answer are not."""
+        copy = TrackEvidence(self.model, self.max_windows, self.confirm, list(self.vectors), windows=self.windows)
+        copy.probe_stats, copy.stats_key = self.probe_stats, self.stats_key
+        return copy
 
     def settle(self, fresh: Identity) -> Identity:
         """Apply the no-flip rule to the answer of the evidence as it is now; returns the answer to give."""

@@ -42,6 +42,7 @@ CALIBRATION_PROBES = 2000  # cohort windows searched as strangers against the ga
 NORMALISATION = "s"  # chosen on validation identities: experiments/results/openset_methods.md
 NORMALISATION_TOP = 0.1
 MIN_TNORM_PEOPLE = 5
+SITE_COHORT_ALONE = 10  # walkers of the site's own footage from which they replace the shipped cohort
 
 
 @dataclass
@@ -76,7 +77,8 @@ class Gallery:
         strangers (people not enrolled) who are given a name, whatever the number of people enrolled.
     cohort: vectors of people who are never enrolled, for the model that made them. Default: the cohort
         shipped beside the model's weights (CASIA-B training subjects), joined with the site's own cohort
-        stored in the gallery (`add_cohort`). With cosine, every score is normalised against the cohort
+        stored in the gallery (`add_cohort`); once the site's cohort has SITE_COHORT_ALONE walkers, it is
+        used alone (a laboratory's strangers say little about how strangers look on the site's cameras). With cosine, every score is normalised against the cohort
         (`normalisation`, see gaitid.gallery.normalisation) and the cohort's windows, searched as strangers
         against this very gallery, calibrate the scores (gaitid.gallery.calibration); with the SVM, half of
         the cohort's people are extra negatives and the other half calibrate. A model with no cohort falls
@@ -219,6 +221,13 @@ class Gallery:
             self._indexes.clear()
         return count
 
+    def clear_cohort(self) -> int:
+        """Erase the site's cohort; returns how many vectors were erased."""
+        with self._lock:
+            erased = self.store.clear_cohort()
+            self._indexes.clear()
+        return erased
+
     # -- identification -----------------------------------------------------------------------------------
 
     def identify(self, embedding: Embedding, top_k: int = 5, *, source: str | None = None) -> Identity:
@@ -245,12 +254,13 @@ class Gallery:
             names = self._person_names()
             key = (self.store.counters()[0], id(index))
             if evidence.key != key:  # people enrolled or removed since: rescore every window kept
-                evidence.scores = list(self._normalised(index, np.stack(evidence.vectors)))
-                evidence.key = key
-            else:
-                missing = len(evidence.vectors) - len(evidence.scores)
-                if missing > 0:
-                    evidence.scores.extend(self._normalised(index, np.stack(evidence.vectors[-missing:])))
+                evidence.scores, evidence.scored, evidence.key = [], evidence.first_window, key
+            new = np.arange(len(evidence.vectors) - (evidence.windows - evidence.scored), len(evidence.vectors))
+            if len(new):
+                vectors = np.stack([evidence.vectors[i] for i in new])
+                stats = self._window_stats(index, evidence, new, vectors)
+                evidence.scores.extend(self._normalised(index, vectors, stats))
+                evidence.scored = evidence.windows
             del evidence.scores[: -evidence.max_windows]
             calibration = self._calibration(index)
             labels = index.classifier.classes_
@@ -327,13 +337,36 @@ class Gallery:
                 f"{index.classifier.n_features_in_}-dimensional vectors: the model changed without a new name"
             )
 
-    def _normalised(self, index: _ModelIndex, vectors: np.ndarray) -> np.ndarray:
+    def _normalised(
+        self, index: _ModelIndex, vectors: np.ndarray, stats: tuple[np.ndarray, np.ndarray] | None = None
+    ) -> np.ndarray:
+        """Scores of `vectors` against everyone, normalised; `stats`: their cohort statistics when known."""
         self._check_dim(index, vectors)
         raw = index.classifier.decision_function(vectors)
         if index.norm is None:
             return raw
-        probe = index.norm.probe_stats(vectors) if index.norm.needs_probe_stats() else None
-        return index.norm.normalise(raw, probe, index.person_stats)
+        if stats is None and index.norm.needs_probe_stats():
+            stats = index.norm.probe_stats(vectors)
+        return index.norm.normalise(raw, stats, index.person_stats)
+
+    @staticmethod
+    def _window_stats(
+        index: _ModelIndex, evidence: TrackEvidence, rows: np.ndarray, vectors: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """The cohort statistics of the evidence's windows `rows`, computed once per window and cohort."""
+        norm = index.norm
+        if norm is None or not norm.needs_probe_stats():
+            return None
+        if evidence.stats_key != norm.key:
+            evidence.probe_stats, evidence.stats_key = {}, norm.key
+        numbers = [evidence.first_window + int(r) for r in rows]
+        missing = [i for i, n in enumerate(numbers) if n not in evidence.probe_stats]
+        if missing:
+            mu, sd = norm.probe_stats(vectors[missing])
+            for i, m, d in zip(missing, mu, sd):
+                evidence.probe_stats[numbers[i]] = (float(m), float(d))
+        stats = np.array([evidence.probe_stats[n] for n in numbers], np.float32)
+        return stats[:, 0], stats[:, 1]
 
     # -- the index ----------------------------------------------------------------------------------------
 
@@ -345,11 +378,14 @@ class Gallery:
         return self._names
 
     def _model_cohort(self, model: str) -> Cohort | None:
-        """The cohort for `model`: the one given, else the shipped one, joined with the site's; or None."""
+        """The cohort for `model`: the site's own when it has at least SITE_COHORT_ALONE walkers (strangers as
+        the site's cameras see them); else the one given (or shipped) joined with the site's; or None."""
+        labels, vectors = self.store.load_cohort(model)
+        if len(np.unique(labels)) >= SITE_COHORT_ALONE:
+            return Cohort.from_vectors(vectors, labels, model)
         base = self.cohort if self.cohort is not None and self.cohort.model == model else None
         if base is None and self.shipped_cohort:
             base = shipped_cohort(model)
-        labels, vectors = self.store.load_cohort(model)
         if base is None:
             return Cohort.from_vectors(vectors, labels, model) if len(labels) else None
         if len(labels) and vectors.shape[1] != base.vectors.shape[1]:

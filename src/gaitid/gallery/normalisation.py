@@ -22,6 +22,7 @@ are strangers like any other (a cohort of fewer than `2 * MIN_SPLIT_PEOPLE` peop
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -66,6 +67,9 @@ class CohortNorm:
         if not 0.0 < self.top <= 1.0:
             raise ValueError(f"top must be in (0, 1], got {self.top}")
         self._people = CosineNN().fit(self.cohort.vectors, self.cohort.labels)
+        digest = hashlib.sha256(np.ascontiguousarray(self.cohort.vectors).tobytes())
+        digest.update("\0".join(self.cohort.labels).encode())
+        self.key = (digest.hexdigest(), self.top)  # what a probe's statistics depend on
         rng = np.random.default_rng(0)
         people = np.unique(self.cohort.labels)
         everyone = np.arange(len(self.cohort.labels))

@@ -73,9 +73,15 @@ class RenameIn(BaseModel):
     name: str = Field(min_length=1, max_length=MAX_NAME_LENGTH, pattern=NAME_PATTERN, description="the new name")
 
 
+class CohortOut(BaseModel):
+    models: dict[str, dict[str, int]] = Field(
+        description="per gait model, the site cohort's walkers and vectors (people never enrolled, from local footage)"
+    )
+
+
 class JobOut(BaseModel):
     id: str
-    kind: str = Field(description="identify or enroll")
+    kind: str = Field(description="identify, enroll or cohort")
     status: str = Field(description="queued, running, done, failed or cancelled")
     queue_position: int | None = Field(description="1: runs next; null when not waiting")
     progress: float = Field(description="fraction of the video's frames processed, 0 to 1")
@@ -89,7 +95,8 @@ class JobOut(BaseModel):
     error: str | None
     tracks: list[dict[str, Any]] | None = Field(description="an enrolment that needs a track: the tracks found")
     result: dict[str, Any] | None = Field(
-        description="identify: the JSON of `gaitid identify --json`; enroll: who was enrolled from which track"
+        description="identify: the JSON of `gaitid identify --json`; enroll: who was enrolled from which track; "
+        "cohort: how many walkers and vectors joined the site cohort"
     )
     video_url: str | None = Field(description="the annotated MP4 of an identification (needs the token too)")
 
@@ -283,6 +290,28 @@ def _api(service: Service, settings: ServerSettings, app: FastAPI) -> APIRouter:
     def remove(name: str) -> dict[str, Any]:
         removal = service.gallery.remove(name)
         return {"name": removal.name, "vectors": removal.vectors}
+
+    # -- the site cohort ----------------------------------------------------------------------------------
+
+    @api.get("/cohort", response_model=CohortOut, tags=["people"])
+    def get_cohort() -> dict[str, Any]:
+        """The site cohort: walkers of local footage who are never enrolled, against whom scores are normalised."""
+        return service.cohort_json()
+
+    @api.post("/cohort", status_code=202, response_model=JobOut, responses=_errors(413, 415, 429), tags=["people"])
+    def add_cohort(
+        video: Annotated[UploadFile, File(description="a video of local people who will never be enrolled")],
+        frames: Annotated[str | None, Form(max_length=40, description="FIRST:END frames of the video to use")] = None,
+    ) -> dict[str, Any]:
+        """Add every walker of an uploaded video to the site cohort: a job, like an enrolment."""
+        job = _queue_upload(service, settings, video, "cohort", {"frames": parse_frame_range(frames or None)})
+        return _job_json(service, job)
+
+    @api.delete("/cohort", response_model=CohortOut, tags=["people"])
+    def clear_cohort() -> dict[str, Any]:
+        """Erase the site cohort (the cohort shipped with the model stays)."""
+        service.gallery.clear_cohort()
+        return service.cohort_json()
 
     # -- identification jobs ------------------------------------------------------------------------------
 

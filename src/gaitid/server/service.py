@@ -186,6 +186,8 @@ class Service:
         estimator = _Counting(self._estimator, job)
         if job.kind == "identify":
             self._identify(job, options, estimator)
+        elif job.kind == "cohort":
+            self._add_cohort(job, options, estimator)
         else:
             self._enroll(job, options, estimator)
 
@@ -238,6 +240,29 @@ class Service:
             "vectors": person.num_vectors,
             "model": self.encoder().model,
         }
+
+    def _add_cohort(self, job: Job, options: PipelineOptions, estimator: _Counting) -> None:
+        result = analyse(str(job.upload), self._walkers(None), options, estimator=estimator)
+        if result.run.error is not None:
+            raise GaitidError(f"{result.run.error}; nothing was added to the cohort")
+        states = [s for s in sorted(result.walkers.states.values(), key=lambda s: s.track_id) if s.vectors]
+        if not states:
+            raise InputError(f"{job.filename}: no walker was seen long enough to add to the cohort")
+        model = self.encoder().model
+        for state in states:
+            count = self.gallery.add_cohort(
+                f"{job.filename}#{state.track_id}", state.embeddings(model, options.window.size), source=job.filename
+            )
+        job.result = {
+            "walkers": len(states),
+            "vectors_added": sum(len(s.vectors) for s in states),
+            "cohort_vectors": count,
+            "model": model,
+        }
+
+    def cohort_json(self) -> dict[str, Any]:
+        counts = self.gallery.store.cohort_counts()
+        return {"models": {m: {"walkers": people, "vectors": n} for m, (people, n) in sorted(counts.items())}}
 
     def video_path(self, job: Job) -> Path | None:
         return job.video if job.video is not None and job.video.exists() else None
