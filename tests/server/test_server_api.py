@@ -205,3 +205,16 @@ def test_enrolment_of_a_video_with_two_walkers_asks_for_a_track(client_for, make
     assert "walk.mp4" in done["error"] and str(client.app.state.service.uploads) not in done["error"]
     assert sorted(t["id"] for t in done["tracks"]) == [1, 2]
     assert client.get("/api/people", headers=AUTH).json() == []
+
+
+def test_the_site_cohort_grows_from_an_upload_and_can_be_erased(client_for, make_gallery):
+    client = client_for(make_gallery("walker"))
+    assert client.get("/api/cohort", headers=AUTH).json() == {"models": {}}
+    job = client.post("/api/cohort", files=_video(), data={"frames": "0:40"}, headers=AUTH)
+    assert job.status_code == 202 and job.json()["kind"] == "cohort"
+    done = wait_job(client, job.json())
+    assert done["status"] == "done" and done["result"]["walkers"] == 2, done
+    models = client.get("/api/cohort", headers=AUTH).json()["models"]
+    assert list(models.values()) == [{"walkers": 2, "vectors": done["result"]["vectors_added"]}]
+    assert client.delete("/api/cohort", headers=AUTH).json() == {"models": {}}
+    assert _uploads(client) == []

@@ -64,6 +64,7 @@ class _ModelIndex:
     null_stats: tuple[np.ndarray, np.ndarray] | None = None  # their own t-norm (mu, sd), own person left out
     calibrated_generation: int = -1
     svm_probes: np.ndarray | None = None  # the SVM's calibration probes: the cohort half it was not fitted on
+    cohort_kind: str = "none"  # what the cohort is made of (see Gallery.calibration)
 
 
 class Gallery:
@@ -322,6 +323,18 @@ class Gallery:
         people themselves, when the model has no cohort)."""
         return self._calibration(self._index(model)).source
 
+    def calibration(self, model: str) -> dict[str, object]:
+        """What a score of `model` means, for reports: the target FPIR, where its estimate comes from and,
+        with a cohort, what the cohort is made of ("shipped", "site (N walkers)", "shipped + site ...")."""
+        index = self._index(model)
+        source = self._calibration(index).source
+        return {
+            "target_fpir": self.target_fpir,
+            "source": source,
+            "cohort": index.cohort_kind if source == "cohort" else None,
+            "normalisation": None if index.norm is None else f"{index.norm.mode}-norm, top {index.norm.top:g}",
+        }
+
     @staticmethod
     def _check_probes(vectors: np.ndarray) -> np.ndarray:
         vectors = np.asarray(vectors, np.float32)
@@ -377,20 +390,22 @@ class Gallery:
             self._names_generation = generation
         return self._names
 
-    def _model_cohort(self, model: str) -> Cohort | None:
-        """The cohort for `model`: the site's own when it has at least SITE_COHORT_ALONE walkers (strangers as
-        the site's cameras see them); else the one given (or shipped) joined with the site's; or None."""
+    def _model_cohort(self, model: str) -> tuple[Cohort | None, str]:
+        """The cohort for `model` and what it is made of: the site's own when it has at least
+        SITE_COHORT_ALONE walkers (strangers as the site's cameras see them); else the one given (or
+        shipped) joined with the site's; or (None, "none")."""
         labels, vectors = self.store.load_cohort(model)
-        if len(np.unique(labels)) >= SITE_COHORT_ALONE:
-            return Cohort.from_vectors(vectors, labels, model)
-        base = self.cohort if self.cohort is not None and self.cohort.model == model else None
+        site = len(np.unique(labels))
+        if site >= SITE_COHORT_ALONE:
+            return Cohort.from_vectors(vectors, labels, model), f"site ({site} walkers)"
+        base, kind = (self.cohort, "given") if self.cohort is not None and self.cohort.model == model else (None, "none")
         if base is None and self.shipped_cohort:
-            base = shipped_cohort(model)
+            base, kind = shipped_cohort(model), "shipped"
         if base is None:
-            return Cohort.from_vectors(vectors, labels, model) if len(labels) else None
-        if len(labels) and vectors.shape[1] != base.vectors.shape[1]:
+            return (Cohort.from_vectors(vectors, labels, model), f"site ({site} walkers)") if site else (None, "none")
+        if site and vectors.shape[1] != base.vectors.shape[1]:
             raise GalleryError(f"the site cohort of {model!r} has vectors of another dimension than the model's")
-        return base.extended(vectors, labels)
+        return base.extended(vectors, labels), kind + (f" + site ({site} walkers)" if site else "")
 
     @staticmethod
     def _cohort_halves(cohort: Cohort) -> tuple[np.ndarray, np.ndarray]:
@@ -444,7 +459,7 @@ class Gallery:
                 stacklevel=3,
             )
         ids, persons, matrix = self.store.load_vectors(model)
-        cohort = self._model_cohort(model)
+        cohort, cohort_kind = self._model_cohort(model)
         if cohort is not None and cohort.vectors.shape[1] != matrix.shape[1]:
             raise GalleryError(
                 f"the cohort of {model!r} has {cohort.vectors.shape[1]}-dimensional vectors but the gallery "
@@ -452,6 +467,7 @@ class Gallery:
             )
         n_people = len(np.unique(persons))
         index = _ModelIndex(model, generation, removals, int(ids[-1]), persons, None, self.method)
+        index.cohort_kind = cohort_kind
         if self.method == "svm":
             if n_people < 2:
                 raise GalleryError("the linear SVM needs at least two enrolled people; use the cosine method")

@@ -17,6 +17,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from gaitid.errors import GaitidError, InputError
+from gaitid.gallery.gallery import SITE_COHORT_ALONE
 from gaitid.identify.walkers import WalkerEvent, Walkers, WalkerState, WindowSpec
 from gaitid.outputs import write_json
 from gaitid.pipeline import (
@@ -77,6 +78,7 @@ class WalkRun:
     window: WindowSpec
     walkers: Walkers
     run: StreamRun
+    calibration: dict[str, Any] | None = None  # what the scores mean (None without a gallery)
 
 
 def analyse(
@@ -117,7 +119,7 @@ def analyse(
         video.close(keep=keep_video)
     if run.frames == 0 and run.error is None and not run.interrupted:
         raise InputError(f"{source_spec}: no frame in --frames {first}:{'' if end is None else end}")
-    return WalkRun(source_spec, walkers.encoder.model, walkers.window, walkers, run)
+    return WalkRun(source_spec, walkers.encoder.model, walkers.window, walkers, run, _calibration(walkers))
 
 
 class _FrameRange:
@@ -181,6 +183,16 @@ def track_status(state: WalkerState) -> str:
     return "vectors" if state.vectors else "too_short"
 
 
+def _calibration(walkers: Walkers) -> dict[str, Any] | None:
+    """What the scores mean: the gallery's target FPIR and what it is estimated from (None without one)."""
+    if walkers.gallery is None:
+        return None
+    try:
+        return walkers.gallery.calibration(walkers.encoder.model)
+    except GaitidError:  # the gallery could not answer (emptied during a long run): the tracks say so
+        return None
+
+
 def walk_run_json(result: WalkRun) -> dict[str, Any]:
     """The JSON of `gaitid identify`: per track, its answer, the frames it covers and how it evolved."""
     window = result.window
@@ -213,6 +225,7 @@ def walk_run_json(result: WalkRun) -> dict[str, Any]:
         "source": result.source,
         "model": result.model,
         "window": {"size": window.size, "stride": window.stride, "min_height": window.min_height},
+        "calibration": result.calibration,
         "frames": result.run.frames,
         "seconds": round(result.run.seconds, 3),
         "interrupted": result.run.interrupted,
@@ -272,6 +285,13 @@ def _check_ready(gallery, model: str) -> None:  # type: ignore[no-untyped-def]
     and too few people); warn when it can, but with a threshold estimated from too few enrolled people."""
     gallery.threshold(model)
     people = len(gallery.people())
+    if gallery.calibration(model)["cohort"] == "shipped":
+        print(
+            "gaitid: note: \"unknown\" is calibrated on the laboratory walkers shipped with the model; on your own "
+            f"cameras, add {SITE_COHORT_ALONE} or more local walkers who will never be enrolled (gaitid gallery cohort "
+            "add VIDEO): strangers on other footage can score higher (benchmarks/RESULTS-openset.md)",
+            file=sys.stderr,
+        )
     if gallery.calibration_source(model) == "gallery" and people < RELIABLE_PEOPLE:
         print(
             f"gaitid: note: {model} has no cohort of people never enrolled, so the threshold for \"unknown\" is "
