@@ -54,7 +54,7 @@ def test_the_walker_is_identified_in_the_rest_of_the_clip(gallery: Path, tmp_pat
     with VideoFile(out) as annotated:
         assert annotated.frame_count == 81 and (annotated.width, annotated.height) == (960, 540)
     printed = capsys.readouterr().out
-    assert "walker (score" in printed and "too short" in printed
+    assert "walker (score" in printed and "of strangers score as high" in printed and "too short" in printed
 
 
 def test_one_enrolled_person_is_named_and_strangers_are_unknown(tmp_path: Path, media_dir: Path, capsys) -> None:

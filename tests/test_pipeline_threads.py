@@ -84,3 +84,60 @@ def test_the_annotated_video_has_every_frame(tmp_path) -> None:  # type: ignore[
     video.close()
     with VideoFile(out) as written:
         assert len(list(written)) == 25
+
+
+class _Decoder:
+    """A file-like source that, like a real decoder, must not be read once closed."""
+
+    frame_count = 1000
+    is_live = False
+
+    def __init__(self) -> None:
+        self.closed = False
+        self.read_after_close = False
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        import numpy as np
+
+        from gaitid.types import Frame
+
+        for i in range(self.frame_count):
+            time.sleep(0.005)  # decoding takes a while
+            if self.closed:
+                self.read_after_close = True
+            yield Frame(np.zeros((8, 8, 3), np.uint8), i, i / 25)
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class _NoOne:
+    def reset(self) -> None:
+        pass
+
+    def estimate(self, frame):  # type: ignore[no-untyped-def]
+        from gaitid.types import FramePeople
+
+        return FramePeople(frame.index, frame.time, (), (frame.image.shape[0], frame.image.shape[1]))
+
+
+def test_a_run_that_fails_midway_stops_the_reader_before_the_source_is_closed() -> None:
+    """A cancelled job raises out of the frame callback; the caller then closes the source. The read-ahead
+    thread must be stopped by then (a decoder closed under it crashed `gaitid serve`)."""
+    from gaitid.pipeline import run_stream
+
+    source = _Decoder()
+
+    def on_frame(frame, people):  # type: ignore[no-untyped-def]
+        if frame.index == 3:
+            raise RuntimeError("job cancelled")
+
+    try:
+        run_stream(source, _NoOne(), on_frame, progress=False)
+    except RuntimeError:  # checked here, while the failed run's frames are still alive, as in a caller's finally
+        assert not [t for t in threading.enumerate() if t.name == "gaitid-frames" and t.is_alive()]
+        source.close()
+        time.sleep(0.1)
+        assert not source.read_after_close
+    else:
+        raise AssertionError("the run should have failed")

@@ -176,7 +176,7 @@ def prefetched(frames: Iterable[Frame], depth: int = 4) -> Iterator[Frame]:
             yield item
     finally:
         stop.set()
-        reader.join(timeout=5.0)
+        reader.join(timeout=30.0)  # one frame's decoding at most
 
 
 def run_stream(
@@ -197,8 +197,9 @@ def run_stream(
     error: GaitidError | None = None
     start = time.perf_counter()
     frames = source if getattr(source, "is_live", False) else prefetched(source)  # live: its own reader
+    stream = track_frames(frames, estimator, tracker)
     try:
-        for frame, people in track_frames(frames, estimator, tracker):
+        for frame, people in stream:
             on_frame(frame, people)
             count += 1
             if bar is not None:
@@ -208,6 +209,11 @@ def run_stream(
     except GaitidError as failure:
         error = failure
     finally:
+        # Stop and join the read-ahead thread now, on every way out (a cancelled job raises through here):
+        # the caller closes the source next, and a decoder closed under a reading thread crashes the process.
+        stream.close()
+        if frames is not source:
+            frames.close()
         if bar is not None:
             bar.close()
     return StreamRun(frames=count, seconds=time.perf_counter() - start, interrupted=interrupted, error=error)

@@ -149,6 +149,13 @@ def annotate(frame: Frame, people: FramePeople, walkers: Walkers) -> np.ndarray:
     return draw_people(frame.image, shown, labels)
 
 
+def answer_text(identity: Identity) -> str:
+    """An answer in words: the name (or unknown), its score, and what the score means."""
+    fpir = identity.fpir if identity.fpir is not None else 1.0 - identity.score
+    odds = "under 0.1 %" if fpir < 0.001 else f"{100 * fpir:.1f} %"
+    return f"{identity.name or 'unknown'} (score {identity.score:.3f}: {odds} of strangers score as high)"
+
+
 def walker_label(state: WalkerState | None, window: WindowSpec) -> str:
     if state is None:
         return ""
@@ -248,7 +255,7 @@ def _summary_lines(result: WalkRun) -> list[str]:
         elif status == "vectors":
             answer = _windows(state.windows)
         else:
-            answer = f"{state.identity.name or 'unknown'} (score {state.identity.score:.2f}, {_windows(state.windows)})"
+            answer = f"{answer_text(state.identity)} after {_windows(state.windows)}"
         lines.append(f"track {state.track_id:>3}  {span:<17} {answer}")
     return lines
 
@@ -527,7 +534,7 @@ def event_json(event: WalkerEvent) -> dict[str, Any]:
 
 def event_text(event: WalkerEvent) -> str:
     identity = event.identity
-    who = "no answer (too short)" if identity is None else f"{identity.name or 'unknown'} (score {identity.score:.2f})"
+    who = "no answer (too short)" if identity is None else answer_text(identity)
     verb = "identified as" if event.kind == "identified" else "left:"
     return f"{time.strftime('%H:%M:%S')} t={event.time:.1f}s track {event.track_id} {verb} {who}"
 
