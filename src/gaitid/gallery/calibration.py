@@ -1,31 +1,31 @@
 """Scores whose threshold means something: the open-set calibration of the gallery.
 
-A classifier's raw score (a cosine similarity, an SVM margin) says nothing by itself about how often a
-stranger would pass. So every raw score r is mapped through the distribution of *non-mated top scores*:
-the best raw score that searches by people who are not enrolled obtain against the gallery. With
-N such searches,
+A score (a cosine similarity normalised against the cohort, an SVM margin) says nothing by itself about
+how often a stranger would pass. So every score r is mapped through the distribution of *non-mated top
+scores*: the best score that searches by people who are not enrolled obtain against the gallery as it is.
+With N such searches,
 
     calibrated(r) = #{non-mated top scores < r} / N = 1 - FPIR(r)
 
 where FPIR(r) is the estimated false-positive identification rate at threshold r (the fraction of strangers
 whose best match reaches r). A probe is then accepted as its best candidate when
 
-    calibrated(best raw score) >= 1 - target_fpir,
+    calibrated(best score) >= 1 - target_fpir,
 
-so "target_fpir = 0.01" means: about 1 % of people who are not enrolled are wrongly given a name. The score
-of every candidate in an Identity is this calibrated value, in [0, 1].
+so "target_fpir = 0.01" means: about 1 % of people who are not enrolled are wrongly given a name. Because
+the strangers are searched against this very gallery, the estimate follows its size: one person enrolled
+or ten thousand. The score of every candidate in an Identity is this calibrated value, in [0, 1].
 
 Where the non-mated searches come from (see Gallery):
-- background vectors, when given: vectors of people known not to be enrolled, searched against the
-  gallery as it is (the most faithful estimate);
-- otherwise the gallery itself: for nearest neighbour, each enrolled vector (up to a sample) searched
-  against everyone but its own person (leave one person out: a gallery one person smaller); for the
-  SVM, cross-fitting over people: the people are dealt into up to 5 folds and the vectors of one fold are
-  searched by SVMs fitted on the others (a gallery up to 20 % smaller, so the estimate is slightly
-  optimistic: top impostor scores grow with the number of people).
-Enrolment vectors are cleaner than real probes (the same walk conditions), so the FPIR measured on real
-probes can differ from the target; benchmarks/RESULTS-gallery.md reports how far it did on CASIA-B.
-The resolution is 1/N: with few enrolled people, thresholds are coarse.
+- the cohort (the normal case): windows of people never enrolled, shipped with the model or recorded on
+  the site (gaitid.gallery.cohort), searched against the gallery; with cosine, the windows of half the
+  cohort's people (the other half set the normalisation, gaitid.gallery.normalisation); with the SVM,
+  the half of the cohort's people its SVMs were not trained against;
+- without a cohort, the gallery itself: for nearest neighbour, each enrolled vector (up to a sample)
+  searched against everyone but its own person (leave one person out); for the SVM, cross-fitting over
+  people (folds of people searched by SVMs fitted on the others). Both say little with few people.
+The estimate holds for strangers who look like the cohort: on footage unlike it, calibrate with a site
+cohort (benchmarks/RESULTS-openset.md). The resolution is 1/N.
 """
 
 from __future__ import annotations

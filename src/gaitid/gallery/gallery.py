@@ -4,14 +4,19 @@
     with Gallery.open() as gallery:                  # $GAITID_GALLERY or the per-user default
         gallery.enroll("alice", [embedding, ...], source="alice.mp4")
         identity = gallery.identify(probe_embedding)  # Identity(name or None, score, candidates)
+        evidence = TrackEvidence(model)                # or a walk, window by window:
+        evidence.add(window_vector); gallery.decide(evidence)
+
+`decide` is the one decision every caller goes through (the pipeline's walkers, the server, the CLI).
 
 Identification keeps one in-memory index per model (the normalised vectors and a fitted classifier). Before
 every search it reads two counters from the store; when another process (or this one) enrolled people, only
 the new vectors are loaded and added (CosineNN appends rows, LinearSVM trains the newcomers' SVMs); a removal
-reloads the index. Vectors made by different models are never compared.
+reloads the index (so do changes of the site cohort). Vectors made by different models are never compared.
 
-Scores are calibrated so that the threshold is a target false-positive identification rate (FPIR); see
-gaitid.gallery.calibration for how, and for the limits of the estimate.
+Scores are normalised against a cohort of people never enrolled (gaitid.gallery.normalisation) and
+calibrated so that the threshold is a target false-positive identification rate (FPIR) whatever the number
+of people enrolled; see gaitid.gallery.calibration for how, and for the limits of the estimate.
 """
 
 from __future__ import annotations
@@ -256,7 +261,8 @@ class Gallery:
             key = (self.store.counters()[0], id(index))
             if evidence.key != key:  # people enrolled or removed since: rescore every window kept
                 evidence.scores, evidence.scored, evidence.key = [], evidence.first_window, key
-            new = np.arange(len(evidence.vectors) - (evidence.windows - evidence.scored), len(evidence.vectors))
+            unscored = min(len(evidence.vectors), evidence.windows - evidence.scored)
+            new = np.arange(len(evidence.vectors) - unscored, len(evidence.vectors))
             if len(new):
                 vectors = np.stack([evidence.vectors[i] for i in new])
                 stats = self._window_stats(index, evidence, new, vectors)
