@@ -305,7 +305,8 @@ def _identification_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--fpir", type=float, default=0.01, metavar="RATE",
-        help="target rate of strangers wrongly given a name; sets the unknown threshold (default 0.01)",
+        help="target rate of strangers wrongly given a name, whatever the number of people enrolled (estimated "
+        "on a cohort of people never enrolled; see gaitid gallery cohort); sets the unknown threshold (default 0.01)",
     )
 
 
