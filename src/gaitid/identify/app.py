@@ -429,10 +429,11 @@ def run_cohort_add(
             "frames are needed: the whole walker in view, at least "
             f"{options.window.min_height:g} px tall)"
         )
+    added = time.strftime("%Y%m%dT%H%M%S")  # a track number is one walker within one run, not beyond it
     with Gallery.open(gallery_path, key=key_from_environment(key_file)) as gallery:
         for state in states:
             count = gallery.add_cohort(
-                f"{Path(source_spec).name}#{state.track_id}",
+                f"{Path(source_spec).name}#{state.track_id}@{added}",
                 state.embeddings(encoder.model, options.window.size),
                 source=source_spec,
             )

@@ -251,7 +251,8 @@ class Service:
         model = self.encoder().model
         for state in states:
             count = self.gallery.add_cohort(
-                f"{job.filename}#{state.track_id}", state.embeddings(model, options.window.size), source=job.filename
+                f"{job.filename}#{state.track_id}@{job.id}", state.embeddings(model, options.window.size),
+                source=job.filename,
             )
         job.result = {
             "walkers": len(states),
