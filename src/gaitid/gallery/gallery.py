@@ -84,10 +84,11 @@ class Gallery:
     cohort: vectors of people who are never enrolled, for the model that made them. Default: the cohort
         shipped beside the model's weights (CASIA-B training subjects), joined with the site's own cohort
         stored in the gallery (`add_cohort`); once the site's cohort has SITE_COHORT_ALONE walkers, it is
-        used alone (a laboratory's strangers say little about how strangers look on the site's cameras). With cosine, every score is normalised against the cohort
-        (`normalisation`, see gaitid.gallery.normalisation) and the cohort's windows, searched as strangers
-        against this very gallery, calibrate the scores (gaitid.gallery.calibration); with the SVM, half of
-        the cohort's people are extra negatives and the other half calibrate. A model with no cohort falls
+        used alone (a laboratory's strangers say little about how strangers look on the site's cameras).
+        With cosine, every score is normalised against the cohort (`normalisation`, see
+        gaitid.gallery.normalisation) and the cohort's windows, searched as strangers against this very
+        gallery, calibrate the scores (gaitid.gallery.calibration); with the SVM, half of the cohort's
+        people are extra negatives and the other half calibrate. A model with no cohort falls
         back to calibrating against the enrolled people themselves (needs 2 people, unreliable below 10).
     shipped_cohort: look for the cohort shipped with the model (set False to use only `cohort` and the site's).
     audit_identifications: write every identification (time, result, score) to the audit log.
@@ -241,8 +242,7 @@ class Gallery:
         evidence = TrackEvidence(embedding.model)
         evidence.add(embedding.vector)
         identity = self.decide(evidence, top_k)
-        if self.audit_identifications:
-            self.store.log_identification(identity.name, identity.score, embedding.model, source)
+        self.record(identity, embedding.model, source)
         return identity
 
     def decide(self, evidence: TrackEvidence, top_k: int = 5) -> Identity:
@@ -258,7 +258,7 @@ class Gallery:
         with self._lock:
             index = self._index(evidence.model)
             names = self._person_names()
-            key = (self.store.counters()[0], id(index))
+            key = (index.generation, id(index))  # _index has just brought it up to the store's generation
             if evidence.key != key:  # people enrolled or removed since: rescore every window kept
                 evidence.scores, evidence.scored, evidence.key = [], evidence.first_window, key
             unscored = min(len(evidence.vectors), evidence.windows - evidence.scored)
@@ -477,9 +477,8 @@ class Gallery:
         if self.method == "svm":
             if n_people < 2:
                 raise GalleryError("the linear SVM needs at least two enrolled people; use the cosine method")
-            negatives = None if cohort is None else self._cohort_halves(cohort)[0]
+            negatives, index.svm_probes = (None, None) if cohort is None else self._cohort_halves(cohort)
             index.classifier = LinearSVM(C=self.svm_c).fit(matrix, persons, background=negatives)
-            index.svm_probes = None if cohort is None else self._cohort_halves(cohort)[1]
             return index
         index.classifier = CosineNN().fit(matrix, persons)
         if cohort is not None:

@@ -498,19 +498,19 @@ class GalleryStore:
     @_guarded
     def load_cohort(self, model: str) -> tuple[np.ndarray, np.ndarray]:
         """The site cohort of one model: (labels (n,), vectors (n, d) float32)."""
-        labels, rows, dims = [], [], set()
-        for label, dim, data in self._db.execute(
-            "SELECT label, dim, data FROM cohort WHERE model = ? ORDER BY id", (model,)
-        ):
-            labels.append(label)
-            rows.append(self._open(data, "cohort"))
-            dims.add(dim)
-        if not rows:
-            return np.zeros(0, str), np.zeros((0, 0), np.float32)
+        found = self._db.execute("SELECT label, dim, data FROM cohort WHERE model = ? ORDER BY id", (model,)).fetchall()
+        matrix = self._matrix([(dim, data) for _, dim, data in found], "cohort", f"site-cohort vectors of model {model!r}")
+        return np.asarray([label for label, _, _ in found], str), matrix
+
+    def _matrix(self, rows: list[tuple[int, bytes]], purpose: str, what: str) -> np.ndarray:
+        """Stored (dimension, blob) rows -> an (n, d) float32 matrix; all rows must have one dimension."""
+        dims = {dim for dim, _ in rows}
         if len(dims) > 1:
-            raise GalleryError(f"site-cohort vectors of model {model!r} have different dimensions {sorted(dims)}")
-        matrix = np.frombuffer(b"".join(rows), dtype="<f4").reshape(len(rows), dims.pop()).astype(np.float32)
-        return np.asarray(labels), matrix
+            raise GalleryError(f"{what} have different dimensions {sorted(dims)}: the gallery is inconsistent")
+        if not rows:
+            return np.zeros((0, 0), np.float32)
+        data = b"".join(self._open(blob, purpose) for _, blob in rows)
+        return np.frombuffer(data, dtype="<f4").reshape(len(rows), dims.pop()).astype(np.float32)
 
     @_guarded
     def cohort_counts(self) -> dict[str, tuple[int, int]]:
@@ -685,24 +685,13 @@ class GalleryStore:
     @_guarded
     def load_vectors(self, model: str, after_id: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The vectors of one model with id > after_id: (ids (n,), person_ids (n,), vectors (n, d) float32)."""
-        ids, persons, rows = [], [], []
-        dims = set()
-        for vid, person_id, dim, data in self._db.execute(
+        found = self._db.execute(
             "SELECT id, person_id, dim, data FROM vectors WHERE model = ? AND id > ? ORDER BY id",
             (model, after_id),
-        ):
-            ids.append(vid)
-            persons.append(person_id)
-            rows.append(self._open(data, "vector"))
-            dims.add(dim)
-        if len(dims) > 1:
-            raise GalleryError(
-                f"vectors of model {model!r} have different dimensions {sorted(dims)}: the gallery is inconsistent"
-            )
-        if not rows:
-            return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, 0), np.float32)
-        matrix = np.frombuffer(b"".join(rows), dtype="<f4").reshape(len(rows), dims.pop()).astype(np.float32)
-        return np.asarray(ids, np.int64), np.asarray(persons, np.int64), matrix
+        ).fetchall()
+        matrix = self._matrix([(dim, data) for _, _, dim, data in found], "vector", f"vectors of model {model!r}")
+        ids = np.asarray([vid for vid, _, _, _ in found], np.int64)
+        return ids, np.asarray([pid for _, pid, _, _ in found], np.int64), matrix
 
     @_guarded
     def names(self) -> dict[int, str]:

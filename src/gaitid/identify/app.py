@@ -292,14 +292,15 @@ def _check_ready(gallery, model: str) -> None:  # type: ignore[no-untyped-def]
     and too few people); warn when it can, but with a threshold estimated from too few enrolled people."""
     gallery.threshold(model)
     people = len(gallery.people())
-    if gallery.calibration(model)["cohort"] == "shipped":
+    calibration = gallery.calibration(model)
+    if calibration["cohort"] == "shipped":
         print(
             "gaitid: note: \"unknown\" is calibrated on the laboratory walkers shipped with the model; on your own "
             f"cameras, add {SITE_COHORT_ALONE} or more local walkers who will never be enrolled (gaitid gallery cohort "
             "add VIDEO): strangers on other footage can score higher (benchmarks/RESULTS-openset.md)",
             file=sys.stderr,
         )
-    if gallery.calibration_source(model) == "gallery" and people < RELIABLE_PEOPLE:
+    if calibration["source"] == "gallery" and people < RELIABLE_PEOPLE:
         print(
             f"gaitid: note: {model} has no cohort of people never enrolled, so the threshold for \"unknown\" is "
             f"estimated from the {people} people enrolled, which is unreliable with fewer than {RELIABLE_PEOPLE}: "
@@ -420,23 +421,9 @@ def run_cohort_add(
         raise GaitidError(f"{result.run.error}; nothing was added to the cohort")
     if result.run.interrupted:
         raise GaitidError("interrupted: nothing was added to the cohort")
-    states = [choose_walker(result, t) for t in tracks] if tracks else [
-        s for s in sorted(result.walkers.states.values(), key=lambda s: s.track_id) if s.vectors
-    ]
-    if not states:
-        raise InputError(
-            f"{result.source}: no walker was seen long enough to add to the cohort ({options.window.size} usable "
-            "frames are needed: the whole walker in view, at least "
-            f"{options.window.min_height:g} px tall)"
-        )
-    added = time.strftime("%Y%m%dT%H%M%S")  # a track number is one walker within one run, not beyond it
+    states = cohort_walkers(result, tracks)
     with Gallery.open(gallery_path, key=key_from_environment(key_file)) as gallery:
-        for state in states:
-            count = gallery.add_cohort(
-                f"{Path(source_spec).name}#{state.track_id}@{added}",
-                state.embeddings(encoder.model, options.window.size),
-                source=source_spec,
-            )
+        count = add_to_cohort(gallery, result, states, source_spec, time.strftime("%Y%m%dT%H%M%S"))
         where = gallery.store.path
     print(
         f"added {len(states)} walkers ({sum(len(s.vectors) for s in states)} vectors) of {result.source} to the "
@@ -444,6 +431,32 @@ def run_cohort_add(
         file=out,
     )
     return 0
+
+
+def cohort_walkers(result: WalkRun, tracks: list[int] | None = None) -> list[WalkerState]:
+    """The walkers of a run to add to the site cohort: the tracks asked for, else every walker with a window."""
+    states = [choose_walker(result, t) for t in tracks] if tracks else [
+        s for s in sorted(result.walkers.states.values(), key=lambda s: s.track_id) if s.vectors
+    ]
+    if not states:
+        raise InputError(
+            f"{result.source}: no walker was seen long enough to add to the cohort ({result.window.size} usable "
+            f"frames are needed: the whole walker in view, at least {result.window.min_height:g} px tall)"
+        )
+    return states
+
+
+def add_to_cohort(  # type: ignore[no-untyped-def]
+    gallery, result: WalkRun, states: list[WalkerState], source: str, run: str
+) -> int:
+    """Add each walker as one site-cohort person (labelled video#track@run: a track number names one walker
+    within one run only); returns how many site-cohort vectors the model now has."""
+    video = Path(source).name
+    for state in states:
+        count = gallery.add_cohort(
+            f"{video}#{state.track_id}@{run}", state.embeddings(result.model, result.window.size), source=source
+        )
+    return count
 
 
 def choose_walker(result: WalkRun, track: int | None) -> WalkerState:

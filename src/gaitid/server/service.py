@@ -20,7 +20,14 @@ from typing import Any
 from gaitid.errors import GaitidError, InputError
 from gaitid.gallery import Gallery, GalleryError
 from gaitid.gallery.store import default_gallery_path
-from gaitid.identify.app import PipelineOptions, analyse, choose_walker, walk_run_json
+from gaitid.identify.app import (
+    PipelineOptions,
+    add_to_cohort,
+    analyse,
+    choose_walker,
+    cohort_walkers,
+    walk_run_json,
+)
 from gaitid.identify.walkers import Walkers
 from gaitid.pipeline import PoseEstimator, default_estimator
 from gaitid.server.events import EventHub
@@ -245,20 +252,15 @@ class Service:
         result = analyse(str(job.upload), self._walkers(None), options, estimator=estimator)
         if result.run.error is not None:
             raise GaitidError(f"{result.run.error}; nothing was added to the cohort")
-        states = [s for s in sorted(result.walkers.states.values(), key=lambda s: s.track_id) if s.vectors]
-        if not states:
-            raise InputError(f"{job.filename}: no walker was seen long enough to add to the cohort")
-        model = self.encoder().model
-        for state in states:
-            count = self.gallery.add_cohort(
-                f"{job.filename}#{state.track_id}@{job.id}", state.embeddings(model, options.window.size),
-                source=job.filename,
-            )
+        try:
+            states = cohort_walkers(result)
+        except InputError as error:
+            raise InputError(str(error).replace(str(job.upload), job.filename)) from None
         job.result = {
             "walkers": len(states),
             "vectors_added": sum(len(s.vectors) for s in states),
-            "cohort_vectors": count,
-            "model": model,
+            "cohort_vectors": add_to_cohort(self.gallery, result, states, job.filename, job.id),
+            "model": result.model,
         }
 
     def cohort_json(self) -> dict[str, Any]:
