@@ -1,15 +1,21 @@
 """The shipped gait weights: inference with onnxruntime only."""
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
 from gaitid.errors import GaitidError
 from gaitid.gait.encoder import DEFAULT_MODEL, WEIGHTS_DIR, GaitEncoder
+from gaitid.gait.normalize import normalize_sequence, normalize_silhouette
 from gaitid.types import Embedding
 
+DATA = Path(os.environ.get("GAITID_DATA", Path(__file__).resolve().parents[2].parent / "shared" / "data"))
+CASIA_B = DATA / "casia-b"
 SHIPPED = sorted(p.stem for p in WEIGHTS_DIR.glob("*.onnx"))
 
 
@@ -28,11 +34,39 @@ def test_shipped_weights_embed(name):
 
 
 def test_embed_masks_normalises_like_training():
-    encoder = GaitEncoder()
-    mask = np.zeros((200, 120), np.float32)
-    mask[20:180, 40:80] = 0.9
-    emb = encoder.embed_masks([mask] * 5)
+    """A raw mask (any size, anywhere in the frame) comes out as the training frames are made: head to feet
+    over all 64 rows, and the column that splits the silhouette's mass in half at the window's centre."""
+    mask = np.zeros((300, 400), np.float32)
+    mask[40:280, 100:160] = 0.9  # body
+    mask[80:120, 160:260] = 0.9  # an arm held out to one side pulls the mass centre right of the body
+    emb = GaitEncoder().embed_masks([mask] * 5)
     assert emb.num_frames == 5
+    frame = normalize_silhouette(mask)
+    assert frame is not None and frame.shape == (64, 44)
+    rows = np.flatnonzero(frame.any(axis=1))
+    assert (rows[0], rows[-1]) == (0, 63)
+    mass = frame.sum(axis=0).cumsum()
+    assert abs(int(np.searchsorted(mass, mass[-1] / 2.0)) - 22) <= 1
+
+
+@pytest.mark.skipif(not CASIA_B.exists(), reason=f"CASIA-B silhouettes not found at {CASIA_B}")
+def test_embed_masks_recovers_the_training_frames_from_a_scaled_walk():
+    """A CASIA-B walk scaled up and placed in a large frame, as the pipeline's masks are, normalises back to
+    the dataset's own frames (OpenGait's pretreatment, cut to the middle 44 columns) and embeds alike."""
+    walk = np.unpackbits(np.load(CASIA_B / "001.npz")["nm-01_090"], axis=-1)
+    walk = walk[walk.reshape(len(walk), -1).any(axis=1)]
+    training = walk[:, :, 10:54].astype(np.float32)
+    raw = []
+    for frame in walk:
+        canvas = np.zeros((360, 480), np.uint8)
+        canvas[50:223, 130:303] = cv2.resize(frame * 255, (173, 173), interpolation=cv2.INTER_LINEAR)
+        raw.append(canvas)
+    ours = normalize_sequence(raw)
+    iou = (ours * training).sum(axis=(1, 2)) / np.maximum(ours, training).sum(axis=(1, 2))
+    assert np.median(iou) > 0.95 and iou.min() > 0.7, np.percentile(iou, [0, 5, 50])
+    encoder = GaitEncoder()
+    a, b = encoder.embed_masks(raw).vector, encoder.embed(training).vector
+    assert float(a @ b / np.linalg.norm(a) / np.linalg.norm(b)) > 0.995  # a 6-column shift scores 0.97
 
 
 @pytest.mark.parametrize("bad", [np.zeros((5, 64, 64)), np.zeros((0, 64, 44)), np.zeros((64, 44))])
