@@ -17,6 +17,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("GAITID_DATA", ROOT.parent / "shared" / "data"))
 VTEST = DATA / "media" / "vtest.avi"
+SAMPLE = ROOT / "src" / "gaitid" / "samples" / "walk.mp4"
 
 
 def free_port() -> int:
@@ -62,6 +63,17 @@ class MjpegCamera:
 @pytest.fixture
 def mjpeg_camera() -> Iterator[MjpegCamera]:
     camera = MjpegCamera(free_port())
+    camera.start()
+    try:
+        yield camera
+    finally:
+        camera.kill()
+
+
+@pytest.fixture
+def walking_camera() -> Iterator[MjpegCamera]:
+    """A camera filming the sample clip (a woman walks through every frame) at its own 30 fps, three times."""
+    camera = MjpegCamera(free_port(), fps=30.0, video=SAMPLE, loops=3)
     camera.start()
     try:
         yield camera
