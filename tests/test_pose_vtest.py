@@ -16,7 +16,7 @@ FIXTURE = Path(__file__).parent / "fixtures" / "vtest_pedestrians.json"
 
 def test_recall_on_labelled_vtest_frames(media_dir):
     labels = {frame.index: frame for frame in load_labelled_frames(FIXTURE)}
-    estimator = HumanPoseNN(model=DEFAULT_VIDEO_MODEL, close_up=False)
+    estimator = HumanPoseNN(model=DEFAULT_VIDEO_MODEL)
     total = DetectionCounts()
     with VideoFile(media_dir / "vtest.avi") as video:
         for frame in video:

@@ -44,7 +44,7 @@ def default_estimator(model: str = "full", detect_interval: int = 4, threads: in
     """
     from gaitid.pose.estimator import HumanPoseNN
 
-    return HumanPoseNN(model=model, close_up=False, detect_interval=detect_interval, threads=threads)
+    return HumanPoseNN(model=model, detect_interval=detect_interval, threads=threads)
 
 
 def track_frames(frames: Iterable[Frame], estimator: PoseEstimator, tracker: Tracker) -> Iterator[tuple[Frame, FramePeople]]:

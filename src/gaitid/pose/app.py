@@ -88,7 +88,7 @@ def _pose_image(path: Path, out: str | None, model: str) -> tuple[list[dict[str,
 
 def _pose_video(path: Path, out: str | None, model: str) -> tuple[list[dict[str, Any]], float]:
     video = VideoFile(path)
-    estimator = HumanPoseNN(model=model, close_up=False)
+    estimator = HumanPoseNN(model=model)
     frames: list[dict[str, Any]] = []
     start = time.perf_counter()
     with video, atomic_path(Path(out)) if out else _nothing() as tmp:

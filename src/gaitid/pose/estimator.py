@@ -32,7 +32,9 @@ class HumanPoseNN:
         last run) while nobody is in view or somebody tracked was lost.
     min_presence: the landmark model's presence score below which a region holds nobody.
     close_up: also run BlazePose's own detector, which finds people close to the camera that the
-        general detector can box badly; off for video, where people are found as they walk in.
+        general detector can box badly. None (the default): for still images only (`estimate_image`);
+        in video people are found as they walk in, and the close-up detector there finds faces in the sky
+        and doubles people it half-sees. True: for video frames too; False: never.
     threads, workers: threads per model, and how many people's landmarks run at once (see
         BlazePoseLandmarker); the defaults suit the machine's cores.
     """
@@ -43,7 +45,7 @@ class HumanPoseNN:
         detector: PersonDetector | None = None,
         detect_interval: int = 4,
         min_presence: float = 0.5,
-        close_up: bool = True,
+        close_up: bool | None = None,
         threads: int | None = None,
         workers: int | None = None,
     ) -> None:
@@ -51,7 +53,8 @@ class HumanPoseNN:
             raise ValueError("detect_interval must be at least 1")
         self.landmarker = BlazePoseLandmarker(model, threads, workers)
         self.detector = detector or CenterNetDetector(threads=threads)
-        self.close_up_detector = BlazePoseDetector(threads=threads) if close_up else None
+        self.close_up_detector = BlazePoseDetector(threads=threads) if close_up is not False else None
+        self.close_up_in_video = bool(close_up)
         self.detect_interval = detect_interval
         self.min_presence = min_presence
         self._tracked: list[Roi] = []  # where to look for each person in the next frame
@@ -103,7 +106,7 @@ class HumanPoseNN:
     ) -> list[tuple[Person, Roi]]:
         """Run the detectors and the landmark model on every detection that is not somebody already found."""
         detections = list(self.detector.detect(image))
-        if self.close_up_detector is not None:
+        if self.close_up_detector is not None and (still or self.close_up_in_video):
             detections += self.close_up_detector.detect(image)
         known = [person.box for person, _ in found]
         self._rejected = [(box, age - 1) for box, age in self._rejected if age > 1]
