@@ -12,9 +12,13 @@ import io
 import json
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 
 from gaitid.cli import main
+from gaitid.identify.app import LABEL_LEGEND, walker_label
+from gaitid.identify.sheet import CROP_HEIGHT
 from gaitid.samples import WALK_VIDEO
 from gaitid.sources import VideoFile
 from streams import MjpegCamera, free_port
@@ -191,6 +195,10 @@ def test_the_demo_enrols_and_identifies_on_the_sample_clip(tmp_path: Path, capsy
     named = [t for t in result["tracks"] if t["status"] == "identified"]
     assert [t["name"] for t in named] == [f"person-{WALKER}"]
     assert (out / "identified.mp4").stat().st_size > 10_000 and (out / "gallery.db").is_file()
+    sheet = cv2.imread(str(out / "enrolled.jpg"))
+    assert sheet.shape[0] > 2 * CROP_HEIGHT, "the contact sheet has a row for each of the two people enrolled"
+    assert "who they are: " in printed and "share of strangers" in printed
+    assert (out / "legend.txt").read_text().splitlines() == list(LABEL_LEGEND)
     assert main(["demo", str(out), "--no-progress"]) == 2  # never writes over an earlier demo
 
 
@@ -208,3 +216,28 @@ def test_gallery_cohort_add_show_and_clear(tmp_path: Path, capsys) -> None:
     assert main(["gallery", "cohort", "clear", "--gallery", str(path)]) == 0
     assert main(["gallery", "cohort", "show", "--gallery", str(path)]) == 0
     assert "no site cohort" in capsys.readouterr().out
+
+
+def test_the_legend_explains_every_kind_of_label() -> None:
+    """Each label walker_label draws has a line of LABEL_LEGEND of the same shape (a new kind of label must
+    be explained)."""
+    import re
+
+    from gaitid.gallery.evidence import TrackEvidence
+    from gaitid.identify.walkers import Answer, WalkerState, WindowSpec
+    from gaitid.types import Identity
+
+    def state(**fields) -> WalkerState:
+        return WalkerState(track_id=3, first_frame=0, first_time=0.0, last_frame=9, last_time=0.3, **fields)
+
+    named = state(history=[Answer(9, 0.3, 1, Identity(name="ada", score=0.99, candidates=()))])
+    unknown = state(history=[Answer(9, 0.3, 1, Identity(name=None, score=0.42, candidates=()))])
+    gathering = state()
+    gathering.recent.extend([None] * 12)
+    enrolling = state(evidence=TrackEvidence("m"))
+    enrolling.evidence.add(np.ones(4, np.float32))
+    enrolling.evidence.add(np.ones(4, np.float32))
+    window = WindowSpec()
+    shapes = {re.sub(r"\d+(\.\d+)?", "N", line.split("  ")[0]) for line in LABEL_LEGEND[1:]}
+    for label in (walker_label(s, window) for s in (named, unknown, gathering, enrolling)):
+        assert re.sub(r"\d+(\.\d+)?", "N", label) in shapes, (label, shapes)

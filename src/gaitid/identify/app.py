@@ -19,7 +19,7 @@ import numpy as np
 from gaitid.errors import GaitidError, InputError
 from gaitid.gallery.gallery import SITE_COHORT_ALONE
 from gaitid.identify.walkers import WalkerEvent, Walkers, WalkerState, WindowSpec
-from gaitid.outputs import write_json
+from gaitid.outputs import atomic_path, write_json
 from gaitid.pipeline import (
     AnnotatedVideo,
     PoseEstimator,
@@ -30,6 +30,7 @@ from gaitid.pipeline import (
 )
 from gaitid.pose.drawing import draw_people
 from gaitid.sources import LiveOptions, open_source
+from gaitid.sources.files import write_image
 from gaitid.tracking import TrackerConfig
 from gaitid.types import Frame, FramePeople, Identity
 
@@ -88,8 +89,10 @@ def analyse(
     out: str | None = None,
     on_events: Callable[[list[WalkerEvent]], None] | None = None,
     estimator: PoseEstimator | None = None,
+    on_frame: Callable[[Frame, FramePeople], None] | None = None,
 ) -> WalkRun:
-    """Run the pipeline over a source, feeding `walkers`; optionally write the annotated video."""
+    """Run the pipeline over a source, feeding `walkers`; optionally write the annotated video, and call
+    `on_frame(frame, people)` with every frame's tracked people."""
     check_threads(options.detect_interval, options.threads)
     video = AnnotatedVideo(out, None)
     first, end = options.frames
@@ -99,17 +102,19 @@ def analyse(
         raise InputError("--frames applies to video files only")
     video.fps = source.fps or 10.0
 
-    def on_frame(frame: Frame, people: FramePeople) -> None:
+    def each_frame(frame: Frame, people: FramePeople) -> None:
         events = walkers.update(people)
         if out is not None:
             video.write(annotate(frame, people, walkers))
         if on_events is not None and events:
             on_events(events)
+        if on_frame is not None:
+            on_frame(frame, people)
 
     keep_video = False
     try:
         estimator = estimator or default_estimator(options.pose_model, options.detect_interval, options.threads)
-        run = run_stream(_frame_range(source, first, end), estimator, on_frame, options.progress)
+        run = run_stream(_frame_range(source, first, end), estimator, each_frame, options.progress)
         final = walkers.finish()
         if on_events is not None and final:
             on_events(final)
@@ -154,6 +159,16 @@ def answer_text(identity: Identity) -> str:
     fpir = identity.fpir if identity.fpir is not None else 1.0 - identity.score
     odds = "under 0.1 %" if fpir < 0.001 else f"{100 * fpir:.1f} %"
     return f"{identity.name or 'unknown'} (score {identity.score:.3f}: {odds} of strangers score as high)"
+
+
+LABEL_LEGEND = (
+    "What the labels on the boxes of an annotated video mean:",
+    "#3             track 3: a number for each walker, new in each run (not a person's identity)",
+    "#3 12/30       gathering silhouettes: 12 of the 30 usable frames a first gait vector needs",
+    "#3 ada 0.99    the answer so far and its score: 1 - the share of strangers who score as high (0.99: 1 in 100)",
+    "#3 unknown 0.42  nobody enrolled walks like this more than a stranger might",
+    "#3 2 windows   enrolling: the gait vectors made so far (one per window of 30 usable frames)",
+)
 
 
 def walker_label(state: WalkerState | None, window: WindowSpec) -> str:
@@ -557,9 +572,11 @@ def run_demo(out_dir: str, options: PipelineOptions, out: TextIO | None = None) 
     """`gaitid demo OUT_DIR`: the whole job on the shipped sample clip, in a gallery of its own.
 
     Everyone who walks long enough in the first 80 frames is enrolled (as person-<track>), then the rest
-    of the clip is identified: OUT_DIR gets the gallery, the annotated video and the JSON result.
+    of the clip is identified: OUT_DIR gets the gallery, a contact sheet of who was enrolled, the annotated
+    video, the JSON result and a legend of the video's labels.
     """
     from gaitid.gallery import Gallery
+    from gaitid.identify.sheet import CropSampler, contact_sheet
     from gaitid.samples import WALK_VIDEO
 
     out = out if out is not None else sys.stdout
@@ -567,28 +584,39 @@ def run_demo(out_dir: str, options: PipelineOptions, out: TextIO | None = None) 
     if folder.exists() and any(folder.iterdir()):
         raise InputError(f"{folder}: give a new or empty folder for the demo's outputs")
     folder.mkdir(parents=True, exist_ok=True)
-    gallery_path = folder / "gallery.db"
+    gallery_path, sheet_path = folder / "gallery.db", folder / "enrolled.jpg"
     encoder = _encoder(options)
     split = 80
     print(f"1. tracking everyone in frames 0-{split - 1} of {WALK_VIDEO.name} and computing gait vectors ...", file=out)
     first = PipelineOptions(**{**options.__dict__, "frames": (0, split)})
-    enrolment = analyse(str(WALK_VIDEO), Walkers(encoder, None, options.window, _leave_after()), first)
+    sampler = CropSampler()
+    enrolment = analyse(str(WALK_VIDEO), Walkers(encoder, None, options.window, _leave_after()), first, on_frame=sampler.add)
+    enrolled = []
     with Gallery.open(gallery_path) as gallery:
         for state in sorted(enrolment.walkers.states.values(), key=lambda s: s.track_id):
             if state.vectors:
                 name = f"person-{state.track_id}"
                 gallery.enroll(name, state.embeddings(encoder.model, options.window.size), source=str(WALK_VIDEO))
+                enrolled.append((name, sampler.crops(state.track_id)))
                 print(f"2. enrolled {name}: track {state.track_id}, {len(state.vectors)} vectors", file=out)
             else:
                 print(f"   track {state.track_id}: {state.usable} usable frames, too short to enrol", file=out)
+    if enrolled:
+        with atomic_path(sheet_path) as tmp:
+            write_image(tmp, contact_sheet(enrolled, [f"enrolled from frames 0-{split - 1} of {WALK_VIDEO.name}"]))
+        print(f"   who they are: {sheet_path}", file=out)
     print(f"3. identifying everyone in frames {split}- (track numbers start again with each run) ...", file=out)
     rest = PipelineOptions(**{**options.__dict__, "frames": (split, None)})
-    video, js = folder / "identified.mp4", folder / "identified.json"
+    video, js, legend = folder / "identified.mp4", folder / "identified.json", folder / "legend.txt"
     with _open_gallery(str(gallery_path), None, "cosine", 0.01) as gallery:
         _check_ready(gallery, encoder.model)
         result = analyse(str(WALK_VIDEO), Walkers(encoder, gallery, options.window, _leave_after()), rest, out=str(video))
     write_json(walk_run_json(result), js)
+    with atomic_path(legend) as tmp:
+        tmp.write_text("\n".join(LABEL_LEGEND) + "\n")
     for line in _summary_lines(result):
         print("   " + line, file=out)
-    print(f"4. wrote {video} (boxes, skeletons, names and scores), {js} and the gallery {gallery_path}", file=out)
+    print("   a score is 1 - the share of strangers who score as high; a name is given from 0.99 (1 in 100)", file=out)
+    print(f"4. wrote {video} (boxes, skeletons, names and scores: {legend.name} says what the labels mean), {js}", file=out)
+    print(f"   and the gallery {gallery_path}", file=out)
     return 0
