@@ -59,7 +59,13 @@ def serve(
         )
     # No access log: it would show every request's path to whoever reads the log, and adds nothing here.
     config = uvicorn.Config(app, host=host, port=port, access_log=False, timeout_graceful_shutdown=3, log_level="info")
-    _Server(config, app.state.service.hub.close).run()
+    try:
+        _Server(config, app.state.service.hub.close).run()
+    except KeyboardInterrupt:
+        # uvicorn shuts down gracefully on Ctrl-C or SIGTERM, then raises the signal again; by then the
+        # server has stopped as it was asked to, which is a clean exit (what systemd and docker expect).
+        pass
+    print("gaitid: the server has stopped", file=sys.stderr)
     return 0
 
 
