@@ -33,7 +33,7 @@ import pytest
 from streams import DATA, ROOT, SAMPLE, MjpegCamera, free_port
 
 README = ROOT / "README.md"
-LIVE_SECONDS = 8.0  # how long a live run watches the stand-in camera before SIGTERM
+LIVE_SECONDS = 5.0  # how long a live run watches the stand-in camera before SIGTERM
 CAMERAS = ("0", "rtsp://camera/stream", "rtsp://user:pass@camera/stream")
 NEEDS_DATA = ("gaitid evaluate", "gaitid train")  # read CASIA-B or the Kinect walks
 
