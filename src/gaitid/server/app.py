@@ -32,6 +32,7 @@ from gaitid.server.events import is_closing
 from gaitid.server.jobs import DONE, Job, QueueFull
 from gaitid.server.service import NotFound, Service
 from gaitid.server.settings import ServerSettings
+from gaitid.sources import UnsupportedContainer
 
 log = logging.getLogger("gaitid.server")
 
@@ -159,7 +160,7 @@ def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
         404: "not found",
         409: "conflicts with the server's state",
         413: "the upload is larger than the limit",
-        415: "the upload is not a video",
+        415: "the upload is not a video, or not in a container the server accepts (MP4/MOV, MKV/WebM, AVI, ...)",
         429: "too many jobs waiting",
     }
     out: dict[int | str, dict[str, Any]] = dict(ERRORS)
@@ -222,6 +223,8 @@ def _status(error: GaitidError) -> int:
         return 404
     if isinstance(error, QueueFull):
         return 429
+    if isinstance(error, UnsupportedContainer):
+        return 415
     if isinstance(error, InputError):
         return 422
     return 409  # Conflict, and gallery errors (a name taken, too few people, another model)
@@ -517,7 +520,7 @@ def _queue_upload(service: Service, settings: ServerSettings, upload: UploadFile
         try:
             total = service.probe_video(path, params["frames"])
         except InputError as error:
-            raise InputError(str(error).replace(str(path), filename)) from None
+            raise type(error)(str(error).replace(str(path), filename)) from None
         job = Job(kind=kind, filename=filename, upload=path, params=params, frames_total=total)
         return service.jobs.submit(job)
     except BaseException:

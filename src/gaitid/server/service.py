@@ -34,7 +34,7 @@ from gaitid.server.events import EventHub
 from gaitid.server.jobs import Job, JobQueue
 from gaitid.server.live import LiveSession
 from gaitid.server.settings import ServerSettings
-from gaitid.sources import VideoFile, open_source
+from gaitid.sources import CONTAINERS, VideoFile, open_source
 from gaitid.tracking import TrackerConfig
 from gaitid.types import Frame, FramePeople
 
@@ -165,13 +165,14 @@ class Service:
     # -- jobs ---------------------------------------------------------------------------------------------
 
     def new_upload_path(self, filename: str) -> Path:
-        suffix = Path(filename).suffix.lower()
-        suffix = suffix if suffix.isascii() and suffix[1:].isalnum() and len(suffix) <= 8 else ".bin"
-        return self.uploads / f"{uuid.uuid4().hex}{suffix}"
+        """A new file for an upload. Its suffix is fixed, whatever the upload's name: the container is told
+        from the content (`sniff_container`), never from a name the uploader chose (.m3u8, .ffconcat...)."""
+        return self.uploads / f"{uuid.uuid4().hex}.upload"
 
     def probe_video(self, path: Path, frames: tuple[int, int | None]) -> int | None:
-        """Check that the upload decodes as video (its first frame); returns the frames a run will see."""
-        with VideoFile(path) as video:
+        """Check that the upload is a video file in one of the accepted containers (UnsupportedContainer
+        otherwise, before FFmpeg reads it) and decodes (its first frame); returns the frames a run will see."""
+        with VideoFile(path, containers=CONTAINERS) as video:
             first = next(iter(video), None)
             if first is None:
                 raise InputError("not a readable video (no frame could be decoded)")

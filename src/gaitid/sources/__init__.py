@@ -9,17 +9,30 @@ from __future__ import annotations
 from pathlib import Path
 
 from gaitid.errors import InputError
-from gaitid.sources.files import VideoFile, VideoWriter, read_image, write_image
+from gaitid.sources.files import (
+    CONTAINER_NAMES,
+    CONTAINERS,
+    UnsupportedContainer,
+    VideoFile,
+    VideoWriter,
+    read_image,
+    sniff_container,
+    write_image,
+)
 from gaitid.sources.live import LiveOptions, LiveSource, is_url, open_camera, open_stream
 
 __all__ = [
+    "CONTAINERS",
+    "CONTAINER_NAMES",
     "LiveOptions",
     "LiveSource",
     "Source",
+    "UnsupportedContainer",
     "VideoFile",
     "VideoWriter",
     "open_source",
     "read_image",
+    "sniff_container",
     "write_image",
 ]
 
