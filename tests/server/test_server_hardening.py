@@ -72,3 +72,48 @@ def test_uploads_in_the_usual_containers_are_accepted_and_saved_under_a_fixed_su
         assert response.status_code == 202, response.text
     assert {p.suffix for p in service.new_upload_path("x.m3u8").parent.iterdir()} <= {".upload"}
     assert service.new_upload_path("walk.m3u8").suffix == ".upload"
+
+
+# -- numbers that are not ASCII digits -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        ("\u00b2", "neither a camera index"),  # "²": str.isdigit() is true, int() refuses it
+        ("\u0663", "neither a camera index"),  # an Arabic-Indic 3: int() takes it, but it is not camera 3
+        ("9" * 2000, "neither a camera index"),  # no camera has that index (/dev/video999... is too long a name)
+        (" 0\u00b2 ", "neither a camera index"),
+    ],
+)
+def test_a_camera_index_is_ascii_digits(client_for, make_gallery, spec, message):
+    client = client_for(make_gallery())
+    response = client.post("/api/sources", json={"spec": spec}, headers=AUTH)
+    assert response.status_code == 422, response.text
+    assert message in response.json()["detail"]
+
+
+@pytest.mark.parametrize("last_event_id", [b"\xb2", b"\xc2\xb2", "\u0663".encode(), b"9" * 5000, b"-1", b"1e3", b"+5"])
+def test_a_bad_last_event_id_is_ignored(loopback_server, make_gallery, tmp_path, last_event_id):
+    import httpx
+
+    server = loopback_server(settings_for(make_gallery(), tmp_path))
+    headers = {**AUTH, "Last-Event-ID": last_event_id}
+    with httpx.Client(timeout=10) as http, http.stream("GET", f"{server.url}/api/events", headers=headers) as response:
+        assert response.status_code == 200
+        assert next(response.iter_lines()) == "retry: 2000"
+
+
+def test_a_content_length_of_thousands_of_digits_is_refused_cleanly(loopback_server, make_gallery, tmp_path):
+    import socket
+
+    server = loopback_server(settings_for(make_gallery(), tmp_path))
+    request = (
+        f"POST /api/identify HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: {AUTH['Authorization']}\r\n"
+        f"Content-Type: multipart/form-data; boundary=x\r\nContent-Length: {'9' * 5000}\r\n\r\n"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(request)
+        answer = sock.recv(4096)
+    status = int(answer.split(b" ", 2)[1])
+    assert 400 <= status < 500, answer

@@ -41,6 +41,7 @@ VIDEO_TYPES = ("application/octet-stream", "application/mp4", "application/x-mat
 FORM_OVERHEAD = 1024 * 1024  # room for the multipart headers and the other form fields
 CHUNK = 1024 * 1024
 NAME_PATTERN = r"^\S(.*\S)?$"  # no spaces at either end (the gallery's rule)
+MAX_NUMBER_DIGITS = 18  # a header's number: longer is out of range (and int() refuses over 4300 digits)
 
 # -- the API's shapes ---------------------------------------------------------------------------------------
 
@@ -436,7 +437,7 @@ def _api(service: Service, settings: ServerSettings, app: FastAPI) -> APIRouter:
     async def events(last_event_id: Annotated[str | None, Header()] = None) -> StreamingResponse:
         """Server-sent events: `walker` (identified, left), `source` and `job` status changes. Each has an id;
         reconnecting with Last-Event-ID replays the recent ones missed."""
-        after = int(last_event_id) if last_event_id and last_event_id.isdigit() else None
+        after = _event_id(last_event_id)
         subscription = service.hub.subscribe(asyncio.get_running_loop(), after)
 
         async def stream() -> AsyncIterator[str]:
@@ -457,6 +458,14 @@ def _api(service: Service, settings: ServerSettings, app: FastAPI) -> APIRouter:
         return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})
 
     return api
+
+
+def _event_id(header: str | None) -> int | None:
+    """The id of a Last-Event-ID header; None (replay nothing) for anything but a plain ASCII number."""
+    text = (header or "").strip()
+    if 0 < len(text) <= MAX_NUMBER_DIGITS and text.isascii() and text.isdigit():
+        return int(text)
+    return None
 
 
 def _job(service: Service, job_id: str) -> Job:
@@ -541,6 +550,10 @@ def _save(upload: UploadFile, path: Path, limit: int, filename: str) -> None:
         raise InputError(f"{filename}: the uploaded file is empty")
 
 
+def _over(declared: bytes, limit: int) -> bool:
+    return len(declared) > MAX_NUMBER_DIGITS or int(declared) > limit
+
+
 def _megabytes(size: int) -> str:
     return f"{size / (1024 * 1024):g} MB"
 
@@ -574,7 +587,7 @@ class _Guard:
             await send(message)
 
         declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+        if declared is not None and declared.isdigit() and _over(declared, self.limit):
             response = JSONResponse(
                 {"detail": f"the request is larger than the upload limit of {_megabytes(self.limit - FORM_OVERHEAD)}"},
                 status_code=413,

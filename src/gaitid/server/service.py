@@ -34,7 +34,7 @@ from gaitid.server.events import EventHub
 from gaitid.server.jobs import Job, JobQueue
 from gaitid.server.live import LiveSession
 from gaitid.server.settings import ServerSettings
-from gaitid.sources import CONTAINERS, VideoFile, open_source
+from gaitid.sources import CONTAINERS, VideoFile, camera_index, open_source
 from gaitid.tracking import TrackerConfig
 from gaitid.types import Frame, FramePeople
 
@@ -275,7 +275,7 @@ class Service:
 
     def start_live(self, spec: str) -> LiveSession:
         spec = spec.strip()
-        is_file = not (spec.isdigit() or "://" in spec)
+        is_file = camera_index(spec) is None and "://" not in spec
         if is_file and not self.settings.allow_file_sources:
             raise InputError(
                 f"{spec!r} is neither a camera index nor a stream URL (rtsp://, http(s)://); files on the server "

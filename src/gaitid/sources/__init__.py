@@ -30,6 +30,7 @@ __all__ = [
     "UnsupportedContainer",
     "VideoFile",
     "VideoWriter",
+    "camera_index",
     "open_source",
     "read_image",
     "sniff_container",
@@ -37,6 +38,7 @@ __all__ = [
 ]
 
 Source = VideoFile | LiveSource
+MAX_CAMERA_DIGITS = 4
 
 
 def open_source(spec: str | int | Path, options: LiveOptions | None = None) -> Source:
@@ -48,10 +50,20 @@ def open_source(spec: str | int | Path, options: LiveOptions | None = None) -> S
     if isinstance(spec, int):
         return open_camera(spec, options)
     text = str(spec)
-    if text.strip().isdigit() and not Path(text).exists():
-        return open_camera(int(text), options)
+    index = camera_index(text)
+    if index is not None and not Path(text).exists():
+        return open_camera(index, options)
     if isinstance(spec, str) and is_url(text):
         return open_stream(text, options)
     if "://" in text and not Path(text).exists():
         raise InputError(f"{text}: unsupported stream address (expected rtsp://, http(s)://, ...)")
     return VideoFile(text)
+
+
+def camera_index(text: str) -> int | None:
+    """The camera that `text` names ("0", " 2 "), or None. ASCII digits only, and a few: str.isdigit() is also
+    true of "²" (which int() refuses) and of other scripts' digits, which name no camera."""
+    text = text.strip()
+    if 1 <= len(text) <= MAX_CAMERA_DIGITS and text.isascii() and text.isdigit():
+        return int(text)
+    return None
