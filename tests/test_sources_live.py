@@ -9,7 +9,7 @@ from streams import MjpegCamera, free_port, mjpeg_camera  # noqa: F401 (fixture)
 
 from gaitid.errors import InputError
 from gaitid.sources import LiveOptions, LiveSource, VideoFile, open_source
-from gaitid.sources.live import _redact
+from gaitid.sources.live import redact_url
 
 FAST = LiveOptions(open_timeout=2.0, give_up_after=8.0, backoff_start=0.1, backoff_max=0.5)
 
@@ -112,8 +112,8 @@ def test_file_paths_open_as_video_files(tmp_path) -> None:
 
 
 def test_passwords_are_kept_out_of_messages() -> None:
-    assert _redact("rtsp://admin:secret@127.0.0.1:554/cam") == "rtsp://admin:***@127.0.0.1:554/cam"
-    assert _redact("http://127.0.0.1/x") == "http://127.0.0.1/x"
+    assert redact_url("rtsp://admin:secret@127.0.0.1:554/cam") == "rtsp://admin:***@127.0.0.1:554/cam"
+    assert redact_url("http://127.0.0.1/x") == "http://127.0.0.1/x"
 
 
 def test_hls_over_http(tmp_path) -> None:

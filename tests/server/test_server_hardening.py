@@ -4,11 +4,14 @@ never a 500, and nothing on the server's disk or network is read that should not
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from fastapi.testclient import TestClient
-from server_helpers import AUTH, atime_is_recorded, settings_for, untouched_since, write_clip
+from server_helpers import AUTH, atime_is_recorded, free_port, settings_for, untouched_since, write_clip
 
 from gaitid.server import create_app
+from gaitid.sources import LiveOptions
 
 
 @pytest.fixture
@@ -117,3 +120,237 @@ def test_a_content_length_of_thousands_of_digits_is_refused_cleanly(loopback_ser
         answer = sock.recv(4096)
     status = int(answer.split(b" ", 2)[1])
     assert 400 <= status < 500, answer
+
+
+# -- what a live source may connect to -------------------------------------------------------------------------
+
+
+class _Listener:
+    """A loopback TCP server on a thread that counts its connections and answers each with `reply`
+    (bytes, or a function of the request's first line), then closes it."""
+
+    def __init__(self, reply) -> None:  # type: ignore[no-untyped-def]
+        import socket
+        import threading
+
+        self.reply, self.connections = reply, 0
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            with conn:
+                conn.settimeout(2)
+                try:
+                    first = conn.recv(4096).split(b"\r\n", 1)[0] if not isinstance(self.reply, bytes) else b""
+                    conn.sendall(self.reply if isinstance(self.reply, bytes) else self.reply(first))
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def _http(status: str, body: bytes, content_type: str = "text/plain", extra: str = "") -> bytes:
+    head = f"HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {len(body)}\r\n{extra}\r\n"
+    return head.encode() + body
+
+
+@pytest.fixture
+def listeners():
+    made: list[_Listener] = []
+
+    def make(reply) -> _Listener:  # type: ignore[no-untyped-def]
+        made.append(_Listener(reply))
+        return made[-1]
+
+    yield make
+    for listener in made:
+        listener.close()
+
+
+FAST_LIVE = {"live": LiveOptions(open_timeout=1.0, give_up_after=2.0)}
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "tcp://127.0.0.1:22",
+        "udp://127.0.0.1:5000",
+        "srt://127.0.0.1:9000",
+        "rtmp://127.0.0.1/live/cam",
+        "ftp://127.0.0.1/video.mp4",
+        "file:///etc/passwd",
+        "concat:/etc/passwd|/etc/hosts",
+        "subfile,,start,0,end,100,,:/etc/passwd",
+        "http://127.0.0.1:80/a b",
+        "http://127.0.0.1/x\r\nX-Injected: 1",
+        "http://[::1/",
+        "http://127.0.0.1:99999/",
+        "http:///path-without-host",
+    ],
+)
+def test_live_sources_are_camera_streams_only(client_for, make_gallery, spec):
+    client = client_for(make_gallery(), allow_source_hosts=("127.0.0.1",), **FAST_LIVE)
+    response = client.post("/api/sources", json={"spec": spec}, headers=AUTH)
+    assert response.status_code == 422, response.text
+    assert "rtsps://" in response.json()["detail"] and "\n" not in response.json()["detail"]
+
+
+def test_local_addresses_are_refused_unless_the_operator_allows_them(client_for, make_gallery, listeners):
+    camera = listeners(_http("200 OK", b"not a video"))
+    client = client_for(make_gallery(), **FAST_LIVE)
+    port = camera.port
+    for spec in (
+        f"http://127.0.0.1:{port}/video",
+        f"rtsp://127.0.0.1:{port}/cam",
+        f"http://localhost:{port}/video",
+        f"http://127.1:{port}/video",
+        f"http://2130706433:{port}/video",
+        f"http://0x7f.0.0.1:{port}/video",
+        f"http://0.0.0.0:{port}/video",
+        f"http://[::ffff:127.0.0.1]:{port}/video",
+        f"http://[::1]:{port}/video",
+        f"http://user:secret@127.0.0.1:{port}/video",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[fe80::1]/video",
+        "http://224.0.0.1/video",
+    ):
+        response = client.post("/api/sources", json={"spec": spec}, headers=AUTH)
+        assert response.status_code == 422, (spec, response.text)
+        detail = response.json()["detail"]
+        assert "--allow-source-hosts" in detail and "secret" not in detail, detail
+    assert camera.connections == 0
+    allowed = client_for(make_gallery(), allow_source_hosts=("127.0.0.1",), **FAST_LIVE)
+    response = allowed.post("/api/sources", json={"spec": f"http://127.0.0.1:{port}/video"}, headers=AUTH)
+    assert response.status_code == 422 and camera.connections >= 1  # reached (and found no video there)
+    elsewhere = client_for(make_gallery(), allow_source_hosts=("camera.invalid", "192.168.7.0/24"), **FAST_LIVE)
+    for spec in (f"http://127.0.0.1:{port}/video", "http://192.168.8.1/video", "rtsp://other.invalid/cam"):
+        response = elsewhere.post("/api/sources", json={"spec": spec}, headers=AUTH)
+        assert response.status_code == 422 and "--allow-source-hosts" in response.json()["detail"], response.text
+
+
+def test_a_failed_source_says_the_same_whatever_answered(client_for, make_gallery, listeners):
+    """Refused, an SSH banner, an HTTP error page, a web page: one message, and no quicker than the open
+    timeout, so that the endpoint tells nothing of what listens where."""
+    import time
+
+    client = client_for(make_gallery(), allow_source_hosts=("127.0.0.1",), **FAST_LIVE)
+    targets = [
+        free_port(),  # nothing listens
+        listeners(b"SSH-2.0-OpenSSH_9.6 secret-banner\r\n").port,
+        listeners(_http("404 Not Found", b"<h1>secret page</h1>", "text/html")).port,
+        listeners(_http("200 OK", b"secret text")).port,
+    ]
+    details = set()
+    for port in targets:
+        for scheme in ("http", "rtsp"):
+            url = f"{scheme}://127.0.0.1:{port}/cam"
+            start = time.monotonic()
+            response = client.post("/api/sources", json={"spec": url}, headers=AUTH)
+            took = time.monotonic() - start
+            assert response.status_code == 422, response.text
+            detail = response.json()["detail"]
+            assert "secret" not in detail and took >= 0.9, (url, detail, took)
+            details.add(detail.replace(url, "URL"))
+    assert len(details) == 1, details
+
+
+def test_a_playlist_on_an_allowed_host_reads_no_file_of_the_server(client_for, make_gallery, listeners, tmp_path):
+    local = write_clip(tmp_path / "local.ts", 0, 30, 320)  # on the server's disk
+    playlist = _playlist(f"file://{local}")
+    server = listeners(lambda first: _http("200 OK", playlist, "application/vnd.apple.mpegurl"))
+    client = client_for(make_gallery(), allow_source_hosts=("127.0.0.1",), **FAST_LIVE)
+    read_before = untouched_since(local)
+    response = client.post("/api/sources", json={"spec": f"http://127.0.0.1:{server.port}/live.m3u8"}, headers=AUTH)
+    assert response.status_code == 422, response.text
+    assert server.connections >= 1
+    if atime_is_recorded(tmp_path):
+        assert local.stat().st_atime == read_before, "the server read the file the playlist names"
+
+
+def test_redirects_are_not_followed(client_for, make_gallery, listeners):
+    target = listeners(_http("200 OK", b"not a video"))
+    redirect = listeners(_http("302 Found", b"", extra=f"Location: http://127.0.0.1:{target.port}/video\r\n"))
+    client = client_for(make_gallery(), allow_source_hosts=("127.0.0.1",), **FAST_LIVE)
+    response = client.post("/api/sources", json={"spec": f"http://127.0.0.1:{redirect.port}/video"}, headers=AUTH)
+    assert response.status_code == 422 and redirect.connections >= 1 and target.connections == 0, response.text
+
+
+def test_a_camera_stream_on_an_allowed_host_runs(loopback_server, make_gallery, tmp_path):
+    import httpx
+    from streams import MjpegCamera
+
+    camera = MjpegCamera(free_port(), fps=10.0)
+    camera.start()
+    try:
+        settings = settings_for(make_gallery(), tmp_path, allow_source_hosts=("127.0.0.1",), **FAST_LIVE)
+        server = loopback_server(settings)
+        with httpx.Client(base_url=server.url, headers=AUTH, timeout=30) as http:
+            response = http.post("/api/sources", json={"spec": camera.url})
+            assert response.status_code == 201, response.text
+            source = response.json()
+            deadline = time.monotonic() + 20
+            while http.get(f"/api/sources/{source['id']}").json()["frames"] < 3:
+                assert time.monotonic() < deadline, "no frame from the camera"
+                time.sleep(0.2)
+            assert http.delete(f"/api/sources/{source['id']}").status_code == 200
+    finally:
+        camera.kill()
+
+
+@pytest.mark.parametrize(
+    "allowed, url, verdict",
+    [
+        ((), "rtsp://192.168.1.20:554/stream1", "ok"),  # cameras live on private networks
+        ((), "http://10.1.2.3/video.mjpg", "ok"),
+        ((), "rtsps://[2001:db8::5]/cam", "ok"),
+        ((), "rtsp://127.0.0.1/cam", "local"),
+        ((), "rtsp://127.0.0.2/cam", "local"),
+        ((), "http://[::1]/", "local"),
+        ((), "http://[::ffff:169.254.169.254]/", "local"),
+        ((), "http://169.254.169.254/latest/meta-data/", "local"),
+        ((), "http://[fe80::1]/", "local"),
+        ((), "http://0.0.0.0/", "local"),
+        ((), "http://255.255.255.255/", "local"),
+        ((), "http://localhost/", "local"),
+        ((), "http://2130706433/", "local"),
+        ((), "udp://10.1.2.3:5000", "scheme"),
+        ((), "HTTP://10.1.2.3/", "ok"),
+        (("192.168.1.0/24",), "rtsp://192.168.1.20/cam", "ok"),
+        (("192.168.1.0/24",), "rtsp://192.168.2.20/cam", "listed"),
+        (("192.168.1.0/24",), "rtsp://cam.invalid/cam", "listed"),
+        (("Cam.Example.",), "rtsp://cam.example/cam", "ok"),  # names are compared, not resolved
+        (("cam.example",), "rtsp://user:pw@CAM.EXAMPLE:8554/cam", "ok"),
+        (("cam.example",), "rtsp://10.0.0.1/cam", "listed"),
+        (("127.0.0.1", "::1"), "http://[::1]:8080/", "ok"),
+        (("127.0.0.1",), "http://127.0.0.1:8080/", "ok"),
+    ],
+)
+def test_the_source_policy(allowed, url, verdict):
+    from gaitid.server.addresses import SourcePolicy, SourceRefused
+
+    policy = SourcePolicy(allowed)
+    if verdict == "ok":
+        policy.check(url)
+        return
+    expected = {"local": "local address", "listed": "not among the hosts", "scheme": "rtsps://"}[verdict]
+    with pytest.raises(SourceRefused, match=expected):
+        policy.check(url)
+
+
+def test_the_operator_list_is_checked_and_playlists_need_it():
+    from gaitid.errors import GaitidError
+    from gaitid.server.addresses import SourcePolicy
+    from gaitid.server.settings import ServerSettings
+
+    for bad in ("http://cam", "a b", "cam/", "10.0.0.0/99"):
+        with pytest.raises(GaitidError, match="--allow-source-hosts"):
+            ServerSettings(token="t" * 20, allow_source_hosts=(bad,))
+    assert "hls" not in SourcePolicy().formats and "hls" in SourcePolicy(["cam.example"]).formats

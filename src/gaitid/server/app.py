@@ -107,8 +107,8 @@ class SourceIn(BaseModel):
     spec: str = Field(
         min_length=1,
         max_length=2000,
-        description="a camera index (0), a stream URL (rtsp://, http(s):// MJPEG or HLS), or a file on the "
-        "server when it runs with --allow-file-sources",
+        description="a camera index (0), a stream URL (rtsp://, rtsps://, http(s):// MJPEG; HLS from hosts the "
+        "operator lists with --allow-source-hosts), or a file on the server when it runs with --allow-file-sources",
     )
 
 

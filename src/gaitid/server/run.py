@@ -26,6 +26,7 @@ def serve(
     work_dir: str | None = None,
     max_upload_mb: float = 500.0,
     allow_file_sources: bool = False,
+    allow_source_hosts: tuple[str, ...] = (),
     pipeline: PipelineOptions | None = None,
 ) -> int:
     from gaitid.server.app import create_app
@@ -44,6 +45,7 @@ def serve(
         work_dir=Path(work_dir) if work_dir else None,
         max_upload_bytes=int(max_upload_mb * 1024 * 1024),
         allow_file_sources=allow_file_sources,
+        allow_source_hosts=allow_source_hosts,
         pipeline=pipeline or PipelineOptions(progress=False),
     )
     app = create_app(settings)

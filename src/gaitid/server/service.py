@@ -8,6 +8,7 @@ job worker has one, each live source its own. The gait encoder (an ONNX session)
 
 from __future__ import annotations
 
+import logging
 import shutil
 import tempfile
 import threading
@@ -30,13 +31,25 @@ from gaitid.identify.app import (
 )
 from gaitid.identify.walkers import Walkers
 from gaitid.pipeline import PoseEstimator, default_estimator
+from gaitid.server.addresses import SCHEME_LIST, SourcePolicy, SourceRefused
 from gaitid.server.events import EventHub
 from gaitid.server.jobs import Job, JobQueue
 from gaitid.server.live import LiveSession
 from gaitid.server.settings import ServerSettings
-from gaitid.sources import CONTAINERS, VideoFile, camera_index, open_source
+from gaitid.sources import (
+    CONTAINERS,
+    LiveSource,
+    Source,
+    VideoFile,
+    camera_index,
+    open_camera,
+    open_stream,
+    redact_url,
+)
 from gaitid.tracking import TrackerConfig
 from gaitid.types import Frame, FramePeople
+
+log = logging.getLogger("gaitid.server")
 
 
 class Conflict(GaitidError):
@@ -76,6 +89,7 @@ class Service:
         self.gallery = Gallery.open(
             gallery_path, key_file=settings.key_file, method=settings.method, target_fpir=settings.target_fpir
         )
+        self.policy = SourcePolicy(settings.allow_source_hosts)
         self.hub = EventHub()
         self.jobs = JobQueue(self._run_job, settings.max_queued_jobs, settings.keep_jobs, self._job_changed)
         self._encoder = None
@@ -275,12 +289,6 @@ class Service:
 
     def start_live(self, spec: str) -> LiveSession:
         spec = spec.strip()
-        is_file = camera_index(spec) is None and "://" not in spec
-        if is_file and not self.settings.allow_file_sources:
-            raise InputError(
-                f"{spec!r} is neither a camera index nor a stream URL (rtsp://, http(s)://); files on the server "
-                "are live sources only when the server runs with --allow-file-sources"
-            )
         with self._live_lock:
             running = [s for s in self._live.values() if s.running]
             if len(running) >= self.settings.max_live_sources:
@@ -288,7 +296,7 @@ class Service:
                     f"{len(running)} live sources are running, the most this server runs at once "
                     f"({self.settings.max_live_sources}); stop one first"
                 )
-        source = open_source(spec, self.settings.live)
+        source = self._open_live(spec)
         walkers = self._walkers(self.gallery if self.gallery_ready() else None)
         shown = str(getattr(source, "name", None) or getattr(source, "path", spec))  # a URL's password hidden
         session = LiveSession(
@@ -300,6 +308,38 @@ class Service:
         session.start()
         self.hub.publish({"type": "source", "source": session.id, "status": session.status, "error": None})
         return session
+
+    def _open_live(self, spec: str) -> Source:
+        """A camera by index, a stream the policy allows, or a file when the server allows files."""
+        index = camera_index(spec)
+        if index is not None:
+            return open_camera(index, self.settings.live)
+        if "://" in spec:
+            return self._open_stream(spec)
+        if not self.settings.allow_file_sources:
+            raise InputError(
+                f"{spec[:200]!r} is neither a camera index nor a stream URL ({SCHEME_LIST}); files on the server "
+                "are live sources only when the server runs with --allow-file-sources"
+            )
+        return VideoFile(spec, containers=CONTAINERS)  # a playlist could name any file or address
+
+    def _open_stream(self, url: str) -> LiveSource:
+        """The stream at `url` if the policy allows it. A failure to open it says the same, after the same
+        time (the open timeout), whatever answered or did not: the endpoint is no port scanner."""
+        self.policy.host(url)  # a refusal that depends on the text only, at once
+        started = time.monotonic()
+        try:
+            self.policy.check(url)
+            return open_stream(url, self.settings.live, formats=self.policy.formats, follow_redirects=False)
+        except SourceRefused:
+            raise
+        except InputError as error:
+            log.info("live source not opened: %s", error)
+            time.sleep(max(0.0, started + self.settings.live.open_timeout - time.monotonic()))
+            raise InputError(
+                f"{redact_url(url)}: could not open the source (nothing answered, or not with a video stream "
+                "this server reads: RTSP, MJPEG over HTTP, or MPEG-TS, MP4 or MKV)"
+            ) from None
 
     def live(self, source_id: str) -> LiveSession:
         with self._live_lock:

@@ -19,7 +19,7 @@ from gaitid.sources.files import (
     sniff_container,
     write_image,
 )
-from gaitid.sources.live import LiveOptions, LiveSource, is_url, open_camera, open_stream
+from gaitid.sources.live import LiveOptions, LiveSource, is_url, open_camera, open_stream, redact_url
 
 __all__ = [
     "CONTAINERS",
@@ -32,7 +32,10 @@ __all__ = [
     "VideoWriter",
     "camera_index",
     "open_source",
+    "open_camera",
+    "open_stream",
     "read_image",
+    "redact_url",
     "sniff_container",
     "write_image",
 ]
