@@ -354,3 +354,39 @@ def test_the_operator_list_is_checked_and_playlists_need_it():
         with pytest.raises(GaitidError, match="--allow-source-hosts"):
             ServerSettings(token="t" * 20, allow_source_hosts=(bad,))
     assert "hls" not in SourcePolicy().formats and "hls" in SourcePolicy(["cam.example"]).formats
+
+
+# -- what errors tell ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("target, form", [("/api/identify", {}), ("/api/people", {"name": "carol"})])
+def test_a_failed_job_names_the_upload_not_the_servers_folders(client_for, make_gallery, tmp_path, target, form):
+    from server_helpers import wait_job
+
+    clip = write_clip(tmp_path / "clip.mp4", 0, 60, 320)
+    cut = clip.read_bytes()[: clip.stat().st_size // 2]  # the index is at the front: the frames break off
+    client = client_for(make_gallery("walker", "jumper"))
+    response = client.post(target, files={"video": ("my walk.mp4", cut, "video/mp4")}, data=form, headers=AUTH)
+    assert response.status_code == 202, response.text
+    done = wait_job(client, response.json(), timeout=60)
+    assert done["status"] == "failed" and "my walk.mp4" in done["error"], done
+    work = str(client.app.state.service.work_dir)
+    assert work not in done["error"] and ".upload" not in done["error"] and str(tmp_path) not in done["error"]
+    assert _uploads(client) == []
+
+
+@pytest.mark.parametrize("host, port", [("999.1.1.1", "8765"), ("no such host", "8765"), ("127.0.0.1", "taken")])
+def test_serve_on_an_address_it_cannot_listen_on_is_a_one_line_error(tmp_path, monkeypatch, capfd, host, port):
+    import socket
+
+    from gaitid.cli import main
+
+    monkeypatch.setenv("GAITID_TOKEN", "a-token-for-this-test-0123")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        number = str(taken.getsockname()[1]) if port == "taken" else port
+        code = main(["serve", "--host", host, "--port", number, "--gallery", str(tmp_path / "g.db")])
+    err = capfd.readouterr().err
+    assert code == 2, err
+    assert err.count("\n") == 1 and err.startswith("gaitid: error: ") and host in err, err
+    assert not (tmp_path / "g.db").exists()

@@ -33,7 +33,7 @@ from gaitid.identify.walkers import Walkers
 from gaitid.pipeline import PoseEstimator, default_estimator
 from gaitid.server.addresses import SCHEME_LIST, SourcePolicy, SourceRefused
 from gaitid.server.events import EventHub
-from gaitid.server.jobs import Job, JobQueue
+from gaitid.server.jobs import Cancelled, Job, JobQueue
 from gaitid.server.live import LiveSession
 from gaitid.server.settings import ServerSettings
 from gaitid.sources import (
@@ -202,6 +202,24 @@ class Service:
         self.hub.publish({"type": "job", "job": job.id, "kind": job.kind, "status": job.status, "error": job.error})
 
     def _run_job(self, job: Job) -> None:
+        """Run a job; its error names the upload as it was uploaded, never a path of the server."""
+        try:
+            self._dispatch(job)
+        except Cancelled:
+            raise
+        except GaitidError as error:
+            public = self._public(str(error), job)
+            if public != str(error):
+                raise GaitidError(public) from None
+            raise
+
+    def _public(self, text: str, job: Job) -> str:
+        text = text.replace(str(job.upload), job.filename)
+        if job.video is not None:
+            text = text.replace(str(job.video), "the annotated video")
+        return text.replace(str(self.work_dir), "the server's work folder")
+
+    def _dispatch(self, job: Job) -> None:
         if self._estimator is None:
             self._estimator = self._new_estimator()
         options = replace(self.options, frames=job.params.get("frames", (0, None)))
@@ -245,7 +263,7 @@ class Service:
                 }
                 for s in sorted(result.walkers.states.values(), key=lambda s: s.track_id)
             ]
-            raise GaitidError(str(error).replace(str(job.upload), job.filename)) from None
+            raise
         embeddings = state.embeddings(self.encoder().model, options.window.size)
         person = self.gallery.enroll(
             name,
@@ -267,10 +285,7 @@ class Service:
         result = analyse(str(job.upload), self._walkers(None), options, estimator=estimator)
         if result.run.error is not None:
             raise GaitidError(f"{result.run.error}; nothing was added to the cohort")
-        try:
-            states = cohort_walkers(result)
-        except InputError as error:
-            raise InputError(str(error).replace(str(job.upload), job.filename)) from None
+        states = cohort_walkers(result)
         job.result = {
             "walkers": len(states),
             "vectors_added": sum(len(s.vectors) for s in states),
