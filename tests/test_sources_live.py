@@ -89,6 +89,7 @@ def test_slow_consumer_gets_the_newest_frame_and_drops_the_rest(mjpeg_camera: Mj
         (lambda: "\u0663", "no such file"),  # an Arabic-Indic 3: not camera 3
         (lambda: "9" * 5000, "cannot open"),  # more digits than int() takes, and a name too long
         (lambda: "0" * 30 + "1", "no such file"),
+        (lambda: "y" * 300 + "://x", "unsupported stream address"),
     ],
 )
 def test_bad_sources_fail_fast_with_a_clear_error(spec, message: str) -> None:

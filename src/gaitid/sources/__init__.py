@@ -54,11 +54,11 @@ def open_source(spec: str | int | Path, options: LiveOptions | None = None) -> S
         return open_camera(spec, options)
     text = str(spec)
     index = camera_index(text)
-    if index is not None and not Path(text).exists():
+    if index is not None and not _exists(text):
         return open_camera(index, options)
     if isinstance(spec, str) and is_url(text):
         return open_stream(text, options)
-    if "://" in text and not Path(text).exists():
+    if "://" in text and not _exists(text):
         raise InputError(f"{text}: unsupported stream address (expected rtsp://, http(s)://, ...)")
     return VideoFile(text)
 
@@ -70,3 +70,10 @@ def camera_index(text: str) -> int | None:
     if 1 <= len(text) <= MAX_CAMERA_DIGITS and text.isascii() and text.isdigit():
         return int(text)
     return None
+
+
+def _exists(text: str) -> bool:
+    try:
+        return Path(text).exists()
+    except (OSError, ValueError):  # a name too long for the filesystem, a NUL in it
+        return False
