@@ -42,3 +42,70 @@ def test_greyscale_image_reads_as_rgb(tmp_path):
 @pytest.mark.parametrize("name, expected", [("a.JPG", True), ("b.png", True), ("c.mp4", False), ("d", False)])
 def test_is_image_path(name, expected):
     assert is_image_path(name) is expected
+
+
+def _write(path, container: str, codec: str, frames: int = 6) -> None:
+    import av
+
+    with av.open(str(path), "w", format=container) as out:
+        stream = out.add_stream(codec, rate=10)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        for i in range(frames):
+            for packet in stream.encode(av.VideoFrame.from_ndarray(np.full((48, 64, 3), i * 30, np.uint8), "rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+
+
+@pytest.mark.parametrize(
+    "name, container, codec, demuxer",
+    [
+        ("a.mp4", "mp4", "libx264", "mov"),
+        ("a.mov", "mov", "mpeg4", "mov"),
+        ("a.mkv", "matroska", "libx264", "matroska"),
+        ("a.webm", "webm", "libvpx", "matroska"),
+        ("a.avi", "avi", "mpeg4", "avi"),
+        ("a.ts", "mpegts", "libx264", "mpegts"),
+        ("a.mpg", "vob", "mpeg2video", "mpeg"),
+        ("a.ogv", "ogg", "libvpx", "ogg"),
+        ("a.wmv", "asf", "wmv2", "asf"),
+    ],
+)
+def test_the_usual_containers_are_recognised_and_read_by_their_own_demuxer(tmp_path, name, container, codec, demuxer):
+    from gaitid.sources.files import CONTAINERS, sniff_container
+
+    path = tmp_path / name
+    try:
+        _write(path, container, codec)
+    except Exception as error:  # an FFmpeg build without that encoder
+        pytest.skip(f"cannot write {container}/{codec} here: {error}")
+    assert sniff_container(path) == demuxer
+    disguised = path.rename(tmp_path / "upload.m3u8")  # the name does not matter, the content does
+    with VideoFile(disguised, containers=CONTAINERS) as video:
+        assert demuxer in video._container.format.name.split(",")
+        assert len(list(video)) >= 5
+
+
+def test_a_playlist_is_not_a_video_file_when_containers_are_required(tmp_path):
+    from gaitid.sources.files import CONTAINERS, UnsupportedContainer, sniff_container
+
+    clip = tmp_path / "clip.mp4"
+    with VideoWriter(clip, fps=10, width=64, height=48) as writer:
+        for i in range(5):
+            writer.write(np.full((48, 64, 3), i * 40, np.uint8))
+    for text in (
+        f"#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10,\nfile://{clip}\n#EXT-X-ENDLIST\n",
+        f"ffconcat version 1.0\nfile '{clip}'\n",
+        "\x00" * 1000,
+    ):
+        upload = tmp_path / "upload.mp4"
+        upload.write_text(text)
+        assert sniff_container(upload) is None
+        with pytest.raises(UnsupportedContainer, match="not a video file"):
+            VideoFile(upload, containers=CONTAINERS)
+
+
+@pytest.mark.parametrize("name", ["a" * 300, "x\x00y", "9" * 5000])
+def test_impossible_file_names_are_a_clear_error(name):
+    with pytest.raises(InputError):
+        VideoFile(name)

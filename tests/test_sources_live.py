@@ -9,7 +9,7 @@ from streams import MjpegCamera, free_port, mjpeg_camera  # noqa: F401 (fixture)
 
 from gaitid.errors import InputError
 from gaitid.sources import LiveOptions, LiveSource, VideoFile, open_source
-from gaitid.sources.live import _redact
+from gaitid.sources.live import redact_url
 
 FAST = LiveOptions(open_timeout=2.0, give_up_after=8.0, backoff_start=0.1, backoff_max=0.5)
 
@@ -85,6 +85,11 @@ def test_slow_consumer_gets_the_newest_frame_and_drops_the_rest(mjpeg_camera: Mj
         (lambda: "57", "camera 57: no such camera"),
         (lambda: "ftp2://example/x", "unsupported stream address"),
         (lambda: "/nonexistent/video.mp4", "no such file"),
+        (lambda: "\u00b2", "no such file"),  # "²".isdigit(), but it is no number
+        (lambda: "\u0663", "no such file"),  # an Arabic-Indic 3: not camera 3
+        (lambda: "9" * 5000, "cannot open"),  # more digits than int() takes, and a name too long
+        (lambda: "0" * 30 + "1", "no such file"),
+        (lambda: "y" * 300 + "://x", "unsupported stream address"),
     ],
 )
 def test_bad_sources_fail_fast_with_a_clear_error(spec, message: str) -> None:
@@ -108,8 +113,8 @@ def test_file_paths_open_as_video_files(tmp_path) -> None:
 
 
 def test_passwords_are_kept_out_of_messages() -> None:
-    assert _redact("rtsp://admin:secret@127.0.0.1:554/cam") == "rtsp://admin:***@127.0.0.1:554/cam"
-    assert _redact("http://127.0.0.1/x") == "http://127.0.0.1/x"
+    assert redact_url("rtsp://admin:secret@127.0.0.1:554/cam") == "rtsp://admin:***@127.0.0.1:554/cam"
+    assert redact_url("http://127.0.0.1/x") == "http://127.0.0.1/x"
 
 
 def test_hls_over_http(tmp_path) -> None:

@@ -521,6 +521,13 @@ def _add_serve(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--allow-file-sources", action="store_true", help="let a live source be a video file on this machine (demos, tests)"
     )
+    p.add_argument(
+        "--allow-source-hosts",
+        metavar="HOST[,HOST...]",
+        default="",
+        help="the only hosts live sources may connect to: names, addresses or networks (192.168.1.0/24); by default "
+        "any host but loopback, link-local and other local addresses",
+    )
     _identification_arguments(p)
     p.set_defaults(run=_run_serve)
 
@@ -532,6 +539,7 @@ def _run_serve(args: argparse.Namespace) -> int:
         args.host, args.port, token_file=args.token_file, gallery=args.gallery, key_file=args.key_file,
         method=args.method, target_fpir=args.fpir, work_dir=args.work_dir, max_upload_mb=args.max_upload_mb,
         allow_file_sources=args.allow_file_sources,
+        allow_source_hosts=tuple(h.strip() for h in args.allow_source_hosts.split(",") if h.strip()),
     )
 
 

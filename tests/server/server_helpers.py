@@ -70,3 +70,55 @@ def wait_job(client, job: dict, timeout: float = 120.0) -> dict:  # type: ignore
         if time.monotonic() > deadline:
             raise AssertionError(f"job still {state['status']} after {timeout} s: {state}")
         time.sleep(0.2)
+
+
+def write_clip(path: Path, first: int = 0, end: int = 40, width: int = 480) -> Path:
+    """Frames first:end of the sample clip, scaled to `width` px wide, as a new video (MP4, or MPEG-TS for a
+    .ts path): small uploads that the pipeline runs through in a fraction of a second."""
+    import cv2
+
+    from gaitid.samples import WALK_VIDEO
+    from gaitid.sources import VideoFile, VideoWriter
+
+    with VideoFile(WALK_VIDEO) as video:
+        height = round(video.height * width / video.width / 2) * 2
+        frames = [cv2.resize(f.image, (width, height)) for f in video if first <= f.index < end]
+    if path.suffix == ".ts":
+        _write_ts(path, frames)
+        return path
+    with VideoWriter(path, 30.0, width, height) as writer:
+        for image in frames:
+            writer.write(image)
+    return path
+
+
+def _write_ts(path: Path, frames: list) -> None:  # type: ignore[type-arg]
+    import av
+
+    with av.open(str(path), "w", format="mpegts") as container:
+        stream = container.add_stream("libx264", rate=30)
+        stream.height, stream.width = frames[0].shape[:2]
+        stream.pix_fmt = "yuv420p"
+        for image in frames:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+
+
+def untouched_since(path: Path) -> float:
+    """Sets the file's access time before its modification time and returns it: on a filesystem that
+    records reads (relatime, the Linux default), any read of the file moves its access time on."""
+    import os
+
+    stat = path.stat()
+    os.utime(path, (stat.st_mtime - 1000, stat.st_mtime))
+    return path.stat().st_atime
+
+
+def atime_is_recorded(folder: Path) -> bool:
+    probe = folder / "atime-probe"
+    probe.write_bytes(b"x")
+    before = untouched_since(probe)
+    probe.read_bytes()
+    return probe.stat().st_atime != before

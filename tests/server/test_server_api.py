@@ -98,7 +98,8 @@ def test_list_rename_and_remove_people(client_for, make_gallery):
     [
         (_video("notes.txt", b"just some text", "text/plain"), {}, 415, "not a video type"),
         (_video("photo.png", b"\x89PNG....", "image/png"), {}, 415, "not a video type"),
-        (_video("fake.mp4", b"\x00" * 5000), {}, 422, "fake.mp4: not a readable video"),
+        (_video("fake.mp4", b"\x00" * 5000), {}, 415, "fake.mp4: not a video file"),
+        (_video("bad.mp4", b"\x00\x00\x00\x18ftypisom" + b"\x00" * 5000), {}, 422, "bad.mp4: not a readable video"),
         (_video("empty.mp4", b""), {}, 422, "empty.mp4: the uploaded file is empty"),
         (_video(), {"frames": "ten:20"}, 422, "FIRST:END"),
         (_video(), {"frames": "500:"}, 422, "past the end of the video (161 frames)"),

@@ -32,6 +32,7 @@ from gaitid.server.events import is_closing
 from gaitid.server.jobs import DONE, Job, QueueFull
 from gaitid.server.service import NotFound, Service
 from gaitid.server.settings import ServerSettings
+from gaitid.sources import UnsupportedContainer
 
 log = logging.getLogger("gaitid.server")
 
@@ -40,6 +41,7 @@ VIDEO_TYPES = ("application/octet-stream", "application/mp4", "application/x-mat
 FORM_OVERHEAD = 1024 * 1024  # room for the multipart headers and the other form fields
 CHUNK = 1024 * 1024
 NAME_PATTERN = r"^\S(.*\S)?$"  # no spaces at either end (the gallery's rule)
+MAX_NUMBER_DIGITS = 18  # a header's number: longer is out of range (and int() refuses over 4300 digits)
 
 # -- the API's shapes ---------------------------------------------------------------------------------------
 
@@ -105,8 +107,8 @@ class SourceIn(BaseModel):
     spec: str = Field(
         min_length=1,
         max_length=2000,
-        description="a camera index (0), a stream URL (rtsp://, http(s):// MJPEG or HLS), or a file on the "
-        "server when it runs with --allow-file-sources",
+        description="a camera index (0), a stream URL (rtsp://, rtsps://, http(s):// MJPEG; HLS from hosts the "
+        "operator lists with --allow-source-hosts), or a file on the server when it runs with --allow-file-sources",
     )
 
 
@@ -159,7 +161,7 @@ def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
         404: "not found",
         409: "conflicts with the server's state",
         413: "the upload is larger than the limit",
-        415: "the upload is not a video",
+        415: "the upload is not a video, or not in a container the server accepts (MP4/MOV, MKV/WebM, AVI, ...)",
         429: "too many jobs waiting",
     }
     out: dict[int | str, dict[str, Any]] = dict(ERRORS)
@@ -222,6 +224,8 @@ def _status(error: GaitidError) -> int:
         return 404
     if isinstance(error, QueueFull):
         return 429
+    if isinstance(error, UnsupportedContainer):
+        return 415
     if isinstance(error, InputError):
         return 422
     return 409  # Conflict, and gallery errors (a name taken, too few people, another model)
@@ -433,7 +437,7 @@ def _api(service: Service, settings: ServerSettings, app: FastAPI) -> APIRouter:
     async def events(last_event_id: Annotated[str | None, Header()] = None) -> StreamingResponse:
         """Server-sent events: `walker` (identified, left), `source` and `job` status changes. Each has an id;
         reconnecting with Last-Event-ID replays the recent ones missed."""
-        after = int(last_event_id) if last_event_id and last_event_id.isdigit() else None
+        after = _event_id(last_event_id)
         subscription = service.hub.subscribe(asyncio.get_running_loop(), after)
 
         async def stream() -> AsyncIterator[str]:
@@ -454,6 +458,14 @@ def _api(service: Service, settings: ServerSettings, app: FastAPI) -> APIRouter:
         return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})
 
     return api
+
+
+def _event_id(header: str | None) -> int | None:
+    """The id of a Last-Event-ID header; None (replay nothing) for anything but a plain ASCII number."""
+    text = (header or "").strip()
+    if 0 < len(text) <= MAX_NUMBER_DIGITS and text.isascii() and text.isdigit():
+        return int(text)
+    return None
 
 
 def _job(service: Service, job_id: str) -> Job:
@@ -517,7 +529,7 @@ def _queue_upload(service: Service, settings: ServerSettings, upload: UploadFile
         try:
             total = service.probe_video(path, params["frames"])
         except InputError as error:
-            raise InputError(str(error).replace(str(path), filename)) from None
+            raise type(error)(str(error).replace(str(path), filename)) from None
         job = Job(kind=kind, filename=filename, upload=path, params=params, frames_total=total)
         return service.jobs.submit(job)
     except BaseException:
@@ -536,6 +548,10 @@ def _save(upload: UploadFile, path: Path, limit: int, filename: str) -> None:
             out.write(chunk)
     if size == 0:
         raise InputError(f"{filename}: the uploaded file is empty")
+
+
+def _over(declared: bytes, limit: int) -> bool:
+    return len(declared) > MAX_NUMBER_DIGITS or int(declared) > limit
 
 
 def _megabytes(size: int) -> str:
@@ -571,7 +587,7 @@ class _Guard:
             await send(message)
 
         declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+        if declared is not None and declared.isdigit() and _over(declared, self.limit):
             response = JSONResponse(
                 {"detail": f"the request is larger than the upload limit of {_megabytes(self.limit - FORM_OVERHEAD)}"},
                 status_code=413,

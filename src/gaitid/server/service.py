@@ -8,6 +8,7 @@ job worker has one, each live source its own. The gait encoder (an ONNX session)
 
 from __future__ import annotations
 
+import logging
 import shutil
 import tempfile
 import threading
@@ -30,13 +31,25 @@ from gaitid.identify.app import (
 )
 from gaitid.identify.walkers import Walkers
 from gaitid.pipeline import PoseEstimator, default_estimator
+from gaitid.server.addresses import SCHEME_LIST, SourcePolicy, SourceRefused
 from gaitid.server.events import EventHub
-from gaitid.server.jobs import Job, JobQueue
+from gaitid.server.jobs import Cancelled, Job, JobQueue
 from gaitid.server.live import LiveSession
 from gaitid.server.settings import ServerSettings
-from gaitid.sources import VideoFile, open_source
+from gaitid.sources import (
+    CONTAINERS,
+    LiveSource,
+    Source,
+    VideoFile,
+    camera_index,
+    open_camera,
+    open_stream,
+    redact_url,
+)
 from gaitid.tracking import TrackerConfig
 from gaitid.types import Frame, FramePeople
+
+log = logging.getLogger("gaitid.server")
 
 
 class Conflict(GaitidError):
@@ -76,6 +89,7 @@ class Service:
         self.gallery = Gallery.open(
             gallery_path, key_file=settings.key_file, method=settings.method, target_fpir=settings.target_fpir
         )
+        self.policy = SourcePolicy(settings.allow_source_hosts)
         self.hub = EventHub()
         self.jobs = JobQueue(self._run_job, settings.max_queued_jobs, settings.keep_jobs, self._job_changed)
         self._encoder = None
@@ -165,13 +179,14 @@ class Service:
     # -- jobs ---------------------------------------------------------------------------------------------
 
     def new_upload_path(self, filename: str) -> Path:
-        suffix = Path(filename).suffix.lower()
-        suffix = suffix if suffix.isascii() and suffix[1:].isalnum() and len(suffix) <= 8 else ".bin"
-        return self.uploads / f"{uuid.uuid4().hex}{suffix}"
+        """A new file for an upload. Its suffix is fixed, whatever the upload's name: the container is told
+        from the content (`sniff_container`), never from a name the uploader chose (.m3u8, .ffconcat...)."""
+        return self.uploads / f"{uuid.uuid4().hex}.upload"
 
     def probe_video(self, path: Path, frames: tuple[int, int | None]) -> int | None:
-        """Check that the upload decodes as video (its first frame); returns the frames a run will see."""
-        with VideoFile(path) as video:
+        """Check that the upload is a video file in one of the accepted containers (UnsupportedContainer
+        otherwise, before FFmpeg reads it) and decodes (its first frame); returns the frames a run will see."""
+        with VideoFile(path, containers=CONTAINERS) as video:
             first = next(iter(video), None)
             if first is None:
                 raise InputError("not a readable video (no frame could be decoded)")
@@ -187,6 +202,24 @@ class Service:
         self.hub.publish({"type": "job", "job": job.id, "kind": job.kind, "status": job.status, "error": job.error})
 
     def _run_job(self, job: Job) -> None:
+        """Run a job; its error names the upload as it was uploaded, never a path of the server."""
+        try:
+            self._dispatch(job)
+        except Cancelled:
+            raise
+        except GaitidError as error:
+            public = self._public(str(error), job)
+            if public != str(error):
+                raise GaitidError(public) from None
+            raise
+
+    def _public(self, text: str, job: Job) -> str:
+        text = text.replace(str(job.upload), job.filename)
+        if job.video is not None:
+            text = text.replace(str(job.video), "the annotated video")
+        return text.replace(str(self.work_dir), "the server's work folder")
+
+    def _dispatch(self, job: Job) -> None:
         if self._estimator is None:
             self._estimator = self._new_estimator()
         options = replace(self.options, frames=job.params.get("frames", (0, None)))
@@ -230,7 +263,7 @@ class Service:
                 }
                 for s in sorted(result.walkers.states.values(), key=lambda s: s.track_id)
             ]
-            raise GaitidError(str(error).replace(str(job.upload), job.filename)) from None
+            raise
         embeddings = state.embeddings(self.encoder().model, options.window.size)
         person = self.gallery.enroll(
             name,
@@ -252,10 +285,7 @@ class Service:
         result = analyse(str(job.upload), self._walkers(None), options, estimator=estimator)
         if result.run.error is not None:
             raise GaitidError(f"{result.run.error}; nothing was added to the cohort")
-        try:
-            states = cohort_walkers(result)
-        except InputError as error:
-            raise InputError(str(error).replace(str(job.upload), job.filename)) from None
+        states = cohort_walkers(result)
         job.result = {
             "walkers": len(states),
             "vectors_added": sum(len(s.vectors) for s in states),
@@ -274,12 +304,6 @@ class Service:
 
     def start_live(self, spec: str) -> LiveSession:
         spec = spec.strip()
-        is_file = not (spec.isdigit() or "://" in spec)
-        if is_file and not self.settings.allow_file_sources:
-            raise InputError(
-                f"{spec!r} is neither a camera index nor a stream URL (rtsp://, http(s)://); files on the server "
-                "are live sources only when the server runs with --allow-file-sources"
-            )
         with self._live_lock:
             running = [s for s in self._live.values() if s.running]
             if len(running) >= self.settings.max_live_sources:
@@ -287,7 +311,7 @@ class Service:
                     f"{len(running)} live sources are running, the most this server runs at once "
                     f"({self.settings.max_live_sources}); stop one first"
                 )
-        source = open_source(spec, self.settings.live)
+        source = self._open_live(spec)
         walkers = self._walkers(self.gallery if self.gallery_ready() else None)
         shown = str(getattr(source, "name", None) or getattr(source, "path", spec))  # a URL's password hidden
         session = LiveSession(
@@ -299,6 +323,38 @@ class Service:
         session.start()
         self.hub.publish({"type": "source", "source": session.id, "status": session.status, "error": None})
         return session
+
+    def _open_live(self, spec: str) -> Source:
+        """A camera by index, a stream the policy allows, or a file when the server allows files."""
+        index = camera_index(spec)
+        if index is not None:
+            return open_camera(index, self.settings.live)
+        if "://" in spec:
+            return self._open_stream(spec)
+        if not self.settings.allow_file_sources:
+            raise InputError(
+                f"{spec[:200]!r} is neither a camera index nor a stream URL ({SCHEME_LIST}); files on the server "
+                "are live sources only when the server runs with --allow-file-sources"
+            )
+        return VideoFile(spec, containers=CONTAINERS)  # a playlist could name any file or address
+
+    def _open_stream(self, url: str) -> LiveSource:
+        """The stream at `url` if the policy allows it. A failure to open it says the same, after the same
+        time (the open timeout), whatever answered or did not: the endpoint is no port scanner."""
+        self.policy.host(url)  # a refusal that depends on the text only, at once
+        started = time.monotonic()
+        try:
+            self.policy.check(url)
+            return open_stream(url, self.settings.live, formats=self.policy.formats, follow_redirects=False)
+        except SourceRefused:
+            raise
+        except InputError as error:
+            log.info("live source not opened: %s", error)
+            time.sleep(max(0.0, started + self.settings.live.open_timeout - time.monotonic()))
+            raise InputError(
+                f"{redact_url(url)}: could not open the source (nothing answered, or not with a video stream "
+                "this server reads: RTSP, MJPEG over HTTP, or MPEG-TS, MP4 or MKV)"
+            ) from None
 
     def live(self, source_id: str) -> LiveSession:
         with self._live_lock:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from gaitid.errors import GaitidError
 from gaitid.identify.app import PipelineOptions
+from gaitid.server.addresses import SourcePolicy
 from gaitid.sources import LiveOptions
 
 TOKEN_ENV = "GAITID_TOKEN"
@@ -38,6 +39,8 @@ class ServerSettings:
     keep_jobs: finished jobs remembered (the oldest are forgotten, their videos deleted).
     max_live_sources: live sources running at once (409 beyond).
     allow_file_sources: whether a live source may be a file on the server's disk (for tests and demos).
+    allow_source_hosts: the hosts, addresses and networks (a.b.c.d/n) live sources may connect to; empty:
+        any but loopback, link-local and other local addresses (see gaitid.server.addresses).
     live: connection timeouts of live sources.
     """
 
@@ -53,10 +56,13 @@ class ServerSettings:
     keep_jobs: int = 50
     max_live_sources: int = 2
     allow_file_sources: bool = False
+    allow_source_hosts: tuple[str, ...] = ()
     live: LiveOptions = field(default_factory=LiveOptions)
 
     def __post_init__(self) -> None:
         check_token(self.token)
+        self.allow_source_hosts = tuple(self.allow_source_hosts)
+        SourcePolicy(self.allow_source_hosts)  # a bad entry is an error now, not at the first request
         if self.max_upload_bytes < 1 or self.max_queued_jobs < 1 or self.max_live_sources < 0:
             raise GaitidError("upload limit and job queue must be at least 1, live sources at least 0")
 

@@ -9,21 +9,39 @@ from __future__ import annotations
 from pathlib import Path
 
 from gaitid.errors import InputError
-from gaitid.sources.files import VideoFile, VideoWriter, read_image, write_image
-from gaitid.sources.live import LiveOptions, LiveSource, is_url, open_camera, open_stream
+from gaitid.sources.files import (
+    CONTAINER_NAMES,
+    CONTAINERS,
+    UnsupportedContainer,
+    VideoFile,
+    VideoWriter,
+    read_image,
+    sniff_container,
+    write_image,
+)
+from gaitid.sources.live import LiveOptions, LiveSource, is_url, open_camera, open_stream, redact_url
 
 __all__ = [
+    "CONTAINERS",
+    "CONTAINER_NAMES",
     "LiveOptions",
     "LiveSource",
     "Source",
+    "UnsupportedContainer",
     "VideoFile",
     "VideoWriter",
+    "camera_index",
     "open_source",
+    "open_camera",
+    "open_stream",
     "read_image",
+    "redact_url",
+    "sniff_container",
     "write_image",
 ]
 
 Source = VideoFile | LiveSource
+MAX_CAMERA_DIGITS = 4
 
 
 def open_source(spec: str | int | Path, options: LiveOptions | None = None) -> Source:
@@ -35,10 +53,27 @@ def open_source(spec: str | int | Path, options: LiveOptions | None = None) -> S
     if isinstance(spec, int):
         return open_camera(spec, options)
     text = str(spec)
-    if text.strip().isdigit() and not Path(text).exists():
-        return open_camera(int(text), options)
+    index = camera_index(text)
+    if index is not None and not _exists(text):
+        return open_camera(index, options)
     if isinstance(spec, str) and is_url(text):
         return open_stream(text, options)
-    if "://" in text and not Path(text).exists():
+    if "://" in text and not _exists(text):
         raise InputError(f"{text}: unsupported stream address (expected rtsp://, http(s)://, ...)")
     return VideoFile(text)
+
+
+def camera_index(text: str) -> int | None:
+    """The camera that `text` names ("0", " 2 "), or None. ASCII digits only, and a few: str.isdigit() is also
+    true of "²" (which int() refuses) and of other scripts' digits, which name no camera."""
+    text = text.strip()
+    if 1 <= len(text) <= MAX_CAMERA_DIGITS and text.isascii() and text.isdigit():
+        return int(text)
+    return None
+
+
+def _exists(text: str) -> bool:
+    try:
+        return Path(text).exists()
+    except (OSError, ValueError):  # a name too long for the filesystem, a NUL in it
+        return False

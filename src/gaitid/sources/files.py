@@ -1,13 +1,15 @@
 """Still images and video files as timestamped frames, and the annotated-video writer.
 
 Video is decoded with PyAV (FFmpeg), so whatever FFmpeg reads is readable, and written as H.264 MP4
-(yuv420p, faststart) so that browsers play it.
+(yuv420p, faststart) so that browsers play it. A file in one of the usual containers (recognised by its
+first bytes, `sniff_container`) is opened with that demuxer and may open no other file or address: FFmpeg's
+own guess could take it for a playlist (HLS, concat) that reads whatever files and URLs it names.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from fractions import Fraction
 from pathlib import Path
 from types import TracebackType
@@ -20,6 +22,16 @@ from gaitid.errors import InputError
 from gaitid.types import Frame
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"})
+# FFmpeg's demuxers of the single-file containers that cameras, phones and editors write.
+CONTAINERS = ("mov", "matroska", "avi", "mpegts", "mpeg", "ogg", "asf")
+CONTAINER_NAMES = "MP4/MOV, MKV/WebM, AVI, MPEG-TS, MPEG-PS, Ogg or ASF/WMV"
+_MOV_BOXES = (b"ftyp", b"moov", b"mdat", b"free", b"skip", b"wide", b"pnot")
+_ASF_GUID = bytes.fromhex("3026b2758e66cf11a6d900aa0062ce6c")
+_TS_PACKET = 188
+
+
+class UnsupportedContainer(InputError):
+    """The file is not one of the containers accepted (a playlist, a still image, anything else)."""
 
 
 def is_image_path(path: str | Path) -> bool:
@@ -27,12 +39,46 @@ def is_image_path(path: str | Path) -> bool:
 
 
 def _check_file(path: Path) -> None:
-    if not path.exists():
-        raise InputError(f"{path}: no such file")
-    if path.is_dir():
-        raise InputError(f"{path}: is a directory, not an image or video")
-    if path.stat().st_size == 0:
-        raise InputError(f"{path}: file is empty")
+    try:
+        if not path.exists():
+            raise InputError(f"{path}: no such file")
+        if path.is_dir():
+            raise InputError(f"{path}: is a directory, not an image or video")
+        if path.stat().st_size == 0:
+            raise InputError(f"{path}: file is empty")
+    except (OSError, ValueError) as error:  # a name too long, a NUL in it
+        raise InputError(f"{str(path)[:100]}: cannot open ({getattr(error, 'strerror', None) or error})") from None
+
+
+def sniff_container(path: str | Path) -> str | None:
+    """The FFmpeg demuxer (one of CONTAINERS) of the video file's container, from its first bytes; None for
+    anything else."""
+    with open(path, "rb") as handle:
+        head = handle.read(3 * _TS_PACKET + 8)
+    if head[4:8] in _MOV_BOXES:
+        return "mov"
+    if head.startswith(b"\x1a\x45\xdf\xa3"):
+        return "matroska"
+    if head.startswith(b"RIFF") and head[8:12] in (b"AVI ", b"AVIX"):
+        return "avi"
+    if _is_transport_stream(head):
+        return "mpegts"
+    if head.startswith(b"\x00\x00\x01\xba"):
+        return "mpeg"
+    if head.startswith(b"OggS"):
+        return "ogg"
+    if head.startswith(_ASF_GUID):
+        return "asf"
+    return None
+
+
+def _is_transport_stream(head: bytes) -> bool:
+    """Sync bytes every 188 bytes (MPEG-TS), or every 192 after a 4-byte timestamp (M2TS, as camcorders write)."""
+    for start, size in ((0, _TS_PACKET), (4, _TS_PACKET + 4)):
+        offsets = range(start, start + 3 * size, size)
+        if all(o < len(head) and head[o] == 0x47 for o in offsets):
+            return True
+    return False
 
 
 def read_image(path: str | Path) -> Frame:
@@ -50,16 +96,25 @@ class VideoFile:
     """A video file opened for reading; iterate it for frames.
 
     Raises InputError when the file is missing, is not a video, or breaks off (truncated or corrupt)
-    partway: a partial result is never passed off as the whole video.
+    partway: a partial result is never passed off as the whole video. With `containers` (names of
+    CONTAINERS), a file in any other container is refused (UnsupportedContainer) before FFmpeg reads it.
     """
 
     is_live = False
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, containers: Collection[str] | None = None) -> None:
         self.path = Path(path)
         _check_file(self.path)
         try:
-            self._container = av.open(str(self.path), mode="r", timeout=10.0)
+            container = sniff_container(self.path)
+        except OSError as error:
+            raise InputError(f"{self.path}: cannot read ({error.strerror or error})") from None
+        if containers is not None and container not in containers:
+            raise UnsupportedContainer(f"{self.path}: not a video file this program accepts ({CONTAINER_NAMES})")
+        # A known container is read by its own demuxer, from this file only; anything else as FFmpeg guesses.
+        options = {"protocol_whitelist": "file"} if container else {}
+        try:
+            self._container = av.open(str(self.path), mode="r", format=container, options=options, timeout=10.0)
         except (av.error.FFmpegError, UnicodeDecodeError) as error:
             raise InputError(f"{self.path}: not a readable video ({_reason(error)})") from None
         if not self._container.streams.video:

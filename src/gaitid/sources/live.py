@@ -24,6 +24,11 @@ from gaitid.errors import InputError
 from gaitid.types import Frame
 
 URL_SCHEMES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "udp://", "tcp://", "srt://")
+# What FFmpeg may open for a network stream, an HLS playlist's segments included: network protocols only,
+# never a file, a pipe or a compound protocol (concat:, subfile:).
+NETWORK_PROTOCOLS = (
+    "http,https,tcp,tls,udp,rtp,srtp,crypto,httpproxy,rtmp,rtmps,rtmpt,rtmpe,rtmpte,rtmpts,ffrtmpcrypt,ffrtmphttp,srt"
+)
 
 
 @dataclass(frozen=True)
@@ -68,20 +73,27 @@ class _StreamEnded(Exception):
 
 
 class _PyAVConnection:
-    """A network stream opened with PyAV (FFmpeg): RTSP, HTTP(S) MJPEG, HLS and whatever else FFmpeg reads."""
+    """A network stream opened with PyAV (FFmpeg): RTSP, HTTP(S) MJPEG, HLS and whatever else FFmpeg reads.
+    `formats`: the demuxers allowed (None: any); `follow_redirects`: whether an HTTP redirect is followed."""
 
-    def __init__(self, url: str, timeout: float) -> None:
-        options: dict[str, str] = {}
-        if url.startswith(("rtsp://", "rtsps://")):
+    def __init__(
+        self, url: str, timeout: float, formats: tuple[str, ...] | None = None, follow_redirects: bool = True
+    ) -> None:
+        options = {"protocol_whitelist": NETWORK_PROTOCOLS}
+        if url.lower().startswith(("rtsp://", "rtsps://")):
             options["rtsp_transport"] = "tcp"
+        if formats is not None:
+            options["format_whitelist"] = ",".join(formats)
+        if not follow_redirects and url.lower().startswith(("http://", "https://")):
+            options["max_redirects"] = "0"
         try:
             # The timeout pair bounds both the open and every read, so a dead server never hangs the reader.
             self._container = av.open(url, mode="r", timeout=(timeout, timeout), options=options)
         except av.error.FFmpegError as error:
-            raise InputError(f"{_redact(url)}: cannot open stream ({_reason(error)})") from None
+            raise InputError(f"{redact_url(url)}: cannot open stream ({_reason(error)})") from None
         if not self._container.streams.video:
             self._container.close()
-            raise InputError(f"{_redact(url)}: the stream has no video")
+            raise InputError(f"{redact_url(url)}: the stream has no video")
         stream = self._container.streams.video[0]
         stream.thread_type = "AUTO"
         rate = stream.average_rate or stream.guessed_rate
@@ -257,10 +269,18 @@ class LiveSource:
         self.close()
 
 
-def open_stream(url: str, options: LiveOptions | None = None) -> LiveSource:
-    """An IP camera or other network stream by URL (rtsp://, http(s):// MJPEG or HLS, ...)."""
+def open_stream(
+    url: str,
+    options: LiveOptions | None = None,
+    *,
+    formats: tuple[str, ...] | None = None,
+    follow_redirects: bool = True,
+) -> LiveSource:
+    """An IP camera or other network stream by URL (rtsp://, http(s):// MJPEG or HLS, ...). `formats` limits
+    the FFmpeg demuxers it may be read with; `follow_redirects=False` refuses HTTP redirects."""
     options = options or LiveOptions()
-    return LiveSource(_redact(url), lambda: _PyAVConnection(url, options.open_timeout), options)
+    timeout = options.open_timeout
+    return LiveSource(redact_url(url), lambda: _PyAVConnection(url, timeout, formats, follow_redirects), options)
 
 
 def open_camera(index: int, options: LiveOptions | None = None) -> LiveSource:
@@ -273,7 +293,7 @@ def is_url(spec: str) -> bool:
     return spec.lower().startswith(URL_SCHEMES)
 
 
-def _redact(url: str) -> str:
+def redact_url(url: str) -> str:
     """The URL without a password, for messages."""
     scheme, sep, rest = url.partition("://")
     if not sep or "@" not in rest.split("/", 1)[0]:
