@@ -82,6 +82,7 @@ def test_export_import_round_trip(env, capsys):
 def test_encrypted_export(env, capsys, monkeypatch):
     key_file = env / "key"
     key_file.write_text("a long passphrase\n")
+    key_file.chmod(0o600)
     _enrol(key_file=key_file)
     target = env / "backup.json"
     assert main(["gallery", "export", str(target), "--key-file", str(key_file)]) == 0

@@ -227,11 +227,13 @@ def test_key_from_environment(tmp_path, monkeypatch):
     assert key_from_environment() == b"from-env"
     key_file = tmp_path / "key"
     key_file.write_bytes(b"from-file\n")
+    key_file.chmod(0o600)
     monkeypatch.setenv("GAITID_GALLERY_KEY_FILE", str(key_file))
     assert key_from_environment() == b"from-file"
     assert key_from_environment(key_file) == b"from-file"
     with pytest.raises(GalleryKeyError, match="cannot read"):
         key_from_environment(tmp_path / "absent")
     (tmp_path / "empty").write_bytes(b"\n")
+    (tmp_path / "empty").chmod(0o600)
     with pytest.raises(GalleryKeyError, match="empty"):
         key_from_environment(tmp_path / "empty")

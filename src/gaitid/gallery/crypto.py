@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +30,7 @@ SCRYPT_N = 2**14
 SCRYPT_R = 8
 SCRYPT_P = 1
 _KEY_CHECK = b"gaitid-gallery key check v1"
+MAX_KEY_FILE_BYTES = 64 * 1024
 
 
 def key_from_environment(key_file: str | os.PathLike | None = None) -> bytes | None:
@@ -39,19 +41,40 @@ def key_from_environment(key_file: str | os.PathLike | None = None) -> bytes | N
     """
     path = key_file if key_file is not None else os.environ.get(KEY_FILE_ENV) or None
     if path is not None:
-        try:
-            data = Path(path).read_bytes().strip()
-        except OSError as error:
-            raise GalleryKeyError(
-                f"cannot read the gallery key file {path}: {error.strerror or error}"
-            ) from None
+        data = _read_key_file(Path(path)).strip()
         if not data:
             raise GalleryKeyError(f"the gallery key file {path} is empty")
         return data
     value = os.environ.get(KEY_ENV)
     if value is None or value == "":
         return None
-    return value.encode("utf-8")
+    return os.fsencode(value)  # its bytes, even when they are not UTF-8
+
+
+def _read_key_file(path: Path) -> bytes:
+    """The key file's bytes; refused, like the server's token file, when others may read it, and when it is
+    not a regular file (a FIFO would block, a device never end)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as error:
+        raise GalleryKeyError(f"cannot read the gallery key file {path}: {error.strerror or error}") from None
+    try:
+        _check_key_file(path, os.fstat(fd))
+        return os.read(fd, MAX_KEY_FILE_BYTES + 1)
+    except OSError as error:
+        raise GalleryKeyError(f"cannot read the gallery key file {path}: {error.strerror or error}") from None
+    finally:
+        os.close(fd)
+
+
+def _check_key_file(path: Path, info: os.stat_result) -> None:
+    if not stat.S_ISREG(info.st_mode):
+        raise GalleryKeyError(f"the gallery key file {path} is not a regular file")
+    mode = stat.S_IMODE(info.st_mode)
+    if os.name == "posix" and mode & 0o077:
+        raise GalleryKeyError(f"the gallery key file {path} can be read by others (mode {mode:o}): chmod 600 {path}")
+    if info.st_size > MAX_KEY_FILE_BYTES:
+        raise GalleryKeyError(f"the gallery key file {path} is larger than {MAX_KEY_FILE_BYTES} bytes: not a key")
 
 
 @dataclass(frozen=True)

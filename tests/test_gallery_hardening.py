@@ -1,0 +1,74 @@
+"""The gallery under hostile input (issue #16): no crash, no traceback, no file read or written that should not be.
+
+Every error is a GalleryError (one line, exit status 2 from the CLI); nothing is lost or half-written.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+
+import numpy as np
+import pytest
+
+from gaitid.cli import main
+from gaitid.gallery.crypto import key_from_environment
+from gaitid.gallery.errors import GalleryError, GalleryKeyError
+from gaitid.gallery.store import GalleryStore, NewVector
+
+posix_only = pytest.mark.skipif(sys.platform == "win32", reason="POSIX file modes and links")
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    monkeypatch.setenv("GAITID_GALLERY", str(tmp_path / "g.db"))
+    monkeypatch.delenv("GAITID_GALLERY_KEY", raising=False)
+    monkeypatch.delenv("GAITID_GALLERY_KEY_FILE", raising=False)
+    return tmp_path
+
+
+def _vectors(n: int, dim: int = 8, model: str = "m1", seed: int = 0) -> list[NewVector]:
+    rng = np.random.default_rng(seed)
+    return [NewVector(rng.normal(size=dim).astype(np.float32), model, f"walk-{i}.mp4", 40) for i in range(n)]
+
+
+def _key_file(folder, mode: int = 0o600, text: str = "a long passphrase\n"):
+    path = folder / "key"
+    path.write_text(text)
+    path.chmod(mode)
+    return path
+
+
+# -- the key file ---------------------------------------------------------------------------------------------
+
+
+@posix_only
+@pytest.mark.parametrize("mode", [0o640, 0o604, 0o660])
+def test_a_key_file_others_can_read_is_refused(env, capsys, mode):
+    key_file = _key_file(env, mode)
+    with GalleryStore(env / "g.db", key=b"a long passphrase") as store:
+        store.enroll("alice", _vectors(1))
+    with pytest.raises(GalleryKeyError, match=f"can be read by others .*chmod 600 {key_file}"):
+        key_from_environment(key_file)
+    assert main(["gallery", "list", "--key-file", str(key_file)]) == 2
+    err = capsys.readouterr().err
+    assert "chmod 600" in err and len(err.strip().splitlines()) == 1
+    key_file.chmod(0o600)
+    assert main(["gallery", "list", "--key-file", str(key_file)]) == 0
+    assert "alice" in capsys.readouterr().out
+
+
+@posix_only
+def test_a_key_file_that_is_not_a_regular_file_is_refused(env):
+    fifo = env / "fifo"
+    os.mkfifo(fifo, 0o600)
+    with pytest.raises(GalleryKeyError, match="not a regular file"):
+        key_from_environment(fifo)  # opening it for reading would wait for a writer forever
+    with pytest.raises(GalleryKeyError, match="not a regular file"):
+        key_from_environment(env)
+
+
+def test_a_key_in_the_environment_that_is_not_utf8_is_its_bytes(env, monkeypatch):
+    monkeypatch.setenv("GAITID_GALLERY_KEY", "k\udcff")  # the bytes b"k\xff" as Python sees them
+    assert key_from_environment() == b"k\xff"
