@@ -72,3 +72,77 @@ def test_a_key_file_that_is_not_a_regular_file_is_refused(env):
 def test_a_key_in_the_environment_that_is_not_utf8_is_its_bytes(env, monkeypatch):
     monkeypatch.setenv("GAITID_GALLERY_KEY", "k\udcff")  # the bytes b"k\xff" as Python sees them
     assert key_from_environment() == b"k\xff"
+
+
+# -- names ----------------------------------------------------------------------------------------------------
+
+BAD_NAMES = [
+    ("\udcff", "not valid UTF-8"),  # the byte 0xff on the command line, or "\udcff" in a JSON file
+    ("ali\udcffce", "not valid UTF-8"),
+    ("a\x1b[31mb", "control characters"),
+    ("two\nlines", "control characters"),
+    ("a\u2028b", "control characters"),
+    ("evil\u202egnp.exe", "control characters"),  # a right-to-left override that disguises the name
+    ("tab\there", "control characters"),
+]
+
+
+@pytest.mark.parametrize("name, message", BAD_NAMES)
+def test_names_that_are_not_printable_text_are_refused(tmp_path, name, message):
+    with GalleryStore(tmp_path / "g.db") as store:
+        store.enroll("alice", _vectors(1))
+        with pytest.raises(GalleryError, match=message):
+            store.enroll(name, _vectors(1))
+        with pytest.raises(GalleryError, match=message):
+            store.rename("alice", name)
+        assert [p.name for p in store.people()] == ["alice"]
+
+
+@pytest.mark.parametrize("verb", ["show", "remove"])
+def test_looking_up_a_name_that_is_not_utf8_is_a_clear_error(env, capsys, verb):
+    with GalleryStore(env / "g.db") as store:
+        store.enroll("alice", _vectors(1))
+    assert main(["gallery", verb, "\udcff"]) == 2
+    assert "not valid UTF-8" in capsys.readouterr().err
+
+
+def test_enroll_checks_the_name_before_reading_the_video(env, capsys, monkeypatch):
+    from gaitid.identify import app
+
+    def never(*args, **kwargs):
+        raise AssertionError("the video was processed before the name was checked")
+
+    monkeypatch.setattr(app, "_encoder", never)
+    monkeypatch.setattr(app, "analyse", never)
+    for bad, message in [("\udcff", "not valid UTF-8"), ("a\x07b", "control characters"), (" ", "non-empty")]:
+        assert main(["enroll", bad, str(env / "walk.mp4")]) == 2
+        assert message in capsys.readouterr().err
+    assert not (env / "g.db").exists()
+
+
+def test_import_of_a_name_that_is_not_utf8_is_refused(env, capsys):
+    bad = env / "bad.json"
+    vector = "AACAPwAAgD8="  # two float32 ones, base64
+    bad.write_text(
+        '{"format": "gaitid-gallery-export", "version": 1, "people": [{"name": "\\udcff", '
+        f'"vectors": [{{"model": "m", "dim": 2, "vector": "{vector}"}}]}}]}}'
+    )
+    assert main(["gallery", "import", str(bad)]) == 2
+    assert "not valid UTF-8" in capsys.readouterr().err
+
+
+def test_a_source_that_is_not_utf8_is_kept_readable(tmp_path):
+    with GalleryStore(tmp_path / "g.db") as store:
+        store.enroll("alice", [NewVector(np.ones(4), "m1", "walk\udcff.mp4")])  # a file name of undecodable bytes
+        assert store.person("alice").vectors[0].source == "walk\\udcff.mp4"
+
+
+@pytest.mark.parametrize(
+    "metadata, message",
+    [(["a", "list"], "must be a JSON object"), ({"note": "\udcff"}, "not valid UTF-8"), ({"x": object()}, "JSON")],
+)
+def test_metadata_that_is_not_a_json_object_of_text_is_refused(tmp_path, metadata, message):
+    with GalleryStore(tmp_path / "g.db") as store:
+        with pytest.raises(GalleryError, match=message):
+            store.enroll("alice", _vectors(1), metadata)
+        assert store.people() == []

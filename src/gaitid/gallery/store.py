@@ -26,6 +26,7 @@ import os
 import sqlite3
 import threading
 import time
+import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -362,6 +363,7 @@ class GalleryStore:
         return None if data is None else data.decode("utf-8")
 
     def _name_key(self, name: str) -> str:
+        _check_utf8(name)  # a look-up by a name from a command line may hold undecodable bytes
         return name if self._cipher is None else self._cipher.name_key(name)
 
     # -- transactions -------------------------------------------------------------------------------------
@@ -420,11 +422,11 @@ class GalleryStore:
     def _enroll_locked(
         self, name: str, vectors: Sequence[NewVector], metadata: dict | None, add: bool
     ) -> int:
-        _check_name(name)
+        check_name(name)
         if not vectors:
             raise GalleryError(f"no vectors to enrol for {name!r}")
         arrays = [_check_vector(v) for v in vectors]
-        meta_blob = None if metadata is None else self._seal(json.dumps(metadata).encode(), "metadata")
+        meta_blob = None if metadata is None else self._seal(_metadata_bytes(metadata), "metadata")
         now = time.time()
         row = self._db.execute("SELECT id FROM people WHERE name_key = ?", (self._name_key(name),)).fetchone()
         if row is not None and not add:
@@ -450,7 +452,7 @@ class GalleryStore:
         return int(person_id)
 
     def _insert_vector(self, person_id: int, new: NewVector, array: np.ndarray, now: float) -> None:
-        source = None if new.source is None else new.source.encode("utf-8")
+        source = _source_bytes(new.source)
         self._db.execute(
             "INSERT INTO vectors (person_id, model, dim, data, source, num_frames, created) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
@@ -474,7 +476,7 @@ class GalleryStore:
         now = time.time()
         with self._write():
             for new, array in zip(vectors, arrays):
-                source = None if new.source is None else new.source.encode("utf-8")
+                source = _source_bytes(new.source)
                 self._db.execute(
                     "INSERT INTO cohort (label, model, dim, data, source, created) VALUES (?, ?, ?, ?, ?, ?)",
                     (label, new.model, int(array.shape[0]), self._seal(array.astype("<f4").tobytes(), "cohort"),
@@ -545,7 +547,7 @@ class GalleryStore:
         One UPDATE of the person's row (no schema change) and a "rename" entry in the audit log under the new
         name. Renaming to a name someone else has is an error; renaming to the same name changes nothing.
         """
-        _check_name(new_name)
+        check_name(new_name)
         if new_name == name:
             self._person_id(name)  # still an error for someone not enrolled
             return
@@ -720,13 +722,49 @@ class GalleryStore:
         return out
 
 
-def _check_name(name: str) -> None:
+# Line and paragraph breaks, terminal escapes, and the bidirectional overrides that make a name display as another.
+_NOT_IN_NAMES = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def check_name(name: str) -> None:
+    """Refuse, with a one-line GalleryError, a text that cannot be a person's name: empty, too long, padded
+    with spaces, not valid UTF-8 (undecodable bytes on a command line), or holding control characters."""
     if not isinstance(name, str) or not name.strip():
         raise GalleryError("a person's name must be a non-empty text")
+    _check_utf8(name)
     if len(name) > MAX_NAME_LENGTH:
         raise GalleryError(f"a person's name may have at most {MAX_NAME_LENGTH} characters")
     if name != name.strip():
         raise GalleryError(f"a person's name must not start or end with spaces: {name!r}")
+    if any(c in _NOT_IN_NAMES or unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in name):
+        raise GalleryError(f"a person's name must not contain control characters: {name!r}")
+
+
+def _check_utf8(name: str) -> None:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        raise GalleryError(f"a person's name is not valid UTF-8 text: {name!r}") from None
+
+
+def _metadata_bytes(metadata: dict) -> bytes:
+    if not isinstance(metadata, dict):
+        raise GalleryError(f"a person's metadata must be a JSON object, got {type(metadata).__name__}")
+    try:
+        return json.dumps(metadata, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise GalleryError("a person's metadata holds text that is not valid UTF-8") from None
+    except (TypeError, ValueError) as error:
+        raise GalleryError(f"a person's metadata cannot be written as JSON: {error}") from None
+
+
+def _source_bytes(source: str | None) -> bytes | None:
+    """Where a vector came from, as UTF-8; undecodable bytes of a file name are kept as visible escapes."""
+    if source is None:
+        return None
+    if not isinstance(source, str):
+        raise GalleryError(f"a vector's source must be a text, got {type(source).__name__}")
+    return source.encode("utf-8", "backslashreplace")
 
 
 def _check_vector(new: NewVector) -> np.ndarray:
