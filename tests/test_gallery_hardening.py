@@ -146,3 +146,59 @@ def test_metadata_that_is_not_a_json_object_of_text_is_refused(tmp_path, metadat
         with pytest.raises(GalleryError, match=message):
             store.enroll("alice", _vectors(1), metadata)
         assert store.people() == []
+
+
+# -- export: the file written ---------------------------------------------------------------------------------
+
+
+def _enrolled(env, key: bytes | None = None):
+    with GalleryStore(env / "g.db", key=key) as store:
+        store.enroll("alice", _vectors(2), {"team": 1})
+        store.enroll("bob", _vectors(1, seed=1))
+
+
+@posix_only
+def test_export_does_not_follow_a_link_planted_at_a_predictable_name(env, capsys):
+    _enrolled(env)
+    victim = env / "victim.txt"
+    victim.write_text("precious")
+    target = env / "backup.json"
+    (env / "backup.json.partial").symlink_to(victim)
+    assert main(["gallery", "export", str(target)]) == 0
+    assert victim.read_text() == "precious"
+    assert (env / "backup.json.partial").is_symlink()  # another's file: left alone
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert b"alice" in target.read_bytes()
+
+
+@posix_only
+def test_export_is_private_even_beside_a_readable_leftover(env):
+    _enrolled(env)
+    leftover = env / "backup.json.partial"
+    leftover.write_text("")
+    leftover.chmod(0o644)
+    assert main(["gallery", "export", str(env / "backup.json")]) == 0
+    assert stat.S_IMODE((env / "backup.json").stat().st_mode) == 0o600
+    assert sorted(p.name for p in env.iterdir() if p.name.startswith(".")) == []  # no temporary file left
+
+
+@posix_only
+def test_export_never_replaces_a_file_not_even_through_a_dangling_link(env, capsys):
+    _enrolled(env)
+    target = env / "backup.json"
+    target.symlink_to(env / "elsewhere.json")
+    assert main(["gallery", "export", str(target)]) == 2
+    assert "already exists" in capsys.readouterr().err
+    assert target.is_symlink() and not (env / "elsewhere.json").exists()
+
+
+def test_a_file_appearing_during_a_no_replace_write_is_kept(tmp_path):
+    from gaitid.outputs import atomic_path
+
+    final = tmp_path / "out.json"
+    with pytest.raises(FileExistsError):
+        with atomic_path(final, replace=False) as tmp:
+            tmp.write_text("mine")
+            final.write_text("theirs")  # another process, between the check and the rename
+    assert final.read_text() == "theirs"
+    assert list(tmp_path.iterdir()) == [final]

@@ -20,6 +20,7 @@ import numpy as np
 from gaitid.gallery.crypto import Cipher, KdfParams
 from gaitid.gallery.errors import GalleryError, GalleryKeyError
 from gaitid.gallery.store import GalleryStore, NewVector
+from gaitid.outputs import atomic_path
 
 EXPORT_FORMAT = "gaitid-gallery-export"
 EXPORT_VERSION = 1
@@ -28,7 +29,7 @@ EXPORT_VERSION = 1
 def export_gallery(store: GalleryStore, path: str | os.PathLike, *, plain: bool = False) -> tuple[int, int]:
     """Write every person and vector to `path` (which must not exist); returns (people, vectors)."""
     path = Path(path)
-    if path.exists():
+    if os.path.lexists(path):
         raise GalleryError(f"{path} already exists; export to a new file")
     people = []
     n_vectors = 0
@@ -64,18 +65,21 @@ def export_gallery(store: GalleryStore, path: str | os.PathLike, *, plain: bool 
             "data": base64.b64encode(cipher.encrypt(body, "export")).decode("ascii"),
         }
         body = json.dumps(envelope).encode("utf-8")
-    temporary = path.with_name(path.name + ".partial")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    _write_new(path, body)
+    return len(people), n_vectors
+
+
+def _write_new(path: Path, body: bytes) -> None:
+    """Write `body` to the new file `path` (owner-only, complete or absent; never replacing anything)."""
     try:
-        with os.fdopen(fd, "wb") as f:
+        with atomic_path(path, replace=False) as temporary, open(temporary, "wb") as f:
             f.write(body)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    return len(people), n_vectors
+    except FileExistsError:
+        raise GalleryError(f"{path} already exists; export to a new file") from None
+    except OSError as error:
+        raise GalleryError(f"cannot write {path}: {error.strerror or error}") from None
 
 
 def import_gallery(store: GalleryStore, path: str | os.PathLike, *, add: bool = False) -> tuple[int, int]:
