@@ -202,3 +202,122 @@ def test_a_file_appearing_during_a_no_replace_write_is_kept(tmp_path):
             final.write_text("theirs")  # another process, between the check and the rename
     assert final.read_text() == "theirs"
     assert list(tmp_path.iterdir()) == [final]
+
+
+# -- import: crafted and damaged exports ----------------------------------------------------------------------
+
+ONES = "AACAPwAAgD8="  # base64 of two float32 ones
+
+
+def _export(people) -> bytes:
+    import json
+
+    return json.dumps({"format": "gaitid-gallery-export", "version": 1, "people": people}).encode()
+
+
+def _vector(**changes) -> dict:
+    return {"model": "m", "dim": 2, "vector": ONES, "source": None, "num_frames": 3, **changes}
+
+
+def _import_fails(env, capsys, content: bytes, message: str, *extra: str) -> None:
+    bad = env / "bad.json"
+    bad.write_bytes(content)
+    before = (env / "g.db").read_bytes() if (env / "g.db").exists() else None
+    assert main(["gallery", "import", str(bad), *extra]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1, err
+    after = (env / "g.db").read_bytes() if (env / "g.db").exists() else None
+    assert after == before
+
+
+@pytest.mark.parametrize(
+    "people, message",
+    [
+        ({"alice": []}, "'people' is not a list"),
+        (["alice"], "people[0] is not an object"),
+        ([{"name": 7, "vectors": [_vector()]}], "people[0].name is not a text"),
+        ([{"name": "a", "vectors": {}}], "people[0].vectors is not a non-empty list"),
+        ([{"name": "a", "vectors": [_vector(model=["m"])]}], "people[0].vectors[0].model is not a model name"),
+        ([{"name": "a", "vectors": [_vector(model="m\x1b[2J")]}], "control characters"),
+        ([{"name": "a", "vectors": [_vector(dim=1e400)]}], "people[0].vectors[0].dim is not a dimension"),
+        ([{"name": "a", "vectors": [_vector(dim="2")]}], "people[0].vectors[0].dim is not a dimension"),
+        ([{"name": "a", "vectors": [_vector(dim=3)]}], "does not hold 3 numbers"),
+        ([{"name": "a", "vectors": [_vector(vector="%%%")]}], "people[0].vectors[0].vector is not base64"),
+        ([{"name": "a", "vectors": [_vector(vector=5)]}], "people[0].vectors[0].vector is not base64"),
+        ([{"name": "a", "vectors": [_vector(vector="AADAfwAAgD8=")]}], "NaN or infinite"),
+        ([{"name": "a", "vectors": [_vector(num_frames=10**30)]}], "num_frames is not a frame count"),
+        ([{"name": "a", "vectors": [_vector(source={"x": 1})]}], "source is not a text"),
+        ([{"name": "a", "metadata": [1], "vectors": [_vector()]}], "people[0].metadata is not an object"),
+        ([{"name": "a", "vectors": [_vector()]}, {"name": "a", "vectors": [_vector()]}], "'a' appears twice"),
+    ],
+)
+def test_a_damaged_export_says_what_is_wrong(env, capsys, people, message):
+    _import_fails(env, capsys, _export(people), message)
+
+
+def test_a_deeply_nested_export_is_not_json_to_us(env, capsys):
+    _import_fails(env, capsys, b"[" * 100_000 + b"]" * 100_000, "not a gaitid gallery export")
+
+
+def test_an_export_of_another_dimension_for_a_model_is_refused(env, capsys):
+    with GalleryStore(env / "g.db") as store:
+        store.enroll("alice", [NewVector(np.ones(4), "m")])
+    _import_fails(env, capsys, _export([{"name": "bob", "vectors": [_vector()]}]), "dimension")
+
+
+@posix_only
+def test_import_of_something_that_is_not_a_file_is_refused(env, capsys):
+    os.mkfifo(env / "fifo", 0o600)
+    assert main(["gallery", "import", str(env / "fifo")]) == 2  # reading would wait for a writer forever
+    assert "not a regular file" in capsys.readouterr().err
+
+
+def _encrypted_export(env, monkeypatch) -> dict:
+    import json
+
+    monkeypatch.setenv("GAITID_GALLERY_KEY", "a long passphrase")
+    _enrolled(env, key=b"a long passphrase")
+    assert main(["gallery", "export", str(env / "e.json")]) == 0
+    return json.loads((env / "e.json").read_text())
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"data": "!!notbase64!!"}, "not base64"),
+        ({"data": 5}, "not base64"),
+        ({"data": "AAAA"}, "wrong key for the encrypted export"),  # three bytes: shorter than a nonce
+        ({"encryption": 12}, "key derivation"),
+        ({"encryption": "scrypt:abc"}, "key derivation"),
+        ({"encryption": "bcrypt:16384:8:1:" + "00" * 16}, "key derivation"),
+        ({"encryption": "scrypt:16384:8:1:zz"}, "key derivation"),
+        ({"encryption": "scrypt:16383:8:1:" + "00" * 16}, "key derivation"),  # not a power of two
+        ({"encryption": "scrypt:4194304:8:1:" + "00" * 16}, "key derivation"),  # 4 GiB, minutes
+        ({"encryption": "scrypt:16384:8:4096:" + "00" * 16}, "key derivation"),  # minutes
+        ({"encryption": "scrypt:16384:-8:1:" + "00" * 16}, "key derivation"),
+    ],
+)
+def test_a_crafted_encrypted_export_is_refused_quickly(env, capsys, monkeypatch, changes, message):
+    import json
+    import time
+
+    document = {**_encrypted_export(env, monkeypatch), **changes}
+    capsys.readouterr()
+    started = time.monotonic()
+    _import_fails(env, capsys, json.dumps(document).encode(), message, "--gallery", str(env / "other.db"))
+    assert time.monotonic() - started < 5.0
+    assert not (env / "other.db").exists()
+
+
+def test_a_gallery_with_unsupported_key_derivation_is_refused(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "g.db"
+    with GalleryStore(path, key=b"k") as store:
+        store.enroll("alice", _vectors(1))
+    db = sqlite3.connect(path)
+    db.execute("UPDATE meta SET value = ? WHERE key = 'encryption'", ("scrypt:4194304:8:1:" + "00" * 16,))
+    db.commit()
+    db.close()
+    with pytest.raises(GalleryError, match="key derivation"):
+        GalleryStore(path, key=b"k")

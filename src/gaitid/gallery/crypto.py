@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gaitid.errors import GaitidError
-from gaitid.gallery.errors import GalleryKeyError
+from gaitid.gallery.errors import GalleryError, GalleryKeyError
 
 KEY_ENV = "GAITID_GALLERY_KEY"
 KEY_FILE_ENV = "GAITID_GALLERY_KEY_FILE"
@@ -29,6 +29,12 @@ SALT_BYTES = 16
 SCRYPT_N = 2**14
 SCRYPT_R = 8
 SCRYPT_P = 1
+# What a stored parameter set may ask for: 8 times the work (and memory) of the default, at most 128 MiB and
+# under a second or two; more is refused rather than computed for minutes.
+MIN_SCRYPT_N = 2**10
+MAX_SCRYPT_WORK = 8 * SCRYPT_N * SCRYPT_R * SCRYPT_P
+MAX_SALT_BYTES = 64
+TAG_BYTES = 16
 _KEY_CHECK = b"gaitid-gallery key check v1"
 MAX_KEY_FILE_BYTES = 64 * 1024
 
@@ -89,10 +95,28 @@ class KdfParams:
 
     @staticmethod
     def from_text(text: str) -> KdfParams:
-        kind, n, r, p, salt = text.split(":")
-        if kind != "scrypt":
-            raise ValueError(f"unknown key derivation {kind!r}")
-        return KdfParams(bytes.fromhex(salt), int(n), int(r), int(p))
+        """Parameters as stored in a gallery or an export; refused (GalleryError) unless they are scrypt within
+        MAX_SCRYPT_WORK, so that a crafted file cannot make opening it take minutes and gigabytes."""
+        try:
+            kind, n, r, p, salt = text.split(":")
+            params = KdfParams(bytes.fromhex(salt), int(n), int(r), int(p))
+        except (AttributeError, ValueError):
+            raise GalleryError(f"unknown key derivation {str(text)[:80]!r}") from None
+        if kind != "scrypt" or not params.supported():
+            raise GalleryError(
+                f"unsupported key derivation {text[:80]!r}: gaitid reads scrypt with N a power of two from "
+                f"{MIN_SCRYPT_N}, r and p from 1, N*r*p at most {MAX_SCRYPT_WORK}, and a salt of "
+                f"{SALT_BYTES}-{MAX_SALT_BYTES} bytes"
+            )
+        return params
+
+    def supported(self) -> bool:
+        n, r, p = self.n, self.r, self.p
+        return (
+            MIN_SCRYPT_N <= n and n & (n - 1) == 0 and r >= 1 and p >= 1 and n * r * p <= MAX_SCRYPT_WORK
+            and n.bit_length() - 1 < 16 * r  # scrypt's own limit: N < 2^(16 r)
+            and SALT_BYTES <= len(self.salt) <= MAX_SALT_BYTES
+        )
 
     @staticmethod
     def new() -> KdfParams:
@@ -109,9 +133,12 @@ class Cipher:
             raise GaitidError(
                 "an encrypted gallery needs the 'cryptography' package: pip install cryptography"
             ) from None
-        derived = hashlib.scrypt(
-            user_key, salt=params.salt, n=params.n, r=params.r, p=params.p, maxmem=256 * 1024 * 1024, dklen=64
-        )
+        try:
+            derived = hashlib.scrypt(
+                user_key, salt=params.salt, n=params.n, r=params.r, p=params.p, maxmem=256 * 1024 * 1024, dklen=64
+            )
+        except (ValueError, MemoryError) as error:
+            raise GalleryError(f"the key derivation {params.to_text()[:40]!r} failed: {error}") from None
         self._aead = AESGCM(derived[:32])
         self._mac_key = derived[32:]
         self.params = params
@@ -124,6 +151,8 @@ class Cipher:
         from cryptography.exceptions import InvalidTag
 
         try:
+            if len(blob) < NONCE_BYTES + TAG_BYTES:
+                raise InvalidTag
             return self._aead.decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], purpose.encode())
         except InvalidTag:
             raise GalleryKeyError(

@@ -325,8 +325,14 @@ class GalleryStore:
                 f"the gallery {self.path} is encrypted: give its key in GAITID_GALLERY_KEY or a key file "
                 "(GAITID_GALLERY_KEY_FILE or --key-file)"
             )
-        cipher = Cipher(key, KdfParams.from_text(encryption))
-        if not cipher.verify(bytes.fromhex(meta["key_check"])):
+        try:
+            cipher = Cipher(key, KdfParams.from_text(encryption))
+            check = bytes.fromhex(meta["key_check"])
+        except GalleryError as error:
+            raise GalleryError(f"the gallery {self.path}: {error}") from None
+        except (KeyError, ValueError):
+            raise NotAGalleryError(f"the gallery {self.path} is damaged (its key check is missing)") from None
+        if not cipher.verify(check):
             raise GalleryKeyError(f"wrong key for the encrypted gallery {self.path}")
         self._cipher = cipher
 
@@ -425,7 +431,8 @@ class GalleryStore:
         check_name(name)
         if not vectors:
             raise GalleryError(f"no vectors to enrol for {name!r}")
-        arrays = [_check_vector(v) for v in vectors]
+        arrays = [check_vector(v) for v in vectors]
+        self._check_dimensions(name, vectors, arrays)
         meta_blob = None if metadata is None else self._seal(_metadata_bytes(metadata), "metadata")
         now = time.time()
         row = self._db.execute("SELECT id FROM people WHERE name_key = ?", (self._name_key(name),)).fetchone()
@@ -451,6 +458,19 @@ class GalleryStore:
         )
         return int(person_id)
 
+    def _check_dimensions(self, name: str, vectors: Sequence[NewVector], arrays: list[np.ndarray]) -> None:
+        """Every vector of a model has the dimension the model's vectors have in the gallery."""
+        dims: dict[str, int] = {}
+        for new, array in zip(vectors, arrays):
+            if new.model not in dims:
+                row = self._db.execute("SELECT dim FROM vectors WHERE model = ? LIMIT 1", (new.model,)).fetchone()
+                dims[new.model] = int(row[0]) if row is not None else array.shape[0]
+            if array.shape[0] != dims[new.model]:
+                raise GalleryError(
+                    f"model {new.model!r} has {dims[new.model]}-dimensional vectors in this gallery but a vector "
+                    f"of {name!r} has dimension {array.shape[0]}: the model changed without a new name"
+                )
+
     def _insert_vector(self, person_id: int, new: NewVector, array: np.ndarray, now: float) -> None:
         source = _source_bytes(new.source)
         self._db.execute(
@@ -472,7 +492,7 @@ class GalleryStore:
         how many cohort vectors the gallery now holds for their model."""
         if not vectors:
             raise GalleryError("no vectors to add to the cohort")
-        arrays = [_check_vector(v) for v in vectors]
+        arrays = [check_vector(v) for v in vectors]
         now = time.time()
         with self._write():
             for new, array in zip(vectors, arrays):
@@ -736,8 +756,7 @@ def check_name(name: str) -> None:
         raise GalleryError(f"a person's name may have at most {MAX_NAME_LENGTH} characters")
     if name != name.strip():
         raise GalleryError(f"a person's name must not start or end with spaces: {name!r}")
-    if any(c in _NOT_IN_NAMES or unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in name):
-        raise GalleryError(f"a person's name must not contain control characters: {name!r}")
+    _check_printable(name, "a person's name")
 
 
 def _check_utf8(name: str) -> None:
@@ -745,6 +764,20 @@ def _check_utf8(name: str) -> None:
         name.encode("utf-8")
     except UnicodeEncodeError:
         raise GalleryError(f"a person's name is not valid UTF-8 text: {name!r}") from None
+
+
+def _check_printable(text: str, what: str) -> None:
+    if any(c in _NOT_IN_NAMES or unicodedata.category(c) in ("Cc", "Cs", "Zl", "Zp") for c in text):
+        raise GalleryError(f"{what} must not contain control characters: {text!r}")
+
+
+def check_model_name(model: str) -> None:
+    """Refuse a model name that is not a short line of printable text (it is shown in listings)."""
+    if not isinstance(model, str) or not model:
+        raise GalleryError("every vector must name the model that made it")
+    if len(model) > MAX_NAME_LENGTH:
+        raise GalleryError(f"a model's name may have at most {MAX_NAME_LENGTH} characters")
+    _check_printable(model, "a model's name")
 
 
 def _metadata_bytes(metadata: dict) -> bytes:
@@ -767,7 +800,8 @@ def _source_bytes(source: str | None) -> bytes | None:
     return source.encode("utf-8", "backslashreplace")
 
 
-def _check_vector(new: NewVector) -> np.ndarray:
+def check_vector(new: NewVector) -> np.ndarray:
+    """The vector as float32, or a GalleryError: not one-dimensional, not finite, no model, bad frame count."""
     array = np.asarray(new.vector, dtype=np.float32)
     if array.ndim != 1 or array.shape[0] == 0:
         raise GalleryError(
@@ -775,6 +809,7 @@ def _check_vector(new: NewVector) -> np.ndarray:
         )
     if not np.all(np.isfinite(array)):
         raise GalleryError("an identification vector contains NaN or infinite values")
-    if not new.model:
-        raise GalleryError("every vector must name the model that made it")
+    check_model_name(new.model)
+    if not isinstance(new.num_frames, (int, np.integer)) or not 0 <= new.num_frames < 2**31:
+        raise GalleryError(f"a vector's frame count must be a whole number from 0, got {new.num_frames!r}")
     return array
