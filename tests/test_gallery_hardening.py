@@ -321,3 +321,59 @@ def test_a_gallery_with_unsupported_key_derivation_is_refused(tmp_path):
     db.close()
     with pytest.raises(GalleryError, match="key derivation"):
         GalleryStore(path, key=b"k")
+
+
+# -- the audit log --------------------------------------------------------------------------------------------
+
+
+def _actions(path, key: bytes | None = None) -> list[tuple[str, dict | None]]:
+    with GalleryStore(path, key=key) as store:
+        return [(e["action"], e["detail"]) for e in reversed(store.audit())]
+
+
+def test_exports_are_audited(env, monkeypatch):
+    monkeypatch.setenv("GAITID_GALLERY_KEY", "k")
+    _enrolled(env, key=b"k")
+    assert main(["gallery", "export", str(env / "e.json")]) == 0
+    assert main(["gallery", "export", str(env / "p.json"), "--plain"]) == 0
+    exports = [detail for action, detail in _actions(env / "g.db", b"k") if action == "export"]
+    assert exports == [
+        {"people": 2, "vectors": 3, "encrypted": True},
+        {"people": 2, "vectors": 3, "encrypted": False},
+    ]
+
+
+def _failing_log(action: str):
+    original = GalleryStore._log
+
+    def log(self, what, *args):
+        if what == action:
+            raise OSError(28, "No space left on device")
+        return original(self, what, *args)
+
+    return log
+
+
+def test_an_export_that_cannot_be_audited_is_not_written(env, monkeypatch):
+    from gaitid.gallery.transfer import export_gallery
+
+    _enrolled(env)
+    monkeypatch.setattr(GalleryStore, "_log", _failing_log("export"))
+    with GalleryStore(env / "g.db") as store, pytest.raises(OSError):
+        export_gallery(store, env / "e.json")
+    assert not (env / "e.json").exists()
+
+
+def test_an_import_and_its_audit_entry_are_one_transaction(env, monkeypatch):
+    from gaitid.gallery.transfer import export_gallery, import_gallery
+
+    _enrolled(env)
+    with GalleryStore(env / "g.db") as store:
+        export_gallery(store, env / "e.json")
+    with GalleryStore(env / "other.db") as store:
+        store.enroll("carol", _vectors(1))
+    monkeypatch.setattr(GalleryStore, "_log", _failing_log("import"))
+    with GalleryStore(env / "other.db") as store, pytest.raises(OSError):
+        import_gallery(store, env / "e.json")
+    with GalleryStore(env / "other.db") as store:
+        assert [p.name for p in store.people()] == ["carol"]  # the rows went with the audit entry

@@ -153,6 +153,12 @@ class NewVector:
 
 
 @dataclass(frozen=True)
+class Imported:
+    people: int
+    vectors: int
+
+
+@dataclass(frozen=True)
 class Removal:
     name: str
     vectors: int
@@ -419,11 +425,25 @@ class GalleryStore:
     @_guarded
     def enroll_many(
         self, people: Sequence[tuple[str, Sequence[NewVector], dict | None]], *, add: bool = False
-    ) -> None:
-        """Enrol several people in one transaction (an import): all of them or none."""
+    ) -> Imported:
+        """Enrol several people (an import) in one transaction with its audit entry: all of them or none."""
         with self._write():
             for name, vectors, metadata in people:
                 self._enroll_locked(name, vectors, metadata, add)
+            done = Imported(len(people), sum(len(vectors) for _, vectors, _ in people))
+            self._log("import", None, None, {"people": done.people, "vectors": done.vectors})
+        return done
+
+    @_guarded
+    def export(self, write: Callable[[list[PersonRecord]], None], *, encrypted: bool) -> tuple[int, int]:
+        """Hand everyone, with their vectors, to `write` (which writes an export file) and record the export in
+        the audit log, in one transaction: no export without its entry. Returns (people, vectors)."""
+        with self._write():  # also a consistent snapshot: nobody enrolled or removed half-way
+            people = [self.person(summary.name) for summary in self.people()]
+            vectors = sum(p.num_vectors for p in people)
+            self._log("export", None, None, {"people": len(people), "vectors": vectors, "encrypted": encrypted})
+            write(people)
+        return len(people), vectors
 
     def _enroll_locked(
         self, name: str, vectors: Sequence[NewVector], metadata: dict | None, add: bool
@@ -621,11 +641,6 @@ class GalleryStore:
             if source is not None:
                 detail["source_given"] = True
             self._log("identify", person_id, name, detail)
-
-    @_guarded
-    def log_import(self, people: int, vectors: int) -> None:
-        with self._write():
-            self._log("import", None, None, {"people": people, "vectors": vectors})
 
     # -- reading ------------------------------------------------------------------------------------------
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from gaitid.gallery.crypto import Cipher, KdfParams
 from gaitid.gallery.errors import GalleryError, GalleryKeyError
-from gaitid.gallery.store import GalleryStore, NewVector, check_name, check_vector
+from gaitid.gallery.store import GalleryStore, Imported, NewVector, PersonRecord, check_name, check_vector
 from gaitid.outputs import atomic_path
 
 EXPORT_FORMAT = "gaitid-gallery-export"
@@ -28,46 +28,52 @@ EXPORT_VERSION = 1
 
 
 def export_gallery(store: GalleryStore, path: str | os.PathLike, *, plain: bool = False) -> tuple[int, int]:
-    """Write every person and vector to `path` (which must not exist); returns (people, vectors)."""
+    """Write every person and vector to `path` (which must not exist); returns (people, vectors).
+    The export is recorded in the gallery's audit log."""
     path = Path(path)
     if os.path.lexists(path):
         raise GalleryError(f"{path} already exists; export to a new file")
-    people = []
-    n_vectors = 0
-    for summary in store.people():
-        person = store.person(summary.name)
-        people.append(
-            {
-                "name": person.name,
-                "metadata": person.metadata,
-                "created": person.created,
-                "vectors": [
-                    {
-                        "model": v.model,
-                        "dim": int(v.vector.shape[0]),
-                        "vector": base64.b64encode(v.vector.astype("<f4").tobytes()).decode("ascii"),
-                        "source": v.source,
-                        "num_frames": v.num_frames,
-                        "created": v.created,
-                    }
-                    for v in person.vectors
-                ],
-            }
-        )
-        n_vectors += len(person.vectors)
-    body = json.dumps({"format": EXPORT_FORMAT, "version": EXPORT_VERSION, "people": people}).encode("utf-8")
-    if store.encrypted and not plain:
-        params = KdfParams.new()
-        cipher = Cipher(store._key, params)
-        envelope = {
-            "format": EXPORT_FORMAT,
-            "version": EXPORT_VERSION,
-            "encryption": params.to_text(),
-            "data": base64.b64encode(cipher.encrypt(body, "export")).decode("ascii"),
+    encrypted = store.encrypted and not plain
+
+    def write(people: list[PersonRecord]) -> None:
+        body = json.dumps({"format": EXPORT_FORMAT, "version": EXPORT_VERSION, "people": _people(people)})
+        _write_new(path, _sealed(store, body.encode("utf-8")) if encrypted else body.encode("utf-8"))
+
+    return store.export(write, encrypted=encrypted)
+
+
+def _people(people: list[PersonRecord]) -> list[dict]:
+    return [
+        {
+            "name": person.name,
+            "metadata": person.metadata,
+            "created": person.created,
+            "vectors": [
+                {
+                    "model": v.model,
+                    "dim": int(v.vector.shape[0]),
+                    "vector": base64.b64encode(v.vector.astype("<f4").tobytes()).decode("ascii"),
+                    "source": v.source,
+                    "num_frames": v.num_frames,
+                    "created": v.created,
+                }
+                for v in person.vectors
+            ],
         }
-        body = json.dumps(envelope).encode("utf-8")
-    _write_new(path, body)
-    return len(people), n_vectors
+        for person in people
+    ]
+
+
+def _sealed(store: GalleryStore, body: bytes) -> bytes:
+    """The export encrypted with the gallery's key and fresh key-derivation parameters."""
+    params = KdfParams.new()
+    envelope = {
+        "format": EXPORT_FORMAT,
+        "version": EXPORT_VERSION,
+        "encryption": params.to_text(),
+        "data": base64.b64encode(Cipher(store._key, params).encrypt(body, "export")).decode("ascii"),
+    }
+    return json.dumps(envelope).encode("utf-8")
 
 
 def _write_new(path: Path, body: bytes) -> None:
@@ -83,17 +89,13 @@ def _write_new(path: Path, body: bytes) -> None:
         raise GalleryError(f"cannot write {path}: {error.strerror or error}") from None
 
 
-def import_gallery(store: GalleryStore, path: str | os.PathLike, *, add: bool = False) -> tuple[int, int]:
-    """Enrol everyone in the export file `path`, all in one transaction; returns (people, vectors).
+def import_gallery(store: GalleryStore, path: str | os.PathLike, *, add: bool = False) -> Imported:
+    """Enrol everyone in the export file `path`, all in one transaction with its audit entry.
 
     A name already enrolled is an error (nothing is imported) unless add=True, which adds the vectors.
     An encrypted export is read with the gallery's key.
     """
-    entries = read_export(path, store._key)
-    store.enroll_many(entries, add=add)
-    n_vectors = sum(len(vectors) for _, vectors, _ in entries)
-    store.log_import(len(entries), n_vectors)
-    return len(entries), n_vectors
+    return store.enroll_many(read_export(path, store._key), add=add)
 
 
 Entries = list[tuple[str, list[NewVector], "dict | None"]]
