@@ -377,3 +377,26 @@ def test_an_import_and_its_audit_entry_are_one_transaction(env, monkeypatch):
         import_gallery(store, env / "e.json")
     with GalleryStore(env / "other.db") as store:
         assert [p.name for p in store.people()] == ["carol"]  # the rows went with the audit entry
+
+
+# -- import --add ---------------------------------------------------------------------------------------------
+
+
+def test_import_add_of_the_same_export_skips_the_vectors_already_there(env, capsys):
+    _enrolled(env)
+    assert main(["gallery", "export", str(env / "e.json")]) == 0
+    other = ["--gallery", str(env / "other.db")]
+    assert main(["gallery", "import", str(env / "e.json"), *other]) == 0
+    capsys.readouterr()
+    assert main(["gallery", "import", str(env / "e.json"), "--add", *other]) == 0
+    out = capsys.readouterr().out
+    assert "(0 vectors)" in out and "; skipped 3 vectors already enrolled" in out
+    with GalleryStore(env / "g.db") as store:
+        store.enroll("alice", [NewVector(np.full(8, 0.5), "m1")], add=True)
+        store.enroll("dave", _vectors(1, seed=3))
+    assert main(["gallery", "export", str(env / "e2.json")]) == 0
+    assert main(["gallery", "import", str(env / "e2.json"), "--add", *other]) == 0
+    assert "imported 3 people (2 vectors)" in capsys.readouterr().out.splitlines()[-1]
+    with GalleryStore(env / "other.db") as store:
+        assert {p.name: p.num_vectors for p in store.people()} == {"alice": 3, "bob": 1, "dave": 1}
+        assert store.audit(1)[0]["detail"] == {"people": 3, "vectors": 2, "skipped": 3}

@@ -122,7 +122,8 @@ def run_import(
     entries = read_export(source, key_from_environment(key_file))  # before a new gallery is created
     with _open(path, key_file, create=True) as store:
         done = store.enroll_many(entries, add=add)
-        print(f"imported {done.people} people ({done.vectors} vectors) into {store.path}", file=out)
+        skipped = f"; skipped {_n(done.skipped, 'vector')} already enrolled" if done.skipped else ""
+        print(f"imported {done.people} people ({done.vectors} vectors) into {store.path}{skipped}", file=out)
     return 0
 
 

@@ -155,7 +155,8 @@ class NewVector:
 @dataclass(frozen=True)
 class Imported:
     people: int
-    vectors: int
+    vectors: int  # added
+    skipped: int = 0  # already there (an import with add=True)
 
 
 @dataclass(frozen=True)
@@ -419,19 +420,20 @@ class GalleryStore:
         (and replaces the metadata when given).
         """
         with self._write():
-            person_id = self._enroll_locked(name, vectors, metadata, add)
+            person_id, _ = self._enroll_locked(name, vectors, metadata, add)
         return person_id
 
     @_guarded
     def enroll_many(
         self, people: Sequence[tuple[str, Sequence[NewVector], dict | None]], *, add: bool = False
     ) -> Imported:
-        """Enrol several people (an import) in one transaction with its audit entry: all of them or none."""
+        """Enrol several people (an import) in one transaction with its audit entry: all of them or none.
+        With add=True, a vector identical to one the person already has (same model, same values) is skipped:
+        importing the same export twice doubles nothing."""
         with self._write():
-            for name, vectors, metadata in people:
-                self._enroll_locked(name, vectors, metadata, add)
-            done = Imported(len(people), sum(len(vectors) for _, vectors, _ in people))
-            self._log("import", None, None, {"people": done.people, "vectors": done.vectors})
+            added = sum(self._enroll_locked(name, vectors, metadata, add, skip_known=True)[1] for name, vectors, metadata in people)
+            done = Imported(len(people), added, sum(len(vectors) for _, vectors, _ in people) - added)
+            self._log("import", None, None, {"people": done.people, "vectors": done.vectors, "skipped": done.skipped})
         return done
 
     @_guarded
@@ -446,8 +448,9 @@ class GalleryStore:
         return len(people), vectors
 
     def _enroll_locked(
-        self, name: str, vectors: Sequence[NewVector], metadata: dict | None, add: bool
-    ) -> int:
+        self, name: str, vectors: Sequence[NewVector], metadata: dict | None, add: bool, skip_known: bool = False
+    ) -> tuple[int, int]:
+        """Enrol or add to `name` inside a write transaction; returns (their id, vectors added)."""
         check_name(name)
         if not vectors:
             raise GalleryError(f"no vectors to enrol for {name!r}")
@@ -469,14 +472,26 @@ class GalleryStore:
             person_id = int(row[0])
             if metadata is not None:
                 self._db.execute("UPDATE people SET metadata = ? WHERE id = ?", (meta_blob, person_id))
+        known = self._known_vectors(person_id) if row is not None and skip_known else set()
+        added = []
         for new, array in zip(vectors, arrays):
+            if (new.model, array.astype("<f4").tobytes()) in known:
+                continue
             self._insert_vector(person_id, new, array, now)
+            added.append(new.model)
         self._bump("generation")
-        models = sorted({v.model for v in vectors})
-        self._log(
-            "enrol", person_id, name, {"vectors": len(vectors), "models": models, "added": row is not None}
-        )
-        return int(person_id)
+        detail = {"vectors": len(added), "models": sorted(set(added)), "added": row is not None}
+        if len(added) < len(vectors):
+            detail["skipped"] = len(vectors) - len(added)
+        self._log("enrol", person_id, name, detail)
+        return int(person_id), len(added)
+
+    def _known_vectors(self, person_id: int) -> set[tuple[str, bytes]]:
+        """(model, float32 bytes) of every vector the person has."""
+        return {
+            (model, self._open(data, "vector"))
+            for model, data in self._db.execute("SELECT model, data FROM vectors WHERE person_id = ?", (person_id,))
+        }
 
     def _check_dimensions(self, name: str, vectors: Sequence[NewVector], arrays: list[np.ndarray]) -> None:
         """Every vector of a model has the dimension the model's vectors have in the gallery."""
