@@ -30,7 +30,12 @@ def _enrol(n: int = 3, **options) -> None:
 def test_list_empty_and_missing(env, capsys):
     assert main(["gallery", "list"]) == 0
     assert "is empty (not created yet)" in capsys.readouterr().out
-    Gallery.open().close()
+    Gallery.open().close()  # opening writes nothing: still not created
+    assert main(["gallery", "list"]) == 0
+    assert "is empty (not created yet)" in capsys.readouterr().out
+    _enrol(1)
+    assert main(["gallery", "remove", name(0)]) == 0
+    capsys.readouterr()
     assert main(["gallery", "list"]) == 0
     assert "is empty: enrol people" in capsys.readouterr().out
 

@@ -400,3 +400,92 @@ def test_import_add_of_the_same_export_skips_the_vectors_already_there(env, caps
     with GalleryStore(env / "other.db") as store:
         assert {p.name: p.num_vectors for p in store.people()} == {"alice": 3, "bob": 1, "dave": 1}
         assert store.audit(1)[0]["detail"] == {"people": 3, "vectors": 2, "skipped": 3}
+
+
+# -- no empty gallery file left behind ------------------------------------------------------------------------
+
+
+def test_opening_a_missing_gallery_writes_nothing(tmp_path):
+    path = tmp_path / "sub" / "g.db"
+    with GalleryStore(path) as store:
+        assert store.people() == [] and store.model_counts() == {} and store.counters() == (0, 0)
+    assert not (tmp_path / "sub").exists()
+
+
+@pytest.mark.parametrize("key", [None, b"k"])
+def test_a_failed_first_enrolment_leaves_no_file(tmp_path, key):
+    path = tmp_path / "g.db"
+    with GalleryStore(path, key=key) as store:
+        with pytest.raises(GalleryError, match="NaN"):
+            store.enroll("alice", [NewVector(np.array([1.0, np.nan]), "m1")])
+        assert os.listdir(tmp_path) == []
+        store.enroll("alice", _vectors(1))  # the same store can still create it
+        assert store.person("alice").num_vectors == 1
+    with GalleryStore(path, key=key) as store:
+        assert [p.name for p in store.people()] == ["alice"]
+        assert [e["action"] for e in store.audit()] == ["enrol", "create"]
+
+
+def test_a_failed_import_into_a_new_gallery_leaves_no_file(env, capsys):
+    import base64
+
+    three = base64.b64encode(np.ones(3, "<f4").tobytes()).decode()
+    people = [
+        {"name": "alice", "vectors": [_vector()]},
+        {"name": "bob", "vectors": [_vector(dim=3, vector=three)]},  # the same model, another dimension
+    ]
+    _import_fails(env, capsys, _export(people), "dimension")
+    assert sorted(os.listdir(env)) == ["bad.json"]
+
+
+def test_a_store_opened_before_the_gallery_existed_sees_it(tmp_path):
+    path = tmp_path / "g.db"
+    with GalleryStore(path) as early:
+        assert early.people() == []
+        with GalleryStore(path) as other:
+            other.enroll("bob", _vectors(1))
+        assert [p.name for p in early.people()] == ["bob"]
+        early.enroll("carol", _vectors(1, seed=2))
+    with GalleryStore(path) as store:
+        assert [p.name for p in store.people()] == ["bob", "carol"]
+
+
+def test_a_writer_waiting_on_a_failed_creation_starts_again_on_a_new_file(tmp_path):
+    import threading
+
+    path = tmp_path / "g.db"
+    started, release = threading.Event(), threading.Event()
+    errors = []
+
+    class FailingFirst(GalleryStore):
+        def _enroll_locked(self, *args, **kwargs):
+            started.set()
+            release.wait(10)
+            raise GalleryError("failed on purpose")
+
+    def first():
+        with FailingFirst(path) as store:
+            try:
+                store.enroll("alice", _vectors(1))
+            except GalleryError as error:
+                errors.append(error)
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    assert started.wait(10)
+    waiting = GalleryStore(path, busy_timeout_s=10)  # opens the file being created, then waits for its lock
+    timer = threading.Timer(0.5, release.set)
+    timer.start()
+    waiting.enroll("bob", _vectors(1))
+    thread.join(10)
+    waiting.close()
+    assert [str(e) for e in errors] == ["failed on purpose"]
+    with GalleryStore(path) as store:
+        assert [p.name for p in store.people()] == ["bob"]
+
+
+def test_a_gallery_that_cannot_be_created_is_a_clear_error(tmp_path, capsys):
+    (tmp_path / "a-file").write_text("")
+    with GalleryStore(tmp_path / "a-file" / "g.db") as store:
+        with pytest.raises(GalleryError, match="cannot create the gallery"):
+            store.enroll("alice", _vectors(1))

@@ -134,7 +134,8 @@ def test_counters_track_enrolments_and_removals(tmp_path):
 
 def test_newer_schema_is_refused(tmp_path):
     path = tmp_path / "g.db"
-    GalleryStore(path).close()
+    with GalleryStore(path) as store:
+        store.enroll("alice", _vectors(1))
     db = sqlite3.connect(path)
     db.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
     db.commit()
@@ -212,7 +213,8 @@ def test_encrypted_gallery_without_or_with_a_wrong_key(tmp_path):
 
 def test_a_key_for_a_plain_gallery_is_refused(tmp_path):
     path = tmp_path / "g.db"
-    GalleryStore(path).close()
+    with GalleryStore(path) as store:
+        store.enroll("alice", _vectors(1))
     with pytest.raises(GalleryKeyError, match="not encrypted"):
         GalleryStore(path, key=b"k")
 

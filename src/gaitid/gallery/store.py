@@ -7,6 +7,9 @@ Safety properties, each covered by a test in tests/test_gallery_reliability.py:
   take the write lock up front (BEGIN IMMEDIATE) and wait up to `busy_timeout_s` for each other.
 - A file that is not a gaitid gallery (another file, a foreign SQLite database, a damaged one) is refused
   with a clear error and never written: it is inspected read-only before anything else happens.
+- A gallery file is created by the first write, in that write's transaction; until then a store reads as an
+  empty gallery from memory. A failed first write removes the file it created (so no empty gallery is left
+  behind), while still holding the write lock: a process waiting for that lock notices and starts again.
 - Removing a person erases them: rows deleted with secure_delete on (freed bytes are zeroed), the audit
   log's mentions of their name blanked, then VACUUM and a truncating WAL checkpoint, so the template bytes
   are no longer in the gallery's files.
@@ -28,7 +31,7 @@ import threading
 import time
 import unicodedata
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -166,15 +169,15 @@ class Removal:
     wal_truncated: bool  # False when a reader in another process kept the old WAL alive: erased at its close
 
 
-def _check_existing_file(path: Path) -> None:
-    """Refuse, without writing anything, a file that is not a gaitid gallery."""
+def _check_existing_file(path: Path) -> bool:
+    """Refuse, without writing anything, a file that is not a gaitid gallery; False when it holds nothing yet."""
     try:
         with open(path, "rb") as f:
             head = f.read(len(SQLITE_MAGIC))
     except OSError as error:
         raise NotAGalleryError(f"cannot read the gallery {path}: {error.strerror or error}") from None
     if not head:
-        return  # an empty file holds nothing to lose: a gallery being created (or interrupted at its start)
+        return False  # an empty file holds nothing to lose: a gallery being created (or interrupted at its start)
     if head != SQLITE_MAGIC:
         raise NotAGalleryError(
             f"{path} is not a gaitid gallery (not an SQLite database); it was left untouched"
@@ -185,7 +188,7 @@ def _check_existing_file(path: Path) -> None:
         try:
             tables = {r[0] for r in probe.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
             if not tables:
-                return  # an empty database: holds nothing to lose (another process may be creating it)
+                return False  # an empty database: holds nothing to lose (another process may be creating it)
             if "meta" not in tables:
                 raise NotAGalleryError(
                     f"{path} is an SQLite database but not a gaitid gallery; it was left untouched"
@@ -201,6 +204,30 @@ def _check_existing_file(path: Path) -> None:
         raise NotAGalleryError(
             f"{path} is damaged or not a gaitid gallery ({error}); it was left untouched"
         ) from None
+    return True
+
+
+def _open_or_create(path: Path) -> tuple[int, bool] | None:
+    """A descriptor of the file at `path`, created (owner-only) when missing: (fd, created); None when it
+    vanished between the two attempts."""
+    try:
+        return os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL, 0o600), True
+    except FileExistsError:
+        pass
+    try:
+        return os.open(path, os.O_RDONLY), False
+    except FileNotFoundError:
+        return None
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    """Whether `path` still names the file open as `fd` (a failed creation removes the file it created)."""
+    opened = os.fstat(fd)
+    try:
+        named = os.stat(path)
+    except FileNotFoundError:
+        return False
+    return opened.st_nlink > 0 and (opened.st_dev, opened.st_ino) == (named.st_dev, named.st_ino)
 
 
 def _guarded(method: Callable) -> Callable:
@@ -210,6 +237,8 @@ def _guarded(method: Callable) -> Callable:
     def wrapper(self: GalleryStore, *args: object, **kwargs: object) -> object:
         try:
             with self._lock:
+                if self._pending:
+                    self._attach()  # another process may have created the gallery since
                 return method(self, *args, **kwargs)
         except (sqlite3.OperationalError, sqlite3.IntegrityError):
             raise
@@ -224,7 +253,9 @@ def _guarded(method: Callable) -> Callable:
 class GalleryStore:
     """A gallery file. Open it with a key to use an encrypted gallery (or to create one).
 
-    path: the SQLite file; created with its folder when missing (unless create=False).
+    path: the SQLite file; created with its folder by the first write when missing (unless create=False).
+        Until then the store reads as an empty gallery and nothing is on disk, so that a failed first
+        enrolment or import leaves no empty gallery behind.
     key: the user's encryption key (see gaitid.gallery.crypto.key_from_environment), or None.
     busy_timeout_s: how long a writer waits for another process's write to finish.
     """
@@ -240,71 +271,89 @@ class GalleryStore:
         self.path = Path(path).expanduser()
         self._key = key
         self._cipher: Cipher | None = None
-        exists = self.path.exists()
-        if exists:
-            if self.path.is_dir():
-                raise NotAGalleryError(f"{self.path} is a folder, not a gaitid gallery")
-            _check_existing_file(self.path)
-        elif not create:
-            raise GalleryError(f"no gallery at {self.path}")
-        else:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            # biometric data: readable by its owner only (SQLite gives the -wal and -shm files the same mode)
-            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
+        self._busy_timeout_s = busy_timeout_s
         self._lock = threading.RLock()  # one connection, shared by the threads of a server
-        self._db = sqlite3.connect(
-            str(self.path), timeout=busy_timeout_s, isolation_level=None, check_same_thread=False
-        )
-        try:
-            self._db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
-            self._db.execute("PRAGMA journal_mode = WAL")
-            self._db.execute("PRAGMA synchronous = FULL")
-            self._db.execute("PRAGMA foreign_keys = ON")
-            self._db.execute("PRAGMA secure_delete = ON")
-            _guarded(GalleryStore._initialise)(self, key)
-        except BaseException:
-            self._db.close()
-            raise
+        if self.path.is_dir():
+            raise NotAGalleryError(f"{self.path} is a folder, not a gaitid gallery")
+        if not create and not self.path.exists():
+            raise GalleryError(f"no gallery at {self.path}")
+        self._db: sqlite3.Connection | None = None
+        self._pending = False  # True while self._db is a draft in memory: no gallery in the file yet
+        _guarded(GalleryStore._open_draft)(self)
 
     # -- opening ------------------------------------------------------------------------------------------
 
-    def _initialise(self, key: bytes | None) -> None:
-        tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        meta = dict(self._db.execute("SELECT key, value FROM meta")) if "meta" in tables else {}
-        if not meta:
-            with self._write():  # a new gallery; another process may be creating it at the same moment
-                self._db.execute(
-                    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
-                )
-                meta = dict(self._db.execute("SELECT key, value FROM meta"))
-                if not meta:
-                    self._create(key)
-                    return
+    def _open_draft(self) -> None:
+        """Open the gallery in the file, or else an empty draft in memory (never written to the file)."""
+        if self._attach():
+            return
+        self._db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        with self._transaction():
+            self._create()
+        self._pending = True
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(
+            str(self.path), timeout=self._busy_timeout_s, isolation_level=None, check_same_thread=False
+        )
+        try:
+            db.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_s * 1000)}")
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA synchronous = FULL")
+            db.execute("PRAGMA foreign_keys = ON")
+            db.execute("PRAGMA secure_delete = ON")
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    def _attach(self) -> bool:
+        """Use the file from now on if it holds a gallery (checking the key, migrating); False if not yet."""
+        if not self.path.exists() or not _check_existing_file(self.path):
+            return False
+        draft, self._db, self._pending = self._db, self._connect(), False
+        try:
+            self._load(writing=False)
+        except BaseException:
+            self._db.close()
+            self._db, self._pending = draft, True
+            raise
+        if draft is not None:
+            draft.close()
+        return True
+
+    def _load(self, *, writing: bool) -> None:
+        """Check the key of the gallery in the file and bring its schema up to date."""
+        meta = dict(self._db.execute("SELECT key, value FROM meta"))
         if int(meta.get("schema_version", "0")) > SCHEMA_VERSION:
             self._migrate(int(meta["schema_version"]))  # refuses a newer schema
-        self._unlock(meta, key)
+        self._unlock(meta, self._key)
         if int(meta.get("schema_version", "0")) < SCHEMA_VERSION:
-            with self._write():
+            if writing:
+                self._migrate(int(meta["schema_version"]))
+                return
+            with self._transaction():
                 version = int(
                     self._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]
                 )
                 self._migrate(version)
 
-    def _create(self, key: bytes | None) -> None:
+    def _create(self) -> None:
+        if self._key is not None and self._cipher is None:
+            self._cipher = Cipher(self._key, KdfParams.new())
+        self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
         self._db.execute("INSERT INTO meta VALUES ('format', ?)", (FORMAT_NAME,))
         self._db.execute("INSERT INTO meta VALUES ('schema_version', '0')")
         self._db.execute("INSERT INTO meta VALUES ('created', ?)", (repr(time.time()),))
         self._db.execute("INSERT INTO meta VALUES ('generation', '0')")
         self._db.execute("INSERT INTO meta VALUES ('removals', '0')")
-        if key is not None:
-            params = KdfParams.new()
-            self._cipher = Cipher(key, params)
-            self._db.execute("INSERT INTO meta VALUES ('encryption', ?)", (params.to_text(),))
+        if self._cipher is not None:
+            self._db.execute("INSERT INTO meta VALUES ('encryption', ?)", (self._cipher.params.to_text(),))
             self._db.execute("INSERT INTO meta VALUES ('key_check', ?)", (self._cipher.key_check().hex(),))
         else:
             self._db.execute("INSERT INTO meta VALUES ('encryption', 'none')")
         self._migrate(0, log=False)
-        self._log("create", None, None, {"encrypted": key is not None, "schema": SCHEMA_VERSION})
+        self._log("create", None, None, {"encrypted": self._cipher is not None, "schema": SCHEMA_VERSION})
 
     def _migrate(self, version: int, log: bool = True) -> None:
         if version > SCHEMA_VERSION:
@@ -384,6 +433,15 @@ class GalleryStore:
     @contextmanager
     def _write(self) -> Iterator[None]:
         """One write transaction: the write lock is taken at the start; all or nothing."""
+        if self._pending:
+            with self._first_write():
+                yield
+            return
+        with self._transaction():
+            yield
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
         self._db.execute("BEGIN IMMEDIATE")
         try:
             yield
@@ -391,6 +449,76 @@ class GalleryStore:
             self._db.execute("ROLLBACK")
             raise
         self._db.execute("COMMIT")
+
+    @contextmanager
+    def _first_write(self) -> Iterator[None]:
+        """The first write of a store whose file held no gallery: the file, the gallery in it and this write
+        are one transaction. If it fails, a file this store created is removed before the write lock is let
+        go (a process waiting for the lock sees that and starts again on a new file)."""
+        draft = self._db
+        self._db, created = self._begin_on_file()
+        self._pending = False
+        try:
+            try:
+                if self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone() is None:
+                    self._create()
+                else:  # another process created the gallery first
+                    self._load(writing=True)
+                yield
+            except BaseException:
+                if created:
+                    self._remove_files()
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.close()
+            self._db, self._pending = draft, True
+            raise
+        draft.close()
+
+    def _begin_on_file(self) -> tuple[sqlite3.Connection, bool]:
+        """A connection to the gallery file (created when missing) in a write transaction, and whether this
+        store created the file."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            return self._begin_on_new_or_existing_file()
+        except OSError as error:
+            raise GalleryError(f"cannot create the gallery {self.path}: {error.strerror or error}") from None
+
+    def _begin_on_new_or_existing_file(self) -> tuple[sqlite3.Connection, bool]:
+        for _ in range(100):
+            opened = _open_or_create(self.path)
+            if opened is None:
+                continue
+            fd, created = opened
+            try:
+                db = self._begin_if_same(fd, created)
+            finally:
+                os.close(fd)
+            if db is not None:
+                return db, created
+        raise GalleryError(f"the gallery {self.path} keeps disappearing while it is being created")
+
+    def _begin_if_same(self, fd: int, created: bool) -> sqlite3.Connection | None:
+        if not created:
+            _check_existing_file(self.path)  # a foreign file put there meanwhile is never written
+        db = self._connect()
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            if _same_file(fd, self.path):
+                return db
+            db.execute("ROLLBACK")
+        except BaseException:
+            db.close()
+            raise
+        db.close()
+        return None
+
+    def _remove_files(self) -> None:
+        for suffix in ("", "-wal", "-shm"):
+            with suppress(OSError):  # what cannot be removed is an empty database, refused by nobody
+                Path(f"{self.path}{suffix}").unlink(missing_ok=True)
 
     def _bump(self, *counters: str) -> None:
         for counter in counters:
