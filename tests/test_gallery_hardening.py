@@ -489,3 +489,108 @@ def test_a_gallery_that_cannot_be_created_is_a_clear_error(tmp_path, capsys):
     with GalleryStore(tmp_path / "a-file" / "g.db") as store:
         with pytest.raises(GalleryError, match="cannot create the gallery"):
             store.enroll("alice", _vectors(1))
+
+
+# -- encrypted fields are bound to their rows -----------------------------------------------------------------
+
+
+def _swap(path, table: str, column: str, a: int, b: int) -> None:
+    """What someone with write access to the file can do without the key: exchange two rows' values."""
+    import sqlite3
+
+    db = sqlite3.connect(path)
+    first, second = (db.execute(f"SELECT {column} FROM {table} WHERE id = ?", (i,)).fetchone()[0] for i in (a, b))
+    if column == "name_key":  # unique: through a third value
+        db.execute(f"UPDATE {table} SET {column} = 'x' WHERE id = ?", (a,))
+    db.execute(f"UPDATE {table} SET {column} = ? WHERE id = ?", (first, b))
+    db.execute(f"UPDATE {table} SET {column} = ? WHERE id = ?", (second, a))
+    db.commit()
+    db.close()
+
+
+def _set(path, sql: str) -> None:
+    import sqlite3
+
+    db = sqlite3.connect(path)
+    db.execute(sql)
+    db.commit()
+    db.close()
+
+
+def _encrypted_people(path) -> dict[str, int]:
+    with GalleryStore(path, key=b"k") as store:
+        store.enroll("alice", _vectors(2), {"badge": 1})
+        store.enroll("bob", _vectors(2, seed=1), {"badge": 2})
+        store.add_cohort("w1", _vectors(1, seed=2))
+        store.add_cohort("w2", _vectors(1, seed=3))
+        store.log_identification("alice", 0.9, "m1")
+        store.log_identification("bob", 0.8, "m1")
+        return {p.name: p.id for p in store.people()}
+
+
+TAMPERING = {
+    "a vector's data swapped with another person's": (
+        lambda path, ids: _swap(path, "vectors", "data", 1, 3),
+        lambda store: store.person("alice"),
+    ),
+    "a vector moved to another person": (
+        lambda path, ids: _set(path, f"UPDATE vectors SET person_id = {ids['bob']} WHERE id = 1"),
+        lambda store: store.load_vectors("m1"),
+    ),
+    "a vector given to another model": (
+        lambda path, ids: _set(path, "UPDATE vectors SET model = 'm2' WHERE id = 1"),
+        lambda store: store.load_vectors("m2"),
+    ),
+    "sources swapped": (lambda path, ids: _swap(path, "vectors", "source", 1, 3), lambda store: store.person("bob")),
+    "names swapped": (lambda path, ids: _swap(path, "people", "name", 1, 2), lambda store: store.people()),
+    "look-up keys swapped": (
+        lambda path, ids: _swap(path, "people", "name_key", 1, 2),
+        lambda store: store.person("alice"),
+    ),
+    "metadata swapped": (lambda path, ids: _swap(path, "people", "metadata", 1, 2), lambda store: store.people()),
+    "audit names swapped": (lambda path, ids: _swap(path, "audit", "subject", 6, 7), lambda store: store.audit()),
+    "site-cohort vectors swapped": (
+        lambda path, ids: _swap(path, "cohort", "data", 1, 2),
+        lambda store: store.load_cohort("m1"),
+    ),
+}
+
+
+@pytest.mark.parametrize("what", list(TAMPERING))
+def test_moving_encrypted_values_between_rows_is_detected(tmp_path, what):
+    path = tmp_path / "g.db"
+    ids = _encrypted_people(path)
+    tamper, use = TAMPERING[what]
+    tamper(path, ids)
+    with GalleryStore(path, key=b"k") as store:
+        with pytest.raises(GalleryError, match="was altered"):
+            use(store)
+
+
+def test_an_encrypted_gallery_of_schema_2_is_read_then_bound_to_its_rows(tmp_path):
+    import shutil
+    import sqlite3
+    from pathlib import Path
+
+    from gaitid.gallery.store import SCHEMA_VERSION
+
+    path = tmp_path / "g.db"
+    shutil.copy(Path(__file__).parent / "fixtures" / "gallery-v2-encrypted.db", path)
+    rng = np.random.default_rng(2016)
+    alice, bob, walker = [rng.normal(size=8).astype(np.float32) for _ in range(2)], rng.normal(size=8), rng.normal(size=8)
+    with GalleryStore(path, key=b"fixture key") as store:
+        person = store.person("alice")
+        np.testing.assert_array_equal([v.vector for v in person.vectors], alice)
+        assert [v.source for v in person.vectors] == ["alice-0.mp4", "alice-1.mp4"]
+        assert person.metadata == {"badge": 1}
+        np.testing.assert_array_equal(store.person("bob").vectors[0].vector, bob.astype(np.float32))
+        np.testing.assert_array_equal(store.load_cohort("m1")[1][0], walker.astype(np.float32))
+        audit = store.audit()
+        assert (audit[0]["action"], audit[0]["detail"]) == ("migrate", {"from": 2, "to": SCHEMA_VERSION})
+        assert [e["name"] for e in audit if e["action"] == "identify"] == ["alice"]
+    db = sqlite3.connect(path)
+    assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (str(SCHEMA_VERSION),)
+    db.close()
+    _swap(path, "vectors", "data", 1, 3)
+    with GalleryStore(path, key=b"fixture key") as store, pytest.raises(GalleryError, match="was altered"):
+        store.person("alice")

@@ -2,8 +2,9 @@
 
 The user's key (any string or bytes: a passphrase or random bytes) is stretched with scrypt and a random
 per-gallery salt into two 256-bit keys: one encrypts fields with AES-GCM (a fresh 96-bit nonce per value,
-the field's purpose bound in as associated data so a value cannot be moved to another column), the other
-makes an HMAC-SHA256 of each person's name so that a name can be looked up without being stored in clear.
+the field's purpose and its row bound in as associated data so a value cannot be moved to another column or
+another row: another person's vector, name or metadata), the other makes an HMAC-SHA256 of each person's name
+so that a name can be looked up without being stored in clear.
 
 `cryptography` is imported only when a key is actually used: a plain gallery does not need it.
 """
@@ -143,17 +144,19 @@ class Cipher:
         self._mac_key = derived[32:]
         self.params = params
 
-    def encrypt(self, plaintext: bytes, purpose: str) -> bytes:
+    def encrypt(self, plaintext: bytes, purpose: str, binding: str = "") -> bytes:
+        """`purpose` (the field) and `binding` (the row it belongs to) are authenticated with the value: it
+        decrypts only with the same two."""
         nonce = os.urandom(NONCE_BYTES)
-        return nonce + self._aead.encrypt(nonce, plaintext, purpose.encode())
+        return nonce + self._aead.encrypt(nonce, plaintext, _associated(purpose, binding))
 
-    def decrypt(self, blob: bytes, purpose: str) -> bytes:
+    def decrypt(self, blob: bytes, purpose: str, binding: str = "") -> bytes:
         from cryptography.exceptions import InvalidTag
 
         try:
             if len(blob) < NONCE_BYTES + TAG_BYTES:
                 raise InvalidTag
-            return self._aead.decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], purpose.encode())
+            return self._aead.decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], _associated(purpose, binding))
         except InvalidTag:
             raise GalleryKeyError(
                 f"cannot decrypt a stored {purpose}: wrong key or tampered gallery"
@@ -170,3 +173,8 @@ class Cipher:
             return self.decrypt(check, "key-check") == _KEY_CHECK
         except GalleryKeyError:
             return False
+
+
+def _associated(purpose: str, binding: str) -> bytes:
+    # Without a binding, the purpose alone: what galleries of schema version 2 and exports use.
+    return (purpose if not binding else f"{purpose}\0{binding}").encode("utf-8")

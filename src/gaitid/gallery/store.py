@@ -15,7 +15,9 @@ Safety properties, each covered by a test in tests/test_gallery_reliability.py:
   are no longer in the gallery's files.
 - Encryption at rest (optional, chosen when the gallery is created): names, metadata, vector data, sources
   and the names in the audit log are AES-256-GCM encrypted (see gaitid.gallery.crypto). Model names, vector
-  dimensions, counts and times stay in clear.
+  dimensions, counts and times stay in clear. Since schema version 3 each value is bound to its row (the
+  person's id; the vector's id and model; the audit entry's id): a value moved to another row, or a vector
+  moved to another person, is reported as an altered gallery instead of being read.
 
 The schema has a version; `_MIGRATIONS[i]` takes a store from version i to i + 1 and runs in the same
 transaction that records the new version.
@@ -116,7 +118,13 @@ def _migrate_1_to_2(db: sqlite3.Connection) -> None:
     )
 
 
-_MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migrate_0_to_1, _migrate_1_to_2]
+def _migrate_2_to_3(db: sqlite3.Connection) -> None:
+    """Encrypted fields are bound to their rows as well as to their columns, so that a value moved to another
+    row (another person's vector, name or metadata) no longer decrypts. The tables do not change; the values
+    of an encrypted gallery are re-encrypted by GalleryStore._bind_rows, which needs the key."""
+
+
+_MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migrate_0_to_1, _migrate_1_to_2, _migrate_2_to_3]
 SCHEMA_VERSION = len(_MIGRATIONS)
 
 
@@ -363,6 +371,8 @@ class GalleryStore:
             )
         for step in range(version, SCHEMA_VERSION):
             _MIGRATIONS[step](self._db)
+            if _MIGRATIONS[step] is _migrate_2_to_3:
+                self._bind_rows()
             self._db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(step + 1),))
             if log and step > 0:
                 self._log("migrate", None, None, {"from": step, "to": step + 1})
@@ -408,21 +418,69 @@ class GalleryStore:
 
     # -- field encoding -----------------------------------------------------------------------------------
 
-    def _seal(self, data: bytes | None, purpose: str) -> bytes | None:
+    def _seal(self, data: bytes | None, purpose: str, *row: object) -> bytes | None:
+        """`data` encrypted (in an encrypted gallery) for the field `purpose` of the row identified by `row`."""
         if data is None:
             return None
-        return data if self._cipher is None else self._cipher.encrypt(data, purpose)
+        return data if self._cipher is None else self._cipher.encrypt(data, purpose, _binding(row))
 
-    def _open(self, blob: bytes | str | None, purpose: str) -> bytes | None:
+    def _open(self, blob: bytes | str | None, purpose: str, *row: object) -> bytes | None:
         if blob is None:
             return None
         if isinstance(blob, str):
             blob = blob.encode("utf-8")
-        return blob if self._cipher is None else self._cipher.decrypt(blob, purpose)
+        if self._cipher is None:
+            return blob
+        try:
+            return self._cipher.decrypt(blob, purpose, _binding(row))
+        except GalleryKeyError:  # the key was checked when the gallery was opened
+            raise self._altered(purpose) from None
 
-    def _text(self, blob: bytes | str | None, purpose: str) -> str | None:
-        data = self._open(blob, purpose)
+    def _altered(self, what: str) -> GalleryKeyError:
+        return GalleryKeyError(
+            f"the gallery {self.path} was altered: a stored {what} is not the one of its row (moved from another "
+            "row, or damaged); restore the gallery from an export or backup"
+        )
+
+    def _text(self, blob: bytes | str | None, purpose: str, *row: object) -> str | None:
+        data = self._open(blob, purpose, *row)
         return None if data is None else data.decode("utf-8")
+
+    def _next_id(self, table: str) -> int:
+        """The id the next row of `table` gets (in a write transaction), known before the row is written so
+        that its encrypted fields can be bound to it."""
+        used = self._db.execute("SELECT seq FROM sqlite_sequence WHERE name = ?", (table,)).fetchone()
+        top = self._db.execute(f"SELECT MAX(id) FROM {table}").fetchone()[0]
+        return max(used[0] if used else 0, top or 0) + 1
+
+    def _bind_rows(self) -> None:
+        """Re-encrypt the fields of a gallery of schema version 2 (bound to their column only) bound to their rows."""
+        if self._cipher is None:
+            return
+        for pid, name, metadata in self._db.execute("SELECT id, name, metadata FROM people").fetchall():
+            self._db.execute(
+                "UPDATE people SET name = ?, metadata = ? WHERE id = ?",
+                (self._reseal(name, "name", "name", pid), self._reseal(metadata, "metadata", "metadata", pid), pid),
+            )
+        for vid, pid, model, data, source in self._db.execute(
+            "SELECT id, person_id, model, data, source FROM vectors"
+        ).fetchall():
+            data = self._reseal(data, "vector", "vector", pid, vid, model)
+            source = self._reseal(source, "source", "source", pid, vid)
+            self._db.execute("UPDATE vectors SET data = ?, source = ? WHERE id = ?", (data, source, vid))
+        for cid, label, model, data, source in self._db.execute(
+            "SELECT id, label, model, data, source FROM cohort"
+        ).fetchall():
+            data = self._reseal(data, "cohort", "cohort", cid, label, model)
+            source = self._reseal(source, "source", "cohort source", cid)
+            self._db.execute("UPDATE cohort SET data = ?, source = ? WHERE id = ?", (data, source, cid))
+        for aid, pid, subject in self._db.execute("SELECT id, person_id, subject FROM audit").fetchall():
+            subject = self._reseal(subject, "audit subject", "audit subject", aid, pid)
+            self._db.execute("UPDATE audit SET subject = ? WHERE id = ?", (subject, aid))
+
+    def _reseal(self, blob: bytes | None, was: str, purpose: str, *row: object) -> bytes | None:
+        """A field of schema version 2 (associated data: its purpose `was`) sealed again, bound to its row."""
+        return self._seal(self._open(blob, was), purpose, *row)
 
     def _name_key(self, name: str) -> str:
         _check_utf8(name)  # a look-up by a name from a command line may hold undecodable bytes
@@ -525,10 +583,11 @@ class GalleryStore:
             self._db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = ?", (counter,))
 
     def _log(self, action: str, person_id: int | None, name: str | None, detail: dict | None) -> None:
-        subject = None if name is None else self._seal(name.encode("utf-8"), "audit subject")
+        entry = self._next_id("audit")
+        subject = None if name is None else self._seal(name.encode("utf-8"), "audit subject", entry, person_id)
         self._db.execute(
-            "INSERT INTO audit (time, action, person_id, subject, detail) VALUES (?, ?, ?, ?, ?)",
-            (time.time(), action, person_id, subject, None if detail is None else json.dumps(detail)),
+            "INSERT INTO audit (id, time, action, person_id, subject, detail) VALUES (?, ?, ?, ?, ?, ?)",
+            (entry, time.time(), action, person_id, subject, None if detail is None else json.dumps(detail)),
         )
 
     # -- writing ------------------------------------------------------------------------------------------
@@ -584,7 +643,7 @@ class GalleryStore:
             raise GalleryError(f"no vectors to enrol for {name!r}")
         arrays = [check_vector(v) for v in vectors]
         self._check_dimensions(name, vectors, arrays)
-        meta_blob = None if metadata is None else self._seal(_metadata_bytes(metadata), "metadata")
+        meta = None if metadata is None else _metadata_bytes(metadata)
         now = time.time()
         row = self._db.execute("SELECT id FROM people WHERE name_key = ?", (self._name_key(name),)).fetchone()
         if row is not None and not add:
@@ -592,14 +651,18 @@ class GalleryStore:
                 f"{name!r} is already enrolled (add vectors to them with --add, or remove them first)"
             )
         if row is None:
-            person_id = self._db.execute(
-                "INSERT INTO people (name_key, name, metadata, created) VALUES (?, ?, ?, ?)",
-                (self._name_key(name), self._seal(name.encode("utf-8"), "name"), meta_blob, now),
-            ).lastrowid
+            person_id = self._next_id("people")
+            self._db.execute(
+                "INSERT INTO people (id, name_key, name, metadata, created) VALUES (?, ?, ?, ?, ?)",
+                (person_id, self._name_key(name), self._seal(name.encode("utf-8"), "name", person_id),
+                 self._seal(meta, "metadata", person_id), now),
+            )
         else:
-            person_id = int(row[0])
+            person_id = self._person_id(name)  # checks that the row found is theirs
             if metadata is not None:
-                self._db.execute("UPDATE people SET metadata = ? WHERE id = ?", (meta_blob, person_id))
+                self._db.execute(
+                    "UPDATE people SET metadata = ? WHERE id = ?", (self._seal(meta, "metadata", person_id), person_id)
+                )
         known = self._known_vectors(person_id) if row is not None and skip_known else set()
         added = []
         for new, array in zip(vectors, arrays):
@@ -617,8 +680,10 @@ class GalleryStore:
     def _known_vectors(self, person_id: int) -> set[tuple[str, bytes]]:
         """(model, float32 bytes) of every vector the person has."""
         return {
-            (model, self._open(data, "vector"))
-            for model, data in self._db.execute("SELECT model, data FROM vectors WHERE person_id = ?", (person_id,))
+            (model, self._open(data, "vector", person_id, vid, model))
+            for vid, model, data in self._db.execute(
+                "SELECT id, model, data FROM vectors WHERE person_id = ?", (person_id,)
+            )
         }
 
     def _check_dimensions(self, name: str, vectors: Sequence[NewVector], arrays: list[np.ndarray]) -> None:
@@ -635,15 +700,17 @@ class GalleryStore:
                 )
 
     def _insert_vector(self, person_id: int, new: NewVector, array: np.ndarray, now: float) -> None:
-        source = _source_bytes(new.source)
+        vid = self._next_id("vectors")
         self._db.execute(
-            "INSERT INTO vectors (person_id, model, dim, data, source, num_frames, created) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO vectors (id, person_id, model, dim, data, source, num_frames, created) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
+                vid,
                 person_id,
                 new.model,
                 int(array.shape[0]),
-                self._seal(array.astype("<f4").tobytes(), "vector"),
-                self._seal(source, "source"),
+                self._seal(array.astype("<f4").tobytes(), "vector", person_id, vid, new.model),
+                self._seal(_source_bytes(new.source), "source", person_id, vid),
                 int(new.num_frames),
                 now,
             ),
@@ -659,11 +726,12 @@ class GalleryStore:
         now = time.time()
         with self._write():
             for new, array in zip(vectors, arrays):
-                source = _source_bytes(new.source)
+                cid = self._next_id("cohort")
                 self._db.execute(
-                    "INSERT INTO cohort (label, model, dim, data, source, created) VALUES (?, ?, ?, ?, ?, ?)",
-                    (label, new.model, int(array.shape[0]), self._seal(array.astype("<f4").tobytes(), "cohort"),
-                     self._seal(source, "source"), now),
+                    "INSERT INTO cohort (id, label, model, dim, data, source, created) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (cid, label, new.model, int(array.shape[0]),
+                     self._seal(array.astype("<f4").tobytes(), "cohort", cid, label, new.model),
+                     self._seal(_source_bytes(new.source), "cohort source", cid), now),
                 )
             self._bump("generation", "removals")  # the normalisation changes: indexes are rebuilt
             self._log("cohort", None, None, {"vectors": len(vectors), "model": vectors[0].model})
@@ -683,18 +751,23 @@ class GalleryStore:
     @_guarded
     def load_cohort(self, model: str) -> tuple[np.ndarray, np.ndarray]:
         """The site cohort of one model: (labels (n,), vectors (n, d) float32)."""
-        found = self._db.execute("SELECT label, dim, data FROM cohort WHERE model = ? ORDER BY id", (model,)).fetchall()
-        matrix = self._matrix([(dim, data) for _, dim, data in found], "cohort", f"site-cohort vectors of model {model!r}")
-        return np.asarray([label for label, _, _ in found], str), matrix
+        found = self._db.execute(
+            "SELECT id, label, dim, data FROM cohort WHERE model = ? ORDER BY id", (model,)
+        ).fetchall()
+        matrix = self._matrix(
+            [(dim, data, (cid, label, model)) for cid, label, dim, data in found], "cohort",
+            f"site-cohort vectors of model {model!r}",
+        )
+        return np.asarray([label for _, label, _, _ in found], str), matrix
 
-    def _matrix(self, rows: list[tuple[int, bytes]], purpose: str, what: str) -> np.ndarray:
-        """Stored (dimension, blob) rows -> an (n, d) float32 matrix; all rows must have one dimension."""
-        dims = {dim for dim, _ in rows}
+    def _matrix(self, rows: list[tuple[int, bytes, tuple]], purpose: str, what: str) -> np.ndarray:
+        """Stored (dimension, blob, row) rows -> an (n, d) float32 matrix; all rows must have one dimension."""
+        dims = {dim for dim, _, _ in rows}
         if len(dims) > 1:
             raise GalleryError(f"{what} have different dimensions {sorted(dims)}: the gallery is inconsistent")
         if not rows:
             return np.zeros((0, 0), np.float32)
-        data = b"".join(self._open(blob, purpose) for _, blob in rows)
+        data = b"".join(self._open(blob, purpose, *row) for _, blob, row in rows)
         return np.frombuffer(data, dtype="<f4").reshape(len(rows), dims.pop()).astype(np.float32)
 
     @_guarded
@@ -743,7 +816,7 @@ class GalleryStore:
                 raise GalleryError(f"{new_name!r} is already enrolled: choose another name, or remove them first")
             self._db.execute(
                 "UPDATE people SET name_key = ?, name = ? WHERE id = ?",
-                (self._name_key(new_name), self._seal(new_name.encode("utf-8"), "name"), person_id),
+                (self._name_key(new_name), self._seal(new_name.encode("utf-8"), "name", person_id), person_id),
             )
             self._bump("generation")  # names are cached by generation (Gallery, identification evidence)
             self._log("rename", person_id, new_name, None)
@@ -788,9 +861,13 @@ class GalleryStore:
     # -- reading ------------------------------------------------------------------------------------------
 
     def _person_id(self, name: str) -> int:
-        row = self._db.execute("SELECT id FROM people WHERE name_key = ?", (self._name_key(name),)).fetchone()
+        row = self._db.execute(
+            "SELECT id, name FROM people WHERE name_key = ?", (self._name_key(name),)
+        ).fetchone()
         if row is None:
             raise UnknownPersonError(f"nobody called {name!r} is enrolled (gaitid gallery list shows who is)")
+        if self._text(row[1], "name", row[0]) != name:  # look-up keys exchanged between rows
+            raise self._altered("name")
         return int(row[0])
 
     @_guarded
@@ -815,8 +892,8 @@ class GalleryStore:
             out.append(
                 PersonRecord(
                     id=person_id,
-                    name=self._text(name, "name") or "",
-                    metadata=json.loads(self._text(metadata, "metadata") or "{}"),
+                    name=self._text(name, "name", person_id) or "",
+                    metadata=json.loads(self._text(metadata, "metadata", person_id) or "{}"),
                     created=created,
                     num_vectors=sum(models.values()),
                     models=models,
@@ -837,15 +914,15 @@ class GalleryStore:
             "SELECT id, model, dim, data, source, num_frames, created FROM vectors WHERE person_id = ? ORDER BY id",
             (person_id,),
         ):
-            vector = np.frombuffer(self._open(data, "vector"), dtype="<f4").astype(np.float32)
+            vector = np.frombuffer(self._open(data, "vector", person_id, vid, model), dtype="<f4").astype(np.float32)
             vectors.append(
-                VectorRecord(vid, model, vector, self._text(source, "source"), num_frames, vcreated)
+                VectorRecord(vid, model, vector, self._text(source, "source", person_id, vid), num_frames, vcreated)
             )
             models[model] = models.get(model, 0) + 1
         return PersonRecord(
             id=person_id,
             name=name,
-            metadata=json.loads(self._text(metadata, "metadata") or "{}"),
+            metadata=json.loads(self._text(metadata, "metadata", person_id) or "{}"),
             created=created,
             num_vectors=len(vectors),
             models=models,
@@ -869,7 +946,9 @@ class GalleryStore:
             "SELECT id, person_id, dim, data FROM vectors WHERE model = ? AND id > ? ORDER BY id",
             (model, after_id),
         ).fetchall()
-        matrix = self._matrix([(dim, data) for _, _, dim, data in found], "vector", f"vectors of model {model!r}")
+        matrix = self._matrix(
+            [(dim, data, (pid, vid, model)) for vid, pid, dim, data in found], "vector", f"vectors of model {model!r}"
+        )
         ids = np.asarray([vid for vid, _, _, _ in found], np.int64)
         return ids, np.asarray([pid for _, pid, _, _ in found], np.int64), matrix
 
@@ -877,7 +956,7 @@ class GalleryStore:
     def names(self) -> dict[int, str]:
         """person id -> name, for everyone."""
         return {
-            pid: self._text(name, "name") or ""
+            pid: self._text(name, "name", pid) or ""
             for pid, name in self._db.execute("SELECT id, name FROM people")
         }
 
@@ -885,15 +964,15 @@ class GalleryStore:
     def audit(self, limit: int = 100) -> list[dict]:
         """The most recent audit entries, newest first (names of removed people are blank)."""
         out = []
-        for t, action, person_id, subject, detail in self._db.execute(
-            "SELECT time, action, person_id, subject, detail FROM audit ORDER BY id DESC LIMIT ?", (limit,)
+        for entry, t, action, person_id, subject, detail in self._db.execute(
+            "SELECT id, time, action, person_id, subject, detail FROM audit ORDER BY id DESC LIMIT ?", (limit,)
         ):
             out.append(
                 {
                     "time": t,
                     "action": action,
                     "person_id": person_id,
-                    "name": self._text(subject, "audit subject"),
+                    "name": self._text(subject, "audit subject", entry, person_id),
                     "detail": None if detail is None else json.loads(detail),
                 }
             )
@@ -936,6 +1015,10 @@ def check_model_name(model: str) -> None:
     if len(model) > MAX_NAME_LENGTH:
         raise GalleryError(f"a model's name may have at most {MAX_NAME_LENGTH} characters")
     _check_printable(model, "a model's name")
+
+
+def _binding(row: tuple) -> str:
+    return json.dumps(row) if row else ""
 
 
 def _metadata_bytes(metadata: dict) -> bytes:
