@@ -35,6 +35,7 @@ SCRYPT_P = 1
 MIN_SCRYPT_N = 2**10
 MAX_SCRYPT_WORK = 8 * SCRYPT_N * SCRYPT_R * SCRYPT_P
 MAX_SALT_BYTES = 64
+SCRYPT_MAXMEM = 256 * 1024 * 1024
 TAG_BYTES = 16
 _KEY_CHECK = b"gaitid-gallery key check v1"
 MAX_KEY_FILE_BYTES = 64 * 1024
@@ -79,7 +80,9 @@ def _check_key_file(path: Path, info: os.stat_result) -> None:
         raise GalleryKeyError(f"the gallery key file {path} is not a regular file")
     mode = stat.S_IMODE(info.st_mode)
     if os.name == "posix" and mode & 0o077:
-        raise GalleryKeyError(f"the gallery key file {path} can be read by others (mode {mode:o}): chmod 600 {path}")
+        raise GalleryKeyError(
+            f"the gallery key file {path} can be read by others (mode {mode:o}): chmod 600 {path}"
+        )
     if info.st_size > MAX_KEY_FILE_BYTES:
         raise GalleryKeyError(f"the gallery key file {path} is larger than {MAX_KEY_FILE_BYTES} bytes: not a key")
 
@@ -136,7 +139,7 @@ class Cipher:
             ) from None
         try:
             derived = hashlib.scrypt(
-                user_key, salt=params.salt, n=params.n, r=params.r, p=params.p, maxmem=256 * 1024 * 1024, dklen=64
+                user_key, salt=params.salt, n=params.n, r=params.r, p=params.p, maxmem=SCRYPT_MAXMEM, dklen=64
             )
         except (ValueError, MemoryError) as error:
             raise GalleryError(f"the key derivation {params.to_text()[:40]!r} failed: {error}") from None

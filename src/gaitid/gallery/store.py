@@ -185,7 +185,7 @@ def _check_existing_file(path: Path) -> bool:
     except OSError as error:
         raise NotAGalleryError(f"cannot read the gallery {path}: {error.strerror or error}") from None
     if not head:
-        return False  # an empty file holds nothing to lose: a gallery being created (or interrupted at its start)
+        return False  # an empty file holds nothing to lose: a gallery being created (or interrupted then)
     if head != SQLITE_MAGIC:
         raise NotAGalleryError(
             f"{path} is not a gaitid gallery (not an SQLite database); it was left untouched"
@@ -454,14 +454,13 @@ class GalleryStore:
         return max(used[0] if used else 0, top or 0) + 1
 
     def _bind_rows(self) -> None:
-        """Re-encrypt the fields of a gallery of schema version 2 (bound to their column only) bound to their rows."""
+        """Re-encrypt the fields of a gallery of schema version 2 (bound to their column only), bound to their
+        rows."""
         if self._cipher is None:
             return
         for pid, name, metadata in self._db.execute("SELECT id, name, metadata FROM people").fetchall():
-            self._db.execute(
-                "UPDATE people SET name = ?, metadata = ? WHERE id = ?",
-                (self._reseal(name, "name", "name", pid), self._reseal(metadata, "metadata", "metadata", pid), pid),
-            )
+            name, metadata = self._reseal(name, "name", "name", pid), self._reseal(metadata, "metadata", "metadata", pid)
+            self._db.execute("UPDATE people SET name = ?, metadata = ? WHERE id = ?", (name, metadata, pid))
         for vid, pid, model, data, source in self._db.execute(
             "SELECT id, person_id, model, data, source FROM vectors"
         ).fetchall():
@@ -618,9 +617,11 @@ class GalleryStore:
         With add=True, a vector identical to one the person already has (same model, same values) is skipped:
         importing the same export twice doubles nothing."""
         with self._write():
-            added = sum(self._enroll_locked(name, vectors, metadata, add, skip_known=True)[1] for name, vectors, metadata in people)
+            added = 0
+            for name, vectors, metadata in people:
+                added += self._enroll_locked(name, vectors, metadata, add, skip_known=True)[1]
             done = Imported(len(people), added, sum(len(vectors) for _, vectors, _ in people) - added)
-            self._log("import", None, None, {"people": done.people, "vectors": done.vectors, "skipped": done.skipped})
+            self._log("import", None, None, {"people": done.people, "vectors": added, "skipped": done.skipped})
         return done
 
     @_guarded
@@ -660,9 +661,8 @@ class GalleryStore:
         else:
             person_id = self._person_id(name)  # checks that the row found is theirs
             if metadata is not None:
-                self._db.execute(
-                    "UPDATE people SET metadata = ? WHERE id = ?", (self._seal(meta, "metadata", person_id), person_id)
-                )
+                sealed = self._seal(meta, "metadata", person_id)
+                self._db.execute("UPDATE people SET metadata = ? WHERE id = ?", (sealed, person_id))
         known = self._known_vectors(person_id) if row is not None and skip_known else set()
         added = []
         for new, array in zip(vectors, arrays):
@@ -728,7 +728,8 @@ class GalleryStore:
             for new, array in zip(vectors, arrays):
                 cid = self._next_id("cohort")
                 self._db.execute(
-                    "INSERT INTO cohort (id, label, model, dim, data, source, created) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO cohort (id, label, model, dim, data, source, created) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
                     (cid, label, new.model, int(array.shape[0]),
                      self._seal(array.astype("<f4").tobytes(), "cohort", cid, label, new.model),
                      self._seal(_source_bytes(new.source), "cohort source", cid), now),
@@ -914,10 +915,9 @@ class GalleryStore:
             "SELECT id, model, dim, data, source, num_frames, created FROM vectors WHERE person_id = ? ORDER BY id",
             (person_id,),
         ):
-            vector = np.frombuffer(self._open(data, "vector", person_id, vid, model), dtype="<f4").astype(np.float32)
-            vectors.append(
-                VectorRecord(vid, model, vector, self._text(source, "source", person_id, vid), num_frames, vcreated)
-            )
+            vector = np.frombuffer(self._open(data, "vector", person_id, vid, model), dtype="<f4")
+            source = self._text(source, "source", person_id, vid)
+            vectors.append(VectorRecord(vid, model, vector.astype(np.float32), source, num_frames, vcreated))
             models[model] = models.get(model, 0) + 1
         return PersonRecord(
             id=person_id,
@@ -946,9 +946,8 @@ class GalleryStore:
             "SELECT id, person_id, dim, data FROM vectors WHERE model = ? AND id > ? ORDER BY id",
             (model, after_id),
         ).fetchall()
-        matrix = self._matrix(
-            [(dim, data, (pid, vid, model)) for vid, pid, dim, data in found], "vector", f"vectors of model {model!r}"
-        )
+        rows = [(dim, data, (pid, vid, model)) for vid, pid, dim, data in found]
+        matrix = self._matrix(rows, "vector", f"vectors of model {model!r}")
         ids = np.asarray([vid for vid, _, _, _ in found], np.int64)
         return ids, np.asarray([pid for _, pid, _, _ in found], np.int64), matrix
 
@@ -979,7 +978,8 @@ class GalleryStore:
         return out
 
 
-# Line and paragraph breaks, terminal escapes, and the bidirectional overrides that make a name display as another.
+# Besides control characters (line breaks, terminal escapes): bidirectional overrides, which make a name
+# display as another.
 _NOT_IN_NAMES = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 

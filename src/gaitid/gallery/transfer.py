@@ -113,7 +113,8 @@ def read_export(path: str | os.PathLike, key: bytes | None) -> Entries:
         raise GalleryError(f"{path} is not a gaitid gallery export")
     if document.get("version") != EXPORT_VERSION:
         raise GalleryError(
-            f"{path} is a gallery export of version {document.get('version')!r}; this gaitid reads {EXPORT_VERSION}"
+            f"{path} is a gallery export of version {document.get('version')!r}; "
+            f"this gaitid reads {EXPORT_VERSION}"
         )
     if "encryption" in document:
         document = _decrypted(path, document, key)
@@ -143,7 +144,9 @@ def _json(path: Path, data: bytes, what: str) -> object:
 
 def _decrypted(path: Path, envelope: dict, key: bytes | None) -> object:
     if key is None:
-        raise GalleryKeyError(f"{path} is encrypted: import it into an encrypted gallery opened with the same key")
+        raise GalleryKeyError(
+            f"{path} is encrypted: import it into an encrypted gallery opened with the same key"
+        )
     try:
         cipher = Cipher(key, KdfParams.from_text(envelope["encryption"]))
     except GalleryError as error:
