@@ -30,7 +30,12 @@ def _enrol(n: int = 3, **options) -> None:
 def test_list_empty_and_missing(env, capsys):
     assert main(["gallery", "list"]) == 0
     assert "is empty (not created yet)" in capsys.readouterr().out
-    Gallery.open().close()
+    Gallery.open().close()  # opening writes nothing: still not created
+    assert main(["gallery", "list"]) == 0
+    assert "is empty (not created yet)" in capsys.readouterr().out
+    _enrol(1)
+    assert main(["gallery", "remove", name(0)]) == 0
+    capsys.readouterr()
     assert main(["gallery", "list"]) == 0
     assert "is empty: enrol people" in capsys.readouterr().out
 
@@ -75,13 +80,15 @@ def test_export_import_round_trip(env, capsys):
             np.testing.assert_array_equal(va, vb)
             assert b.person(name(p)).metadata == {"team": p}
     assert main(["gallery", "import", str(target), "--gallery", str(other), "--add"]) == 0
+    assert "skipped 6 vectors already enrolled" in capsys.readouterr().out
     with Gallery.open(other) as b:
-        assert b.person(name(0)).num_vectors == 4
+        assert b.person(name(0)).num_vectors == 2  # the same vectors again: nothing doubled
 
 
 def test_encrypted_export(env, capsys, monkeypatch):
     key_file = env / "key"
     key_file.write_text("a long passphrase\n")
+    key_file.chmod(0o600)
     _enrol(key_file=key_file)
     target = env / "backup.json"
     assert main(["gallery", "export", str(target), "--key-file", str(key_file)]) == 0

@@ -134,7 +134,8 @@ def test_counters_track_enrolments_and_removals(tmp_path):
 
 def test_newer_schema_is_refused(tmp_path):
     path = tmp_path / "g.db"
-    GalleryStore(path).close()
+    with GalleryStore(path) as store:
+        store.enroll("alice", _vectors(1))
     db = sqlite3.connect(path)
     db.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
     db.commit()
@@ -212,7 +213,8 @@ def test_encrypted_gallery_without_or_with_a_wrong_key(tmp_path):
 
 def test_a_key_for_a_plain_gallery_is_refused(tmp_path):
     path = tmp_path / "g.db"
-    GalleryStore(path).close()
+    with GalleryStore(path) as store:
+        store.enroll("alice", _vectors(1))
     with pytest.raises(GalleryKeyError, match="not encrypted"):
         GalleryStore(path, key=b"k")
 
@@ -227,11 +229,13 @@ def test_key_from_environment(tmp_path, monkeypatch):
     assert key_from_environment() == b"from-env"
     key_file = tmp_path / "key"
     key_file.write_bytes(b"from-file\n")
+    key_file.chmod(0o600)
     monkeypatch.setenv("GAITID_GALLERY_KEY_FILE", str(key_file))
     assert key_from_environment() == b"from-file"
     assert key_from_environment(key_file) == b"from-file"
     with pytest.raises(GalleryKeyError, match="cannot read"):
         key_from_environment(tmp_path / "absent")
     (tmp_path / "empty").write_bytes(b"\n")
+    (tmp_path / "empty").chmod(0o600)
     with pytest.raises(GalleryKeyError, match="empty"):
         key_from_environment(tmp_path / "empty")

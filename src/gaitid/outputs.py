@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import sys
@@ -13,9 +14,11 @@ from typing import Any
 
 
 @contextmanager
-def atomic_path(final: str | Path) -> Iterator[Path]:
+def atomic_path(final: str | Path, *, replace: bool = True) -> Iterator[Path]:
     """A temporary path beside `final` that replaces it only if the block succeeds, so that a failure never
-    leaves a half-written file or destroys an earlier one."""
+    leaves a half-written file or destroys an earlier one. The temporary file is new (O_EXCL, random name) and
+    readable by its owner only. replace=False: raise FileExistsError instead of replacing anything at `final`
+    (a file, a link), even one that appears while the block runs."""
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix=f".{final.stem}.", suffix=final.suffix, dir=final.parent)
@@ -23,9 +26,29 @@ def atomic_path(final: str | Path) -> Iterator[Path]:
     tmp = Path(name)
     try:
         yield tmp
-        os.replace(tmp, final)
+        if replace:
+            os.replace(tmp, final)
+        else:
+            _publish_new(tmp, final)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _publish_new(tmp: Path, final: Path) -> None:
+    """Give `tmp` the name `final` unless something has it: a hard link fails rather than replace."""
+    try:
+        os.link(tmp, final, follow_symlinks=False)
+    except FileExistsError:
+        raise
+    except OSError as error:
+        if error.errno not in _NO_HARD_LINKS:
+            raise
+        if os.path.lexists(final):  # a file system without hard links (FAT): checked, then renamed
+            raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(final)) from None
+        os.replace(tmp, final)
+
+
+_NO_HARD_LINKS = {errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.ENOSYS, errno.EMLINK}
 
 
 def write_json(document: Any, destination: str | Path) -> None:

@@ -121,10 +121,9 @@ def run_import(
 
     entries = read_export(source, key_from_environment(key_file))  # before a new gallery is created
     with _open(path, key_file, create=True) as store:
-        store.enroll_many(entries, add=add)
-        people, vectors = len(entries), sum(len(v) for _, v, _ in entries)
-        store.log_import(people, vectors)
-        print(f"imported {people} people ({vectors} vectors) into {store.path}", file=out)
+        done = store.enroll_many(entries, add=add)
+        skipped = f"; skipped {_n(done.skipped, 'vector')} already enrolled" if done.skipped else ""
+        print(f"imported {done.people} people ({done.vectors} vectors) into {store.path}{skipped}", file=out)
     return 0
 
 

@@ -7,12 +7,17 @@ Safety properties, each covered by a test in tests/test_gallery_reliability.py:
   take the write lock up front (BEGIN IMMEDIATE) and wait up to `busy_timeout_s` for each other.
 - A file that is not a gaitid gallery (another file, a foreign SQLite database, a damaged one) is refused
   with a clear error and never written: it is inspected read-only before anything else happens.
+- A gallery file is created by the first write, in that write's transaction; until then a store reads as an
+  empty gallery from memory. A failed first write removes the file it created (so no empty gallery is left
+  behind), while still holding the write lock: a process waiting for that lock notices and starts again.
 - Removing a person erases them: rows deleted with secure_delete on (freed bytes are zeroed), the audit
   log's mentions of their name blanked, then VACUUM and a truncating WAL checkpoint, so the template bytes
   are no longer in the gallery's files.
 - Encryption at rest (optional, chosen when the gallery is created): names, metadata, vector data, sources
   and the names in the audit log are AES-256-GCM encrypted (see gaitid.gallery.crypto). Model names, vector
-  dimensions, counts and times stay in clear.
+  dimensions, counts and times stay in clear. Since schema version 3 each value is bound to its row (the
+  person's id; the vector's id and model; the audit entry's id): a value moved to another row, or a vector
+  moved to another person, is reported as an altered gallery instead of being read.
 
 The schema has a version; `_MIGRATIONS[i]` takes a store from version i to i + 1 and runs in the same
 transaction that records the new version.
@@ -26,8 +31,9 @@ import os
 import sqlite3
 import threading
 import time
+import unicodedata
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -112,7 +118,13 @@ def _migrate_1_to_2(db: sqlite3.Connection) -> None:
     )
 
 
-_MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migrate_0_to_1, _migrate_1_to_2]
+def _migrate_2_to_3(db: sqlite3.Connection) -> None:
+    """Encrypted fields are bound to their rows as well as to their columns, so that a value moved to another
+    row (another person's vector, name or metadata) no longer decrypts. The tables do not change; the values
+    of an encrypted gallery are re-encrypted by GalleryStore._bind_rows, which needs the key."""
+
+
+_MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migrate_0_to_1, _migrate_1_to_2, _migrate_2_to_3]
 SCHEMA_VERSION = len(_MIGRATIONS)
 
 
@@ -152,21 +164,28 @@ class NewVector:
 
 
 @dataclass(frozen=True)
+class Imported:
+    people: int
+    vectors: int  # added
+    skipped: int = 0  # already there (an import with add=True)
+
+
+@dataclass(frozen=True)
 class Removal:
     name: str
     vectors: int
     wal_truncated: bool  # False when a reader in another process kept the old WAL alive: erased at its close
 
 
-def _check_existing_file(path: Path) -> None:
-    """Refuse, without writing anything, a file that is not a gaitid gallery."""
+def _check_existing_file(path: Path) -> bool:
+    """Refuse, without writing anything, a file that is not a gaitid gallery; False when it holds nothing yet."""
     try:
         with open(path, "rb") as f:
             head = f.read(len(SQLITE_MAGIC))
     except OSError as error:
         raise NotAGalleryError(f"cannot read the gallery {path}: {error.strerror or error}") from None
     if not head:
-        return  # an empty file holds nothing to lose: a gallery being created (or interrupted at its start)
+        return False  # an empty file holds nothing to lose: a gallery being created (or interrupted then)
     if head != SQLITE_MAGIC:
         raise NotAGalleryError(
             f"{path} is not a gaitid gallery (not an SQLite database); it was left untouched"
@@ -177,7 +196,7 @@ def _check_existing_file(path: Path) -> None:
         try:
             tables = {r[0] for r in probe.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
             if not tables:
-                return  # an empty database: holds nothing to lose (another process may be creating it)
+                return False  # an empty database: holds nothing to lose (another process may be creating it)
             if "meta" not in tables:
                 raise NotAGalleryError(
                     f"{path} is an SQLite database but not a gaitid gallery; it was left untouched"
@@ -193,6 +212,30 @@ def _check_existing_file(path: Path) -> None:
         raise NotAGalleryError(
             f"{path} is damaged or not a gaitid gallery ({error}); it was left untouched"
         ) from None
+    return True
+
+
+def _open_or_create(path: Path) -> tuple[int, bool] | None:
+    """A descriptor of the file at `path`, created (owner-only) when missing: (fd, created); None when it
+    vanished between the two attempts."""
+    try:
+        return os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL, 0o600), True
+    except FileExistsError:
+        pass
+    try:
+        return os.open(path, os.O_RDONLY), False
+    except FileNotFoundError:
+        return None
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    """Whether `path` still names the file open as `fd` (a failed creation removes the file it created)."""
+    opened = os.fstat(fd)
+    try:
+        named = os.stat(path)
+    except FileNotFoundError:
+        return False
+    return opened.st_nlink > 0 and (opened.st_dev, opened.st_ino) == (named.st_dev, named.st_ino)
 
 
 def _guarded(method: Callable) -> Callable:
@@ -202,6 +245,8 @@ def _guarded(method: Callable) -> Callable:
     def wrapper(self: GalleryStore, *args: object, **kwargs: object) -> object:
         try:
             with self._lock:
+                if self._pending:
+                    self._attach()  # another process may have created the gallery since
                 return method(self, *args, **kwargs)
         except (sqlite3.OperationalError, sqlite3.IntegrityError):
             raise
@@ -216,7 +261,9 @@ def _guarded(method: Callable) -> Callable:
 class GalleryStore:
     """A gallery file. Open it with a key to use an encrypted gallery (or to create one).
 
-    path: the SQLite file; created with its folder when missing (unless create=False).
+    path: the SQLite file; created with its folder by the first write when missing (unless create=False).
+        Until then the store reads as an empty gallery and nothing is on disk, so that a failed first
+        enrolment or import leaves no empty gallery behind.
     key: the user's encryption key (see gaitid.gallery.crypto.key_from_environment), or None.
     busy_timeout_s: how long a writer waits for another process's write to finish.
     """
@@ -232,71 +279,89 @@ class GalleryStore:
         self.path = Path(path).expanduser()
         self._key = key
         self._cipher: Cipher | None = None
-        exists = self.path.exists()
-        if exists:
-            if self.path.is_dir():
-                raise NotAGalleryError(f"{self.path} is a folder, not a gaitid gallery")
-            _check_existing_file(self.path)
-        elif not create:
-            raise GalleryError(f"no gallery at {self.path}")
-        else:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            # biometric data: readable by its owner only (SQLite gives the -wal and -shm files the same mode)
-            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
+        self._busy_timeout_s = busy_timeout_s
         self._lock = threading.RLock()  # one connection, shared by the threads of a server
-        self._db = sqlite3.connect(
-            str(self.path), timeout=busy_timeout_s, isolation_level=None, check_same_thread=False
-        )
-        try:
-            self._db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
-            self._db.execute("PRAGMA journal_mode = WAL")
-            self._db.execute("PRAGMA synchronous = FULL")
-            self._db.execute("PRAGMA foreign_keys = ON")
-            self._db.execute("PRAGMA secure_delete = ON")
-            _guarded(GalleryStore._initialise)(self, key)
-        except BaseException:
-            self._db.close()
-            raise
+        if self.path.is_dir():
+            raise NotAGalleryError(f"{self.path} is a folder, not a gaitid gallery")
+        if not create and not self.path.exists():
+            raise GalleryError(f"no gallery at {self.path}")
+        self._db: sqlite3.Connection | None = None
+        self._pending = False  # True while self._db is a draft in memory: no gallery in the file yet
+        _guarded(GalleryStore._open_draft)(self)
 
     # -- opening ------------------------------------------------------------------------------------------
 
-    def _initialise(self, key: bytes | None) -> None:
-        tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        meta = dict(self._db.execute("SELECT key, value FROM meta")) if "meta" in tables else {}
-        if not meta:
-            with self._write():  # a new gallery; another process may be creating it at the same moment
-                self._db.execute(
-                    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
-                )
-                meta = dict(self._db.execute("SELECT key, value FROM meta"))
-                if not meta:
-                    self._create(key)
-                    return
+    def _open_draft(self) -> None:
+        """Open the gallery in the file, or else an empty draft in memory (never written to the file)."""
+        if self._attach():
+            return
+        self._db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        with self._transaction():
+            self._create()
+        self._pending = True
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(
+            str(self.path), timeout=self._busy_timeout_s, isolation_level=None, check_same_thread=False
+        )
+        try:
+            db.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_s * 1000)}")
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA synchronous = FULL")
+            db.execute("PRAGMA foreign_keys = ON")
+            db.execute("PRAGMA secure_delete = ON")
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    def _attach(self) -> bool:
+        """Use the file from now on if it holds a gallery (checking the key, migrating); False if not yet."""
+        if not self.path.exists() or not _check_existing_file(self.path):
+            return False
+        draft, self._db, self._pending = self._db, self._connect(), False
+        try:
+            self._load(writing=False)
+        except BaseException:
+            self._db.close()
+            self._db, self._pending = draft, True
+            raise
+        if draft is not None:
+            draft.close()
+        return True
+
+    def _load(self, *, writing: bool) -> None:
+        """Check the key of the gallery in the file and bring its schema up to date."""
+        meta = dict(self._db.execute("SELECT key, value FROM meta"))
         if int(meta.get("schema_version", "0")) > SCHEMA_VERSION:
             self._migrate(int(meta["schema_version"]))  # refuses a newer schema
-        self._unlock(meta, key)
+        self._unlock(meta, self._key)
         if int(meta.get("schema_version", "0")) < SCHEMA_VERSION:
-            with self._write():
+            if writing:
+                self._migrate(int(meta["schema_version"]))
+                return
+            with self._transaction():
                 version = int(
                     self._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]
                 )
                 self._migrate(version)
 
-    def _create(self, key: bytes | None) -> None:
+    def _create(self) -> None:
+        if self._key is not None and self._cipher is None:
+            self._cipher = Cipher(self._key, KdfParams.new())
+        self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
         self._db.execute("INSERT INTO meta VALUES ('format', ?)", (FORMAT_NAME,))
         self._db.execute("INSERT INTO meta VALUES ('schema_version', '0')")
         self._db.execute("INSERT INTO meta VALUES ('created', ?)", (repr(time.time()),))
         self._db.execute("INSERT INTO meta VALUES ('generation', '0')")
         self._db.execute("INSERT INTO meta VALUES ('removals', '0')")
-        if key is not None:
-            params = KdfParams.new()
-            self._cipher = Cipher(key, params)
-            self._db.execute("INSERT INTO meta VALUES ('encryption', ?)", (params.to_text(),))
+        if self._cipher is not None:
+            self._db.execute("INSERT INTO meta VALUES ('encryption', ?)", (self._cipher.params.to_text(),))
             self._db.execute("INSERT INTO meta VALUES ('key_check', ?)", (self._cipher.key_check().hex(),))
         else:
             self._db.execute("INSERT INTO meta VALUES ('encryption', 'none')")
         self._migrate(0, log=False)
-        self._log("create", None, None, {"encrypted": key is not None, "schema": SCHEMA_VERSION})
+        self._log("create", None, None, {"encrypted": self._cipher is not None, "schema": SCHEMA_VERSION})
 
     def _migrate(self, version: int, log: bool = True) -> None:
         if version > SCHEMA_VERSION:
@@ -306,6 +371,8 @@ class GalleryStore:
             )
         for step in range(version, SCHEMA_VERSION):
             _MIGRATIONS[step](self._db)
+            if _MIGRATIONS[step] is _migrate_2_to_3:
+                self._bind_rows()
             self._db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(step + 1),))
             if log and step > 0:
                 self._log("migrate", None, None, {"from": step, "to": step + 1})
@@ -324,8 +391,14 @@ class GalleryStore:
                 f"the gallery {self.path} is encrypted: give its key in GAITID_GALLERY_KEY or a key file "
                 "(GAITID_GALLERY_KEY_FILE or --key-file)"
             )
-        cipher = Cipher(key, KdfParams.from_text(encryption))
-        if not cipher.verify(bytes.fromhex(meta["key_check"])):
+        try:
+            cipher = Cipher(key, KdfParams.from_text(encryption))
+            check = bytes.fromhex(meta["key_check"])
+        except GalleryError as error:
+            raise GalleryError(f"the gallery {self.path}: {error}") from None
+        except (KeyError, ValueError):
+            raise NotAGalleryError(f"the gallery {self.path} is damaged (its key check is missing)") from None
+        if not cipher.verify(check):
             raise GalleryKeyError(f"wrong key for the encrypted gallery {self.path}")
         self._cipher = cipher
 
@@ -345,23 +418,71 @@ class GalleryStore:
 
     # -- field encoding -----------------------------------------------------------------------------------
 
-    def _seal(self, data: bytes | None, purpose: str) -> bytes | None:
+    def _seal(self, data: bytes | None, purpose: str, *row: object) -> bytes | None:
+        """`data` encrypted (in an encrypted gallery) for the field `purpose` of the row identified by `row`."""
         if data is None:
             return None
-        return data if self._cipher is None else self._cipher.encrypt(data, purpose)
+        return data if self._cipher is None else self._cipher.encrypt(data, purpose, _binding(row))
 
-    def _open(self, blob: bytes | str | None, purpose: str) -> bytes | None:
+    def _open(self, blob: bytes | str | None, purpose: str, *row: object) -> bytes | None:
         if blob is None:
             return None
         if isinstance(blob, str):
             blob = blob.encode("utf-8")
-        return blob if self._cipher is None else self._cipher.decrypt(blob, purpose)
+        if self._cipher is None:
+            return blob
+        try:
+            return self._cipher.decrypt(blob, purpose, _binding(row))
+        except GalleryKeyError:  # the key was checked when the gallery was opened
+            raise self._altered(purpose) from None
 
-    def _text(self, blob: bytes | str | None, purpose: str) -> str | None:
-        data = self._open(blob, purpose)
+    def _altered(self, what: str) -> GalleryKeyError:
+        return GalleryKeyError(
+            f"the gallery {self.path} was altered: a stored {what} is not the one of its row (moved from another "
+            "row, or damaged); restore the gallery from an export or backup"
+        )
+
+    def _text(self, blob: bytes | str | None, purpose: str, *row: object) -> str | None:
+        data = self._open(blob, purpose, *row)
         return None if data is None else data.decode("utf-8")
 
+    def _next_id(self, table: str) -> int:
+        """The id the next row of `table` gets (in a write transaction), known before the row is written so
+        that its encrypted fields can be bound to it."""
+        used = self._db.execute("SELECT seq FROM sqlite_sequence WHERE name = ?", (table,)).fetchone()
+        top = self._db.execute(f"SELECT MAX(id) FROM {table}").fetchone()[0]
+        return max(used[0] if used else 0, top or 0) + 1
+
+    def _bind_rows(self) -> None:
+        """Re-encrypt the fields of a gallery of schema version 2 (bound to their column only), bound to their
+        rows."""
+        if self._cipher is None:
+            return
+        for pid, name, metadata in self._db.execute("SELECT id, name, metadata FROM people").fetchall():
+            name, metadata = self._reseal(name, "name", "name", pid), self._reseal(metadata, "metadata", "metadata", pid)
+            self._db.execute("UPDATE people SET name = ?, metadata = ? WHERE id = ?", (name, metadata, pid))
+        for vid, pid, model, data, source in self._db.execute(
+            "SELECT id, person_id, model, data, source FROM vectors"
+        ).fetchall():
+            data = self._reseal(data, "vector", "vector", pid, vid, model)
+            source = self._reseal(source, "source", "source", pid, vid)
+            self._db.execute("UPDATE vectors SET data = ?, source = ? WHERE id = ?", (data, source, vid))
+        for cid, label, model, data, source in self._db.execute(
+            "SELECT id, label, model, data, source FROM cohort"
+        ).fetchall():
+            data = self._reseal(data, "cohort", "cohort", cid, label, model)
+            source = self._reseal(source, "source", "cohort source", cid)
+            self._db.execute("UPDATE cohort SET data = ?, source = ? WHERE id = ?", (data, source, cid))
+        for aid, pid, subject in self._db.execute("SELECT id, person_id, subject FROM audit").fetchall():
+            subject = self._reseal(subject, "audit subject", "audit subject", aid, pid)
+            self._db.execute("UPDATE audit SET subject = ? WHERE id = ?", (subject, aid))
+
+    def _reseal(self, blob: bytes | None, was: str, purpose: str, *row: object) -> bytes | None:
+        """A field of schema version 2 (associated data: its purpose `was`) sealed again, bound to its row."""
+        return self._seal(self._open(blob, was), purpose, *row)
+
     def _name_key(self, name: str) -> str:
+        _check_utf8(name)  # a look-up by a name from a command line may hold undecodable bytes
         return name if self._cipher is None else self._cipher.name_key(name)
 
     # -- transactions -------------------------------------------------------------------------------------
@@ -369,6 +490,15 @@ class GalleryStore:
     @contextmanager
     def _write(self) -> Iterator[None]:
         """One write transaction: the write lock is taken at the start; all or nothing."""
+        if self._pending:
+            with self._first_write():
+                yield
+            return
+        with self._transaction():
+            yield
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
         self._db.execute("BEGIN IMMEDIATE")
         try:
             yield
@@ -377,15 +507,86 @@ class GalleryStore:
             raise
         self._db.execute("COMMIT")
 
+    @contextmanager
+    def _first_write(self) -> Iterator[None]:
+        """The first write of a store whose file held no gallery: the file, the gallery in it and this write
+        are one transaction. If it fails, a file this store created is removed before the write lock is let
+        go (a process waiting for the lock sees that and starts again on a new file)."""
+        draft = self._db
+        self._db, created = self._begin_on_file()
+        self._pending = False
+        try:
+            try:
+                if self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone() is None:
+                    self._create()
+                else:  # another process created the gallery first
+                    self._load(writing=True)
+                yield
+            except BaseException:
+                if created:
+                    self._remove_files()
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.close()
+            self._db, self._pending = draft, True
+            raise
+        draft.close()
+
+    def _begin_on_file(self) -> tuple[sqlite3.Connection, bool]:
+        """A connection to the gallery file (created when missing) in a write transaction, and whether this
+        store created the file."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            return self._begin_on_new_or_existing_file()
+        except OSError as error:
+            raise GalleryError(f"cannot create the gallery {self.path}: {error.strerror or error}") from None
+
+    def _begin_on_new_or_existing_file(self) -> tuple[sqlite3.Connection, bool]:
+        for _ in range(100):
+            opened = _open_or_create(self.path)
+            if opened is None:
+                continue
+            fd, created = opened
+            try:
+                db = self._begin_if_same(fd, created)
+            finally:
+                os.close(fd)
+            if db is not None:
+                return db, created
+        raise GalleryError(f"the gallery {self.path} keeps disappearing while it is being created")
+
+    def _begin_if_same(self, fd: int, created: bool) -> sqlite3.Connection | None:
+        if not created:
+            _check_existing_file(self.path)  # a foreign file put there meanwhile is never written
+        db = self._connect()
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            if _same_file(fd, self.path):
+                return db
+            db.execute("ROLLBACK")
+        except BaseException:
+            db.close()
+            raise
+        db.close()
+        return None
+
+    def _remove_files(self) -> None:
+        for suffix in ("", "-wal", "-shm"):
+            with suppress(OSError):  # what cannot be removed is an empty database, refused by nobody
+                Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+
     def _bump(self, *counters: str) -> None:
         for counter in counters:
             self._db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = ?", (counter,))
 
     def _log(self, action: str, person_id: int | None, name: str | None, detail: dict | None) -> None:
-        subject = None if name is None else self._seal(name.encode("utf-8"), "audit subject")
+        entry = self._next_id("audit")
+        subject = None if name is None else self._seal(name.encode("utf-8"), "audit subject", entry, person_id)
         self._db.execute(
-            "INSERT INTO audit (time, action, person_id, subject, detail) VALUES (?, ?, ?, ?, ?)",
-            (time.time(), action, person_id, subject, None if detail is None else json.dumps(detail)),
+            "INSERT INTO audit (id, time, action, person_id, subject, detail) VALUES (?, ?, ?, ?, ?, ?)",
+            (entry, time.time(), action, person_id, subject, None if detail is None else json.dumps(detail)),
         )
 
     # -- writing ------------------------------------------------------------------------------------------
@@ -405,26 +606,45 @@ class GalleryStore:
         (and replaces the metadata when given).
         """
         with self._write():
-            person_id = self._enroll_locked(name, vectors, metadata, add)
+            person_id, _ = self._enroll_locked(name, vectors, metadata, add)
         return person_id
 
     @_guarded
     def enroll_many(
         self, people: Sequence[tuple[str, Sequence[NewVector], dict | None]], *, add: bool = False
-    ) -> None:
-        """Enrol several people in one transaction (an import): all of them or none."""
+    ) -> Imported:
+        """Enrol several people (an import) in one transaction with its audit entry: all of them or none.
+        With add=True, a vector identical to one the person already has (same model, same values) is skipped:
+        importing the same export twice doubles nothing."""
         with self._write():
+            added = 0
             for name, vectors, metadata in people:
-                self._enroll_locked(name, vectors, metadata, add)
+                added += self._enroll_locked(name, vectors, metadata, add, skip_known=True)[1]
+            done = Imported(len(people), added, sum(len(vectors) for _, vectors, _ in people) - added)
+            self._log("import", None, None, {"people": done.people, "vectors": added, "skipped": done.skipped})
+        return done
+
+    @_guarded
+    def export(self, write: Callable[[list[PersonRecord]], None], *, encrypted: bool) -> tuple[int, int]:
+        """Hand everyone, with their vectors, to `write` (which writes an export file) and record the export in
+        the audit log, in one transaction: no export without its entry. Returns (people, vectors)."""
+        with self._write():  # also a consistent snapshot: nobody enrolled or removed half-way
+            people = [self.person(summary.name) for summary in self.people()]
+            vectors = sum(p.num_vectors for p in people)
+            self._log("export", None, None, {"people": len(people), "vectors": vectors, "encrypted": encrypted})
+            write(people)
+        return len(people), vectors
 
     def _enroll_locked(
-        self, name: str, vectors: Sequence[NewVector], metadata: dict | None, add: bool
-    ) -> int:
-        _check_name(name)
+        self, name: str, vectors: Sequence[NewVector], metadata: dict | None, add: bool, skip_known: bool = False
+    ) -> tuple[int, int]:
+        """Enrol or add to `name` inside a write transaction; returns (their id, vectors added)."""
+        check_name(name)
         if not vectors:
             raise GalleryError(f"no vectors to enrol for {name!r}")
-        arrays = [_check_vector(v) for v in vectors]
-        meta_blob = None if metadata is None else self._seal(json.dumps(metadata).encode(), "metadata")
+        arrays = [check_vector(v) for v in vectors]
+        self._check_dimensions(name, vectors, arrays)
+        meta = None if metadata is None else _metadata_bytes(metadata)
         now = time.time()
         row = self._db.execute("SELECT id FROM people WHERE name_key = ?", (self._name_key(name),)).fetchone()
         if row is not None and not add:
@@ -432,33 +652,65 @@ class GalleryStore:
                 f"{name!r} is already enrolled (add vectors to them with --add, or remove them first)"
             )
         if row is None:
-            person_id = self._db.execute(
-                "INSERT INTO people (name_key, name, metadata, created) VALUES (?, ?, ?, ?)",
-                (self._name_key(name), self._seal(name.encode("utf-8"), "name"), meta_blob, now),
-            ).lastrowid
+            person_id = self._next_id("people")
+            self._db.execute(
+                "INSERT INTO people (id, name_key, name, metadata, created) VALUES (?, ?, ?, ?, ?)",
+                (person_id, self._name_key(name), self._seal(name.encode("utf-8"), "name", person_id),
+                 self._seal(meta, "metadata", person_id), now),
+            )
         else:
-            person_id = int(row[0])
+            person_id = self._person_id(name)  # checks that the row found is theirs
             if metadata is not None:
-                self._db.execute("UPDATE people SET metadata = ? WHERE id = ?", (meta_blob, person_id))
+                sealed = self._seal(meta, "metadata", person_id)
+                self._db.execute("UPDATE people SET metadata = ? WHERE id = ?", (sealed, person_id))
+        known = self._known_vectors(person_id) if row is not None and skip_known else set()
+        added = []
         for new, array in zip(vectors, arrays):
+            if (new.model, array.astype("<f4").tobytes()) in known:
+                continue
             self._insert_vector(person_id, new, array, now)
+            added.append(new.model)
         self._bump("generation")
-        models = sorted({v.model for v in vectors})
-        self._log(
-            "enrol", person_id, name, {"vectors": len(vectors), "models": models, "added": row is not None}
-        )
-        return int(person_id)
+        detail = {"vectors": len(added), "models": sorted(set(added)), "added": row is not None}
+        if len(added) < len(vectors):
+            detail["skipped"] = len(vectors) - len(added)
+        self._log("enrol", person_id, name, detail)
+        return int(person_id), len(added)
+
+    def _known_vectors(self, person_id: int) -> set[tuple[str, bytes]]:
+        """(model, float32 bytes) of every vector the person has."""
+        return {
+            (model, self._open(data, "vector", person_id, vid, model))
+            for vid, model, data in self._db.execute(
+                "SELECT id, model, data FROM vectors WHERE person_id = ?", (person_id,)
+            )
+        }
+
+    def _check_dimensions(self, name: str, vectors: Sequence[NewVector], arrays: list[np.ndarray]) -> None:
+        """Every vector of a model has the dimension the model's vectors have in the gallery."""
+        dims: dict[str, int] = {}
+        for new, array in zip(vectors, arrays):
+            if new.model not in dims:
+                row = self._db.execute("SELECT dim FROM vectors WHERE model = ? LIMIT 1", (new.model,)).fetchone()
+                dims[new.model] = int(row[0]) if row is not None else array.shape[0]
+            if array.shape[0] != dims[new.model]:
+                raise GalleryError(
+                    f"model {new.model!r} has {dims[new.model]}-dimensional vectors in this gallery but a vector "
+                    f"of {name!r} has dimension {array.shape[0]}: the model changed without a new name"
+                )
 
     def _insert_vector(self, person_id: int, new: NewVector, array: np.ndarray, now: float) -> None:
-        source = None if new.source is None else new.source.encode("utf-8")
+        vid = self._next_id("vectors")
         self._db.execute(
-            "INSERT INTO vectors (person_id, model, dim, data, source, num_frames, created) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO vectors (id, person_id, model, dim, data, source, num_frames, created) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
+                vid,
                 person_id,
                 new.model,
                 int(array.shape[0]),
-                self._seal(array.astype("<f4").tobytes(), "vector"),
-                self._seal(source, "source"),
+                self._seal(array.astype("<f4").tobytes(), "vector", person_id, vid, new.model),
+                self._seal(_source_bytes(new.source), "source", person_id, vid),
                 int(new.num_frames),
                 now,
             ),
@@ -470,15 +722,17 @@ class GalleryStore:
         how many cohort vectors the gallery now holds for their model."""
         if not vectors:
             raise GalleryError("no vectors to add to the cohort")
-        arrays = [_check_vector(v) for v in vectors]
+        arrays = [check_vector(v) for v in vectors]
         now = time.time()
         with self._write():
             for new, array in zip(vectors, arrays):
-                source = None if new.source is None else new.source.encode("utf-8")
+                cid = self._next_id("cohort")
                 self._db.execute(
-                    "INSERT INTO cohort (label, model, dim, data, source, created) VALUES (?, ?, ?, ?, ?, ?)",
-                    (label, new.model, int(array.shape[0]), self._seal(array.astype("<f4").tobytes(), "cohort"),
-                     self._seal(source, "source"), now),
+                    "INSERT INTO cohort (id, label, model, dim, data, source, created) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (cid, label, new.model, int(array.shape[0]),
+                     self._seal(array.astype("<f4").tobytes(), "cohort", cid, label, new.model),
+                     self._seal(_source_bytes(new.source), "cohort source", cid), now),
                 )
             self._bump("generation", "removals")  # the normalisation changes: indexes are rebuilt
             self._log("cohort", None, None, {"vectors": len(vectors), "model": vectors[0].model})
@@ -498,18 +752,23 @@ class GalleryStore:
     @_guarded
     def load_cohort(self, model: str) -> tuple[np.ndarray, np.ndarray]:
         """The site cohort of one model: (labels (n,), vectors (n, d) float32)."""
-        found = self._db.execute("SELECT label, dim, data FROM cohort WHERE model = ? ORDER BY id", (model,)).fetchall()
-        matrix = self._matrix([(dim, data) for _, dim, data in found], "cohort", f"site-cohort vectors of model {model!r}")
-        return np.asarray([label for label, _, _ in found], str), matrix
+        found = self._db.execute(
+            "SELECT id, label, dim, data FROM cohort WHERE model = ? ORDER BY id", (model,)
+        ).fetchall()
+        matrix = self._matrix(
+            [(dim, data, (cid, label, model)) for cid, label, dim, data in found], "cohort",
+            f"site-cohort vectors of model {model!r}",
+        )
+        return np.asarray([label for _, label, _, _ in found], str), matrix
 
-    def _matrix(self, rows: list[tuple[int, bytes]], purpose: str, what: str) -> np.ndarray:
-        """Stored (dimension, blob) rows -> an (n, d) float32 matrix; all rows must have one dimension."""
-        dims = {dim for dim, _ in rows}
+    def _matrix(self, rows: list[tuple[int, bytes, tuple]], purpose: str, what: str) -> np.ndarray:
+        """Stored (dimension, blob, row) rows -> an (n, d) float32 matrix; all rows must have one dimension."""
+        dims = {dim for dim, _, _ in rows}
         if len(dims) > 1:
             raise GalleryError(f"{what} have different dimensions {sorted(dims)}: the gallery is inconsistent")
         if not rows:
             return np.zeros((0, 0), np.float32)
-        data = b"".join(self._open(blob, purpose) for _, blob in rows)
+        data = b"".join(self._open(blob, purpose, *row) for _, blob, row in rows)
         return np.frombuffer(data, dtype="<f4").reshape(len(rows), dims.pop()).astype(np.float32)
 
     @_guarded
@@ -545,7 +804,7 @@ class GalleryStore:
         One UPDATE of the person's row (no schema change) and a "rename" entry in the audit log under the new
         name. Renaming to a name someone else has is an error; renaming to the same name changes nothing.
         """
-        _check_name(new_name)
+        check_name(new_name)
         if new_name == name:
             self._person_id(name)  # still an error for someone not enrolled
             return
@@ -558,7 +817,7 @@ class GalleryStore:
                 raise GalleryError(f"{new_name!r} is already enrolled: choose another name, or remove them first")
             self._db.execute(
                 "UPDATE people SET name_key = ?, name = ? WHERE id = ?",
-                (self._name_key(new_name), self._seal(new_name.encode("utf-8"), "name"), person_id),
+                (self._name_key(new_name), self._seal(new_name.encode("utf-8"), "name", person_id), person_id),
             )
             self._bump("generation")  # names are cached by generation (Gallery, identification evidence)
             self._log("rename", person_id, new_name, None)
@@ -600,17 +859,16 @@ class GalleryStore:
                 detail["source_given"] = True
             self._log("identify", person_id, name, detail)
 
-    @_guarded
-    def log_import(self, people: int, vectors: int) -> None:
-        with self._write():
-            self._log("import", None, None, {"people": people, "vectors": vectors})
-
     # -- reading ------------------------------------------------------------------------------------------
 
     def _person_id(self, name: str) -> int:
-        row = self._db.execute("SELECT id FROM people WHERE name_key = ?", (self._name_key(name),)).fetchone()
+        row = self._db.execute(
+            "SELECT id, name FROM people WHERE name_key = ?", (self._name_key(name),)
+        ).fetchone()
         if row is None:
             raise UnknownPersonError(f"nobody called {name!r} is enrolled (gaitid gallery list shows who is)")
+        if self._text(row[1], "name", row[0]) != name:  # look-up keys exchanged between rows
+            raise self._altered("name")
         return int(row[0])
 
     @_guarded
@@ -635,8 +893,8 @@ class GalleryStore:
             out.append(
                 PersonRecord(
                     id=person_id,
-                    name=self._text(name, "name") or "",
-                    metadata=json.loads(self._text(metadata, "metadata") or "{}"),
+                    name=self._text(name, "name", person_id) or "",
+                    metadata=json.loads(self._text(metadata, "metadata", person_id) or "{}"),
                     created=created,
                     num_vectors=sum(models.values()),
                     models=models,
@@ -657,15 +915,14 @@ class GalleryStore:
             "SELECT id, model, dim, data, source, num_frames, created FROM vectors WHERE person_id = ? ORDER BY id",
             (person_id,),
         ):
-            vector = np.frombuffer(self._open(data, "vector"), dtype="<f4").astype(np.float32)
-            vectors.append(
-                VectorRecord(vid, model, vector, self._text(source, "source"), num_frames, vcreated)
-            )
+            vector = np.frombuffer(self._open(data, "vector", person_id, vid, model), dtype="<f4")
+            source = self._text(source, "source", person_id, vid)
+            vectors.append(VectorRecord(vid, model, vector.astype(np.float32), source, num_frames, vcreated))
             models[model] = models.get(model, 0) + 1
         return PersonRecord(
             id=person_id,
             name=name,
-            metadata=json.loads(self._text(metadata, "metadata") or "{}"),
+            metadata=json.loads(self._text(metadata, "metadata", person_id) or "{}"),
             created=created,
             num_vectors=len(vectors),
             models=models,
@@ -689,7 +946,8 @@ class GalleryStore:
             "SELECT id, person_id, dim, data FROM vectors WHERE model = ? AND id > ? ORDER BY id",
             (model, after_id),
         ).fetchall()
-        matrix = self._matrix([(dim, data) for _, _, dim, data in found], "vector", f"vectors of model {model!r}")
+        rows = [(dim, data, (pid, vid, model)) for vid, pid, dim, data in found]
+        matrix = self._matrix(rows, "vector", f"vectors of model {model!r}")
         ids = np.asarray([vid for vid, _, _, _ in found], np.int64)
         return ids, np.asarray([pid for _, pid, _, _ in found], np.int64), matrix
 
@@ -697,7 +955,7 @@ class GalleryStore:
     def names(self) -> dict[int, str]:
         """person id -> name, for everyone."""
         return {
-            pid: self._text(name, "name") or ""
+            pid: self._text(name, "name", pid) or ""
             for pid, name in self._db.execute("SELECT id, name FROM people")
         }
 
@@ -705,31 +963,86 @@ class GalleryStore:
     def audit(self, limit: int = 100) -> list[dict]:
         """The most recent audit entries, newest first (names of removed people are blank)."""
         out = []
-        for t, action, person_id, subject, detail in self._db.execute(
-            "SELECT time, action, person_id, subject, detail FROM audit ORDER BY id DESC LIMIT ?", (limit,)
+        for entry, t, action, person_id, subject, detail in self._db.execute(
+            "SELECT id, time, action, person_id, subject, detail FROM audit ORDER BY id DESC LIMIT ?", (limit,)
         ):
             out.append(
                 {
                     "time": t,
                     "action": action,
                     "person_id": person_id,
-                    "name": self._text(subject, "audit subject"),
+                    "name": self._text(subject, "audit subject", entry, person_id),
                     "detail": None if detail is None else json.loads(detail),
                 }
             )
         return out
 
 
-def _check_name(name: str) -> None:
+# Besides control characters (line breaks, terminal escapes): bidirectional overrides, which make a name
+# display as another.
+_NOT_IN_NAMES = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def check_name(name: str) -> None:
+    """Refuse, with a one-line GalleryError, a text that cannot be a person's name: empty, too long, padded
+    with spaces, not valid UTF-8 (undecodable bytes on a command line), or holding control characters."""
     if not isinstance(name, str) or not name.strip():
         raise GalleryError("a person's name must be a non-empty text")
+    _check_utf8(name)
     if len(name) > MAX_NAME_LENGTH:
         raise GalleryError(f"a person's name may have at most {MAX_NAME_LENGTH} characters")
     if name != name.strip():
         raise GalleryError(f"a person's name must not start or end with spaces: {name!r}")
+    _check_printable(name, "a person's name")
 
 
-def _check_vector(new: NewVector) -> np.ndarray:
+def _check_utf8(name: str) -> None:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        raise GalleryError(f"a person's name is not valid UTF-8 text: {name!r}") from None
+
+
+def _check_printable(text: str, what: str) -> None:
+    if any(c in _NOT_IN_NAMES or unicodedata.category(c) in ("Cc", "Cs", "Zl", "Zp") for c in text):
+        raise GalleryError(f"{what} must not contain control characters: {text!r}")
+
+
+def check_model_name(model: str) -> None:
+    """Refuse a model name that is not a short line of printable text (it is shown in listings)."""
+    if not isinstance(model, str) or not model:
+        raise GalleryError("every vector must name the model that made it")
+    if len(model) > MAX_NAME_LENGTH:
+        raise GalleryError(f"a model's name may have at most {MAX_NAME_LENGTH} characters")
+    _check_printable(model, "a model's name")
+
+
+def _binding(row: tuple) -> str:
+    return json.dumps(row) if row else ""
+
+
+def _metadata_bytes(metadata: dict) -> bytes:
+    if not isinstance(metadata, dict):
+        raise GalleryError(f"a person's metadata must be a JSON object, got {type(metadata).__name__}")
+    try:
+        return json.dumps(metadata, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise GalleryError("a person's metadata holds text that is not valid UTF-8") from None
+    except (TypeError, ValueError) as error:
+        raise GalleryError(f"a person's metadata cannot be written as JSON: {error}") from None
+
+
+def _source_bytes(source: str | None) -> bytes | None:
+    """Where a vector came from, as UTF-8; undecodable bytes of a file name are kept as visible escapes."""
+    if source is None:
+        return None
+    if not isinstance(source, str):
+        raise GalleryError(f"a vector's source must be a text, got {type(source).__name__}")
+    return source.encode("utf-8", "backslashreplace")
+
+
+def check_vector(new: NewVector) -> np.ndarray:
+    """The vector as float32, or a GalleryError: not one-dimensional, not finite, no model, bad frame count."""
     array = np.asarray(new.vector, dtype=np.float32)
     if array.ndim != 1 or array.shape[0] == 0:
         raise GalleryError(
@@ -737,6 +1050,7 @@ def _check_vector(new: NewVector) -> np.ndarray:
         )
     if not np.all(np.isfinite(array)):
         raise GalleryError("an identification vector contains NaN or infinite values")
-    if not new.model:
-        raise GalleryError("every vector must name the model that made it")
+    check_model_name(new.model)
+    if not isinstance(new.num_frames, (int, np.integer)) or not 0 <= new.num_frames < 2**31:
+        raise GalleryError(f"a vector's frame count must be a whole number from 0, got {new.num_frames!r}")
     return array

@@ -384,10 +384,10 @@ def run_enroll(
     vectors of all their windows."""
     from gaitid.gallery import Gallery
     from gaitid.gallery.crypto import key_from_environment
+    from gaitid.gallery.store import check_name
 
     out = out if out is not None else sys.stdout
-    if not name.strip():
-        raise InputError("the name to enrol must not be empty")
+    check_name(name)  # before the video is processed
     encoder = _encoder(options)
     walkers = Walkers(encoder, None, options.window, _leave_after())
     result = analyse(source_spec, walkers, options, estimator=estimator)
