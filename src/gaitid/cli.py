@@ -6,8 +6,11 @@ Every command reports problems with the user's input as one line on stderr and e
 from __future__ import annotations
 
 import argparse
+import math
 import sys
+from pathlib import Path
 from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 from gaitid import __version__
 from gaitid.errors import GaitidError
@@ -17,8 +20,21 @@ EXIT_USAGE = 2
 Command = Callable[[argparse.Namespace], int]
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line, like every other error, with where to read more."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"gaitid: error: {message} (see {self.prog} --help)\n")
+
+
 def _add_pose(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("pose", help="estimate 2-D poses of every person in an image or video")
+    p = sub.add_parser(
+        "pose",
+        help="estimate 2-D poses of every person in an image or video",
+        description="Find every person in an image or a video and estimate their 33 BlazePose keypoints; "
+        "write them as JSON and draw them on a copy of the input. Outputs are written only when the whole "
+        "input was read.",
+    )
     p.add_argument("input", help="an image (PNG, JPEG, ...) or a video file")
     p.add_argument("--out", help="write the input annotated with boxes and skeletons (image, or MP4 for video)")
     p.add_argument("--json", dest="json_path", help="write poses as JSON to this path, or - for stdout")
@@ -37,7 +53,13 @@ def _run_pose(args: argparse.Namespace) -> int:
 
 
 def _add_train(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("train", help="train a gait model from a YAML or TOML config")
+    p = sub.add_parser(
+        "train",
+        help="train a gait model from a YAML or TOML config",
+        description="Train a silhouette gait model on CASIA-B as the config says, writing checkpoints and a "
+        "log to its out_dir; a run that stops resumes from its last checkpoint. gaitid export turns the "
+        "result into the ONNX model that identification uses.",
+    )
     p.add_argument("config", help="experiment config (.yaml, .yml or .toml): data, model, loss, sampler, ...")
     p.add_argument("--no-resume", action="store_true", help="start afresh even if the out_dir has a checkpoint")
     p.add_argument("--stop-after", type=int, help="stop after this many steps (resume later)")
@@ -57,7 +79,10 @@ def _run_train(args: argparse.Namespace) -> int:
 
 def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "evaluate", help="run a standard gait benchmark protocol (casia-b, kinect) and print its tables"
+        "evaluate",
+        help="run a standard gait benchmark protocol (casia-b, kinect) and print its tables",
+        description="Score a gait model on a standard cross-view protocol (CASIA-B or the Kinect walks) and "
+        "print the rank-1 tables; the data sets are read from the shared data folder.",
     )
     p.add_argument(
         "protocol",
@@ -85,6 +110,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     from gaitid.evaluation.crossview import evaluate_cross_view, format_report, make_embedder
     from gaitid.evaluation.protocols import PROTOCOLS
 
+    _check_evaluate_options(args)
     if args.protocol == "kinect":
         return _run_evaluate_kinect(args)
     if args.noise is not None:
@@ -107,6 +133,18 @@ def _run_evaluate(args: argparse.Namespace) -> int:
         with open(args.json_path, "w") as f:
             json.dump(result, f, indent=1)
     return 0
+
+
+def _check_evaluate_options(args: argparse.Namespace) -> None:
+    from gaitid.outputs import check_output
+    from gaitid.pipeline import MAX_THREADS
+
+    if args.json_path:
+        check_output(args.json_path, suffixes=(".json",))
+    if not 1 <= args.threads <= MAX_THREADS:
+        raise GaitidError(f"--threads must be between 1 and {MAX_THREADS}, got {args.threads}")
+    if args.noise is not None and args.noise < 0:
+        raise GaitidError(f"--noise is a seed: 0 or more, got {args.noise}")
 
 
 def _run_evaluate_kinect(args: argparse.Namespace) -> int:
@@ -146,7 +184,12 @@ def _run_evaluate_kinect(args: argparse.Namespace) -> int:
 
 
 def _add_train_skeleton(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("train-skeleton", help="train a skeleton gait model on the Kinect walks from a config")
+    p = sub.add_parser(
+        "train-skeleton",
+        help="train a skeleton gait model on the Kinect walks from a config",
+        description="Train a skeleton (keypoint) gait model on the Kinect walks, writing checkpoint.pt and "
+        "log.txt to the out_dir; a run that stops resumes from its last checkpoint.",
+    )
     p.add_argument("config", help="config (.yaml, .yml or .toml) with SkeletonTrainConfig keys")
     p.add_argument("--no-resume", action="store_true", help="start afresh even if the out_dir has a checkpoint")
     p.add_argument("--stop-after", type=int, help="stop after this many steps (resume later)")
@@ -167,14 +210,28 @@ def _run_train_skeleton(args: argparse.Namespace) -> int:
 
     overrides = parse_overrides(args.overrides)
     if args.out_dir:
+        _check_out_dir(args.out_dir)
         overrides["out_dir"] = args.out_dir
     cfg = load_train_config(args.config, overrides)
     print(train_skeleton(cfg, resume=not args.no_resume, stop_after=args.stop_after))
     return 0
 
 
+def _check_out_dir(path: str) -> None:
+    from gaitid.outputs import check_folder
+
+    if Path(path).exists() and not Path(path).is_dir():
+        raise GaitidError(f"{path}: not a folder")
+    check_folder(path)
+
+
 def _add_export(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("export", help="export a training checkpoint to ONNX for inference without torch")
+    p = sub.add_parser(
+        "export",
+        help="export a training checkpoint to ONNX for inference without torch",
+        description="Write the embedding part of a training checkpoint as an ONNX model with gaitid's "
+        "metadata, usable with --weights (several skeleton checkpoints make one ensemble).",
+    )
     p.add_argument(
         "checkpoint",
         nargs="+",
@@ -188,8 +245,14 @@ def _add_export(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_export(args: argparse.Namespace) -> int:
+    from gaitid.outputs import check_output
+
     if not str(args.out).endswith(".onnx"):
         raise GaitidError(f"output must be an .onnx file, got {args.out}")
+    for checkpoint in args.checkpoint:
+        if not Path(checkpoint).is_file():
+            raise GaitidError(f"checkpoint not found: {checkpoint}")
+    check_output(args.out, args.checkpoint)
     from gaitid.training.skeleton import export_skeleton_onnx, is_skeleton_checkpoint
 
     if all(is_skeleton_checkpoint(c) for c in args.checkpoint):
@@ -304,7 +367,7 @@ def _identification_arguments(parser: argparse.ArgumentParser) -> None:
         "--method", choices=["cosine", "svm"], default="cosine", help="classifier over the gallery (default cosine)"
     )
     parser.add_argument(
-        "--fpir", type=float, default=0.01, metavar="RATE",
+        "--fpir", type=_rate, default=0.01, metavar="RATE",
         help="target rate of strangers wrongly given a name, whatever the number of people enrolled (estimated "
         "on a cohort of people never enrolled; see gaitid gallery cohort); sets the unknown threshold (default 0.01)",
     )
@@ -414,6 +477,9 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
         "demo",
         parents=[_pipeline_arguments(files_only=False)],
         help="enrol and identify the walkers of the shipped sample clip (a first look, no data needed)",
+        description="A first look with no data of your own: everyone who walks in the first 80 frames of the "
+        "shipped sample clip is enrolled (as person-TRACK) in a gallery of the demo's own, then the rest of "
+        "the clip is identified. OUT_DIR (new or empty) gets the gallery, the annotated video and the JSON.",
     )
     p.add_argument("out_dir", help="a new folder for the demo's gallery, annotated video and JSON")
     p.set_defaults(run=_run_demo)
@@ -427,7 +493,12 @@ def _run_demo(args: argparse.Namespace) -> int:
 
 def _add_gallery(sub: argparse._SubParsersAction) -> None:
     common = _gallery_arguments()
-    p = sub.add_parser("gallery", help="list, show, remove, export or import enrolled people")
+    p = sub.add_parser(
+        "gallery",
+        help="list, show, remove, export or import enrolled people",
+        description="Look after the gallery of enrolled people: list them, show or remove one, export "
+        "everyone to a file or import them from one, read the audit log, and manage the site cohort.",
+    )
     verbs = p.add_subparsers(dest="verb", metavar="VERB", required=True)
     verbs.add_parser("list", parents=[common], help="everyone enrolled").set_defaults(run=_run_gallery)
     show = verbs.add_parser("show", parents=[common], help="one person and their vectors")
@@ -445,7 +516,7 @@ def _add_gallery(sub: argparse._SubParsersAction) -> None:
     import_.add_argument("--add", action="store_true", help="add vectors to people already enrolled")
     import_.set_defaults(run=_run_gallery)
     audit = verbs.add_parser("audit", parents=[common], help="recent enrolments, removals, identifications")
-    audit.add_argument("--limit", type=int, default=50, help="how many entries (default 50)")
+    audit.add_argument("--limit", type=int, default=50, help="how many entries, the latest (default 50)")
     audit.set_defaults(run=_run_gallery)
     cohort = verbs.add_parser(
         "cohort",
@@ -481,10 +552,21 @@ def _run_gallery(args: argparse.Namespace) -> int:
     if args.verb == "remove":
         return app.run_remove(*where, args.name)
     if args.verb == "export":
+        _check_export_target(args.path)
         return app.run_export(*where, args.path, args.plain)
     if args.verb == "import":
         return app.run_import(*where, args.path, args.add)
-    return app.run_audit(*where, args.limit)
+    if args.limit < 1:
+        raise GaitidError(f"--limit must be at least 1, got {args.limit}")
+    return app.run_audit(*where, min(args.limit, 2**62))  # more than there can be: all of them
+
+
+def _check_export_target(path: str) -> None:
+    from gaitid.outputs import check_output
+
+    if Path(path).exists() and Path(path).is_file():
+        raise GaitidError(f"{path} already exists; export to a new file")
+    check_output(path)
 
 
 def _run_gallery_cohort(args: argparse.Namespace) -> int:
@@ -514,12 +596,35 @@ def _add_serve(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     p.add_argument("--token-file", metavar="PATH", help="read the token from this file (owner-only permissions)")
     p.add_argument("--work-dir", metavar="PATH", help="keep uploads and annotated videos here (default: a temporary folder)")
-    p.add_argument("--max-upload-mb", type=float, default=500.0, metavar="MB", help="largest upload accepted (default 500)")
+    p.add_argument(
+        "--max-upload-mb", type=_finite, default=500.0, metavar="MB",
+        help="largest upload accepted (default 500)",
+    )
     p.add_argument(
         "--allow-file-sources", action="store_true", help="let a live source be a video file on this machine (demos, tests)"
     )
     _identification_arguments(p)
     p.set_defaults(run=_run_serve)
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(text)
+    return value
+
+
+_finite.__name__ = "finite number"  # what argparse calls the value it could not read
+
+
+def _rate(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:  # NaN too
+        raise ValueError(text)
+    return value
+
+
+_rate.__name__ = "rate (a number from 0 to 1)"
 
 
 def _run_serve(args: argparse.Namespace) -> int:
@@ -549,12 +654,24 @@ _COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="gaitid", description="Identify people in video by the way they walk.")
+    parser = _Parser(prog="gaitid", description="Identify people in video by the way they walk.")
     parser.add_argument("--version", action="version", version=f"gaitid {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for add in _COMMANDS:
         add(sub)
+    _describe(parser)
     return parser
+
+
+def _describe(parser: argparse.ArgumentParser) -> None:
+    """A command without a description of its own is described by its one-line help in --help."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            helps = {choice.dest: choice.help for choice in action._choices_actions}
+            for name, command in action.choices.items():
+                if not command.description and helps.get(name):
+                    command.description = helps[name][0].upper() + helps[name][1:] + "."
+                _describe(command)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -568,9 +685,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except GaitidError as error:
         print(f"gaitid: error: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except OSError as error:  # the last line of defence: what could not be read or written, in one line
+        print(f"gaitid: error: {_os_error_text(error)}", file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         print("gaitid: interrupted", file=sys.stderr)
         return 130
+
+
+def _os_error_text(error: OSError) -> str:
+    reason = error.strerror or str(error) or type(error).__name__
+    names = [str(n) for n in (error.filename, error.filename2) if n is not None]
+    return " ".join(f"{' -> '.join(names)}: {reason}".split()) if names else " ".join(reason.split())
 
 
 if __name__ == "__main__":

@@ -17,6 +17,8 @@ __all__ = [
     "LiveSource",
     "Source",
     "VideoFile",
+    "camera_index",
+    "check_source",
     "VideoWriter",
     "open_source",
     "read_image",
@@ -35,10 +37,35 @@ def open_source(spec: str | int | Path, options: LiveOptions | None = None) -> S
     if isinstance(spec, int):
         return open_camera(spec, options)
     text = str(spec)
-    if text.strip().isdigit() and not Path(text).exists():
-        return open_camera(int(text), options)
-    if isinstance(spec, str) and is_url(text):
+    index = camera_index(text)
+    if index is not None:
+        return open_camera(index, options)
+    if is_url(text):
         return open_stream(text, options)
+    _refuse_unknown_address(text)
+    return VideoFile(text)
+
+
+def check_source(spec: str | Path) -> None:
+    """Fail early on a source that cannot work, before any other work is done: a file that is missing,
+    empty, a folder or not a video, or an address of an unsupported kind. Cameras and streams are left
+    to open_source (opening them is what tells)."""
+    text = str(spec)
+    if camera_index(text) is not None or is_url(text):
+        return
+    _refuse_unknown_address(text)
+    VideoFile(text).close()
+
+
+def camera_index(text: str) -> int | None:
+    """The camera that a source names ("0", " 2 "), or None: ASCII digits only (str.isdigit() also takes
+    "²" and "٣", which are no camera), and not when a file has that name."""
+    stripped = text.strip()
+    if stripped.isascii() and stripped.isdigit() and not Path(text).exists():
+        return int(stripped)
+    return None
+
+
+def _refuse_unknown_address(text: str) -> None:
     if "://" in text and not Path(text).exists():
         raise InputError(f"{text}: unsupported stream address (expected rtsp://, http(s)://, ...)")
-    return VideoFile(text)
