@@ -205,6 +205,24 @@ def test_export_of_a_file_that_is_not_a_checkpoint(content: bytes, tmp_path: Pat
     assert sorted(p.name for p in tmp_path.iterdir()) == ["text.mp4"]
 
 
+def test_a_failed_export_leaves_no_half_made_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    from gaitid.errors import GaitidError
+    from gaitid.gait import export
+    from gaitid.training import skeleton
+
+    def half(checkpoint: object, out: Path, **kwargs: object) -> Path:
+        Path(out).write_bytes(b"half an onnx model")
+        raise GaitidError("the checker refused the model")
+
+    monkeypatch.setattr(skeleton, "is_skeleton_checkpoint", lambda path: False)
+    monkeypatch.setattr(export, "export_onnx", half)
+    checkpoint = tmp_path / "run.pt"
+    checkpoint.write_bytes(b"x")
+    assert main(["export", str(checkpoint), str(tmp_path / "model.onnx")]) == 2
+    assert "checker refused" in one_error(capsys)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.pt"]
+
+
 def test_a_config_that_is_not_text(tmp_path: Path, capsys) -> None:
     config = tmp_path / "run.yaml"
     config.write_bytes(b"model: \xff\xfe\n")

@@ -105,8 +105,6 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_evaluate(args: argparse.Namespace) -> int:
-    import json
-
     from gaitid.evaluation.crossview import evaluate_cross_view, format_report, make_embedder
     from gaitid.evaluation.protocols import PROTOCOLS
 
@@ -130,9 +128,17 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     )
     print(format_report(result))
     if args.json_path:
-        with open(args.json_path, "w") as f:
-            json.dump(result, f, indent=1)
+        _write_report(result, args.json_path)
     return 0
+
+
+def _write_report(result: dict, path: str) -> None:
+    import json
+
+    from gaitid.outputs import atomic_path
+
+    with atomic_path(path) as tmp, open(tmp, "w") as f:
+        json.dump(result, f, indent=1)
 
 
 def _check_evaluate_options(args: argparse.Namespace) -> None:
@@ -148,8 +154,6 @@ def _check_evaluate_options(args: argparse.Namespace) -> None:
 
 
 def _run_evaluate_kinect(args: argparse.Namespace) -> int:
-    import json
-
     from gaitid.evaluation.kinect import (
         bone_length_loo,
         bone_length_protocol,
@@ -178,8 +182,7 @@ def _run_evaluate_kinect(args: argparse.Namespace) -> int:
             f"{result['bone_length_loo']['rank1_raw']:.2f} on unstandardised lengths)"
         )
     if args.json_path:
-        with open(args.json_path, "w") as f:
-            json.dump(result, f, indent=1)
+        _write_report(result, args.json_path)
     return 0
 
 
@@ -245,7 +248,7 @@ def _add_export(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_export(args: argparse.Namespace) -> int:
-    from gaitid.outputs import check_output
+    from gaitid.outputs import atomic_path, check_output
 
     if not str(args.out).endswith(".onnx"):
         raise GaitidError(f"output must be an .onnx file, got {args.out}")
@@ -256,13 +259,15 @@ def _run_export(args: argparse.Namespace) -> int:
     from gaitid.training.skeleton import export_skeleton_onnx, is_skeleton_checkpoint
 
     if all(is_skeleton_checkpoint(c) for c in args.checkpoint):
-        print(export_skeleton_onnx(args.checkpoint, args.out, version=args.version, notes=args.notes))
-        return 0
-    if len(args.checkpoint) > 1:
+        export = export_skeleton_onnx
+    elif len(args.checkpoint) > 1:
         raise GaitidError("only skeleton checkpoints can be exported together (as an ensemble)")
-    from gaitid.gait.export import export_onnx
-
-    print(export_onnx(args.checkpoint[0], args.out, version=args.version, notes=args.notes))
+    else:
+        from gaitid.gait.export import export_onnx as export
+    with atomic_path(args.out) as tmp:  # a failed export leaves no half-made model
+        checkpoints = args.checkpoint if export is export_skeleton_onnx else args.checkpoint[0]
+        export(checkpoints, tmp, version=args.version, notes=args.notes)
+    print(args.out)
     return 0
 
 
