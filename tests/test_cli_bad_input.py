@@ -103,6 +103,7 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         put(f"video.{suffix}", video)
     put("walk.mp4", video)
     put("huge.png", png_header(60_000, 60_000))
+    put("huge.mp4", b"YUV4MPEG2 W12000 H12000 F30:1 Ip A1:1 C420jpeg\nFRAME\n" + bytes(1000))  # 144 megapixels
     put("wide.png", png_header(2**31 - 1, 1))
     put("bad.yaml", b"model: [unclosed\n")
     put("list.yaml", b"- a\n- b\n")
@@ -171,8 +172,11 @@ BAD_VIDEOS = {
     "garbage": "{garbage_mp4}",
     "text": "{text_mp4}",
     "truncated": "{truncated_mp4}",
+    "huge-frames": "{huge_mp4}",
     "folder": "{folder}",
     "name-too-long": "{out}/" + "n" * 300 + ".mp4",
+    "name-with-a-newline": "{out}/two\nlines.mp4",
+    "name-with-an-escape": "{out}/\x1b[2J\x1b[31mred.mp4",  # would clear the terminal
 }
 BAD_IMAGES = {
     "missing": "{missing}.png",
@@ -470,7 +474,10 @@ def odd_names(tmp_path_factory: pytest.TempPathFactory, files: dict[str, str]) -
 
 
 def _run_bytes(argv: list[bytes], cwd: Path, stand_in: bool = True) -> subprocess.CompletedProcess[bytes]:
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "src"), str(ROOT / "tests")]))
+    import gaitid
+
+    src = Path(gaitid.__file__).resolve().parents[1]  # the gaitid under test, wherever it was imported from
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(src), str(ROOT / "tests")]))
     env["GAITID_GALLERY"] = str(cwd / "default.db")
     for name in ("GAITID_GALLERY_KEY", "GAITID_GALLERY_KEY_FILE"):
         env.pop(name, None)

@@ -123,6 +123,33 @@ def test_an_os_error_that_escapes_is_one_line(env: Path, monkeypatch: pytest.Mon
     assert one_error(capsys) == "gaitid: error: /somewhere/gallery.db: Permission denied"
 
 
+@pytest.mark.parametrize(
+    "name, shown",
+    [("two\nlines.mp4", "two\\nlines.mp4"), ("\x1b[2Jred.mp4", "\\x1b[2Jred.mp4"), ("\udcff.mp4", "\\xff.mp4")],
+    ids=["newline", "escape", "not-utf8"],
+)
+def test_errors_name_files_on_one_printable_line(name: str, shown: str, tmp_path: Path, capsys) -> None:
+    assert main(["track", str(tmp_path / name)]) == 2
+    assert one_error(capsys) == f"gaitid: error: {tmp_path / shown}: no such file"
+
+
+def test_a_reader_that_goes_away_ends_the_output_quietly(gallery: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    import gaitid
+
+    env = dict(os.environ, PYTHONPATH=str(Path(gaitid.__file__).resolve().parents[1]))  # the gaitid tested
+    for argv in (["gallery", "list", "--gallery", str(gallery)], ["--help"]):
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gaitid", *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+        )
+        process.stdout.close()  # as `| head -c 0` does, before the command writes
+        stderr = process.stderr.read().decode()
+        assert process.wait(timeout=60) in (0, 141) and stderr == "", stderr
+
+
 def test_a_usage_error_is_one_line(capsys) -> None:
     with pytest.raises(SystemExit) as exit:
         main(["track", "walk.mp4", "--threads", "two"])

@@ -6,7 +6,9 @@ Every command reports problems with the user's input as one line on stderr and e
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
+import os
 import sys
 from pathlib import Path
 from collections.abc import Callable, Sequence
@@ -16,6 +18,7 @@ from gaitid import __version__
 from gaitid.errors import GaitidError
 
 EXIT_USAGE = 2
+EXIT_BROKEN_PIPE = 141  # as the shell reports a process ended by SIGPIPE
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -24,7 +27,7 @@ class _Parser(argparse.ArgumentParser):
     """Usage errors in one line, like every other error, with where to read more."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USAGE, f"gaitid: error: {message} (see {self.prog} --help)\n")
+        self.exit(EXIT_USAGE, f"gaitid: error: {printable(message)} (see {self.prog} --help)\n")
 
 
 def _add_pose(sub: argparse._SubParsersAction) -> None:
@@ -680,22 +683,38 @@ def _describe(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not hasattr(args, "run"):
-        parser.print_help(sys.stderr)
-        return EXIT_USAGE
     try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if not hasattr(args, "run"):
+            parser.print_help(sys.stderr)
+            return EXIT_USAGE
         return int(args.run(args))
     except GaitidError as error:
-        print(f"gaitid: error: {error}", file=sys.stderr)
+        print(f"gaitid: error: {printable(str(error))}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:  # the reader of our output went away (| head): nothing to say, no one to say it to
+        with contextlib.suppress(OSError, ValueError):  # and no complaint when Python flushes stdout at exit
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     except OSError as error:  # the last line of defence: what could not be read or written, in one line
-        print(f"gaitid: error: {_os_error_text(error)}", file=sys.stderr)
+        print(f"gaitid: error: {printable(_os_error_text(error))}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("gaitid: interrupted", file=sys.stderr)
         return 130
+
+
+def printable(text: str) -> str:
+    """`text` on one line that a terminal shows as it is: control characters (a newline, an escape
+    sequence in a file name) escaped, and the bytes of a name that is not UTF-8 as \\xNN."""
+    return "".join(c if c.isprintable() else _escaped(c) for c in text)
+
+
+def _escaped(char: str) -> str:
+    if 0xDC80 <= ord(char) <= 0xDCFF:  # a byte that was not UTF-8, as Python decodes command lines
+        return f"\\x{ord(char) - 0xDC00:02x}"
+    return char.encode("unicode_escape").decode("ascii")
 
 
 def _os_error_text(error: OSError) -> str:
