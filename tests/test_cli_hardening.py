@@ -159,6 +159,14 @@ def test_a_usage_error_is_one_line(capsys) -> None:
     )
 
 
+def test_enrolling_someone_already_enrolled_is_refused_before_the_work(
+    gallery: Path, env: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    monkeypatch.setattr(identify_app, "analyse", never)
+    assert main(["enroll", "ada", str(WALK_VIDEO), "--gallery", str(gallery), "--no-progress"]) == 2
+    assert "'ada' is already enrolled" in one_error(capsys)
+
+
 # -- 2. digits that are not ASCII ----------------------------------------------------------------------------
 
 

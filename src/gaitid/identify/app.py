@@ -395,7 +395,7 @@ def run_enroll(
     if not name.strip():
         raise InputError("the name to enrol must not be empty")
     _check_before_work(source_spec, options)
-    check_gallery(gallery_path, key_file, source_spec)
+    check_gallery(gallery_path, key_file, source_spec, name, add)
     encoder = _encoder(options)
     walkers = Walkers(encoder, None, options.window, _leave_after())
     result = analyse(source_spec, walkers, options, estimator=estimator)
@@ -459,18 +459,30 @@ def run_cohort_add(
     return 0
 
 
-def check_gallery(path: str | None, key_file: str | None, source_spec: str) -> None:
+def check_gallery(
+    path: str | None, key_file: str | None, source_spec: str, name: str | None = None, add: bool = True
+) -> None:
     """The gallery a run will write to, checked before the video is processed: one that exists must open
-    (a gallery, with the right key); a new one must be creatable where it is asked for."""
+    (a gallery, with the right key) and, unless `add`, not have `name` enrolled already; a new one must be
+    creatable where it is asked for."""
     from gaitid.gallery import Gallery
     from gaitid.gallery.crypto import key_from_environment
+    from gaitid.gallery.errors import UnknownPersonError
     from gaitid.gallery.store import default_gallery_path
 
     key = key_from_environment(key_file)
     target = Path(path) if path is not None else default_gallery_path()
     check_output(target, [source_spec])
-    if target.exists():
-        Gallery.open(target, key=key, create=False).close()
+    if not target.exists():
+        return
+    with Gallery.open(target, key=key, create=False) as gallery:
+        if name is None or add:
+            return
+        try:
+            gallery.person(name)
+        except UnknownPersonError:
+            return
+    raise InputError(f"{name!r} is already enrolled (add vectors to them with --add, or remove them first)")
 
 
 def cohort_walkers(result: WalkRun, tracks: list[int] | None = None) -> list[WalkerState]:
