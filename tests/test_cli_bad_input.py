@@ -166,6 +166,8 @@ UNWRITABLE = {
     # the system's /dev/null with a file
     "a-device": "{device}",
 }
+# placeholders that stay placeholders until the case runs (the UNWRITABLE templates are filled twice)
+_LATER = {key: "{" + key + "}" for key in ("folder", "text_mp4", "out", "device")}
 BAD_VIDEOS = {
     "missing": "{missing}.mp4",
     "empty": "{empty_mp4}",
@@ -381,8 +383,6 @@ def _cases() -> list[tuple[str, list[str]]]:
     return cases
 
 
-# placeholders that stay placeholders until the case runs (the UNWRITABLE templates are filled twice)
-_LATER = {key: "{" + key + "}" for key in ("folder", "text_mp4", "out", "device")}
 CASES = _cases()
 
 
