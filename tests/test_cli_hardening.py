@@ -226,6 +226,19 @@ def test_image_sizes_are_read_from_headers(suffix: str) -> None:
     assert ok and image_size(data.tobytes()) == (53, 37)
 
 
+@pytest.mark.parametrize(
+    "data",
+    [b"P6" + b" " * 100_000 + b"x", b"P6 " + b"9" * 10_000 + b" 5 ", b"II*\0\xff\xff\xff\xff", b"\xff\xd8\xff",
+     b"RIFF\0\0\0\0WEBPVP8X", b"BM"],
+    ids=["pnm-spaces", "pnm-digits", "tiff-offset", "jpeg-cut", "webp-cut", "bmp-cut"],
+)
+def test_image_headers_that_lie_are_read_quickly_or_not_at_all(data: bytes) -> None:
+    from gaitid.sources.files import image_size
+
+    size = image_size(data)
+    assert size is None or all(isinstance(v, int) for v in size)
+
+
 # -- 4. a file that is not a model ---------------------------------------------------------------------------
 
 

@@ -10,9 +10,9 @@ import contextlib
 import math
 import os
 import sys
-from pathlib import Path
 from collections.abc import Callable, Sequence
-from typing import NoReturn
+from pathlib import Path
+from typing import Any, NoReturn
 
 from gaitid import __version__
 from gaitid.errors import GaitidError
@@ -135,7 +135,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write_report(result: dict, path: str) -> None:
+def _write_report(result: dict[str, Any], path: str) -> None:
     import json
 
     from gaitid.outputs import atomic_path
@@ -261,15 +261,16 @@ def _run_export(args: argparse.Namespace) -> int:
     check_output(args.out, args.checkpoint)
     from gaitid.training.skeleton import export_skeleton_onnx, is_skeleton_checkpoint
 
-    if all(is_skeleton_checkpoint(c) for c in args.checkpoint):
-        export = export_skeleton_onnx
-    elif len(args.checkpoint) > 1:
+    skeleton = all(is_skeleton_checkpoint(c) for c in args.checkpoint)
+    if not skeleton and len(args.checkpoint) > 1:
         raise GaitidError("only skeleton checkpoints can be exported together (as an ensemble)")
-    else:
-        from gaitid.gait.export import export_onnx as export
     with atomic_path(args.out) as tmp:  # a failed export leaves no half-made model
-        checkpoints = args.checkpoint if export is export_skeleton_onnx else args.checkpoint[0]
-        export(checkpoints, tmp, version=args.version, notes=args.notes)
+        if skeleton:
+            export_skeleton_onnx(args.checkpoint, tmp, version=args.version, notes=args.notes)
+        else:
+            from gaitid.gait.export import export_onnx
+
+            export_onnx(args.checkpoint[0], tmp, version=args.version, notes=args.notes)
     print(args.out)
     return 0
 

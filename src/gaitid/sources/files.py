@@ -95,7 +95,7 @@ def image_size(data: bytes) -> tuple[int, int] | None:
         if data[:4] in (b"II*\0", b"MM\0*"):
             return _tiff_size(data)
         if re.match(rb"P[1-7]\s", data):
-            numbers = re.match(rb"P\d(?:\s+|#[^\n]*\n)+(\d+)(?:\s+|#[^\n]*\n)+(\d+)", data)
+            numbers = re.match(rb"P\d(?:\s|#[^\n]*\n)+(\d{1,9})(?:\s|#[^\n]*\n)+(\d{1,9})\D", data)
             return (int(numbers[1]), int(numbers[2])) if numbers else None
     except struct.error:
         return None
