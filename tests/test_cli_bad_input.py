@@ -293,6 +293,7 @@ def _cases() -> list[tuple[str, list[str]]]:
         add(f"demo-{what}", "demo", place.format(name="demo", **_LATER), "--no-progress")
     add("demo--window=0", "demo", "{out}/demo", "--window", "0", "--no-progress")
     add("demo--threads=huge", "demo", "{out}/demo", "--threads", HUGE, "--no-progress")
+    add("demo--weights=text", "demo", "{out}/demo", "--weights", "{text_onnx}", "--no-progress")
 
     # gallery
     for verb in (["list"], ["show", "ada"], ["remove", "ada"], ["audit"], ["cohort", "show"], ["cohort", "clear"]):

@@ -623,9 +623,9 @@ def run_demo(out_dir: str, options: PipelineOptions, out: TextIO | None = None) 
         raise InputError(f"{folder}: give a new or empty folder for the demo's outputs")
     check_folder(folder)
     check_threads(options.detect_interval, options.threads)
+    encoder = _encoder(options)  # a bad --weights: refused before the folder is made
     folder.mkdir(parents=True, exist_ok=True)
     gallery_path = folder / "gallery.db"
-    encoder = _encoder(options)
     split = 80
     print(f"1. tracking everyone in frames 0-{split - 1} of {WALK_VIDEO.name} and computing gait vectors ...", file=out)
     first = PipelineOptions(**{**options.__dict__, "frames": (0, split)})
