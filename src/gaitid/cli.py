@@ -7,21 +7,39 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
+import os
 import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
 
 from gaitid import __version__
 from gaitid.errors import GaitidError
 
 EXIT_USAGE = 2
+EXIT_BROKEN_PIPE = 141  # as the shell reports a process ended by SIGPIPE
 
 Command = Callable[[argparse.Namespace], int]
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line, like every other error, with where to read more."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"gaitid: error: {printable(message)} (see {self.prog} --help)\n")
+
+
 def _add_pose(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("pose", help="estimate 2-D poses of every person in an image or video")
+    p = sub.add_parser(
+        "pose",
+        help="estimate 2-D poses of every person in an image or video",
+        description="Find every person in an image or a video and estimate their 33 BlazePose keypoints; "
+        "write them as JSON and draw them on a copy of the input. Outputs are written only when the whole "
+        "input was read.",
+    )
     p.add_argument("input", help="an image (PNG, JPEG, ...) or a video file")
     p.add_argument("--out", help="write the input annotated with boxes and skeletons (image, or MP4 for video)")
     p.add_argument("--json", dest="json_path", help="write poses as JSON to this path, or - for stdout")
@@ -40,7 +58,13 @@ def _run_pose(args: argparse.Namespace) -> int:
 
 
 def _add_train(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("train", help="train a gait model from a YAML or TOML config")
+    p = sub.add_parser(
+        "train",
+        help="train a gait model from a YAML or TOML config",
+        description="Train a silhouette gait model on CASIA-B as the config says, writing checkpoints and a "
+        "log to its out_dir; a run that stops resumes from its last checkpoint. gaitid export turns the "
+        "result into the ONNX model that identification uses.",
+    )
     p.add_argument("config", help="experiment config (.yaml, .yml or .toml): data, model, loss, sampler, ...")
     p.add_argument("--no-resume", action="store_true", help="start afresh even if the out_dir has a checkpoint")
     p.add_argument("--stop-after", type=int, help="stop after this many steps (resume later)")
@@ -60,7 +84,10 @@ def _run_train(args: argparse.Namespace) -> int:
 
 def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "evaluate", help="run a standard gait benchmark protocol (casia-b, kinect) and print its tables"
+        "evaluate",
+        help="run a standard gait benchmark protocol (casia-b, kinect) and print its tables",
+        description="Score a gait model on a standard cross-view protocol (CASIA-B or the Kinect walks) and "
+        "print the rank-1 tables; the data sets are read from the shared data folder.",
     )
     p.add_argument(
         "protocol",
@@ -83,11 +110,10 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_evaluate(args: argparse.Namespace) -> int:
-    import json
-
     from gaitid.evaluation.crossview import evaluate_cross_view, format_report, make_embedder
     from gaitid.evaluation.protocols import PROTOCOLS
 
+    _check_evaluate_options(args)
     if args.protocol == "kinect":
         return _run_evaluate_kinect(args)
     if args.noise is not None:
@@ -107,14 +133,32 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     )
     print(format_report(result))
     if args.json_path:
-        with open(args.json_path, "w") as f:
-            json.dump(result, f, indent=1)
+        _write_report(result, args.json_path)
     return 0
 
 
-def _run_evaluate_kinect(args: argparse.Namespace) -> int:
+def _write_report(result: dict[str, Any], path: str) -> None:
     import json
 
+    from gaitid.outputs import atomic_path
+
+    with atomic_path(path) as tmp, open(tmp, "w") as f:
+        json.dump(result, f, indent=1)
+
+
+def _check_evaluate_options(args: argparse.Namespace) -> None:
+    from gaitid.outputs import check_output
+    from gaitid.pipeline import MAX_THREADS
+
+    if args.json_path:
+        check_output(args.json_path, suffixes=(".json",))
+    if not 1 <= args.threads <= MAX_THREADS:
+        raise GaitidError(f"--threads must be between 1 and {MAX_THREADS}, got {args.threads}")
+    if args.noise is not None and args.noise < 0:
+        raise GaitidError(f"--noise is a seed: 0 or more, got {args.noise}")
+
+
+def _run_evaluate_kinect(args: argparse.Namespace) -> int:
     from gaitid.evaluation.kinect import (
         bone_length_loo,
         bone_length_protocol,
@@ -143,13 +187,17 @@ def _run_evaluate_kinect(args: argparse.Namespace) -> int:
             f"{result['bone_length_loo']['rank1_raw']:.2f} on unstandardised lengths)"
         )
     if args.json_path:
-        with open(args.json_path, "w") as f:
-            json.dump(result, f, indent=1)
+        _write_report(result, args.json_path)
     return 0
 
 
 def _add_train_skeleton(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("train-skeleton", help="train a skeleton gait model on the Kinect walks from a config")
+    p = sub.add_parser(
+        "train-skeleton",
+        help="train a skeleton gait model on the Kinect walks from a config",
+        description="Train a skeleton (keypoint) gait model on the Kinect walks, writing checkpoint.pt and "
+        "log.txt to the out_dir; a run that stops resumes from its last checkpoint.",
+    )
     p.add_argument("config", help="config (.yaml, .yml or .toml) with SkeletonTrainConfig keys")
     p.add_argument("--no-resume", action="store_true", help="start afresh even if the out_dir has a checkpoint")
     p.add_argument("--stop-after", type=int, help="stop after this many steps (resume later)")
@@ -170,14 +218,28 @@ def _run_train_skeleton(args: argparse.Namespace) -> int:
 
     overrides = parse_overrides(args.overrides)
     if args.out_dir:
+        _check_out_dir(args.out_dir)
         overrides["out_dir"] = args.out_dir
     cfg = load_train_config(args.config, overrides)
     print(train_skeleton(cfg, resume=not args.no_resume, stop_after=args.stop_after))
     return 0
 
 
+def _check_out_dir(path: str) -> None:
+    from gaitid.outputs import check_folder
+
+    if Path(path).exists() and not Path(path).is_dir():
+        raise GaitidError(f"{path}: not a folder")
+    check_folder(path)
+
+
 def _add_export(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("export", help="export a training checkpoint to ONNX for inference without torch")
+    p = sub.add_parser(
+        "export",
+        help="export a training checkpoint to ONNX for inference without torch",
+        description="Write the embedding part of a training checkpoint as an ONNX model with gaitid's "
+        "metadata, usable with --weights (several skeleton checkpoints make one ensemble).",
+    )
     p.add_argument(
         "checkpoint",
         nargs="+",
@@ -191,18 +253,27 @@ def _add_export(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_export(args: argparse.Namespace) -> int:
+    from gaitid.outputs import atomic_path, check_output
+
     if not str(args.out).endswith(".onnx"):
         raise GaitidError(f"output must be an .onnx file, got {args.out}")
+    for checkpoint in args.checkpoint:
+        if not Path(checkpoint).is_file():
+            raise GaitidError(f"checkpoint not found: {checkpoint}")
+    check_output(args.out, args.checkpoint)
     from gaitid.training.skeleton import export_skeleton_onnx, is_skeleton_checkpoint
 
-    if all(is_skeleton_checkpoint(c) for c in args.checkpoint):
-        print(export_skeleton_onnx(args.checkpoint, args.out, version=args.version, notes=args.notes))
-        return 0
-    if len(args.checkpoint) > 1:
+    skeleton = all(is_skeleton_checkpoint(c) for c in args.checkpoint)
+    if not skeleton and len(args.checkpoint) > 1:
         raise GaitidError("only skeleton checkpoints can be exported together (as an ensemble)")
-    from gaitid.gait.export import export_onnx
+    with atomic_path(args.out) as tmp:  # a failed export leaves no half-made model
+        if skeleton:
+            export_skeleton_onnx(args.checkpoint, tmp, version=args.version, notes=args.notes)
+        else:
+            from gaitid.gait.export import export_onnx
 
-    print(export_onnx(args.checkpoint[0], args.out, version=args.version, notes=args.notes))
+            export_onnx(args.checkpoint[0], tmp, version=args.version, notes=args.notes)
+    print(args.out)
     return 0
 
 
@@ -307,7 +378,7 @@ def _identification_arguments(parser: argparse.ArgumentParser) -> None:
         "--method", choices=["cosine", "svm"], default="cosine", help="classifier over the gallery (default cosine)"
     )
     parser.add_argument(
-        "--fpir", type=float, default=0.01, metavar="RATE",
+        "--fpir", type=_rate, default=0.01, metavar="RATE",
         help="target rate of strangers wrongly given a name, whatever the number of people enrolled (estimated "
         "on a cohort of people never enrolled; see gaitid gallery cohort); sets the unknown threshold (default 0.01)",
     )
@@ -417,6 +488,9 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
         "demo",
         parents=[_pipeline_arguments(files_only=False)],
         help="enrol and identify the walkers of the shipped sample clip (a first look, no data needed)",
+        description="A first look with no data of your own: everyone who walks in the first 80 frames of the "
+        "shipped sample clip is enrolled (as person-TRACK) in a gallery of the demo's own, then the rest of "
+        "the clip is identified. OUT_DIR (new or empty) gets the gallery, the annotated video and the JSON.",
     )
     p.add_argument("out_dir", help="a new folder for the demo's gallery, annotated video and JSON")
     p.set_defaults(run=_run_demo)
@@ -430,7 +504,12 @@ def _run_demo(args: argparse.Namespace) -> int:
 
 def _add_gallery(sub: argparse._SubParsersAction) -> None:
     common = _gallery_arguments()
-    p = sub.add_parser("gallery", help="list, show, remove, export or import enrolled people")
+    p = sub.add_parser(
+        "gallery",
+        help="list, show, remove, export or import enrolled people",
+        description="Look after the gallery of enrolled people: list them, show or remove one, export "
+        "everyone to a file or import them from one, read the audit log, and manage the site cohort.",
+    )
     verbs = p.add_subparsers(dest="verb", metavar="VERB", required=True)
     verbs.add_parser("list", parents=[common], help="everyone enrolled").set_defaults(run=_run_gallery)
     show = verbs.add_parser("show", parents=[common], help="one person and their vectors")
@@ -448,7 +527,7 @@ def _add_gallery(sub: argparse._SubParsersAction) -> None:
     import_.add_argument("--add", action="store_true", help="add vectors to people already enrolled")
     import_.set_defaults(run=_run_gallery)
     audit = verbs.add_parser("audit", parents=[common], help="recent enrolments, removals, identifications")
-    audit.add_argument("--limit", type=int, default=50, help="how many entries (default 50)")
+    audit.add_argument("--limit", type=int, default=50, help="how many entries, the latest (default 50)")
     audit.set_defaults(run=_run_gallery)
     cohort = verbs.add_parser(
         "cohort",
@@ -484,10 +563,21 @@ def _run_gallery(args: argparse.Namespace) -> int:
     if args.verb == "remove":
         return app.run_remove(*where, args.name)
     if args.verb == "export":
+        _check_export_target(args.path)
         return app.run_export(*where, args.path, args.plain)
     if args.verb == "import":
         return app.run_import(*where, args.path, args.add)
-    return app.run_audit(*where, args.limit)
+    if args.limit < 1:
+        raise GaitidError(f"--limit must be at least 1, got {args.limit}")
+    return app.run_audit(*where, min(args.limit, 2**62))  # more than there can be: all of them
+
+
+def _check_export_target(path: str) -> None:
+    from gaitid.outputs import check_output
+
+    if Path(path).exists() and Path(path).is_file():
+        raise GaitidError(f"{path} already exists; export to a new file")
+    check_output(path)
 
 
 def _run_gallery_cohort(args: argparse.Namespace) -> int:
@@ -517,7 +607,10 @@ def _add_serve(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     p.add_argument("--token-file", metavar="PATH", help="read the token from this file (owner-only permissions)")
     p.add_argument("--work-dir", metavar="PATH", help="keep uploads and annotated videos here (default: a temporary folder)")
-    p.add_argument("--max-upload-mb", type=float, default=500.0, metavar="MB", help="largest upload accepted (default 500)")
+    p.add_argument(
+        "--max-upload-mb", type=_finite, default=500.0, metavar="MB",
+        help="largest upload accepted (default 500)",
+    )
     p.add_argument(
         "--allow-file-sources", action="store_true", help="let a live source be a video file on this machine (demos, tests)"
     )
@@ -530,6 +623,26 @@ def _add_serve(sub: argparse._SubParsersAction) -> None:
     )
     _identification_arguments(p)
     p.set_defaults(run=_run_serve)
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(text)
+    return value
+
+
+_finite.__name__ = "finite number"  # what argparse calls the value it could not read
+
+
+def _rate(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:  # NaN too
+        raise ValueError(text)
+    return value
+
+
+_rate.__name__ = "rate (a number from 0 to 1)"
 
 
 def _run_serve(args: argparse.Namespace) -> int:
@@ -560,12 +673,24 @@ _COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="gaitid", description="Identify people in video by the way they walk.")
+    parser = _Parser(prog="gaitid", description="Identify people in video by the way they walk.")
     parser.add_argument("--version", action="version", version=f"gaitid {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for add in _COMMANDS:
         add(sub)
+    _describe(parser)
     return parser
+
+
+def _describe(parser: argparse.ArgumentParser) -> None:
+    """A command without a description of its own is described by its one-line help in --help."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            helps = {choice.dest: choice.help for choice in action._choices_actions}
+            for name, command in action.choices.items():
+                if not command.description and helps.get(name):
+                    command.description = helps[name][0].upper() + helps[name][1:] + "."
+                _describe(command)
 
 
 class Terminated(KeyboardInterrupt):
@@ -592,20 +717,45 @@ def _sigterm_as_interrupt() -> Iterator[None]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not hasattr(args, "run"):
-        parser.print_help(sys.stderr)
-        return EXIT_USAGE
     try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if not hasattr(args, "run"):
+            parser.print_help(sys.stderr)
+            return EXIT_USAGE
         with _sigterm_as_interrupt():
             return int(args.run(args))
     except GaitidError as error:
-        print(f"gaitid: error: {error}", file=sys.stderr)
+        print(f"gaitid: error: {printable(str(error))}", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:  # the reader of our output went away (| head): nothing to say, no one to say it to
+        with contextlib.suppress(OSError, ValueError):  # and no complaint when Python flushes stdout at exit
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+    except OSError as error:  # the last line of defence: what could not be read or written, in one line
+        print(f"gaitid: error: {printable(_os_error_text(error))}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("gaitid: interrupted", file=sys.stderr)
         return 130
+
+
+def printable(text: str) -> str:
+    """`text` on one line that a terminal shows as it is: control characters (a newline, an escape
+    sequence in a file name) escaped, and the bytes of a name that is not UTF-8 as \\xNN."""
+    return "".join(c if c.isprintable() else _escaped(c) for c in text)
+
+
+def _escaped(char: str) -> str:
+    if 0xDC80 <= ord(char) <= 0xDCFF:  # a byte that was not UTF-8, as Python decodes command lines
+        return f"\\x{ord(char) - 0xDC00:02x}"
+    return char.encode("unicode_escape").decode("ascii")
+
+
+def _os_error_text(error: OSError) -> str:
+    reason = error.strerror or str(error) or type(error).__name__
+    names = [str(n) for n in (error.filename, error.filename2) if n is not None]
+    return " ".join(f"{' -> '.join(names)}: {reason}".split()) if names else " ".join(reason.split())
 
 
 if __name__ == "__main__":

@@ -21,8 +21,8 @@ from typing import Protocol
 import numpy as np
 
 from gaitid.errors import GaitidError, InputError
-from gaitid.outputs import atomic_path, write_json
-from gaitid.sources import LiveOptions, VideoWriter, open_source
+from gaitid.outputs import atomic_path, check_output, counted, write_json
+from gaitid.sources import LiveOptions, VideoWriter, check_source, open_source
 from gaitid.tracking import TrackCollector, Tracker, tracks_to_json
 from gaitid.tracking.drawing import draw_tracks
 from gaitid.types import Frame, FramePeople
@@ -219,11 +219,23 @@ def run_stream(
     return StreamRun(frames=count, seconds=time.perf_counter() - start, interrupted=interrupted, error=error)
 
 
+MAX_THREADS = 256
+
+
 def check_threads(detect_interval: int, threads: int | None) -> None:
     if detect_interval < 1:
         raise InputError(f"--detect-every must be at least 1, got {detect_interval}")
-    if threads is not None and threads < 1:
-        raise InputError(f"--threads must be at least 1, got {threads}")
+    if threads is not None and not 1 <= threads <= MAX_THREADS:
+        raise InputError(f"--threads must be between 1 and {MAX_THREADS}, got {threads}")
+
+
+def check_outputs(source_spec: str, out: str | None = None, json_path: str | None = None) -> None:
+    """The annotated video (.mp4) and the JSON (.json, or - for stdout), checked before any work is done:
+    each must be a file that can be written, and none may be the input."""
+    if out is not None:
+        check_output(out, [source_spec], suffixes=(".mp4",))
+    if json_path is not None and json_path != "-":
+        check_output(json_path, [source_spec], suffixes=(".json",))
 
 
 def run_track(
@@ -243,6 +255,8 @@ def run_track(
     JSON written with everything so far.
     """
     check_threads(detect_interval, threads)
+    check_source(source_spec)
+    check_outputs(source_spec, out, json_path)
     video = AnnotatedVideo(out, None)
     source = open_source(source_spec, live_options)
     collector = TrackCollector()
@@ -253,25 +267,26 @@ def run_track(
         if out is not None:
             video.write(draw_tracks(frame.image, people))
 
+    # A file that breaks off leaves no output (a partial result is not the video's); a live source that
+    # fails keeps what was tracked up to then.
+    keep = False
     try:
         estimator = estimator or default_estimator(model, detect_interval, threads)
         run = run_stream(source, estimator, on_frame, progress)
+        keep = run.error is None or (source.is_live and run.frames > 0)
     finally:
         source.close()
-        video.close()
-    if json_path is not None and (run.error is None or run.frames > 0):
+        video.close(keep=keep)
+    if json_path is not None and keep:
         write_json(tracks_to_json(collector.tracks()), json_path)
+    tracks = counted(len(collector), "track")
     if run.error is not None:
-        if run.frames == 0:
-            raise run.error
-        # What was tracked before the source failed is kept (written above); the failure is still an error.
-        print(f"{source_spec}: {run.frames} frames, {len(collector)} tracks before the source failed", file=sys.stderr)
+        if keep:
+            print(f"{source_spec}: {run.frames} frames, {tracks} before the source failed", file=sys.stderr)
         raise run.error
     note = " (interrupted)" if run.interrupted else ""
-    print(
-        f"{source_spec}: {run.frames} frames in {run.seconds:.1f} s ({run.fps:.1f} fps), {len(collector)} tracks{note}",
-        file=sys.stderr,
-    )
+    summary = f"{source_spec}: {run.frames} frames in {run.seconds:.1f} s ({run.fps:.1f} fps), {tracks}{note}"
+    print(summary, file=sys.stderr)
     if run.interrupted and not source.is_live:
         return 130
     return 0

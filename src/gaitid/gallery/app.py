@@ -31,8 +31,8 @@ def _open(path: str | None, key_file: str | None, *, create: bool = False) -> Ga
         raise
 
 
-def _n(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+def _n(count: int, noun: str, nouns: str | None = None) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {nouns or noun + 's'}"
 
 
 def _when(t: float) -> str:
@@ -60,7 +60,8 @@ def run_list(path: str | None, key_file: str | None, out: TextIO | None = None) 
                 f"{p.name:<{width}}  {_n(p.num_vectors, 'vector'):>11}  enrolled {_when(p.created)}  {models}",
                 file=out,
             )
-        print(f"{len(people)} people in {store.path}" + (" (encrypted)" if store.encrypted else ""), file=out)
+        encrypted = " (encrypted)" if store.encrypted else ""
+        print(f"{_n(len(people), 'person', 'people')} in {store.path}{encrypted}", file=out)
     return 0
 
 
@@ -109,7 +110,8 @@ def run_export(
         if encrypted
         else "NOT encrypted: it holds biometric templates, keep it safe"
     )
-    print(f"exported {people} people ({vectors} vectors) to {target}, {what}", file=out)
+    counts = f"{_n(people, 'person', 'people')} ({_n(vectors, 'vector')})"
+    print(f"exported {counts} to {target}, {what}", file=out)
     return 0
 
 
@@ -123,7 +125,8 @@ def run_import(
     with _open(path, key_file, create=True) as store:
         done = store.enroll_many(entries, add=add)
         skipped = f"; skipped {_n(done.skipped, 'vector')} already enrolled" if done.skipped else ""
-        print(f"imported {done.people} people ({done.vectors} vectors) into {store.path}{skipped}", file=out)
+        counts = f"{_n(done.people, 'person', 'people')} ({_n(done.vectors, 'vector')})"
+        print(f"imported {counts} into {store.path}{skipped}", file=out)
     return 0
 
 

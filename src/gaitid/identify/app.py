@@ -7,6 +7,7 @@ Enrolment runs exactly the same stages as identification, so what is enrolled is
 from __future__ import annotations
 
 import json
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -19,17 +20,18 @@ import numpy as np
 from gaitid.errors import GaitidError, InputError
 from gaitid.gallery.gallery import SITE_COHORT_ALONE
 from gaitid.identify.walkers import WalkerEvent, Walkers, WalkerState, WindowSpec
-from gaitid.outputs import atomic_path, write_json
+from gaitid.outputs import atomic_path, check_folder, check_output, counted, write_json
 from gaitid.pipeline import (
     AnnotatedVideo,
     PoseEstimator,
     StreamRun,
+    check_outputs,
     check_threads,
     default_estimator,
     run_stream,
 )
 from gaitid.pose.drawing import draw_people
-from gaitid.sources import LiveOptions, open_source
+from gaitid.sources import LiveOptions, check_source, open_source
 from gaitid.sources.files import write_image
 from gaitid.tracking import TrackerConfig
 from gaitid.types import Frame, FramePeople, Identity
@@ -55,17 +57,19 @@ class PipelineOptions:
     progress: bool = True
 
 
+_FRAME_RANGE = re.compile(r"\s*(\d*)\s*:\s*(\d*)\s*", re.ASCII)  # ASCII: int() would also read "٣"
+
+
 def parse_frame_range(text: str | None) -> tuple[int, int | None]:
     """"A:B" (frames A to B-1), "A:" or ":B" -> (A, B or None)."""
     if text is None:
         return 0, None
-    first, sep, end = text.partition(":")
-    try:
-        start = int(first) if first.strip() else 0
-        stop = int(end) if end.strip() else None
-    except ValueError:
-        raise InputError(f"--frames expects FIRST:END frame numbers such as 0:300, got {text!r}") from None
-    if not sep or start < 0 or (stop is not None and stop <= start):
+    match = _FRAME_RANGE.fullmatch(text)
+    if match is None:
+        raise InputError(f"--frames expects FIRST:END frame numbers such as 0:300, got {text!r}")
+    start = int(match[1] or 0)
+    stop = int(match[2]) if match[2] else None
+    if stop is not None and stop <= start:
         raise InputError(f"--frames expects FIRST:END with 0 <= FIRST < END, got {text!r}")
     return start, stop
 
@@ -80,6 +84,7 @@ class WalkRun:
     walkers: Walkers
     run: StreamRun
     calibration: dict[str, Any] | None = None  # what the scores mean (None without a gallery)
+    live: bool = False  # a camera or stream (which keeps its results when it fails partway)
 
 
 def analyse(
@@ -118,13 +123,16 @@ def analyse(
         final = walkers.finish()
         if on_events is not None and final:
             on_events(final)
-        keep_video = run.frames > 0
+        # a file that broke off gives no video (a partial result is not the file's); a live source does
+        keep_video = run.frames > 0 and (run.error is None or source.is_live)
     finally:
         source.close()
         video.close(keep=keep_video)
     if run.frames == 0 and run.error is None and not run.interrupted:
         raise InputError(f"{source_spec}: no frame in --frames {first}:{'' if end is None else end}")
-    return WalkRun(source_spec, walkers.encoder.model, walkers.window, walkers, run, _calibration(walkers))
+    calibration = _calibration(walkers)
+    model, window = walkers.encoder.model, walkers.window
+    return WalkRun(source_spec, model, window, walkers, run, calibration, source.is_live)
 
 
 class _FrameRange:
@@ -296,6 +304,8 @@ def _open_gallery(path: str | None, key_file: str | None, method: str, target_fp
     target = Path(path) if path is not None else default_gallery_path()
     if not target.exists():
         raise GaitidError(f"no gallery at {target} yet: enrol people first (gaitid enroll NAME VIDEO)")
+    if not target.is_file():
+        raise GaitidError(f"{target}: not a gallery file")
     return Gallery.open(target, key=key_from_environment(key_file), create=False, method=method, target_fpir=target_fpir)
 
 
@@ -337,8 +347,7 @@ def run_identify(
     estimator: PoseEstimator | None = None,
 ) -> int:
     """`gaitid identify`: who walks in the video. Prints one line per track; writes JSON and video if asked."""
-    if json_path is not None and json_path != "-" and Path(json_path).suffix.lower() != ".json":
-        raise InputError(f"{json_path}: the JSON output must end in .json (or be - for stdout)")
+    _check_before_work(source_spec, options, out=out, json_path=json_path)
     encoder = _encoder(options)
     with _open_gallery(gallery_path, key_file, method, target_fpir) as gallery:
         _check_ready(gallery, encoder.model)
@@ -347,17 +356,29 @@ def run_identify(
     return _report(result, json_path)
 
 
+def _check_before_work(
+    source_spec: str, options: PipelineOptions, out: str | None = None, json_path: str | None = None
+) -> None:
+    """What can be found wrong without processing the video, found first: the input, then the options and
+    the outputs (so that no time goes into a run whose result could not be written)."""
+    check_source(source_spec)
+    check_threads(options.detect_interval, options.threads)
+    check_outputs(source_spec, out, json_path)
+
+
 def _report(result: WalkRun, json_path: str | None) -> int:
+    run = result.run
+    if run.error is not None and not result.live:
+        raise run.error  # a file that broke off: no result, as if it were not read at all
     if json_path is not None:
         write_json(walk_run_json(result), json_path)
     stream = sys.stderr if json_path == "-" else sys.stdout
-    run = result.run
     for line in _summary_lines(result):
         print(line, file=stream)
     note = " (interrupted)" if run.interrupted else ""
     print(
         f"{result.source}: {run.frames} frames in {run.seconds:.1f} s ({run.fps:.1f} fps), "
-        f"{len(result.walkers.states)} tracks{note}",
+        f"{counted(len(result.walkers.states), 'track')}{note}",
         file=sys.stderr,
     )
     if run.error is not None:
@@ -388,6 +409,8 @@ def run_enroll(
 
     out = out if out is not None else sys.stdout
     check_name(name)  # before the video is processed
+    _check_before_work(source_spec, options)
+    check_gallery(gallery_path, key_file, source_spec, name, add)
     encoder = _encoder(options)
     walkers = Walkers(encoder, None, options.window, _leave_after())
     result = analyse(source_spec, walkers, options, estimator=estimator)
@@ -408,7 +431,7 @@ def run_enroll(
         where = gallery.store.path
     print(
         f"enrolled {person.name} from track {state.track_id} (frames {state.first_frame}-{state.last_frame}): "
-        f"{len(embeddings)} vectors of {encoder.model}; {person.num_vectors} in all, in {where}",
+        f"{counted(len(embeddings), 'vector')} of {encoder.model}; {person.num_vectors} in all, in {where}",
         file=out,
     )
     return 0
@@ -430,6 +453,8 @@ def run_cohort_add(
     from gaitid.gallery.crypto import key_from_environment
 
     out = out if out is not None else sys.stdout
+    _check_before_work(source_spec, options)
+    check_gallery(gallery_path, key_file, source_spec)
     encoder = _encoder(options)
     result = analyse(source_spec, Walkers(encoder, None, options.window, _leave_after()), options, estimator=estimator)
     if result.run.error is not None:
@@ -441,11 +466,38 @@ def run_cohort_add(
         count = add_to_cohort(gallery, result, states, source_spec, time.strftime("%Y%m%dT%H%M%S"))
         where = gallery.store.path
     print(
-        f"added {len(states)} walkers ({sum(len(s.vectors) for s in states)} vectors) of {result.source} to the "
-        f"cohort of {encoder.model}: {count} site-cohort vectors in all, in {where}",
+        f"added {counted(len(states), 'walker')} ({counted(sum(len(s.vectors) for s in states), 'vector')}) "
+        f"of {result.source} to the cohort of {encoder.model}: "
+        f"{counted(count, 'site-cohort vector')} in all, in {where}",
         file=out,
     )
     return 0
+
+
+def check_gallery(
+    path: str | None, key_file: str | None, source_spec: str, name: str | None = None, add: bool = True
+) -> None:
+    """The gallery a run will write to, checked before the video is processed: one that exists must open
+    (a gallery, with the right key) and, unless `add`, not have `name` enrolled already; a new one must be
+    creatable where it is asked for."""
+    from gaitid.gallery import Gallery
+    from gaitid.gallery.crypto import key_from_environment
+    from gaitid.gallery.errors import UnknownPersonError
+    from gaitid.gallery.store import default_gallery_path
+
+    key = key_from_environment(key_file)
+    target = Path(path) if path is not None else default_gallery_path()
+    check_output(target, [source_spec])
+    if not target.exists():
+        return
+    with Gallery.open(target, key=key, create=False) as gallery:
+        if name is None or add:
+            return
+        try:
+            gallery.person(name)
+        except UnknownPersonError:
+            return
+    raise InputError(f"{name!r} is already enrolled (add vectors to them with --add, or remove them first)")
 
 
 def cohort_walkers(result: WalkRun, tracks: list[int] | None = None) -> list[WalkerState]:
@@ -528,6 +580,7 @@ def run_live(
     """`gaitid live SOURCE`: identify walkers on a camera as they pass; one event per identification or
     departure, as text or JSON lines, until Ctrl-C (or the source gives up)."""
     stream = stream if stream is not None else sys.stdout
+    _check_before_work(source_spec, options, out=out)
     encoder = _encoder(options)
     with _open_gallery(gallery_path, key_file, method, target_fpir) as gallery:
         _check_ready(gallery, encoder.model)
@@ -541,6 +594,8 @@ def run_live(
 
         result = analyse(source_spec, walkers, options, out=out, on_events=emit, estimator=estimator)
     run = result.run
+    if run.error is not None and not result.live:
+        raise run.error  # a file that broke off: its error says how far it got
     print(f"{source_spec}: {run.frames} frames in {run.seconds:.1f} s ({run.fps:.1f} fps)", file=sys.stderr)
     if run.error is not None:
         if run.frames == 0:
@@ -581,11 +636,13 @@ def run_demo(out_dir: str, options: PipelineOptions, out: TextIO | None = None) 
 
     out = out if out is not None else sys.stdout
     folder = Path(out_dir)
-    if folder.exists() and any(folder.iterdir()):
+    if folder.exists() and not (folder.is_dir() and not any(folder.iterdir())):
         raise InputError(f"{folder}: give a new or empty folder for the demo's outputs")
+    check_folder(folder)
+    check_threads(options.detect_interval, options.threads)
+    encoder = _encoder(options)  # a bad --weights: refused before the folder is made
     folder.mkdir(parents=True, exist_ok=True)
     gallery_path, sheet_path = folder / "gallery.db", folder / "enrolled.jpg"
-    encoder = _encoder(options)
     split = 80
     print(f"1. tracking everyone in frames 0-{split - 1} of {WALK_VIDEO.name} and computing gait vectors ...", file=out)
     first = PipelineOptions(**{**options.__dict__, "frames": (0, split)})
@@ -598,7 +655,8 @@ def run_demo(out_dir: str, options: PipelineOptions, out: TextIO | None = None) 
                 name = f"person-{state.track_id}"
                 gallery.enroll(name, state.embeddings(encoder.model, options.window.size), source=str(WALK_VIDEO))
                 enrolled.append((name, sampler.crops(state.track_id)))
-                print(f"2. enrolled {name}: track {state.track_id}, {len(state.vectors)} vectors", file=out)
+                vectors = counted(len(state.vectors), "vector")
+                print(f"2. enrolled {name}: track {state.track_id}, {vectors}", file=out)
             else:
                 print(f"   track {state.track_id}: {state.usable} usable frames, too short to enrol", file=out)
     if enrolled:

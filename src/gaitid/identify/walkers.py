@@ -37,6 +37,9 @@ from gaitid.types import Embedding, FramePeople, Identity, Person
 EDGE_MARGIN = 2.0  # pixels: a box this close to the frame's border touches it
 
 
+MAX_WINDOW = 1000  # usable frames: over half a minute of walking at 30 frames/s, far past any use
+
+
 @dataclass(frozen=True)
 class WindowSpec:
     """size: usable frames per window; stride: usable frames between windows; min_height: the least box
@@ -47,8 +50,11 @@ class WindowSpec:
     min_height: float = 40.0
 
     def __post_init__(self) -> None:
-        if self.size < 1 or self.stride < 1:
-            raise ValueError(f"window size and stride must be at least 1, got {self.size} and {self.stride}")
+        if not (1 <= self.size <= MAX_WINDOW and 1 <= self.stride <= MAX_WINDOW):
+            raise ValueError(
+                f"window size and stride must be between 1 and {MAX_WINDOW} frames, "
+                f"got {self.size} and {self.stride}"
+            )
 
 
 @dataclass(frozen=True)

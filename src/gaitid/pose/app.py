@@ -11,11 +11,10 @@ from typing import Any
 
 from tqdm import tqdm
 
-from gaitid.errors import InputError
-from gaitid.outputs import atomic_path, write_json
+from gaitid.outputs import atomic_path, check_output, counted, write_json
 from gaitid.pose.drawing import draw_people
 from gaitid.pose.estimator import HumanPoseNN
-from gaitid.sources.files import VideoFile, VideoWriter, is_image_path, read_image, write_image
+from gaitid.sources.files import VideoFile, VideoWriter, check_image, is_image_path, read_image, write_image
 from gaitid.types import FramePeople
 
 
@@ -42,8 +41,7 @@ DEFAULT_VIDEO_MODEL = "full"  # fast enough for real time with several people
 def run_pose(input_path: str, out: str | None = None, json_path: str | None = None, model: str | None = None) -> int:
     """Estimate poses in an image or video; write the JSON and annotated copy asked for; print a summary."""
     path = Path(input_path)
-    if out is not None:
-        _check_output_suffix(path, Path(out))
+    _check_before_work(path, out, json_path)
     if is_image_path(path):
         model = model or DEFAULT_IMAGE_MODEL
         frames, seconds = _pose_image(path, out, model)
@@ -57,7 +55,7 @@ def run_pose(input_path: str, out: str | None = None, json_path: str | None = No
         write_json(document, json_path)
     people = sum(len(f["people"]) for f in frames)
     if kind == "image":
-        summary = f"{path.name}: {people} {'person' if people == 1 else 'people'} found in {seconds:.2f} s"
+        summary = f"{path.name}: {counted(people, 'person', 'people')} found in {seconds:.2f} s"
     else:
         fps = len(frames) / seconds if seconds > 0 else 0.0
         summary = (
@@ -68,10 +66,17 @@ def run_pose(input_path: str, out: str | None = None, json_path: str | None = No
     return 0
 
 
-def _check_output_suffix(source: Path, out: Path) -> None:
-    wanted = {".png", ".jpg", ".jpeg"} if is_image_path(source) else {".mp4"}
-    if out.suffix.lower() not in wanted:
-        raise InputError(f"{out}: the annotated output must end in {' or '.join(sorted(wanted))}")
+def _check_before_work(source: Path, out: str | None, json_path: str | None) -> None:
+    """The input, then the outputs, checked before any model is loaded or frame decoded."""
+    if is_image_path(source):
+        check_image(source)
+    else:
+        VideoFile(source).close()
+    if out is not None:
+        wanted = (".jpeg", ".jpg", ".png") if is_image_path(source) else (".mp4",)
+        check_output(out, [source], suffixes=wanted)
+    if json_path is not None and json_path != "-":
+        check_output(json_path, [source], suffixes=(".json",))
 
 
 def _pose_image(path: Path, out: str | None, model: str) -> tuple[list[dict[str, Any]], float]:

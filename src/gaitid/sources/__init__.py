@@ -31,6 +31,7 @@ __all__ = [
     "VideoFile",
     "VideoWriter",
     "camera_index",
+    "check_source",
     "open_source",
     "open_camera",
     "open_stream",
@@ -58,9 +59,19 @@ def open_source(spec: str | int | Path, options: LiveOptions | None = None) -> S
         return open_camera(index, options)
     if isinstance(spec, str) and is_url(text):
         return open_stream(text, options)
-    if "://" in text and not _exists(text):
-        raise InputError(f"{text}: unsupported stream address (expected rtsp://, http(s)://, ...)")
+    _refuse_unknown_address(text)
     return VideoFile(text)
+
+
+def check_source(spec: str | Path) -> None:
+    """Fail early on a source that cannot work, before any other work is done: a file that is missing,
+    empty, a folder or not a video, or an address of an unsupported kind. Cameras and streams are left
+    to open_source (opening them is what tells)."""
+    text = str(spec)
+    if (camera_index(text) is not None and not _exists(text)) or is_url(text):
+        return
+    _refuse_unknown_address(text)
+    VideoFile(text).close()
 
 
 def camera_index(text: str) -> int | None:
@@ -77,3 +88,8 @@ def _exists(text: str) -> bool:
         return Path(text).exists()
     except (OSError, ValueError):  # a name too long for the filesystem, a NUL in it
         return False
+
+
+def _refuse_unknown_address(text: str) -> None:
+    if "://" in text and not _exists(text):
+        raise InputError(f"{text}: unsupported stream address (expected rtsp://, http(s)://, ...)")

@@ -9,6 +9,8 @@ own guess could take it for a playlist (HLS, concat) that reads whatever files a
 from __future__ import annotations
 
 import math
+import re
+import struct
 from collections.abc import Collection, Iterator
 from fractions import Fraction
 from pathlib import Path
@@ -81,15 +83,112 @@ def _is_transport_stream(head: bytes) -> bool:
     return False
 
 
+MAX_PIXELS = 100_000_000  # 100 megapixels (300 MB decoded): past any camera's frame, short of a memory bomb
+
+
 def read_image(path: str | Path) -> Frame:
-    """Read a still image as a single RGB frame; greyscale and alpha are converted."""
+    """Read a still image as a single RGB frame; greyscale and alpha are converted. An image that declares
+    more than MAX_PIXELS pixels is refused before it is decoded (a few bytes can declare gigabytes)."""
     path = Path(path)
-    _check_file(path)
-    data = np.fromfile(path, np.uint8)
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    data = _image_bytes(path)
+    try:
+        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    except cv2.error:  # OpenCV's own limits (its pixel cap, formats it half knows)
+        image = None
     if image is None:
         raise InputError(f"{path}: not a readable image")
+    _check_pixels(path, image.shape[1], image.shape[0])
     return Frame(image=cv2.cvtColor(image, cv2.COLOR_BGR2RGB), index=0, time=0.0)
+
+
+def check_image(path: str | Path) -> None:
+    """What read_image refuses without decoding: a missing, empty or oversized image."""
+    _image_bytes(Path(path))
+
+
+def _image_bytes(path: Path) -> bytes:
+    _check_file(path)
+    data = path.read_bytes()
+    size = image_size(data)
+    if size is not None:
+        _check_pixels(path, *size)
+    return data
+
+
+def _check_pixels(path: Path, width: int, height: int) -> None:
+    if width * height > MAX_PIXELS:
+        raise InputError(
+            f"{path}: {width} x {height} pixels is too large (at most {MAX_PIXELS // 1_000_000} megapixels)"
+        )
+
+
+def image_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) as an image's header declares them (PNG, JPEG, GIF, BMP, WebP, TIFF, PNM), read
+    without decoding; None when the header is none of these or is cut short."""
+    try:
+        if data.startswith(b"\x89PNG\r\n\x1a\n"):
+            return struct.unpack(">II", data[16:24])
+        if data.startswith((b"GIF87a", b"GIF89a")):
+            return struct.unpack("<HH", data[6:10])
+        if data.startswith(b"BM"):
+            core = struct.unpack("<I", data[14:18])[0] == 12  # the old OS/2 header has 16-bit sizes
+            width, height = struct.unpack("<HH" if core else "<ii", data[18:22] if core else data[18:26])
+            return abs(width), abs(height)
+        if data.startswith(b"\xff\xd8"):
+            return _jpeg_size(data)
+        if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+            return _webp_size(data)
+        if data[:4] in (b"II*\0", b"MM\0*"):
+            return _tiff_size(data)
+        if re.match(rb"P[1-7]\s", data):
+            numbers = re.match(rb"P\d(?:\s|#[^\n]*\n)+(\d{1,9})(?:\s|#[^\n]*\n)+(\d{1,9})\D", data)
+            return (int(numbers[1]), int(numbers[2])) if numbers else None
+    except struct.error:
+        return None
+    return None
+
+
+def _jpeg_size(data: bytes) -> tuple[int, int] | None:
+    at = 2
+    while at + 9 <= len(data):
+        if data[at] != 0xFF:
+            return None
+        marker = data[at + 1]
+        if marker == 0xFF or marker == 0x01 or 0xD0 <= marker <= 0xD8:  # fill byte, markers without length
+            at += 1 if marker == 0xFF else 2
+            continue
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):  # a start of frame
+            height, width = struct.unpack(">HH", data[at + 5 : at + 9])
+            return width, height
+        at += 2 + struct.unpack(">H", data[at + 2 : at + 4])[0]
+    return None
+
+
+def _webp_size(data: bytes) -> tuple[int, int] | None:
+    kind = data[12:16]
+    if kind == b"VP8 ":
+        width, height = struct.unpack("<HH", data[26:30])
+        return width & 0x3FFF, height & 0x3FFF
+    if kind == b"VP8L":
+        bits = struct.unpack("<I", data[21:25])[0]
+        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+    if kind == b"VP8X":
+        return int.from_bytes(data[24:27], "little") + 1, int.from_bytes(data[27:30], "little") + 1
+    return None
+
+
+def _tiff_size(data: bytes) -> tuple[int, int] | None:
+    order = "<" if data[:2] == b"II" else ">"
+    offset = struct.unpack(order + "I", data[4:8])[0]
+    count = struct.unpack(order + "H", data[offset : offset + 2])[0]
+    found: dict[int, int] = {}
+    for entry in range(min(count, 1000)):
+        at = offset + 2 + 12 * entry
+        tag, kind = struct.unpack(order + "HH", data[at : at + 4])
+        if tag in (256, 257):  # ImageWidth, ImageLength: a SHORT or a LONG
+            fmt, end = ("H", at + 10) if kind == 3 else ("I", at + 12)
+            found[tag] = struct.unpack(order + fmt, data[at + 8 : end])[0]
+    return (found[256], found[257]) if len(found) == 2 else None
 
 
 class VideoFile:
@@ -129,6 +228,9 @@ class VideoFile:
         if self.width <= 0 or self.height <= 0:
             self.close()
             raise InputError(f"{self.path}: not a readable video (no frame size)")
+        if self.width * self.height > MAX_PIXELS:
+            self.close()
+            _check_pixels(self.path, self.width, self.height)
 
     @property
     def frame_count(self) -> int | None:

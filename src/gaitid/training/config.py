@@ -5,6 +5,7 @@ schedule and trainer. Every key is checked: an unknown key or section is an erro
 from __future__ import annotations
 
 import dataclasses
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -139,42 +140,51 @@ def _validate(cfg: TrainConfig) -> None:
     parse_subjects(cfg.data.subjects)
 
 
+_SUBJECTS = re.compile(r"\s*(\d{1,4})\s*(?:-\s*(\d{1,4})\s*)?", re.ASCII)
+
+
 def parse_subjects(text: str) -> list[int]:
-    """'001-074' or '1-10,20' -> subject numbers."""
+    """'001-074' or '1-10,20' -> subject numbers (ASCII digits, at most 4 of them: no range can explode)."""
     out: list[int] = []
-    try:
-        for part in str(text).split(","):
-            if "-" in part:
-                a, b = part.split("-")
-                out.extend(range(int(a), int(b) + 1))
-            else:
-                out.append(int(part))
-    except ValueError:
-        raise GaitidError(f"config [data] subjects: cannot read {text!r} (expected e.g. '001-074')") from None
+    for part in str(text).split(","):
+        match = _SUBJECTS.fullmatch(part)
+        if match is None or (match[2] is not None and int(match[2]) < int(match[1])):
+            raise GaitidError(f"subjects: cannot read {text!r} (expected numbers and ranges: 001-074,080)")
+        first = int(match[1])
+        out.extend(range(first, int(match[2] or first) + 1))
     return out
+
+
+def read_config_file(path: Path | str) -> dict[str, Any]:
+    """A YAML (.yaml/.yml) or TOML (.toml) file as a mapping; what is not one raises GaitidError."""
+    path = Path(path)
+    if not path.is_file():
+        raise GaitidError(f"config not found: {path}")
+    if path.suffix not in (".toml", ".yaml", ".yml"):
+        raise GaitidError(f"config must be .yaml, .yml or .toml, got {path.name}")
+    try:
+        text = path.read_bytes().decode("utf-8")
+        if path.suffix == ".toml":
+            raw = tomllib.loads(text)
+        else:
+            import yaml
+
+            raw = yaml.safe_load(text)
+    except UnicodeDecodeError:
+        raise GaitidError(f"{path}: not a text file (not UTF-8)") from None
+    except Exception as error:  # tomllib.TOMLDecodeError, yaml.YAMLError
+        raise GaitidError(" ".join(f"{path}: cannot parse ({error})".split())) from None
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise GaitidError(f"{path}: expected a mapping of sections")
+    return raw
 
 
 def load_config(path: Path | str) -> TrainConfig:
     """Read a YAML (.yaml/.yml) or TOML (.toml) training config."""
-    path = Path(path)
-    if not path.is_file():
-        raise GaitidError(f"config not found: {path}")
-    text = path.read_text()
+    raw = read_config_file(path)
     try:
-        if path.suffix == ".toml":
-            raw = tomllib.loads(text)
-        elif path.suffix in (".yaml", ".yml"):
-            import yaml
-
-            raw = yaml.safe_load(text)
-        else:
-            raise GaitidError(f"config must be .yaml, .yml or .toml, got {path.name}")
-    except (tomllib.TOMLDecodeError, ValueError) as error:
-        raise GaitidError(f"{path}: cannot parse ({error})".replace("\n", " ")) from None
-    except Exception as error:  # yaml.YAMLError
-        if isinstance(error, GaitidError):
-            raise
-        raise GaitidError(f"{path}: cannot parse ({error})".replace("\n", " ")) from None
-    if not isinstance(raw, dict):
-        raise GaitidError(f"{path}: expected a mapping of sections")
-    return config_from_dict(raw)
+        return config_from_dict(raw)
+    except (TypeError, ValueError) as error:  # a section or a value of the wrong kind
+        raise GaitidError(" ".join(f"{path}: {error}".split())) from None

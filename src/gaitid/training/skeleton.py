@@ -15,7 +15,6 @@ import dataclasses
 import json
 import math
 import time
-import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,16 +77,13 @@ class SkeletonTrainConfig:
 def load_train_config(path: Path | str, overrides: dict[str, Any] | None = None) -> SkeletonTrainConfig:
     """Read a YAML (.yaml/.yml) or TOML config, with `overrides` of its keys; unknown keys raise
     GaitidError."""
-    path = Path(path)
-    if not path.is_file():
-        raise GaitidError(f"config not found: {path}")
-    if path.suffix == ".toml":
-        raw = tomllib.loads(path.read_text())
-    else:
-        import yaml
+    from gaitid.training.config import read_config_file
 
-        raw = yaml.safe_load(path.read_text()) or {}
-    return config_from_dict({**raw, **(overrides or {})})
+    raw = read_config_file(path)
+    try:
+        return config_from_dict({**raw, **(overrides or {})})
+    except (TypeError, ValueError) as error:  # a key or a value of the wrong kind
+        raise GaitidError(" ".join(f"{path}: {error}".split())) from None
 
 
 def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
@@ -102,7 +98,7 @@ def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
         try:
             out[key.strip()] = yaml.safe_load(value)
         except yaml.YAMLError as error:
-            raise GaitidError(f"cannot read the value of {item!r}: {error}") from None
+            raise GaitidError(" ".join(f"cannot read the value of {item!r}: {error}".split())) from None
     return out
 
 
@@ -197,19 +193,22 @@ def training_device(name: str) -> torch.device:
 
 def load_skeleton_checkpoint(path: Path | str) -> tuple[torch.nn.Module, SkeletonModelConfig, dict[str, Any]]:
     """The model (eval mode), its config and the checkpoint's metadata."""
+    from gaitid.training.trainer import not_a_checkpoint, read_checkpoint
+
     path = Path(path)
-    if not path.is_file():
-        raise GaitidError(f"checkpoint not found: {path}")
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    raw = json.loads(state["model_config"])
-    if "window" not in raw["spec"] and state.get("train_config"):
-        # checkpoints from before SkeletonSpec.window: embed in windows of the training clip length
-        raw["spec"]["window"] = int(json.loads(state["train_config"]).get("clip_frames", 0))
-    raw["spec"] = SkeletonSpec(**raw["spec"])
-    raw["widths"] = tuple(raw["widths"])
-    cfg = SkeletonModelConfig(**raw)
-    model = skeleton_model_from_config(cfg)
-    model.load_state_dict(state["model"])
+    state = read_checkpoint(path)
+    try:
+        raw = json.loads(state["model_config"])
+        if "window" not in raw["spec"] and state.get("train_config"):
+            # checkpoints from before SkeletonSpec.window: embed in windows of the training clip length
+            raw["spec"]["window"] = int(json.loads(state["train_config"]).get("clip_frames", 0))
+        raw["spec"] = SkeletonSpec(**raw["spec"])
+        raw["widths"] = tuple(raw["widths"])
+        cfg = SkeletonModelConfig(**raw)
+        model = skeleton_model_from_config(cfg)
+        model.load_state_dict(state["model"])
+    except Exception as error:  # a damaged or foreign checkpoint fails in many ways
+        raise not_a_checkpoint(path, error) from None
     model.eval()
     return model, cfg, {"step": int(state["step"]), "train_config": state.get("train_config", "")}
 

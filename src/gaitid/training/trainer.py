@@ -71,18 +71,38 @@ def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
 def load_model(path: Path | str) -> tuple[torch.nn.Module, GaitModelConfig, dict[str, Any]]:
     """The model of a checkpoint, in eval mode, with its config and the checkpoint's metadata."""
     path = Path(path)
-    if not path.is_file():
-        raise GaitidError(f"checkpoint not found: {path}")
-    ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    raw = dict(ckpt["model_config"])
-    raw["input"] = InputSpec(**{**raw["input"], "channels_names": tuple(raw["input"]["channels_names"])})
-    raw["widths"] = tuple(raw["widths"])
-    mcfg = GaitModelConfig(**raw)
-    model = create_from_config(mcfg)
-    model.load_state_dict(ckpt["model"])
+    ckpt = read_checkpoint(path)
+    try:
+        raw = dict(ckpt["model_config"])
+        raw["input"] = InputSpec(**{**raw["input"], "channels_names": tuple(raw["input"]["channels_names"])})
+        raw["widths"] = tuple(raw["widths"])
+        mcfg = GaitModelConfig(**raw)
+        model = create_from_config(mcfg)
+        model.load_state_dict(ckpt["model"])
+    except Exception as error:  # a damaged or foreign checkpoint fails in many ways
+        raise not_a_checkpoint(path, error) from None
     model.eval()
     meta = {k: ckpt[k] for k in ("step", "train_seconds", "cpu_seconds", "train_config") if k in ckpt}
     return model, mcfg, meta
+
+
+def read_checkpoint(path: Path) -> dict[str, Any]:
+    """The saved state of a training checkpoint; a file that is not one raises GaitidError."""
+    if not path.is_file():
+        raise GaitidError(f"checkpoint not found: {path}")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:  # any file can be given, and torch.load fails on each kind in its own way
+        raise GaitidError(f"{path}: not a PyTorch checkpoint file") from None
+    if not isinstance(state, dict) or "model_config" not in state or "model" not in state:
+        raise GaitidError(f"{path}: a PyTorch file, but not a gaitid training checkpoint")
+    return state
+
+
+def not_a_checkpoint(path: Path, error: Exception) -> GaitidError:
+    """The one-line error for a checkpoint whose model cannot be rebuilt (a damaged or foreign one)."""
+    reason = " ".join(str(error).split())[:100]
+    return GaitidError(f"{path}: not a usable gaitid training checkpoint ({type(error).__name__}: {reason})")
 
 
 #: Sections that may change when a run is resumed: a run can be lengthened or shortened (the schedule
