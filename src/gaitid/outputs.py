@@ -16,11 +16,13 @@ from gaitid.errors import InputError
 
 
 @contextmanager
-def atomic_path(final: str | Path, *, replace: bool = True) -> Iterator[Path]:
+def atomic_path(final: str | Path, *, replace: bool = True, private: bool = False) -> Iterator[Path]:
     """A temporary path beside `final` that replaces it only if the block succeeds, so that a failure never
     leaves a half-written file or destroys an earlier one. The temporary file is new (O_EXCL, random name) and
-    readable by its owner only. replace=False: raise FileExistsError instead of replacing anything at `final`
-    (a file, a link), even one that appears while the block runs."""
+    readable by its owner only while it is written; the finished file gets the modes the umask allows, as
+    any program's output does, unless `private` (galleries' exports: biometric templates stay owner-only).
+    replace=False: raise FileExistsError instead of replacing anything at `final` (a file, a link), even one
+    that appears while the block runs."""
     final = Path(final)
     if final.exists() and not final.is_file():  # a device or a pipe is not replaced by a file, ever
         raise InputError(f"{final}: not a regular file; give the name of a file to write")
@@ -30,12 +32,28 @@ def atomic_path(final: str | Path, *, replace: bool = True) -> Iterator[Path]:
     tmp = Path(name)
     try:
         yield tmp
+        if not private:
+            os.chmod(tmp, 0o666 & ~current_umask())
         if replace:
             os.replace(tmp, final)
         else:
             _publish_new(tmp, final)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def current_umask() -> int:
+    """The process's umask, read without changing it (os.umask can only be read by setting it, which would
+    race with other threads creating files)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o077)  # elsewhere: read it by setting the strictest value for the instant it takes
+    os.umask(mask)
+    return mask
 
 
 def _publish_new(tmp: Path, final: Path) -> None:

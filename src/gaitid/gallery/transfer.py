@@ -79,7 +79,7 @@ def _sealed(store: GalleryStore, body: bytes) -> bytes:
 def _write_new(path: Path, body: bytes) -> None:
     """Write `body` to the new file `path` (owner-only, complete or absent; never replacing anything)."""
     try:
-        with atomic_path(path, replace=False) as temporary, open(temporary, "wb") as f:
+        with atomic_path(path, replace=False, private=True) as temporary, open(temporary, "wb") as f:
             f.write(body)
             f.flush()
             os.fsync(f.fileno())

@@ -84,7 +84,7 @@ class Service:
         self.uploads = self.work_dir / "uploads"
         self.videos = self.work_dir / "videos"
         for folder in (self.uploads, self.videos):
-            folder.mkdir(parents=True, exist_ok=True)
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)  # footage and results of others: owner only
         gallery_path = settings.gallery if settings.gallery is not None else default_gallery_path()
         self.gallery = Gallery.open(
             gallery_path, key_file=settings.key_file, method=settings.method, target_fpir=settings.target_fpir
