@@ -106,14 +106,14 @@ def measure(video: Path, gallery_path: Path, repeat: int, out: Path | None) -> d
             walkers.update = Timed(totals, "walkers (incl. vectors, gallery)", walkers.update)
             import gaitid.identify.app as app
 
-            original_range = app._frame_range
-            app._frame_range = lambda source, first, end: TimedFrames(source, totals)
+            original_range = app.frame_range
+            app.frame_range = lambda source, first, end: TimedFrames(source, totals)
             try:
                 start = time.perf_counter()
                 result = analyse(str(video), walkers, options, out=str(out) if out else None, estimator=estimator)
                 wall = time.perf_counter() - start
             finally:
-                app._frame_range = original_range
+                app.frame_range = original_range
         n = result.run.frames
         stages = {k: round(1000 * v / n, 2) for k, v in totals.items()}
         stages["decode (reader thread, overlapped)"] = stages.pop("decode")

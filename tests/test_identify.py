@@ -241,3 +241,18 @@ def test_the_legend_explains_every_kind_of_label() -> None:
     shapes = {re.sub(r"\d+(\.\d+)?", "N", line.split("  ")[0]) for line in LABEL_LEGEND[1:]}
     for label in (walker_label(s, window) for s in (named, unknown, gathering, enrolling)):
         assert re.sub(r"\d+(\.\d+)?", "N", label) in shapes, (label, shapes)
+
+
+def test_enrol_advice_works_the_track_numbers_of_gaitid_track_are_the_ones_enroll_means(tmp_path: Path, capsys) -> None:
+    """Enrolling from a clip with two walkers lists their tracks and points to `gaitid track ... --frames`:
+    that command exists, and its track numbers and spans are the ones enroll listed."""
+    import re
+
+    assert gaitid("enroll", "someone", SAMPLE, "--frames", "0:80", gallery=tmp_path / "g.db") == 2
+    advice = capsys.readouterr().err
+    assert "gaitid track VIDEO --out tracked.mp4" in advice and "--frames" in advice
+    listed = {int(t): (int(a), int(b)) for t, a, b in re.findall(r"track (\d+): frames (\d+)-(\d+)", advice)}
+    js = tmp_path / "tracks.json"
+    assert main(["track", SAMPLE, "--frames", "0:80", "--json", str(js), "--no-progress"]) == 0
+    tracked = {t["id"]: (t["frames"][0], t["frames"][-1]) for t in json.loads(js.read_text())["tracks"]}
+    assert listed and all(tracked[track] == span for track, span in listed.items()), (listed, tracked)

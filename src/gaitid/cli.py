@@ -309,13 +309,14 @@ def _add_track(sub: argparse._SubParsersAction) -> None:
         metavar="S",
         help="seconds without frames, while reconnecting, before a live source is given up (default 30)",
     )
+    p.add_argument("--frames", metavar="FIRST:END", help="only these frames of a video file, e.g. 0:300 (as enroll)")
     p.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
     p.set_defaults(run=_run_track)
 
 
 def _run_track(args: argparse.Namespace) -> int:
     from gaitid.errors import InputError
-    from gaitid.pipeline import run_track
+    from gaitid.pipeline import parse_frame_range, run_track
     from gaitid.sources import LiveOptions
 
     try:
@@ -330,6 +331,7 @@ def _run_track(args: argparse.Namespace) -> int:
         detect_interval=args.detect_every,
         threads=args.threads,
         live_options=options,
+        frames=parse_frame_range(args.frames),
         progress=not args.no_progress,
     )
 
@@ -386,7 +388,8 @@ def _identification_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _pipeline_options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from gaitid.errors import InputError
-    from gaitid.identify.app import PipelineOptions, parse_frame_range
+    from gaitid.identify.app import PipelineOptions
+    from gaitid.pipeline import parse_frame_range
     from gaitid.identify.walkers import WindowSpec
     from gaitid.sources import LiveOptions
 

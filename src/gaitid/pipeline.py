@@ -9,6 +9,7 @@ the annotated video and the tracks as JSON. Identification (gaitid.identify) bui
 from __future__ import annotations
 
 import contextlib
+import re
 import sys
 import threading
 import time
@@ -238,6 +239,44 @@ def check_outputs(source_spec: str, out: str | None = None, json_path: str | Non
         check_output(json_path, [source_spec], suffixes=(".json",))
 
 
+_FRAME_RANGE = re.compile(r"\s*(\d*)\s*:\s*(\d*)\s*", re.ASCII)  # ASCII: int() would also read "٣"
+
+
+def parse_frame_range(text: str | None) -> tuple[int, int | None]:
+    """"A:B" (frames A to B-1), "A:" or ":B" -> (A, B or None)."""
+    if text is None:
+        return 0, None
+    match = _FRAME_RANGE.fullmatch(text)
+    if match is None:
+        raise InputError(f"--frames expects FIRST:END frame numbers such as 0:300, got {text!r}")
+    start = int(match[1] or 0)
+    stop = int(match[2]) if match[2] else None
+    if stop is not None and stop <= start:
+        raise InputError(f"--frames expects FIRST:END with 0 <= FIRST < END, got {text!r}")
+    return start, stop
+
+
+class FrameRange:
+    """The frames [first, end) of a source, keeping its frame_count right for the progress bar."""
+
+    def __init__(self, source, first: int, end: int | None) -> None:  # type: ignore[no-untyped-def]
+        self.source, self.first, self.end = source, first, end
+        total = source.frame_count
+        self.frame_count = None if total is None else max(0, min(total, end or total) - first)
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        for frame in self.source:
+            if self.end is not None and frame.index >= self.end:
+                return
+            if frame.index >= self.first:
+                yield frame
+
+
+def frame_range(source, first: int, end: int | None):  # type: ignore[no-untyped-def]
+    """`source` itself, or its frames [first, end)."""
+    return source if (first, end) == (0, None) else FrameRange(source, first, end)
+
+
 def run_track(
     source_spec: str,
     out: str | None = None,
@@ -248,8 +287,10 @@ def run_track(
     live_options: LiveOptions | None = None,
     estimator: PoseEstimator | None = None,
     progress: bool = True,
+    frames: tuple[int, int | None] = (0, None),
 ) -> int:
-    """`gaitid track`: track everyone in a file or a live source. Returns the exit status.
+    """`gaitid track`: track everyone in a file (or its `frames` [first, end)) or a live source. Returns the
+    exit status.
 
     A live source runs until Ctrl-C; then, as at the end of a file, the annotated video is closed and the
     JSON written with everything so far.
@@ -259,6 +300,9 @@ def run_track(
     check_outputs(source_spec, out, json_path)
     video = AnnotatedVideo(out, None)
     source = open_source(source_spec, live_options)
+    if source.is_live and frames != (0, None):
+        source.close()
+        raise InputError("--frames applies to video files only")
     collector = TrackCollector()
     video.fps = source.fps or 10.0
 
@@ -272,11 +316,13 @@ def run_track(
     keep = False
     try:
         estimator = estimator or default_estimator(model, detect_interval, threads)
-        run = run_stream(source, estimator, on_frame, progress)
+        run = run_stream(frame_range(source, *frames), estimator, on_frame, progress)
         keep = run.error is None or (source.is_live and run.frames > 0)
     finally:
         source.close()
         video.close(keep=keep)
+    if run.frames == 0 and frames != (0, None) and run.error is None and not run.interrupted:
+        raise InputError(f"{source_spec}: no frame in --frames {frames[0]}:{'' if frames[1] is None else frames[1]}")
     if json_path is not None and keep:
         write_json(tracks_to_json(collector.tracks()), json_path)
     tracks = counted(len(collector), "track")

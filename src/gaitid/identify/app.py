@@ -7,7 +7,6 @@ Enrolment runs exactly the same stages as identification, so what is enrolled is
 from __future__ import annotations
 
 import json
-import re
 import sys
 import time
 from collections.abc import Callable
@@ -28,6 +27,8 @@ from gaitid.pipeline import (
     check_outputs,
     check_threads,
     default_estimator,
+    frame_range,
+    parse_frame_range,
     run_stream,
 )
 from gaitid.pose.drawing import draw_people
@@ -55,23 +56,6 @@ class PipelineOptions:
     frames: tuple[int, int | None] = (0, None)
     live: LiveOptions | None = None
     progress: bool = True
-
-
-_FRAME_RANGE = re.compile(r"\s*(\d*)\s*:\s*(\d*)\s*", re.ASCII)  # ASCII: int() would also read "٣"
-
-
-def parse_frame_range(text: str | None) -> tuple[int, int | None]:
-    """"A:B" (frames A to B-1), "A:" or ":B" -> (A, B or None)."""
-    if text is None:
-        return 0, None
-    match = _FRAME_RANGE.fullmatch(text)
-    if match is None:
-        raise InputError(f"--frames expects FIRST:END frame numbers such as 0:300, got {text!r}")
-    start = int(match[1] or 0)
-    stop = int(match[2]) if match[2] else None
-    if stop is not None and stop <= start:
-        raise InputError(f"--frames expects FIRST:END with 0 <= FIRST < END, got {text!r}")
-    return start, stop
 
 
 @dataclass
@@ -119,7 +103,7 @@ def analyse(
     keep_video = False
     try:
         estimator = estimator or default_estimator(options.pose_model, options.detect_interval, options.threads)
-        run = run_stream(_frame_range(source, first, end), estimator, each_frame, options.progress)
+        run = run_stream(frame_range(source, first, end), estimator, each_frame, options.progress)
         final = walkers.finish()
         if on_events is not None and final:
             on_events(final)
@@ -133,26 +117,6 @@ def analyse(
     calibration = _calibration(walkers)
     model, window = walkers.encoder.model, walkers.window
     return WalkRun(source_spec, model, window, walkers, run, calibration, source.is_live)
-
-
-class _FrameRange:
-    """The frames [first, end) of a source, keeping its frame_count right for the progress bar."""
-
-    def __init__(self, source, first: int, end: int | None) -> None:  # type: ignore[no-untyped-def]
-        self.source, self.first, self.end = source, first, end
-        total = source.frame_count
-        self.frame_count = None if total is None else max(0, min(total, end or total) - first)
-
-    def __iter__(self):  # type: ignore[no-untyped-def]
-        for frame in self.source:
-            if self.end is not None and frame.index >= self.end:
-                return
-            if frame.index >= self.first:
-                yield frame
-
-
-def _frame_range(source, first: int, end: int | None):  # type: ignore[no-untyped-def]
-    return source if (first, end) == (0, None) else _FrameRange(source, first, end)
 
 
 def annotate(frame: Frame, people: FramePeople, walkers: Walkers) -> np.ndarray:

@@ -27,7 +27,7 @@ from gaitid import __version__
 from gaitid.errors import GaitidError, InputError
 from gaitid.gallery.errors import UnknownPersonError
 from gaitid.gallery.store import MAX_NAME_LENGTH
-from gaitid.identify.app import parse_frame_range
+from gaitid.pipeline import parse_frame_range
 from gaitid.server.events import is_closing
 from gaitid.server.jobs import DONE, Job, QueueFull
 from gaitid.server.service import NotFound, Service
