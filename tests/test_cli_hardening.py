@@ -349,3 +349,19 @@ COMMANDS = _commands(build_parser())
 def test_every_command_is_described_in_its_help(name: str, command: argparse.ArgumentParser) -> None:
     assert command.description, f"{name} --help has no description"
     assert " ".join(command.description.split()[:4]) in " ".join(command.format_help().split())
+
+
+def test_a_database_error_is_one_line(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    """A gallery whose database refuses (locked by another writer for longer than the busy timeout, a full
+    disk) is a one-line error with exit 2, not a traceback."""
+    import sqlite3
+
+    from gaitid.gallery import app as gallery_app
+
+    def locked(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(gallery_app, "run_list", locked)
+    assert main(["gallery", "list"]) == 2
+    err = capsys.readouterr().err
+    assert err == "gaitid: error: the gallery database: database is locked\n"

@@ -10,6 +10,7 @@ import contextlib
 import math
 import os
 import signal
+import sqlite3
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -737,6 +738,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BROKEN_PIPE
     except OSError as error:  # the last line of defence: what could not be read or written, in one line
         print(f"gaitid: error: {printable(_os_error_text(error))}", file=sys.stderr)
+        return EXIT_USAGE
+    except sqlite3.Error as error:  # the gallery's database refused (locked by another writer, a full disk)
+        print(f"gaitid: error: the gallery database: {printable(str(error))}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("gaitid: interrupted", file=sys.stderr)
