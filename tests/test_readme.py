@@ -301,3 +301,22 @@ def test_readme_block_runs_as_written(block: Block, outcomes: dict[str, Outcome]
     if outcome.skipped:
         pytest.skip(outcome.skipped)
     assert not outcome.failures, f"README.md line {block.line} ({block.section}):\n" + "\n".join(outcome.failures)
+
+
+def test_every_environment_variable_the_help_names_is_in_the_readme() -> None:
+    """What `--help` tells a user to set must be explained in the README too ($GAITID_GALLERY_KEY_FILE was not)."""
+    import argparse
+
+    from gaitid.cli import build_parser
+
+    def helps(parser: argparse.ArgumentParser) -> Iterator[str]:
+        yield parser.format_help()
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for command in action.choices.values():
+                    yield from helps(command)
+
+    named = {name for text in helps(build_parser()) for name in re.findall(r"\$(GAITID_[A-Z_]+)", text)}
+    readme = README.read_text()
+    assert named, "no environment variable found in --help: the test reads help wrongly"
+    assert {name for name in named if name not in readme} == set()
