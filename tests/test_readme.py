@@ -24,7 +24,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -143,7 +143,7 @@ class Session:
             PYTHONPATH=str(ROOT / "src"),
             GAITID_DATA=str(DATA),
         )
-        self.servers: list[tuple[str, subprocess.Popen[str]]] = []
+        self.servers: list[tuple[str, subprocess.Popen[str], int]] = []
 
     def run(self, block: Block) -> Outcome:
         if block.language == "python":
@@ -168,8 +168,13 @@ class Session:
 
     def end_section(self) -> list[str]:
         """Stop the servers a section started: SIGTERM, and each must exit cleanly."""
+        return self._stop_servers(lambda port: True)
+
+    def _stop_servers(self, which: Callable[[int], bool]) -> list[str]:
         failures = []
-        for command, server in self.servers:
+        stopping = [entry for entry in self.servers if which(entry[2])]
+        self.servers = [entry for entry in self.servers if not which(entry[2])]
+        for command, server, _ in stopping:
             server.send_signal(signal.SIGTERM)
             try:
                 _, err = server.communicate(timeout=30)
@@ -180,7 +185,6 @@ class Session:
                 continue
             if server.returncode != 0 or "Traceback" in err:
                 failures.append(f"{command}: exit {server.returncode} after SIGTERM\n{err[-2000:]}")
-        self.servers = []
         return failures
 
     def _shell(self, commands: list[str], outcome: Outcome) -> None:
@@ -254,13 +258,15 @@ class Session:
         port = int(words[words.index("--port") + 1]) if "--port" in words else 8000
 
         def start(outcome: Outcome) -> None:
+            # a second server on the same port replaces the first, as a user stops one before starting the next
+            outcome.failures += self._stop_servers(lambda other: other == port)
             if not _port_is_free(port):
                 outcome.failures.append(f"{command}: port {port} is taken on this machine")
                 return
             server = subprocess.Popen(
                 words, cwd=self.folder, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
             )
-            self.servers.append((command, server))
+            self.servers.append((command, server, port))
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline and server.poll() is None and _port_is_free(port):
                 time.sleep(0.2)
