@@ -13,7 +13,7 @@ from pathlib import Path
 
 from gaitid.evaluation.crossview import evaluate_cross_view, make_embedder
 from gaitid.evaluation.protocols import CASIA_B
-from gaitid.gait.export import export_onnx
+from gaitid.training.export import export_silhouette_onnx
 from gaitid.training.trainer import load_model
 
 
@@ -34,7 +34,7 @@ def main() -> None:
         if meta["step"] in done or (wanted is not None and meta["step"] not in wanted):
             continue
         with tempfile.TemporaryDirectory() as tmp:
-            onnx_path = export_onnx(ckpt, Path(tmp) / "m.onnx")
+            onnx_path = export_silhouette_onnx(ckpt, Path(tmp) / "m.onnx")
             embed, name = make_embedder(onnx_path)
             result = evaluate_cross_view(CASIA_B, embed, name, max_frames=args.max_frames, progress=False)
         row = {

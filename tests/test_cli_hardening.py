@@ -255,15 +255,14 @@ def test_export_of_a_file_that_is_not_a_checkpoint(content: bytes, tmp_path: Pat
 
 def test_a_failed_export_leaves_no_half_made_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
     from gaitid.errors import GaitidError
-    from gaitid.gait import export
-    from gaitid.training import skeleton
+    from gaitid.training import export
 
     def half(checkpoint: object, out: Path, **kwargs: object) -> Path:
         Path(out).write_bytes(b"half an onnx model")
         raise GaitidError("the checker refused the model")
 
-    monkeypatch.setattr(skeleton, "is_skeleton_checkpoint", lambda path: False)
-    monkeypatch.setattr(export, "export_onnx", half)
+    monkeypatch.setattr(export, "is_skeleton_checkpoint", lambda path: False)
+    monkeypatch.setattr(export, "export_silhouette_onnx", half)
     checkpoint = tmp_path / "run.pt"
     checkpoint.write_bytes(b"x")
     assert main(["export", str(checkpoint), str(tmp_path / "model.onnx")]) == 2

@@ -262,18 +262,10 @@ def _run_export(args: argparse.Namespace) -> int:
         if not Path(checkpoint).is_file():
             raise GaitidError(f"checkpoint not found: {checkpoint}")
     check_output(args.out, args.checkpoint)
-    from gaitid.training.skeleton import export_skeleton_onnx, is_skeleton_checkpoint
+    from gaitid.training.export import export_checkpoints
 
-    skeleton = all(is_skeleton_checkpoint(c) for c in args.checkpoint)
-    if not skeleton and len(args.checkpoint) > 1:
-        raise GaitidError("only skeleton checkpoints can be exported together (as an ensemble)")
     with atomic_path(args.out) as tmp:  # a failed export leaves no half-made model
-        if skeleton:
-            export_skeleton_onnx(args.checkpoint, tmp, version=args.version, notes=args.notes)
-        else:
-            from gaitid.gait.export import export_onnx
-
-            export_onnx(args.checkpoint[0], tmp, version=args.version, notes=args.notes)
+        export_checkpoints(args.checkpoint, tmp, version=args.version, notes=args.notes)
     print(args.out)
     return 0
 

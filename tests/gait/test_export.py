@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from gaitid.gait.encoder import GaitEncoder
-from gaitid.gait.export import export_onnx
+from gaitid.training.export import export_silhouette_onnx
 from gaitid.gait.nets import create_model, list_models, model_config
 
 
@@ -21,7 +21,7 @@ def test_onnx_matches_torch(tmp_path, name):
     model.eval()
     ckpt = tmp_path / "m.pt"
     torch.save({"model_config": dataclasses.asdict(model_config(name, num_classes=4)), "model": model.state_dict(), "step": 0}, ckpt)
-    onnx_path = export_onnx(ckpt, tmp_path / "m.onnx", version="7")
+    onnx_path = export_silhouette_onnx(ckpt, tmp_path / "m.onnx", version="7")
     encoder = GaitEncoder(onnx_path)
     assert encoder.model == f"{name}/7"
     rng = np.random.default_rng(0)

@@ -68,12 +68,8 @@ def test_export_and_encoder_agree_with_torch(tmp_path):
     import json
 
     from gaitid.gait.skeleton_encoder import SkeletonEncoder
-    from gaitid.training.skeleton import (
-        export_skeleton_onnx,
-        inference_embedding,
-        is_skeleton_checkpoint,
-        load_skeleton_checkpoint,
-    )
+    from gaitid.training.export import export_skeleton_onnx
+    from gaitid.training.skeleton import inference_embedding, is_skeleton_checkpoint, load_skeleton_checkpoint
 
     torch.manual_seed(0)
     model = create_skeleton_model("skelnn_keypoints", num_classes=3, rnn_hidden=16, frame_dim=16, embed_dim=8)
@@ -106,7 +102,7 @@ def test_encoder_on_a_track(tmp_path):
     import json
 
     from gaitid.gait.skeleton_encoder import SkeletonEncoder
-    from gaitid.training.skeleton import export_skeleton_onnx
+    from gaitid.training.export import export_skeleton_onnx
     from gaitid.types import Person, Track
 
     model = create_skeleton_model("skelnn_keypoints", num_classes=3, rnn_hidden=8, frame_dim=8, embed_dim=4)
@@ -166,7 +162,8 @@ def test_ensemble_export_matches_its_members(tmp_path):
     to a unit vector, equal to torch to 1e-4; `gaitid export` takes them all at once."""
     from gaitid.cli import main
     from gaitid.gait.skeleton_encoder import SkeletonEncoder
-    from gaitid.training.skeleton import ENSEMBLE_NAME, inference_embedding
+    from gaitid.training.export import ENSEMBLE_NAME
+    from gaitid.training.skeleton import inference_embedding
 
     torch.manual_seed(1)
     members = [
@@ -212,7 +209,7 @@ def test_ensemble_scored_from_its_members_vectors_equals_the_exported_ensemble(t
     windows that must give what the exported ensemble gives, which normalises every window's vector."""
     from gaitid.evaluation.kinect import ProtocolVectors, ensemble_vectors, make_skeleton_embedder
     from gaitid.gait.skeleton_encoder import SkeletonEncoder
-    from gaitid.training.skeleton import export_skeleton_onnx
+    from gaitid.training.export import export_skeleton_onnx
 
     torch.manual_seed(2)
     spec = {"features": "keypoints", "window": 6}

@@ -1,6 +1,6 @@
 """GaitEncoder: a walk's silhouettes -> one identification vector, with onnxruntime (no torch needed).
 
-The weights are an ONNX file exported by `gaitid.gait.export`; its metadata names the model, its version
+The weights are an ONNX file exported by `gaitid.training.export`; its metadata names the model, its version
 and its input spec, so the preprocessing here cannot disagree with training. The default weights ship in
 `gaitid/gait/weights/` (see WEIGHTS.md there).
 """

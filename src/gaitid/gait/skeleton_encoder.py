@@ -1,6 +1,6 @@
 """SkeletonEncoder: a walk's HumanPoseNN keypoints -> one identification vector, with onnxruntime (no torch).
 
-The weights are an ONNX file written by `gaitid.training.skeleton.export_skeleton_onnx`; its metadata holds
+The weights are an ONNX file written by `gaitid.training.export.export_skeleton_onnx`; its metadata holds
 the model's `SkeletonSpec`, so the preprocessing here is the training one (`skeleton_features`). The
 default weights ship in `gaitid/gait/weights/skeleton/` (see README.md there).
 """

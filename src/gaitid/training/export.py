@@ -1,0 +1,145 @@
+"""Export trained checkpoints to ONNX for inference without torch: the one exporter of both modalities.
+
+`export_silhouette_onnx` writes a silhouette model for `GaitEncoder`, `export_skeleton_onnx` one skeleton
+model (or an ensemble of several) for `SkeletonEncoder`; `export_checkpoints` picks between them. Every
+file carries gaitid's metadata (model name, version, input spec, dimension, config, training step, notes),
+which the encoders read back. Needs torch and onnx (the `train` extra).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+
+from gaitid.errors import GaitidError
+from gaitid.training.skeleton import inference_embedding, is_skeleton_checkpoint, load_skeleton_checkpoint
+
+ENSEMBLE_NAME = "skelnn_ensemble"
+
+
+class _SilhouetteEmbedding(torch.nn.Module):
+    def __init__(self, model: torch.nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model.forward_head(self.model.forward_features(x), pre_logits=True).flatten(1)
+
+
+class _SkeletonEmbedding(torch.nn.Module):
+    def __init__(self, model: torch.nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return inference_embedding(self.model, x)
+
+
+class _Ensemble(torch.nn.Module):
+    """Every member's inference vector, unit-normalised, concatenated and scaled by 1/sqrt(members): a unit
+    vector whose squared distance between two walks is the mean of the members' squared distances."""
+
+    def __init__(self, models: list[torch.nn.Module]) -> None:
+        super().__init__()
+        self.members = torch.nn.ModuleList(models)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        vectors = [torch.nn.functional.normalize(inference_embedding(m, x), dim=1) for m in self.members]
+        return torch.cat(vectors, dim=1) / math.sqrt(len(vectors))
+
+
+def export_checkpoints(
+    checkpoints: Sequence[Path | str], out: Path | str, version: str = "1", notes: str = ""
+) -> Path:
+    """One silhouette checkpoint, or one or more skeleton checkpoints (an ensemble), to `out`."""
+    if not checkpoints:
+        raise GaitidError("give at least one checkpoint to export")
+    if all(is_skeleton_checkpoint(c) for c in checkpoints):
+        return export_skeleton_onnx(checkpoints, out, version=version, notes=notes)
+    if len(checkpoints) > 1:
+        raise GaitidError("only skeleton checkpoints can be exported together (as an ensemble); give one silhouette checkpoint")
+    return export_silhouette_onnx(checkpoints[0], out, version=version, notes=notes)
+
+
+def export_silhouette_onnx(checkpoint: Path | str, out: Path | str, version: str = "1", notes: str = "") -> Path:
+    """Write the embedding part of a silhouette checkpoint's model to `out`; returns `out`."""
+    from gaitid.training.trainer import load_model
+
+    model, cfg, meta = load_model(checkpoint)
+    spec = cfg.input
+    example = torch.zeros(1, 20, spec.channels, spec.height, spec.width)
+    info = {
+        "gaitid_model": cfg.name,
+        "gaitid_version": version,
+        "gaitid_input": json.dumps(dataclasses.asdict(spec)),
+        "gaitid_config": json.dumps(dataclasses.asdict(cfg)),
+        "gaitid_train_step": str(meta.get("step", "")),
+        "gaitid_notes": notes,
+    }
+    return _write_onnx(_SilhouetteEmbedding(model).eval(), example, "silhouettes", Path(out), info)
+
+
+def export_skeleton_onnx(
+    checkpoint: Path | str | Sequence[Path | str], out: Path | str, version: str = "1", notes: str = ""
+) -> Path:
+    """Write the embedding part of a skeleton checkpoint to `out`; returns `out`. Several checkpoints (of
+    models with the same input spec) make one ensemble model (`_Ensemble`)."""
+    paths = [checkpoint] if isinstance(checkpoint, (str, Path)) else list(checkpoint)
+    loaded = [load_skeleton_checkpoint(p) for p in paths]
+    specs = {cfg.spec for _, cfg, _ in loaded}
+    if len(specs) != 1:
+        raise GaitidError("the members of an ensemble must take the same input (their SkeletonSpec differs)")
+    (spec,) = specs
+    if len(loaded) == 1:
+        model, cfg, meta = loaded[0]
+        wrapper: torch.nn.Module = _SkeletonEmbedding(model).eval()
+        name, config, step = cfg.name, json.dumps(dataclasses.asdict(cfg)), str(meta["step"])
+    else:
+        wrapper = _Ensemble([m for m, _, _ in loaded]).eval()
+        name = ENSEMBLE_NAME
+        config = json.dumps({"members": [dataclasses.asdict(cfg) for _, cfg, _ in loaded]})
+        step = ",".join(str(meta["step"]) for _, _, meta in loaded)
+    info = {
+        "gaitid_model": name,
+        "gaitid_version": version,
+        "gaitid_modality": "skeleton",
+        "gaitid_skeleton_spec": spec.to_json(),
+        "gaitid_config": config,
+        "gaitid_train_step": step,
+        "gaitid_notes": notes,
+    }
+    return _write_onnx(wrapper, torch.zeros(1, 30, *spec.frame_shape), "features", Path(out), info)
+
+
+def _write_onnx(wrapper: torch.nn.Module, example: torch.Tensor, input_name: str, out: Path, info: dict) -> Path:
+    """Trace `wrapper` on `example` (batch x frames x ...; both axes dynamic) into `out`, with `info` and
+    the embedding's dimension as metadata, checked by onnx."""
+    import onnx
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with torch.no_grad():
+        dim = int(wrapper(example).shape[1])
+        torch.onnx.export(
+            wrapper,
+            (example,),
+            str(out),
+            input_names=[input_name],
+            output_names=["embedding"],
+            dynamic_axes={input_name: {0: "batch", 1: "frames"}, "embedding": {0: "batch"}},
+            opset_version=17,
+            dynamo=False,
+        )
+    proto = onnx.load(str(out))
+    for key, value in {**info, "gaitid_dim": str(dim)}.items():
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, value
+    onnx.checker.check_model(proto)
+    onnx.save(proto, str(out))
+    if not out.is_file():
+        raise GaitidError(f"export failed: {out}")
+    return out
