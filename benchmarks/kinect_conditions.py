@@ -20,7 +20,7 @@ from pathlib import Path
 
 from gaitid.evaluation.kinect import PROTOCOL_CAMERA, embed_protocol, score_protocol
 from gaitid.gait.skeleton_encoder import SkeletonEncoder
-from gaitid.training.kinect import AugmentConfig, VirtualCamera
+from gaitid.datasets.kinect import AugmentConfig, VirtualCamera
 
 TRAINING_NOISE = AugmentConfig()
 #: 2-D estimator noise at the top of the training ranges, every walk (jitter, drift, missing joints).

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from gaitid.gait.skeleton_nets import create_skeleton_model, list_skeleton_models
-from gaitid.training.kinect import AugmentConfig, load_kinect, walker_frame
+from gaitid.datasets.kinect import AugmentConfig, load_kinect, walker_frame
 from gaitid.training.skeleton import make_view_clips
 
 

@@ -21,7 +21,7 @@ from gaitid.gait.skeleton_encoder import SkeletonEncoder
 from gaitid.pipeline import default_estimator, track_frames
 from gaitid.sources.files import VideoFile
 from gaitid.tracking import TrackCollector, Tracker
-from gaitid.training.data import data_root
+from gaitid.datasets.paths import data_root
 
 
 def main() -> None:

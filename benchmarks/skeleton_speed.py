@@ -18,7 +18,7 @@ from onnx import numpy_helper
 
 from gaitid.gait.skeleton import skeleton_features
 from gaitid.gait.skeleton_encoder import WEIGHTS_DIR, SkeletonEncoder
-from gaitid.training.kinect import VirtualCamera, load_kinect, project_walk, walker_frame
+from gaitid.datasets.kinect import VirtualCamera, load_kinect, project_walk, walker_frame
 
 
 def main() -> None:

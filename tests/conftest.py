@@ -22,7 +22,7 @@ def media_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def casia_root() -> Path:
-    from gaitid.training.data import data_root
+    from gaitid.datasets.paths import data_root
 
     root = data_root() / "casia-b"
     if not (root / "001.npz").is_file():

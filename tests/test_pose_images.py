@@ -5,6 +5,7 @@ import pytest
 
 from gaitid.pose.estimator import HumanPoseNN
 from gaitid.pose.geometry import box_iou
+from gaitid.pose.layouts import to_coco17
 from gaitid.sources.files import read_image
 from gaitid.types import Frame
 
@@ -68,7 +69,7 @@ def test_outputs_per_person(media_dir):
     people = HumanPoseNN(model="lite").estimate_image(frame)
     assert people.frame_size == (frame.height, frame.width)
     player = max(people.people, key=lambda p: p.box[3] - p.box[1])
-    assert player.keypoints.shape == (33, 3) and player.coco17.shape == (17, 3)
+    assert player.keypoints.shape == (33, 3) and to_coco17(player.keypoints).shape == (17, 3)
     assert player.heatmaps is not None and player.heatmaps.shape == (33, 64, 64)
     # The heatmap peak of the nose maps back near the nose keypoint.
     row, col = np.unravel_index(player.heatmaps[0].argmax(), (64, 64))

@@ -42,9 +42,11 @@ def test_full_mask_places_the_crop_and_clips_at_the_frame_edge():
 
 
 def test_coco17_view_of_a_person():
+    from gaitid.pose.layouts import to_coco17
+
     keypoints = np.zeros((33, 3), np.float32)
     keypoints[28] = (1, 2, 0.5)
-    assert _person(keypoints=keypoints).coco17[16].tolist() == [1, 2, 0.5]
+    assert to_coco17(_person(keypoints=keypoints).keypoints)[16].tolist() == [1, 2, 0.5]
 
 
 def test_track_lengths_must_agree():

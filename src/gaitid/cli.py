@@ -173,7 +173,7 @@ def _run_evaluate_kinect(args: argparse.Namespace) -> int:
     people = None
     if args.subjects:
         from gaitid.training.config import parse_subjects
-        from gaitid.training.kinect import check_people
+        from gaitid.datasets.kinect import check_people
 
         people = tuple(check_people(parse_subjects(args.subjects), "test"))
     embed, spec, name = make_skeleton_embedder(args.weights, threads=args.threads)

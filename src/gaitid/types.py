@@ -55,7 +55,7 @@ class Person:
     box: (4,) float32, x1, y1, x2, y2 around the visible body.
     score: confidence in [0, 1] that this is a person.
     keypoints: (33, 3) float32, x, y and confidence in [0, 1] per BlazePose keypoint
-        (gaitid.pose.layouts.BLAZEPOSE_33 names them; `coco17` gives the COCO layout).
+        (gaitid.pose.layouts.BLAZEPOSE_33 names them; `gaitid.pose.layouts.to_coco17` gives the COCO layout).
     heatmaps: (33, h, w) float32 joint heatmaps on the landmark crop, or None; `heatmap_to_frame` (2, 3)
         is the affine map from heatmap pixel (column, row) to frame pixel (x, y).
     mask: (h, w) float32 silhouette probability in [0, 1] covering `mask_box` (x1, y1, x2, y2, int32, end
@@ -88,13 +88,6 @@ class Person:
             x1, y1, x2, y2 = (int(v) for v in self.mask_box)
             if (y2 - y1, x2 - x1) != self.mask.shape:
                 raise ValueError(f"Person.mask: shape {self.mask.shape} does not match mask_box {self.mask_box}")
-
-    @property
-    def coco17(self) -> np.ndarray:
-        """(17, 3) keypoints in the COCO-17 layout (see gaitid.pose.layouts.BLAZEPOSE_TO_COCO17)."""
-        from gaitid.pose.layouts import to_coco17
-
-        return to_coco17(self.keypoints)
 
     def full_mask(self, height: int, width: int) -> np.ndarray:
         """The silhouette as a (height, width) float32 array over the whole frame (zeros where no mask)."""

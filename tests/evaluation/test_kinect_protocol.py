@@ -11,7 +11,7 @@ from gaitid.evaluation.kinect import (
     protocol_keypoints,
 )
 from gaitid.gait.skeleton import SkeletonSpec
-from gaitid.training.kinect import KinectWalk, kinect_path
+from gaitid.datasets.kinect import KinectWalk, kinect_path
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ import torch
 
 from gaitid.cli import main
 from gaitid.errors import GaitidError
-from gaitid.training.kinect import kinect_path
+from gaitid.datasets.kinect import kinect_path
 from gaitid.training.skeleton import (
     _lr_factor,
     config_from_dict,

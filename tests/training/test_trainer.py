@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from gaitid.training.config import config_from_dict
-from gaitid.training.data import load_casia_b
+from gaitid.datasets.casia_b import load_casia_b
 from gaitid.training.trainer import load_model, lr_factor, train
 
 

@@ -12,7 +12,7 @@ import numpy as np
 from gaitid.errors import GaitidError
 from gaitid.evaluation.metrics import cross_view_rank1, euclidean_distances, mean_over_gallery_views
 from gaitid.evaluation.protocols import CrossViewProtocol
-from gaitid.training.data import GaitSequences, load_casia_b
+from gaitid.datasets.casia_b import GaitSequences, load_casia_b
 
 #: A function from one walk's normalised silhouettes (T, 64, 44) float32 to its vector (d,).
 Embedder = Callable[[np.ndarray], np.ndarray]

@@ -2,7 +2,7 @@
 degrees, gallery walks 1-2, probes the rest; a 3 x 3 rank-1 table (rows probe views, columns gallery
 views), the mean over the 3 same-view cells and over the 6 different-view cells.
 
-Fixed here and in `gaitid.training.kinect` (`KINECT_TEST_PEOPLE`, `KINECT_GALLERY_WALKS`, `KINECT_VIEWS`,
+Fixed here and in `gaitid.datasets.kinect` (`KINECT_TEST_PEOPLE`, `KINECT_GALLERY_WALKS`, `KINECT_VIEWS`,
 `PROTOCOL_CAMERA`): camera 4 m from the walker, 1.2 m high, aimed at 0.9 m, focal 1000 px; the Kinect's
 30 fps stream resampled to the model's frame rate; no added noise.
 
@@ -24,7 +24,7 @@ import numpy as np
 from gaitid.errors import GaitidError
 from gaitid.evaluation.metrics import cross_view_rank1, euclidean_distances, rank_k_accuracy
 from gaitid.gait.skeleton import SkeletonSpec, embed_in_windows, resample_times, skeleton_features
-from gaitid.training.kinect import (
+from gaitid.datasets.kinect import (
     KINECT_FPS,
     KINECT_GALLERY_WALKS,
     KINECT_TEST_PEOPLE,

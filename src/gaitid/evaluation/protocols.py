@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gaitid.training.data import CASIA_B_TEST_SUBJECTS, CASIA_B_VIEWS
+from gaitid.datasets.casia_b import CASIA_B_TEST_SUBJECTS, CASIA_B_VIEWS
 
 
 @dataclass(frozen=True)

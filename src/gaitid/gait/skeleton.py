@@ -5,7 +5,7 @@ This is the one function pair that both training (keypoints projected from Kinec
 
 The gait skeleton is 15 of BlazePose's 33 keypoints (`GAIT_KEYPOINTS`): the nose and, on each side, the
 shoulder, elbow, wrist, hip, knee, ankle and foot tip. These are the keypoints that the Kinect skeletons
-of the training data also provide (see `gaitid.training.kinect.KINECT_TO_BLAZEPOSE`); the other 18
+of the training data also provide (see `gaitid.datasets.kinect.KINECT_TO_BLAZEPOSE`); the other 18
 BlazePose keypoints (eyes, ears, mouth, fingers, heels) are not used.
 
 Normalisation (`normalize_keypoints`), per frame t of a walk:

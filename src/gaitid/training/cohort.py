@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from gaitid.gallery.cohort import Cohort, cohort_path, file_sha256
-from gaitid.training.data import CASIA_B_TRAIN_SUBJECTS, load_casia_b
+from gaitid.datasets.casia_b import CASIA_B_TRAIN_SUBJECTS, load_casia_b
 
 WINDOW_SIZE = 30
 WINDOW_STRIDE = 15

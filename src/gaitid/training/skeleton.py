@@ -4,7 +4,7 @@ Experiments are data: a YAML or TOML file whose keys are the fields of `Skeleton
 keys are errors), `gaitid train-skeleton CONFIG`. Only the training people (Person001-100) can be used.
 Each step draws P people x K walks; from each walk a clip of `clip_frames` frames at the model's frame
 rate (the 30 fps Kinect stream subsampled with a random tempo factor in `tempo`), seen by a random
-virtual camera with pose-estimator noise (`gaitid.training.kinect.random_view`), then turned into network
+virtual camera with pose-estimator noise (`gaitid.datasets.kinect.random_view`), then turned into network
 input by exactly the function inference uses (`gaitid.gait.skeleton.skeleton_features`).
 Loss: batch-all triplet loss plus the BN-neck classifier's cross-entropy, as for the silhouette models.
 """
@@ -30,7 +30,7 @@ from gaitid.gait.skeleton_nets import (
     skeleton_model_config,
     skeleton_model_from_config,
 )
-from gaitid.training.kinect import (
+from gaitid.datasets.kinect import (
     KINECT_FPS,
     KINECT_TRAIN_PEOPLE,
     AugmentConfig,

@@ -22,7 +22,7 @@ from gaitid.errors import GaitidError
 from gaitid.gait.nets import GaitModelConfig, create_from_config, model_config
 from gaitid.gait.spec import InputSpec
 from gaitid.training.config import TrainConfig, parse_subjects
-from gaitid.training.data import GaitSequences, load_casia_b
+from gaitid.datasets.casia_b import GaitSequences, load_casia_b
 from gaitid.training.losses import part_cross_entropy, triplet_loss
 from gaitid.training.sampler import PKSampler, sample_frames
 

@@ -44,6 +44,7 @@ from pathlib import Path
 
 import numpy as np
 
+from gaitid.datasets.paths import data_root
 from gaitid.errors import GaitidError
 from gaitid.gait.skeleton import GAIT_FLIP, GAIT_KEYPOINTS
 from gaitid.pose.layouts import KEYPOINT
@@ -131,8 +132,6 @@ KINECT_VIEWS: tuple[int, ...] = (0, 45, 90)
 def kinect_path(root: Path | str | None = None) -> Path:
     """The dataset file: `root`/kinect-gait.npz, default $GAITID_DATA/kinect-gait/kinect-gait.npz."""
     if root is None:
-        from gaitid.training.data import data_root
-
         root = data_root() / "kinect-gait"
     root = Path(root)
     return root if root.suffix == ".npz" else root / "kinect-gait.npz"

@@ -8,7 +8,6 @@ chosen frames and cuts them to the model's 64 x 44 (the middle 44 columns, as Op
 
 from __future__ import annotations
 
-import os
 import pickle
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from gaitid.datasets.paths import data_root
 from gaitid.errors import GaitidError
 
 #: Subjects that the standard CASIA-B protocol tests on. Never train or tune on them.
@@ -26,14 +26,6 @@ CASIA_B_CONDITIONS = ("nm-01", "nm-02", "nm-03", "nm-04", "nm-05", "nm-06", "bg-
 CASIA_B_VIEWS = tuple(f"{v:03d}" for v in range(0, 181, 18))
 
 _CUT = (10, 54)  # columns of the 64-wide frame that make the 44-wide model input
-
-
-def data_root() -> Path:
-    """The shared data folder: $GAITID_DATA, else ../shared/data relative to the repository root."""
-    env = os.environ.get("GAITID_DATA")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[3].parent / "shared" / "data"
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import pytest
 from gaitid.errors import GaitidError
 from gaitid.gait.skeleton import GAIT_KEYPOINT_NAMES, GAIT_KEYPOINTS
 from gaitid.pose.layouts import BLAZEPOSE_33, KEYPOINT
-from gaitid.training.kinect import (
+from gaitid.datasets.kinect import (
     KINECT_GALLERY_WALKS,
     KINECT_JOINTS,
     KINECT_TEST_PEOPLE,

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from gaitid.errors import GaitidError
-from gaitid.training.data import (
+from gaitid.datasets.casia_b import (
     CASIA_B_TEST_SUBJECTS,
     load_casia_b,
     load_pickle_array,
