@@ -26,8 +26,8 @@ from gaitid.errors import GaitidError
 from gaitid.gait.encoder import GaitEncoder
 from gaitid.gait.fusion import GaitSignature, signature_distance, track_signature
 from gaitid.gait.skeleton_encoder import SkeletonEncoder
-from gaitid.identify.app import PipelineOptions, analyse
-from gaitid.identify.walkers import Walkers
+from gaitid.pipeline import PipelineOptions, analyse
+from gaitid.pipeline.walkers import Walkers
 from gaitid.types import FramePeople, Track
 
 SILHOUETTE_WEIGHTS = (1.0, 0.75, 0.5, 0.25, 0.0)

@@ -55,8 +55,8 @@ def track_vectors(cache: Path | None) -> tuple[dict[int, np.ndarray], str, tuple
         tracks = {int(k.removeprefix("track_")): z[k] for k in z.files if k.startswith("track_")}
         return tracks, str(z["model"]), tuple(int(v) for v in z["window"])
     from gaitid.gait.encoder import GaitEncoder
-    from gaitid.identify.app import PipelineOptions, analyse
-    from gaitid.identify.walkers import Walkers
+    from gaitid.pipeline import PipelineOptions, analyse
+    from gaitid.pipeline.walkers import Walkers
 
     media = Path(os.environ.get("GAITID_MEDIA", Path(__file__).resolve().parents[2] / "shared" / "data" / "media"))
     encoder = GaitEncoder()

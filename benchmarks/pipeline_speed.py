@@ -26,8 +26,8 @@ import numpy as np
 
 from gaitid.gait.encoder import GaitEncoder
 from gaitid.gallery import Gallery
-from gaitid.identify.app import PipelineOptions, analyse
-from gaitid.identify.walkers import Walkers
+from gaitid.pipeline import PipelineOptions, analyse
+from gaitid.pipeline.walkers import Walkers
 from gaitid.pipeline import default_estimator
 from gaitid.samples import WALK_VIDEO
 from gaitid.sources import VideoFile, VideoWriter
@@ -104,7 +104,7 @@ def measure(video: Path, gallery_path: Path, repeat: int, out: Path | None) -> d
             gallery.decide = Timed(totals, "gallery", gallery.decide)
             walkers = Walkers(encoder, gallery, options.window)
             walkers.update = Timed(totals, "walkers (incl. vectors, gallery)", walkers.update)
-            import gaitid.identify.app as app
+            import gaitid.pipeline.run as app
 
             original_range = app.frame_range
             app.frame_range = lambda source, first, end: TimedFrames(source, totals)

@@ -29,8 +29,8 @@ def enrolled_gallery(path: Path) -> Path:
     """The sample clip's two people enrolled from frames 0:80 (as the server tests' gallery)."""
     from gaitid.gait.encoder import GaitEncoder
     from gaitid.gallery import Gallery
-    from gaitid.identify.app import PipelineOptions, analyse
-    from gaitid.identify.walkers import Walkers
+    from gaitid.pipeline import PipelineOptions, analyse
+    from gaitid.pipeline.walkers import Walkers
     from gaitid.samples import WALK_VIDEO
 
     options = PipelineOptions(frames=(0, 80), progress=False)

@@ -73,7 +73,7 @@ def test_an_output_that_cannot_be_written_is_refused_before_the_work(
     argv: list[str], message: str, env: Path, gallery: Path, monkeypatch: pytest.MonkeyPatch, capsys
 ) -> None:
     monkeypatch.setattr(identify_app, "analyse", never)
-    monkeypatch.setattr(pipeline, "run_stream", never)
+    monkeypatch.setattr(identify_app, "run_stream", never)
     monkeypatch.setattr(pose_app, "HumanPoseNN", never)
     (env / "folder.mp4").mkdir()
     argv = [a.format(gallery=gallery, tmp=env) for a in argv]
@@ -190,7 +190,7 @@ def test_ascii_digits_are_still_cameras() -> None:
 @pytest.mark.parametrize("frames", ["٣:", "0:١٢", "²:", "+3:", "1_0:"])
 def test_frame_ranges_are_ascii_numbers(frames: str) -> None:
     with pytest.raises(InputError, match="--frames"):
-        identify_app.parse_frame_range(frames)
+        pipeline.parse_frame_range(frames)
 
 
 def test_a_huge_subject_range_is_refused_at_once() -> None:
@@ -319,7 +319,7 @@ def test_one_track_is_one_track(env: Path, monkeypatch: pytest.MonkeyPatch, caps
             image = np.zeros((48, 64, 3), np.uint8)
             image[10:40, 5 + 2 * i : 15 + 2 * i] = 255
             writer.write(image)
-    monkeypatch.setattr(pipeline, "default_estimator", lambda *a, **k: BrightBlobs())
+    monkeypatch.setattr(identify_app, "default_estimator", lambda *a, **k: BrightBlobs())
     assert main(["track", str(video), "--no-progress"]) == 0
     assert capsys.readouterr().err.strip().endswith(", 1 track")
 

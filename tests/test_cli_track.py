@@ -17,6 +17,7 @@ import pytest
 from streams import ROOT, MjpegCamera, free_port, walking_camera  # noqa: F401 (fixture)
 
 from gaitid import pipeline
+from gaitid.identify import app as track_app
 from gaitid.cli import main
 from gaitid.sources import LiveOptions, VideoFile, VideoWriter
 from gaitid.types import Frame, FramePeople, Person
@@ -105,7 +106,7 @@ def test_bad_options_are_refused(tmp_path: Path, extra: list[str], capsys) -> No
 def test_track_a_file_writes_json_and_an_annotated_video(tmp_path: Path, monkeypatch, capsys) -> None:
     video = tmp_path / "walkers.mp4"
     _walkers_video(video)
-    monkeypatch.setattr(pipeline, "default_estimator", lambda model="full", detect_interval=4, threads=None: BrightBlobs())
+    monkeypatch.setattr(track_app, "default_estimator", lambda model="full", detect_interval=4, threads=None: BrightBlobs())
     out, js = tmp_path / "annotated.mp4", tmp_path / "tracks.json"
     assert main(["track", str(video), "--out", str(out), "--json", str(js), "--no-progress"]) == 0
     data = json.loads(js.read_text())
@@ -124,7 +125,7 @@ def test_track_a_file_writes_json_and_an_annotated_video(tmp_path: Path, monkeyp
 def test_json_to_stdout(tmp_path: Path, monkeypatch, capsys) -> None:
     video = tmp_path / "walkers.mp4"
     _walkers_video(video, frames=5)
-    monkeypatch.setattr(pipeline, "default_estimator", lambda model="full", detect_interval=4, threads=None: BrightBlobs())
+    monkeypatch.setattr(track_app, "default_estimator", lambda model="full", detect_interval=4, threads=None: BrightBlobs())
     assert main(["track", str(video), "--json", "-", "--no-progress"]) == 0
     assert len(json.loads(capsys.readouterr().out)["tracks"]) == 2
 
@@ -162,7 +163,7 @@ def _assert_keeps_the_walkers_seen(js: Path, frames_seen: int) -> None:
 def test_a_live_source_interrupted_by_ctrl_c_writes_what_it_has(walking_camera: MjpegCamera, tmp_path: Path) -> None:
     js, out = tmp_path / "live.json", tmp_path / "live.mp4"
     options = LiveOptions(open_timeout=5.0, give_up_after=5.0)
-    status = pipeline.run_track(
+    status = track_app.run_track(
         walking_camera.url, out=str(out), json_path=str(js), live_options=options, estimator=StopsAfter(20),
         progress=False,
     )
@@ -211,7 +212,7 @@ def test_a_live_source_that_gives_up_keeps_what_was_tracked(walking_camera: Mjpe
     estimator = StopsAfter(20, then=walking_camera.kill)
     start = time.monotonic()
     with pytest.raises(InputError, match="giving up"):
-        pipeline.run_track(walking_camera.url, json_path=str(js), live_options=options, estimator=estimator, progress=False)
+        track_app.run_track(walking_camera.url, json_path=str(js), live_options=options, estimator=estimator, progress=False)
     assert time.monotonic() - start < 30
     # Frames read ahead before the camera died are still processed: count what the estimator saw.
     _assert_keeps_the_walkers_seen(js, len(estimator.seen))

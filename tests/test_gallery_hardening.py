@@ -112,7 +112,7 @@ def test_enroll_checks_the_name_before_reading_the_video(env, capsys, monkeypatc
     def never(*args, **kwargs):
         raise AssertionError("the video was processed before the name was checked")
 
-    monkeypatch.setattr(app, "_encoder", never)
+    monkeypatch.setattr(app, "encoder_for", never)
     monkeypatch.setattr(app, "analyse", never)
     for bad, message in [("\udcff", "not valid UTF-8"), ("a\x07b", "control characters"), (" ", "non-empty")]:
         assert main(["enroll", bad, str(env / "walk.mp4")]) == 2

@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 
 from gaitid.cli import main
-from gaitid.identify.app import LABEL_LEGEND, walker_label
-from gaitid.identify.sheet import CROP_HEIGHT
+from gaitid.pipeline import LABEL_LEGEND, walker_label
+from gaitid.pipeline.sheet import CROP_HEIGHT
 from gaitid.samples import WALK_VIDEO
 from gaitid.sources import VideoFile
 from streams import MjpegCamera, free_port
@@ -87,8 +87,8 @@ def test_a_stranger_comes_out_unknown(gallery: Path, tmp_path: Path, media_dir: 
     """The walker is not enrolled (only the jumper and two vtest walkers are): she must be unknown."""
     from gaitid.gait.encoder import GaitEncoder
     from gaitid.gallery import Gallery
-    from gaitid.identify.app import PipelineOptions, analyse
-    from gaitid.identify.walkers import Walkers
+    from gaitid.pipeline import PipelineOptions, analyse
+    from gaitid.pipeline.walkers import Walkers
 
     strangers = tmp_path / "strangers.db"
     assert gaitid("enroll", "jumper", SAMPLE, "--frames", "0:80", "--track", str(JUMPER), gallery=strangers) == 0
@@ -224,7 +224,7 @@ def test_the_legend_explains_every_kind_of_label() -> None:
     import re
 
     from gaitid.gallery.evidence import TrackEvidence
-    from gaitid.identify.walkers import Answer, WalkerState, WindowSpec
+    from gaitid.pipeline.walkers import Answer, WalkerState, WindowSpec
     from gaitid.types import Identity
 
     def state(**fields) -> WalkerState:

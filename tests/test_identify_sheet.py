@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from gaitid.identify.sheet import CROP_HEIGHT, CropSampler, contact_sheet
+from gaitid.pipeline.sheet import CROP_HEIGHT, CropSampler, contact_sheet
 from gaitid.types import Frame, FramePeople, Person
 
 

@@ -54,11 +54,12 @@ def test_an_encoding_error_surfaces_and_leaves_no_file(tmp_path, monkeypatch) ->
     import numpy as np
 
     from gaitid import pipeline
+    from gaitid.pipeline import video as video_sink
 
     def broken(self, image):  # type: ignore[no-untyped-def]
         raise InputError("disk full")
 
-    monkeypatch.setattr(pipeline.VideoWriter, "write", broken)
+    monkeypatch.setattr(video_sink.VideoWriter, "write", broken)
     out = tmp_path / "annotated.mp4"
     video = pipeline.AnnotatedVideo(str(out), 10.0)
     image = np.zeros((48, 64, 3), np.uint8)

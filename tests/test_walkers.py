@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from gaitid.gallery import Gallery
-from gaitid.identify.walkers import Walkers, WindowSpec
+from gaitid.pipeline.walkers import Walkers, WindowSpec
 from gaitid.types import Embedding, FramePeople, Person
 
 DIM = 8

@@ -309,7 +309,8 @@ def _add_track(sub: argparse._SubParsersAction) -> None:
 
 def _run_track(args: argparse.Namespace) -> int:
     from gaitid.errors import InputError
-    from gaitid.pipeline import parse_frame_range, run_track
+    from gaitid.identify.app import run_track
+    from gaitid.pipeline import parse_frame_range
     from gaitid.sources import LiveOptions
 
     try:
@@ -381,9 +382,9 @@ def _identification_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _pipeline_options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from gaitid.errors import InputError
-    from gaitid.identify.app import PipelineOptions
+    from gaitid.pipeline import PipelineOptions
     from gaitid.pipeline import parse_frame_range
-    from gaitid.identify.walkers import WindowSpec
+    from gaitid.pipeline.walkers import WindowSpec
     from gaitid.sources import LiveOptions
 
     try:

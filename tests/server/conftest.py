@@ -28,8 +28,8 @@ from gaitid.types import Embedding  # noqa: E402
 def walk_vectors() -> dict[int, list[Embedding]]:
     """The gait vectors of the sample clip's two people over frames 0:80 (as `gaitid enroll` computes them)."""
     from gaitid.gait.encoder import GaitEncoder
-    from gaitid.identify.app import PipelineOptions, analyse
-    from gaitid.identify.walkers import Walkers
+    from gaitid.pipeline import PipelineOptions, analyse
+    from gaitid.pipeline.walkers import Walkers
 
     options = PipelineOptions(frames=(0, 80), progress=False)
     encoder = GaitEncoder()

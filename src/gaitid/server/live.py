@@ -19,8 +19,8 @@ from typing import Any
 import cv2
 
 from gaitid.errors import GaitidError, InputError
-from gaitid.identify.app import annotate, event_json, track_status
-from gaitid.identify.walkers import WalkerEvent, Walkers, WalkerState
+from gaitid.pipeline import annotate, event_json, track_status
+from gaitid.pipeline.walkers import WalkerEvent, Walkers, WalkerState
 from gaitid.pipeline import PoseEstimator, run_stream
 from gaitid.types import Embedding, Frame, FramePeople
 

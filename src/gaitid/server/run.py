@@ -11,7 +11,7 @@ from types import FrameType
 import uvicorn
 
 from gaitid.errors import GaitidError
-from gaitid.identify.app import PipelineOptions
+from gaitid.pipeline import PipelineOptions
 from gaitid.server.settings import ServerSettings, is_loopback, resolve_token
 
 

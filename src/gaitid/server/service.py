@@ -21,16 +21,19 @@ from typing import Any
 from gaitid.errors import GaitidError, InputError
 from gaitid.gallery import Gallery, GalleryError
 from gaitid.gallery.store import default_gallery_path
-from gaitid.identify.app import (
+from gaitid.pipeline import (
     PipelineOptions,
+    PoseEstimator,
+    Walkers,
     add_to_cohort,
     analyse,
     choose_walker,
     cohort_walkers,
+    default_estimator,
+    enrol_walker,
+    leave_after,
     walk_run_json,
 )
-from gaitid.identify.walkers import Walkers
-from gaitid.pipeline import PoseEstimator, default_estimator
 from gaitid.server.addresses import SCHEME_LIST, SourcePolicy, SourceRefused
 from gaitid.server.events import EventHub
 from gaitid.server.jobs import Cancelled, Job, JobQueue
@@ -46,7 +49,6 @@ from gaitid.sources import (
     open_stream,
     redact_url,
 )
-from gaitid.tracking import TrackerConfig
 from gaitid.types import Frame, FramePeople
 
 log = logging.getLogger("gaitid.server")
@@ -131,7 +133,7 @@ class Service:
         return default_estimator(self.options.pose_model, self.options.detect_interval, self.options.threads)
 
     def _walkers(self, gallery: Gallery | None) -> Walkers:
-        return Walkers(self.encoder(), gallery, self.options.window, TrackerConfig().max_lost_seconds)
+        return Walkers(self.encoder(), gallery, self.options.window, leave_after())
 
     # -- the gallery --------------------------------------------------------------------------------------
 
@@ -251,7 +253,7 @@ class Service:
             raise GaitidError(f"{result.run.error}; nothing was enrolled")
         try:
             state = choose_walker(result, track)
-        except InputError as error:
+        except InputError:
             job.tracks = [
                 {
                     "id": s.track_id,
@@ -264,21 +266,15 @@ class Service:
                 for s in sorted(result.walkers.states.values(), key=lambda s: s.track_id)
             ]
             raise
-        embeddings = state.embeddings(self.encoder().model, options.window.size)
-        person = self.gallery.enroll(
-            name,
-            embeddings,
-            source=job.filename,
-            metadata={"track": state.track_id, "frames": [state.first_frame, state.last_frame]},
-            add=add,
-        )
+        embeddings = state.embeddings(result.model, options.window.size)
+        done = enrol_walker(self.gallery, name, state, embeddings, job.filename, add)
         job.result = {
-            "name": person.name,
+            "name": done.person.name,
             "track": state.track_id,
             "frames": [state.first_frame, state.last_frame],
-            "vectors_added": len(embeddings),
-            "vectors": person.num_vectors,
-            "model": self.encoder().model,
+            "vectors_added": len(done.embeddings),
+            "vectors": done.person.num_vectors,
+            "model": result.model,
         }
 
     def _add_cohort(self, job: Job, options: PipelineOptions, estimator: _Counting) -> None:
@@ -381,11 +377,5 @@ class Service:
         except LookupError as error:
             raise NotFound(str(error)) from None
         self.check_can_enroll(name, add)
-        self.gallery.enroll(
-            name,
-            embeddings,
-            source=f"live {session.spec}",
-            metadata={"track": track_id, "frames": [state.first_frame, state.last_frame]},
-            add=add,
-        )
+        enrol_walker(self.gallery, name, state, embeddings, f"live {session.spec}", add)
         return self.person_json(name)

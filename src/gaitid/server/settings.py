@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gaitid.errors import GaitidError
-from gaitid.identify.app import PipelineOptions
+from gaitid.pipeline import PipelineOptions
 from gaitid.server.addresses import SourcePolicy
 from gaitid.sources import LiveOptions
 

@@ -1,31 +1,23 @@
-"""Wiring the stages together: a source's frames through pose estimation and tracking.
+"""A source's frames through pose estimation and tracking.
 
 `track_frames` is the loop, for any iterable of frames and any estimator with `estimate(frame) ->
 FramePeople`; `run_stream` runs it over a source with a progress bar and a callback per frame, ending
-cleanly on Ctrl-C or a source that fails partway; `run_track` is what `gaitid track` does with it: write
-the annotated video and the tracks as JSON. Identification (gaitid.identify) builds on `run_stream`.
+cleanly on Ctrl-C or a source that fails partway; `frame_range` keeps a part of a file.
 """
 
 from __future__ import annotations
 
-import contextlib
 import re
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
-from pathlib import Path
 from queue import Full, Queue
 from typing import Protocol
 
-import numpy as np
-
 from gaitid.errors import GaitidError, InputError
-from gaitid.outputs import atomic_path, check_output, counted, write_json
-from gaitid.sources import LiveOptions, VideoWriter, check_source, open_source
-from gaitid.tracking import TrackCollector, Tracker, tracks_to_json
-from gaitid.tracking.drawing import draw_tracks
+from gaitid.tracking import Tracker
 from gaitid.types import Frame, FramePeople
 
 
@@ -69,71 +61,6 @@ class StreamRun:
     @property
     def fps(self) -> float:
         return self.frames / self.seconds if self.seconds > 0 else 0.0
-
-
-class AnnotatedVideo:
-    """An H.264 MP4 opened at the first frame (when the frame size is known) and written atomically:
-    `close(keep=False)` (or a failure before close) leaves no file and no earlier file clobbered.
-
-    Frames are encoded on a thread of their own (a few frames behind), so that encoding overlaps the
-    networks' work on the next frame; an encoding error surfaces at the next write or at close.
-    """
-
-    def __init__(self, path: str | None, fps: float | None, depth: int = 8) -> None:
-        if path is not None and Path(path).suffix.lower() != ".mp4":
-            raise InputError(f"{path}: annotated video must be written as .mp4")
-        self.path = path
-        self.fps = fps or 10.0
-        self._atomic = None
-        self._writer: VideoWriter | None = None
-        self._queue: Queue = Queue(maxsize=depth)
-        self._thread: threading.Thread | None = None
-        self._error: BaseException | None = None
-
-    def write(self, image: np.ndarray) -> None:
-        if self.path is None:
-            return
-        if self._writer is None:
-            self._atomic = atomic_path(self.path)
-            tmp = self._atomic.__enter__()
-            self._writer = VideoWriter(tmp, self.fps, image.shape[1], image.shape[0])
-            self._thread = threading.Thread(target=self._encode, args=(self._writer,), name="gaitid-video", daemon=True)
-            self._thread.start()
-        if self._error is not None:
-            raise self._error
-        self._queue.put(image)
-
-    def _encode(self, writer: VideoWriter) -> None:
-        while (image := self._queue.get()) is not None:
-            if self._error is None:
-                try:
-                    writer.write(image)
-                except BaseException as error:  # handed to the producer at its next write or at close
-                    self._error = error
-
-    def close(self, keep: bool = True) -> None:
-        """Finish the file (keep=True) or drop it. Raises the encoding error, if any, when keeping."""
-        if self._writer is None:
-            return
-        writer, self._writer = self._writer, None
-        self._queue.put(None)
-        self._thread.join()
-        error = self._error
-        if keep and error is None:
-            try:
-                writer.close()
-            except BaseException as failure:
-                error = failure
-        else:
-            with contextlib.suppress(Exception):  # the file is dropped: how it ends does not matter
-                writer.close()
-        if keep and error is None:
-            self._atomic.__exit__(None, None, None)
-            return
-        dropped = error or GaitidError("annotated video dropped")
-        self._atomic.__exit__(type(dropped), dropped, None)
-        if keep:
-            raise error
 
 
 def prefetched(frames: Iterable[Frame], depth: int = 4) -> Iterator[Frame]:
@@ -230,15 +157,6 @@ def check_threads(detect_interval: int, threads: int | None) -> None:
         raise InputError(f"--threads must be between 1 and {MAX_THREADS}, got {threads}")
 
 
-def check_outputs(source_spec: str, out: str | None = None, json_path: str | None = None) -> None:
-    """The annotated video (.mp4) and the JSON (.json, or - for stdout), checked before any work is done:
-    each must be a file that can be written, and none may be the input."""
-    if out is not None:
-        check_output(out, [source_spec], suffixes=(".mp4",))
-    if json_path is not None and json_path != "-":
-        check_output(json_path, [source_spec], suffixes=(".json",))
-
-
 _FRAME_RANGE = re.compile(r"\s*(\d*)\s*:\s*(\d*)\s*", re.ASCII)  # ASCII: int() would also read "٣"
 
 
@@ -277,62 +195,3 @@ def frame_range(source, first: int, end: int | None):  # type: ignore[no-untyped
     return source if (first, end) == (0, None) else FrameRange(source, first, end)
 
 
-def run_track(
-    source_spec: str,
-    out: str | None = None,
-    json_path: str | None = None,
-    model: str = "full",
-    detect_interval: int = 4,
-    threads: int | None = None,
-    live_options: LiveOptions | None = None,
-    estimator: PoseEstimator | None = None,
-    progress: bool = True,
-    frames: tuple[int, int | None] = (0, None),
-) -> int:
-    """`gaitid track`: track everyone in a file (or its `frames` [first, end)) or a live source. Returns the
-    exit status.
-
-    A live source runs until Ctrl-C; then, as at the end of a file, the annotated video is closed and the
-    JSON written with everything so far.
-    """
-    check_threads(detect_interval, threads)
-    check_source(source_spec)
-    check_outputs(source_spec, out, json_path)
-    video = AnnotatedVideo(out, None)
-    source = open_source(source_spec, live_options)
-    if source.is_live and frames != (0, None):
-        source.close()
-        raise InputError("--frames applies to video files only")
-    collector = TrackCollector()
-    video.fps = source.fps or 10.0
-
-    def on_frame(frame: Frame, people: FramePeople) -> None:
-        collector.add(people)
-        if out is not None:
-            video.write(draw_tracks(frame.image, people))
-
-    # A file that breaks off leaves no output (a partial result is not the video's); a live source that
-    # fails keeps what was tracked up to then.
-    keep = False
-    try:
-        estimator = estimator or default_estimator(model, detect_interval, threads)
-        run = run_stream(frame_range(source, *frames), estimator, on_frame, progress)
-        keep = run.error is None or (source.is_live and run.frames > 0)
-    finally:
-        source.close()
-        video.close(keep=keep)
-    if run.frames == 0 and frames != (0, None) and run.error is None and not run.interrupted:
-        raise InputError(f"{source_spec}: no frame in --frames {frames[0]}:{'' if frames[1] is None else frames[1]}")
-    if json_path is not None and keep:
-        write_json(tracks_to_json(collector.tracks()), json_path)
-    tracks = counted(len(collector), "track")
-    if run.error is not None:
-        if keep:
-            print(f"{source_spec}: {run.frames} frames, {tracks} before the source failed", file=sys.stderr)
-        raise run.error
-    note = " (interrupted)" if run.interrupted else ""
-    summary = f"{source_spec}: {run.frames} frames in {run.seconds:.1f} s ({run.fps:.1f} fps), {tracks}{note}"
-    print(summary, file=sys.stderr)
-    if run.interrupted and not source.is_live:
-        return 130
-    return 0

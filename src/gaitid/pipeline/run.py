@@ -1,0 +1,130 @@
+"""The whole flow over one source: frames -> HumanPoseNN -> tracker -> walkers (windows of silhouettes ->
+gait vectors -> the gallery's decision), with the annotated video and callbacks as it goes.
+
+`analyse(source, walkers, options)` is the one run that identification, enrolment, the live view, the
+server's jobs and the benchmarks share; `PipelineOptions` is its one options object.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from gaitid.errors import GaitidError, InputError
+from gaitid.pipeline.video import AnnotatedVideo, annotate
+from gaitid.pipeline.stream import (
+    PoseEstimator,
+    StreamRun,
+    check_threads,
+    default_estimator,
+    frame_range,
+    run_stream,
+)
+from gaitid.pipeline.walkers import WalkerEvent, Walkers, WindowSpec
+from gaitid.sources import LiveOptions, open_source
+from gaitid.tracking import TrackerConfig
+from gaitid.types import Frame, FramePeople
+
+
+@dataclass
+class PipelineOptions:
+    """Settings shared by identify, enroll and live.
+
+    pose_model: the BlazePose landmark model (lite, full, heavy). detect_interval: run the person detector
+    every n-th frame. threads: inference threads per pose model (None: the default). weights: the gait
+    model (None: the shipped default). frames: (first, end) frame range of a file to use (end exclusive,
+    None: to its end). live: timeouts of live sources.
+    """
+
+    pose_model: str = "full"
+    detect_interval: int = 4
+    threads: int | None = None
+    weights: str | None = None
+    window: WindowSpec = field(default_factory=WindowSpec)
+    frames: tuple[int, int | None] = (0, None)
+    live: LiveOptions | None = None
+    progress: bool = True
+
+
+@dataclass
+class WalkRun:
+    """What a pipeline run saw: the walkers (one per track), and how the run itself went."""
+
+    source: str
+    model: str
+    window: WindowSpec
+    walkers: Walkers
+    run: StreamRun
+    calibration: dict[str, Any] | None = None  # what the scores mean (None without a gallery)
+    live: bool = False  # a camera or stream (which keeps its results when it fails partway)
+
+
+def analyse(
+    source_spec: str,
+    walkers: Walkers,
+    options: PipelineOptions,
+    out: str | None = None,
+    on_events: Callable[[list[WalkerEvent]], None] | None = None,
+    estimator: PoseEstimator | None = None,
+    on_frame: Callable[[Frame, FramePeople], None] | None = None,
+) -> WalkRun:
+    """Run the pipeline over a source, feeding `walkers`; optionally write the annotated video, and call
+    `on_frame(frame, people)` with every frame's tracked people."""
+    check_threads(options.detect_interval, options.threads)
+    video = AnnotatedVideo(out, None)
+    first, end = options.frames
+    source = open_source(source_spec, options.live)
+    if source.is_live and options.frames != (0, None):
+        source.close()
+        raise InputError("--frames applies to video files only")
+    video.fps = source.fps or 10.0
+
+    def each_frame(frame: Frame, people: FramePeople) -> None:
+        events = walkers.update(people)
+        if out is not None:
+            video.write(annotate(frame, people, walkers))
+        if on_events is not None and events:
+            on_events(events)
+        if on_frame is not None:
+            on_frame(frame, people)
+
+    keep_video = False
+    try:
+        estimator = estimator or default_estimator(options.pose_model, options.detect_interval, options.threads)
+        run = run_stream(frame_range(source, first, end), estimator, each_frame, options.progress)
+        final = walkers.finish()
+        if on_events is not None and final:
+            on_events(final)
+        # a file that broke off gives no video (a partial result is not the file's); a live source does
+        keep_video = run.frames > 0 and (run.error is None or source.is_live)
+    finally:
+        source.close()
+        video.close(keep=keep_video)
+    if run.frames == 0 and run.error is None and not run.interrupted:
+        raise InputError(f"{source_spec}: no frame in --frames {first}:{'' if end is None else end}")
+    calibration = calibration_of(walkers)
+    model, window = walkers.encoder.model, walkers.window
+    return WalkRun(source_spec, model, window, walkers, run, calibration, source.is_live)
+
+
+def encoder_for(options: PipelineOptions):  # type: ignore[no-untyped-def]
+    """The gait encoder the options name (the shipped default when `weights` is None)."""
+    from gaitid.gait.encoder import GaitEncoder
+
+    return GaitEncoder(options.weights)
+
+
+def leave_after() -> float:
+    """Seconds unseen after which a walker has left: when the tracker drops a track, it cannot come back."""
+    return TrackerConfig().max_lost_seconds
+
+
+def calibration_of(walkers: Walkers) -> dict[str, Any] | None:
+    """What the scores mean: the gallery's target FPIR and what it is estimated from (None without one)."""
+    if walkers.gallery is None:
+        return None
+    try:
+        return walkers.gallery.calibration(walkers.encoder.model)
+    except GaitidError:  # the gallery could not answer (emptied during a long run): the tracks say so
+        return None
