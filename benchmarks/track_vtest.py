@@ -72,7 +72,7 @@ def main() -> None:
     print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in scores.as_dict().items()}, indent=1))
     print(f"stretch: {scores.num_frames} frames detected and tracked in {seconds:.1f} s (CPU {cpu:.1f} s)")
     if not args.no_speed:
-        from gaitid.identify.app import run_track
+        from gaitid.commands.identify import run_track
 
         load_before = os.getloadavg()[0]
         start, cpu_start = time.perf_counter(), time.process_time()

@@ -127,9 +127,9 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 @pytest.fixture(autouse=True)
 def quiet_models(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Stand-in estimators, no real gallery or key of the user's, and a server that never starts."""
-    from gaitid.identify import app as identify_app
+    from gaitid.commands import identify as identify_app
     from gaitid.pipeline import run as pipeline_run
-    from gaitid.pose import app as pose_app
+    from gaitid.commands import pose as pose_app
 
     for module in (pipeline_run, identify_app):
         monkeypatch.setattr(module, "default_estimator", lambda *a, **k: NoOne())
@@ -436,9 +436,9 @@ _RUNNER = """
 import sys
 sys.path.insert(0, {tests!r})
 from test_cli_bad_input import NoOne
-from gaitid.identify import app
+from gaitid.commands import identify as app
 from gaitid.pipeline import run
-from gaitid.pose import app as pose_app
+from gaitid.commands import pose as pose_app
 run.default_estimator = app.default_estimator = lambda *a, **k: NoOne()
 pose_app.HumanPoseNN = NoOne
 from gaitid.cli import main

@@ -16,8 +16,8 @@ from test_cli_bad_input import NoOne, _gallery, png_header, truncated_copy
 from gaitid import pipeline
 from gaitid.cli import build_parser, main
 from gaitid.errors import InputError
-from gaitid.identify import app as identify_app
-from gaitid.pose import app as pose_app
+from gaitid.commands import identify as identify_app
+from gaitid.commands import pose as pose_app
 from gaitid.samples import WALK_VIDEO
 from gaitid.sources import VideoWriter, open_source
 from gaitid.sources.files import read_image
@@ -113,7 +113,7 @@ def test_outputs_that_cannot_or_must_not_be_written(
 
 
 def test_an_os_error_that_escapes_is_one_line(env: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
-    from gaitid.gallery import app
+    from gaitid.commands import gallery as app
 
     def fails(*args: object) -> int:
         raise PermissionError(13, "Permission denied", "/somewhere/gallery.db")
@@ -355,7 +355,7 @@ def test_a_database_error_is_one_line(monkeypatch: pytest.MonkeyPatch, capsys) -
     disk) is a one-line error with exit 2, not a traceback."""
     import sqlite3
 
-    from gaitid.gallery import app as gallery_app
+    from gaitid.commands import gallery as gallery_app
 
     def locked(*args, **kwargs):  # type: ignore[no-untyped-def]
         raise sqlite3.OperationalError("database is locked")

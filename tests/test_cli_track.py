@@ -17,7 +17,7 @@ import pytest
 from streams import ROOT, MjpegCamera, free_port, walking_camera  # noqa: F401 (fixture)
 
 from gaitid import pipeline
-from gaitid.identify import app as track_app
+from gaitid.commands import identify as track_app
 from gaitid.cli import main
 from gaitid.sources import LiveOptions, VideoFile, VideoWriter
 from gaitid.types import Frame, FramePeople, Person

@@ -107,7 +107,7 @@ def test_looking_up_a_name_that_is_not_utf8_is_a_clear_error(env, capsys, verb):
 
 
 def test_enroll_checks_the_name_before_reading_the_video(env, capsys, monkeypatch):
-    from gaitid.identify import app
+    from gaitid.commands import identify as app
 
     def never(*args, **kwargs):
         raise AssertionError("the video was processed before the name was checked")

@@ -148,7 +148,7 @@ def test_live_camera_events_and_a_camera_that_dies(gallery: Path) -> None:
     walks; when the camera dies for good the run ends with the error, after the events up to then and a
     "left" event for everyone still in view."""
     from gaitid.errors import InputError
-    from gaitid.identify.app import PipelineOptions, run_live
+    from gaitid.commands.identify import PipelineOptions, run_live
     from gaitid.sources import LiveOptions
 
     camera = MjpegCamera(free_port(), fps=10.0, video=WALK_VIDEO)  # slower than the pipeline: no frame lost

@@ -1,8 +1,9 @@
 """The house's rules (../shared/ARCHITECTURE.md), held by reading every module's imports, lazy ones included.
 
-Dependencies point one way: cli/server -> identify/pipeline -> (sources, pose, tracking, gait, gallery) ->
-types. Nothing imports the command line or the server; the inference packages import neither the training
-stack nor the data sets; the data sets import neither training nor evaluation.
+Dependencies point one way: cli -> commands, and cli/commands/server -> pipeline -> (sources, pose, tracking,
+gait, gallery) -> types. Nothing imports the command line, its commands or the server; the inference
+packages import neither the training stack nor the data sets; the data sets import neither training nor
+evaluation; and neither the pipeline nor the inference packages print.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "gaitid"
 
 INFERENCE = ("types", "errors", "outputs", "sources", "pose", "tracking", "gait", "gallery")
 TRAINING = ("training", "evaluation", "datasets")
-APPLICATIONS = ("pipeline", "identify", "server", "cli")
+APPLICATIONS = ("pipeline", "commands", "server", "cli")
 
 
 def _imports() -> Iterator[tuple[str, str, int, str]]:
@@ -46,7 +47,7 @@ def _breaking(importers: tuple[str, ...], forbidden: tuple[str, ...]) -> list[st
 
 
 def test_the_imports_were_read() -> None:
-    assert ("identify", "gallery") in {(a, b) for a, b, _, _ in IMPORTS}
+    assert ("commands", "pipeline") in {(a, b) for a, b, _, _ in IMPORTS}
 
 
 def test_types_import_nothing_of_gaitid() -> None:
@@ -59,12 +60,28 @@ def test_types_import_nothing_of_gaitid() -> None:
         pytest.param(INFERENCE, TRAINING + APPLICATIONS, id="inference-needs-no-training-nor-applications"),
         pytest.param(("datasets",), ("training", "evaluation") + APPLICATIONS, id="datasets-below-training"),
         pytest.param(("training", "evaluation"), APPLICATIONS, id="training-needs-no-applications"),
-        pytest.param(("pipeline",), ("identify", "server", "cli"), id="pipeline-below-its-callers"),
+        pytest.param(("pipeline",), ("commands", "server", "cli"), id="pipeline-below-its-callers"),
+        pytest.param(("server",), ("commands", "cli"), id="the-server-beside-the-commands"),
         pytest.param(
-            tuple({part for part, _, _, _ in IMPORTS} - {"cli", "__main__", "server"}), ("cli", "server"),
-            id="nothing-imports-the-cli-or-the-server",
+            tuple({part for part, _, _, _ in IMPORTS} - {"cli", "__main__", "server", "commands"}),
+            ("cli", "server", "commands"),
+            id="nothing-imports-the-cli-its-commands-or-the-server",
         ),
     ],
 )
 def test_dependencies_point_one_way(importers: tuple[str, ...], forbidden: tuple[str, ...]) -> None:
     assert _breaking(importers, forbidden) == []
+
+
+@pytest.mark.parametrize("part", ("pipeline",) + INFERENCE)
+def test_the_library_does_not_print(part: str) -> None:
+    """Printing and exit codes belong to the commands (gaitid.commands) and the server's runner."""
+    root = PACKAGE / part if (PACKAGE / part).is_dir() else PACKAGE / f"{part}.py"
+    paths = sorted(root.rglob("*.py")) if root.is_dir() else [root]
+    calls = [
+        f"{path.relative_to(PACKAGE)}:{node.lineno}"
+        for path in paths
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("print", "exit")
+    ]
+    assert calls == []

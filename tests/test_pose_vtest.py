@@ -7,7 +7,7 @@ the floor: at least 80 % of the labelled pedestrians found.
 from pathlib import Path
 
 from gaitid.evaluation.detection import DetectionCounts, load_labelled_frames, match_detections
-from gaitid.pose.app import DEFAULT_VIDEO_MODEL
+from gaitid.commands.pose import DEFAULT_VIDEO_MODEL
 from gaitid.pose.estimator import HumanPoseNN
 from gaitid.sources.files import VideoFile
 

@@ -53,7 +53,7 @@ def _add_pose(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_pose(args: argparse.Namespace) -> int:
-    from gaitid.pose.app import run_pose
+    from gaitid.commands.pose import run_pose
 
     return run_pose(args.input, out=args.out, json_path=args.json_path, model=args.model)
 
@@ -309,7 +309,7 @@ def _add_track(sub: argparse._SubParsersAction) -> None:
 
 def _run_track(args: argparse.Namespace) -> int:
     from gaitid.errors import InputError
-    from gaitid.identify.app import run_track
+    from gaitid.commands.identify import run_track
     from gaitid.pipeline import parse_frame_range
     from gaitid.sources import LiveOptions
 
@@ -423,7 +423,7 @@ def _add_identify(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_identify(args: argparse.Namespace) -> int:
-    from gaitid.identify.app import run_identify
+    from gaitid.commands.identify import run_identify
 
     return run_identify(
         args.input, _pipeline_options(args), gallery_path=args.gallery, key_file=args.key_file,
@@ -447,7 +447,7 @@ def _add_enroll(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_enroll(args: argparse.Namespace) -> int:
-    from gaitid.identify.app import run_enroll
+    from gaitid.commands.identify import run_enroll
 
     return run_enroll(
         args.name, args.input, _pipeline_options(args), track=args.track, add=args.add,
@@ -472,7 +472,7 @@ def _add_live(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_live(args: argparse.Namespace) -> int:
-    from gaitid.identify.app import run_live
+    from gaitid.commands.identify import run_live
 
     return run_live(
         args.input, _pipeline_options(args), gallery_path=args.gallery, key_file=args.key_file,
@@ -494,7 +494,7 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_demo(args: argparse.Namespace) -> int:
-    from gaitid.identify.app import run_demo
+    from gaitid.commands.identify import run_demo
 
     return run_demo(args.out_dir, _pipeline_options(args))
 
@@ -550,7 +550,7 @@ def _add_gallery(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_gallery(args: argparse.Namespace) -> int:
-    from gaitid.gallery import app
+    from gaitid.commands import gallery as app
 
     where = (args.gallery, args.key_file)
     if args.verb == "list":
@@ -578,10 +578,10 @@ def _check_export_target(path: str) -> None:
 
 
 def _run_gallery_cohort(args: argparse.Namespace) -> int:
-    from gaitid.gallery import app
+    from gaitid.commands import gallery as app
 
     if args.cohort_verb == "add":
-        from gaitid.identify.app import run_cohort_add
+        from gaitid.commands.identify import run_cohort_add
 
         return run_cohort_add(
             args.video, _pipeline_options(args), tracks=args.track, gallery_path=args.gallery, key_file=args.key_file
