@@ -104,7 +104,7 @@ def test_empty_gallery_and_model_change(tmp_path, people):
         with pytest.warns(UserWarning, match="other models"):
             gallery.enroll(name(0), people.embeddings(0, 2, model="gait-v2"), add=True)
         with pytest.warns(UserWarning, match="3 of 4 enrolled people have no vectors"):
-            with pytest.raises(GalleryError, match="only 1 people"):
+            with pytest.raises(GalleryError, match="only 1 person is enrolled"):
                 gallery.identify(people.embeddings(0, 1, model="gait-v2")[0])
 
 

@@ -256,3 +256,22 @@ def test_enrol_advice_works_the_track_numbers_of_gaitid_track_are_the_ones_enrol
     assert main(["track", SAMPLE, "--frames", "0:80", "--json", str(js), "--no-progress"]) == 0
     tracked = {t["id"]: (t["frames"][0], t["frames"][-1]) for t in json.loads(js.read_text())["tracks"]}
     assert listed and all(tracked[track] == span for track, span in listed.items()), (listed, tracked)
+
+
+@pytest.mark.parametrize("modality", ["skeleton", "fused"])
+def test_other_modalities_enrol_their_own_vectors_and_ask_for_a_cohort(tmp_path: Path, modality: str, capsys) -> None:
+    """`--modality` reaches the whole pipeline: the walker's vectors are the skeleton model's (or fused),
+    and identification, which has no shipped cohort for them, asks for one in a line instead of guessing."""
+    from gaitid.gallery import Gallery
+
+    gallery = tmp_path / "g.db"
+    assert gaitid("enroll", "walker", SAMPLE, "--frames", "0:80", "--track", str(WALKER), "--modality", modality,
+                  "--model", "lite", gallery=gallery) == 0
+    with Gallery.open(gallery) as g:
+        models = {v.model for v in g.person("walker").vectors}
+    assert len(models) == 1
+    (model,) = models
+    assert model.startswith("skelnn_") if modality == "skeleton" else model.startswith("fused[gaitset_strips_s/")
+    capsys.readouterr()
+    assert gaitid("identify", SAMPLE, "--frames", "80:", "--modality", modality, "--model", "lite", gallery=gallery) == 2
+    assert "cohort" in capsys.readouterr().err

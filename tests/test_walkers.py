@@ -13,7 +13,7 @@ import pytest
 
 from gaitid.gallery import Gallery
 from gaitid.pipeline.walkers import Walkers, WindowSpec
-from gaitid.types import Embedding, FramePeople, Person
+from gaitid.types import Embedding, FramePeople, Person, Walk
 
 DIM = 8
 
@@ -22,15 +22,15 @@ class CodeEncoder:
     """Window vector = one-hot of the person code, read from the silhouettes' width (plus a little noise)."""
 
     model = "code/1"
-
-    class spec:  # noqa: N801 (mimics GaitEncoder.spec)
-        height, width = 64, 44
+    silhouette_size = (64, 44)
 
     def __init__(self) -> None:
         self.windows: list[int] = []
         self.rng = np.random.default_rng(0)
 
-    def embed(self, silhouettes: np.ndarray) -> Embedding:
+    def embed(self, walk: Walk) -> Embedding:
+        silhouettes = walk.silhouettes
+        assert walk.keypoints is not None and walk.times is not None and len(walk.times) == len(silhouettes)
         self.windows.append(len(silhouettes))
         widths = silhouettes.sum(axis=(1, 2)) / silhouettes.shape[1]
         code = int(round(float(np.median(widths)))) % DIM
@@ -78,6 +78,32 @@ def test_windows_are_cut_every_stride_usable_frames_once_full() -> None:
     assert state.frames == state.usable == 30
     assert len(state.vectors) == 5  # after 10, 15, 20, 25, 30 usable frames
     assert encoder.windows == [10] * 5
+
+
+def test_a_keypoint_encoder_gets_keypoints_and_times_and_a_window_it_cannot_embed_is_skipped() -> None:
+    """An encoder that reads no silhouettes (a skeleton model) gets none; a window it refuses (too few
+    confident keypoints) makes no vector instead of ending the run."""
+    from gaitid.errors import GaitidError
+
+    class Keypoints:
+        model, silhouette_size = "kp/1", None
+
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def embed(self, walk: Walk) -> Embedding:
+            self.calls += 1
+            assert walk.silhouettes is None and walk.keypoints.shape == (10, 33, 3)
+            assert np.allclose(np.diff(walk.times), 0.1)
+            if self.calls % 2:
+                raise GaitidError("too few frames with a usable skeleton")
+            return Embedding(one_hot(1), self.model, len(walk))
+
+    encoder = Keypoints()
+    walkers = Walkers(encoder, None, WindowSpec(size=10, stride=5))
+    for i in range(30):
+        walkers.update(frame(i, person(1, 3)))
+    assert encoder.calls == 5 and len(walkers.states[1].vectors) == 2
 
 
 def test_unusable_frames_are_left_out() -> None:

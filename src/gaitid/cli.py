@@ -353,6 +353,10 @@ def _pipeline_arguments(files_only: bool = True) -> argparse.ArgumentParser:
     )
     common.add_argument("--threads", type=int, metavar="N", help="inference threads per pose model")
     common.add_argument("--weights", help="gait model: a shipped model's name or an .onnx file (default: shipped)")
+    common.add_argument(
+        "--modality", choices=["silhouette", "skeleton", "fused"], default="silhouette",
+        help="gait vectors from silhouettes (default: the most accurate on real video), keypoints, or both fused",
+    )
     common.add_argument("--window", type=int, default=30, metavar="N", help="usable frames per gait window (default 30)")
     common.add_argument("--stride", type=int, default=15, metavar="N", help="usable frames between windows (default 15)")
     if files_only:
@@ -399,6 +403,7 @@ def _pipeline_options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         detect_interval=args.detect_every,
         threads=args.threads,
         weights=args.weights,
+        modality=args.modality,
         window=window,
         frames=parse_frame_range(getattr(args, "frames", None)),
         live=live,
@@ -605,6 +610,10 @@ def _add_serve(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--token-file", metavar="PATH", help="read the token from this file (owner-only permissions)")
     p.add_argument("--work-dir", metavar="PATH", help="keep uploads and annotated videos here (default: a temporary folder)")
     p.add_argument(
+        "--modality", choices=["silhouette", "skeleton", "fused"], default="silhouette",
+        help="gait vectors from silhouettes (default), keypoints, or both fused (as gaitid identify --modality)",
+    )
+    p.add_argument(
         "--max-upload-mb", type=_finite, default=500.0, metavar="MB",
         help="largest upload accepted (default 500)",
     )
@@ -643,6 +652,7 @@ _rate.__name__ = "rate (a number from 0 to 1)"
 
 
 def _run_serve(args: argparse.Namespace) -> int:
+    from gaitid.pipeline import PipelineOptions
     from gaitid.server import serve
 
     return serve(
@@ -650,6 +660,7 @@ def _run_serve(args: argparse.Namespace) -> int:
         method=args.method, target_fpir=args.fpir, work_dir=args.work_dir, max_upload_mb=args.max_upload_mb,
         allow_file_sources=args.allow_file_sources,
         allow_source_hosts=tuple(h.strip() for h in args.allow_source_hosts.split(",") if h.strip()),
+        pipeline=PipelineOptions(progress=False, modality=args.modality),
     )
 
 

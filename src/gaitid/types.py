@@ -142,6 +142,33 @@ class Track:
 
 
 @dataclass(frozen=True)
+class Walk:
+    """A stretch of one walker's usable frames: what every gait encoder reads (each the part it needs).
+
+    silhouettes: (T, H, W) float32 of 0/1, normalised to the model's input (gaitid.gait.normalize), or None.
+    keypoints: (T, 33, 3) float32 x, y, confidence in frame pixels (BlazePose layout), or None.
+    times: (T,) seconds of each frame, or None.
+    """
+
+    silhouettes: np.ndarray | None = None
+    keypoints: np.ndarray | None = None
+    times: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        lengths = {len(x) for x in (self.silhouettes, self.keypoints, self.times) if x is not None}
+        if len(lengths) > 1:
+            raise ValueError(f"Walk: silhouettes, keypoints and times must have one length each, got {sorted(lengths)}")
+        if self.keypoints is not None:
+            _check_shape("Walk.keypoints", self.keypoints, (None, NUM_KEYPOINTS, 3))
+
+    def __len__(self) -> int:
+        for x in (self.silhouettes, self.keypoints, self.times):
+            if x is not None:
+                return len(x)
+        return 0
+
+
+@dataclass(frozen=True)
 class Embedding:
     """A gait identification vector for one sequence.
 

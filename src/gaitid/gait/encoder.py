@@ -16,7 +16,7 @@ import numpy as np
 from gaitid.errors import GaitidError
 from gaitid.gait.normalize import normalize_sequence
 from gaitid.gait.spec import InputSpec
-from gaitid.types import Embedding
+from gaitid.types import Embedding, Walk
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 DEFAULT_MODEL = "gaitset_strips_s"
@@ -74,12 +74,19 @@ class GaitEncoder:
         """Name and version, as recorded in every Embedding this encoder makes."""
         return f"{self.name}/{self.version}"
 
-    def embed(self, silhouettes: np.ndarray) -> Embedding:
-        """Normalised silhouettes of one walk -> its Embedding.
+    @property
+    def silhouette_size(self) -> tuple[int, int]:
+        return self.spec.height, self.spec.width
+
+    def embed(self, walk: Walk | np.ndarray) -> Embedding:
+        """A walk's silhouettes -> its Embedding. A bare array is taken as the walk's silhouettes.
 
         silhouettes: (T, H, W) 0/1 values (float or uint8) already normalised to the spec's H x W (see
         `gaitid.gait.normalize`), or (T, C, H, W) with the spec's C input channels.
         """
+        silhouettes = walk.silhouettes if isinstance(walk, Walk) else walk
+        if silhouettes is None:
+            raise GaitidError("this walk has no silhouettes: the silhouette model needs them")
         x = np.asarray(silhouettes)
         s = self.spec
         if x.ndim == 3:

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from gaitid.errors import GaitidError
-from gaitid.types import Embedding, Track
+from gaitid.types import Embedding, Track, Walk
 
 DEFAULT_WEIGHTS: tuple[float, float] = (0.5, 0.5)  # (silhouette, skeleton)
 #: Fewer frames with a mask than this: the silhouette modality is not usable.
@@ -142,3 +142,23 @@ def track_signature(
             "no usable gait modality for this track (" + "; ".join(problems or ["no encoder"]) + ")"
         )
     return GaitSignature(sil, skel)
+
+
+class FusedEncoder:
+    """Both modalities of a walk fused into one vector (`fuse`), through the encoders' one face.
+
+    A walk is embedded only when both modalities are usable: a vector of one modality alone is another
+    model's vector, which the gallery must not mix with fused ones (GaitidError then, and the window is
+    skipped)."""
+
+    def __init__(self, silhouette: Any, skeleton: Any, weights: tuple[float, float] = DEFAULT_WEIGHTS) -> None:
+        self.silhouette, self.skeleton = silhouette, skeleton
+        self.weights = _check_weights(weights)
+        w_sil, w_skel = self.weights
+        self.model = f"fused[{silhouette.model}|{skeleton.model}]@{w_sil:.3g},{w_skel:.3g}"
+        self.dim = silhouette.dim + skeleton.dim
+        self.silhouette_size = silhouette.silhouette_size
+
+    def embed(self, walk: Walk) -> Embedding:
+        signature = GaitSignature(self.silhouette.embed(walk), self.skeleton.embed(walk))
+        return fuse(signature, self.weights)

@@ -15,7 +15,7 @@ import numpy as np
 from gaitid.errors import GaitidError
 from gaitid.gait.encoder import open_session, shipped_weights
 from gaitid.gait.skeleton import SkeletonSpec, embed_in_windows, resample_times, skeleton_features
-from gaitid.types import Embedding, Track
+from gaitid.types import Embedding, Track, Walk
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights" / "skeleton"
 DEFAULT_SKELETON_MODEL = "skelnn_ensemble"
@@ -55,6 +55,14 @@ class SkeletonEncoder:
     @property
     def model(self) -> str:
         return f"{self.name}/{self.version}"
+
+    silhouette_size = None  # it reads keypoints only
+
+    def embed(self, walk: Walk) -> Embedding:
+        """A walk's keypoints (and times, when it has them) -> its Embedding (see `embed_keypoints`)."""
+        if walk.keypoints is None:
+            raise GaitidError("this walk has no keypoints: the skeleton model needs them")
+        return self.embed_keypoints(walk.keypoints, walk.times)
 
     def embed_features(self, features: np.ndarray) -> np.ndarray:
         """Network input (T, *spec.frame_shape) -> (dim,) vector (the mean over windows of spec.window

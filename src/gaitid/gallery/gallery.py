@@ -544,7 +544,8 @@ class Gallery:
         if len(scores) == 0:
             need = MIN_SVM_PEOPLE if isinstance(index.classifier, LinearSVM) else 2
             raise GalleryError(
-                f"only {n_people} people are enrolled with model {index.model!r}, and the model has no cohort "
+                f"only {n_people} {'person is' if n_people == 1 else 'people are'} enrolled with model "
+                f"{index.model!r}, and the model has no cohort "
                 f"(people never enrolled) to tell how often a stranger would be accepted: enrol at least {need}, "
                 "or add walkers who will not be enrolled to the cohort (gaitid gallery cohort add VIDEO)"
             )

@@ -33,14 +33,17 @@ class PipelineOptions:
 
     pose_model: the BlazePose landmark model (lite, full, heavy). detect_interval: run the person detector
     every n-th frame. threads: inference threads per pose model (None: the default). weights: the gait
-    model (None: the shipped default). frames: (first, end) frame range of a file to use (end exclusive,
-    None: to its end). live: timeouts of live sources.
+    model (None: the shipped default). modality: what the gait vectors are made of, "silhouette" (the
+    default, chosen by measurement: benchmarks/results/fusion_vtest.json), "skeleton" or "fused" (both).
+    frames: (first, end) frame range of a file to use (end exclusive, None: to its end). live: timeouts
+    of live sources.
     """
 
     pose_model: str = "full"
     detect_interval: int = 4
     threads: int | None = None
     weights: str | None = None
+    modality: str = "silhouette"
     window: WindowSpec = field(default_factory=WindowSpec)
     frames: tuple[int, int | None] = (0, None)
     live: LiveOptions | None = None
@@ -108,10 +111,22 @@ def analyse(
     return WalkRun(source_spec, model, window, walkers, run, calibration, source.is_live)
 
 
-def encoder_for(options: PipelineOptions):  # type: ignore[no-untyped-def]
-    """The gait encoder the options name (the shipped default when `weights` is None)."""
-    from gaitid.gait.encoder import GaitEncoder
+MODALITIES = ("silhouette", "skeleton", "fused")
 
+
+def encoder_for(options: PipelineOptions):  # type: ignore[no-untyped-def]
+    """The gait encoder of the options' modality. `weights` names the silhouette model (the shipped default
+    when None); the skeleton model is the shipped one."""
+    from gaitid.gait.encoder import GaitEncoder
+    from gaitid.gait.fusion import FusedEncoder
+    from gaitid.gait.skeleton_encoder import SkeletonEncoder
+
+    if options.modality not in MODALITIES:
+        raise InputError(f"--modality must be one of {', '.join(MODALITIES)}, got {options.modality!r}")
+    if options.modality == "skeleton":
+        return SkeletonEncoder()
+    if options.modality == "fused":
+        return FusedEncoder(GaitEncoder(options.weights), SkeletonEncoder())
     return GaitEncoder(options.weights)
 
 

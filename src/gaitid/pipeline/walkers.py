@@ -27,12 +27,14 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
+from gaitid.errors import GaitidError
 from gaitid.gait.normalize import normalize_silhouette
 from gaitid.gallery.evidence import TrackEvidence
-from gaitid.types import Embedding, FramePeople, Identity, Person
+from gaitid.types import Embedding, FramePeople, Identity, Person, Walk
 
 EDGE_MARGIN = 2.0  # pixels: a box this close to the frame's border touches it
 
@@ -78,6 +80,15 @@ class WalkerEvent:
     identity: Identity | None
 
 
+class UsableFrame(NamedTuple):
+    """What a window keeps of a usable frame: the normalised silhouette (when the encoder reads
+    silhouettes), the keypoints and the time."""
+
+    silhouette: np.ndarray | None
+    keypoints: np.ndarray
+    time: float
+
+
 @dataclass
 class WalkerState:
     """What is known about one track so far."""
@@ -90,7 +101,7 @@ class WalkerState:
     frames: int = 0
     usable: int = 0
     evidence: TrackEvidence = field(default_factory=lambda: TrackEvidence(""))
-    recent: deque = field(default_factory=deque)  # the last `size` usable silhouettes, (H, W) float32
+    recent: deque = field(default_factory=deque)  # the last `size` usable frames (UsableFrame)
     since_window: int = 0
     history: list[Answer] = field(default_factory=list)
     first_box: tuple[float, float, float, float] | None = None  # where the walker was first seen
@@ -118,7 +129,9 @@ class WalkerState:
 class Walkers:
     """Per-track windows, vectors and identities over a stream of tracked frames.
 
-    encoder: a GaitEncoder (or anything with `embed(silhouettes) -> Embedding`, `model` and `spec`).
+    encoder: any gait encoder (gaitid.gait.Encoder: `embed(walk) -> Embedding`, `model`, `silhouette_size`):
+        silhouettes, skeletons or both fused. A window the encoder cannot embed (too few confident
+        keypoints for a skeleton model) makes no vector.
     gallery: a Gallery to identify against, or None to only compute vectors (enrolment).
     """
 
@@ -149,11 +162,10 @@ class Walkers:
             if state.first_box is None:
                 state.first_box = tuple(round(float(v), 1) for v in person.box)
             state.frames += 1
-            silhouette = self._usable_silhouette(person, height, width)
-            if silhouette is None:
+            if not self.is_usable(person, height, width):
                 continue
             state.usable += 1
-            state.recent.append(silhouette)
+            state.recent.append(UsableFrame(self._silhouette(person), person.keypoints, people.time))
             if len(state.recent) > self.window.size:
                 state.recent.popleft()
             state.since_window += 1
@@ -186,14 +198,25 @@ class Walkers:
             and (x1 <= EDGE_MARGIN or y1 <= EDGE_MARGIN or x2 >= width - EDGE_MARGIN or y2 >= height - EDGE_MARGIN)
         )
 
-    def _usable_silhouette(self, person: Person, height: int, width: int) -> np.ndarray | None:
-        if not self.is_usable(person, height, width):
-            return None
-        return normalize_silhouette(person.mask, self.encoder.spec.height, self.encoder.spec.width)
+    def _silhouette(self, person: Person) -> np.ndarray | None:
+        size = self.encoder.silhouette_size
+        return None if size is None else normalize_silhouette(person.mask, *size)
+
+    def _walk(self, frames: deque) -> Walk:
+        silhouettes = None if frames[0].silhouette is None else np.stack([f.silhouette for f in frames])
+        return Walk(
+            silhouettes=silhouettes,
+            keypoints=np.stack([f.keypoints for f in frames]).astype(np.float32),
+            times=np.array([f.time for f in frames]),
+        )
 
     def _add_window(self, state: WalkerState, frame_index: int, time: float) -> WalkerEvent | None:
         state.since_window = 0
-        state.evidence.add(self.encoder.embed(np.stack(state.recent)).vector)
+        try:
+            embedding = self.encoder.embed(self._walk(state.recent))
+        except GaitidError:  # this window holds too little for the encoder (a skeleton seen too poorly)
+            return None
+        state.evidence.add(embedding.vector)
         if self.gallery is None:
             return None
         previous = state.identity

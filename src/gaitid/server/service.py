@@ -30,6 +30,7 @@ from gaitid.pipeline import (
     choose_walker,
     cohort_walkers,
     default_estimator,
+    encoder_for,
     enrol_walker,
     leave_after,
     walk_run_json,
@@ -124,9 +125,7 @@ class Service:
     def encoder(self):  # type: ignore[no-untyped-def]
         with self._encoder_lock:
             if self._encoder is None:
-                from gaitid.gait.encoder import GaitEncoder
-
-                self._encoder = GaitEncoder(self.options.weights)
+                self._encoder = encoder_for(self.options)
             return self._encoder
 
     def _new_estimator(self) -> PoseEstimator:
