@@ -21,7 +21,6 @@ from gaitid.pipeline import (
     PoseEstimator,
     WalkRun,
     WalkerEvent,
-    Walkers,
     add_to_cohort,
     analyse,
     answer_text,
@@ -34,10 +33,10 @@ from gaitid.pipeline import (
     event_json,
     event_text,
     frame_range,
-    leave_after,
     run_stream,
     track_status,
     walk_run_json,
+    walkers_for,
 )
 from gaitid.pipeline.report import windows_text
 from gaitid.sources import LiveOptions, check_source, open_source
@@ -120,7 +119,7 @@ def run_identify(
     encoder = encoder_for(options)
     with _open_gallery(gallery_path, key_file, method, target_fpir) as gallery:
         _check_ready(gallery, encoder.model)
-        walkers = Walkers(encoder, gallery, options.window, leave_after())
+        walkers = walkers_for(options, encoder, gallery)
         result = analyse(source_spec, walkers, options, out=out, estimator=estimator)
     return _report(result, json_path)
 
@@ -181,7 +180,7 @@ def run_enroll(
     _check_before_work(source_spec, options)
     check_gallery(gallery_path, key_file, source_spec, name, add)
     encoder = encoder_for(options)
-    walkers = Walkers(encoder, None, options.window, leave_after())
+    walkers = walkers_for(options, encoder)
     result = analyse(source_spec, walkers, options, estimator=estimator)
     if result.run.error is not None:
         raise GaitidError(f"{result.run.error}; nothing was enrolled")
@@ -218,7 +217,7 @@ def run_cohort_add(
     _check_before_work(source_spec, options)
     check_gallery(gallery_path, key_file, source_spec)
     encoder = encoder_for(options)
-    result = analyse(source_spec, Walkers(encoder, None, options.window, leave_after()), options, estimator=estimator)
+    result = analyse(source_spec, walkers_for(options, encoder), options, estimator=estimator)
     if result.run.error is not None:
         raise GaitidError(f"{result.run.error}; nothing was added to the cohort")
     if result.run.interrupted:
@@ -282,7 +281,7 @@ def run_live(
     encoder = encoder_for(options)
     with _open_gallery(gallery_path, key_file, method, target_fpir) as gallery:
         _check_ready(gallery, encoder.model)
-        walkers = Walkers(encoder, gallery, options.window, leave_after())
+        walkers = walkers_for(options, encoder, gallery)
 
         def emit(events: list[WalkerEvent]) -> None:
             for event in events:
@@ -327,7 +326,7 @@ def run_demo(out_dir: str, options: PipelineOptions, out: TextIO | None = None) 
     print(f"1. tracking everyone in frames 0-{split - 1} of {WALK_VIDEO.name} and computing gait vectors ...", file=out)
     first = PipelineOptions(**{**options.__dict__, "frames": (0, split)})
     sampler = CropSampler()
-    enrolment = analyse(str(WALK_VIDEO), Walkers(encoder, None, options.window, leave_after()), first, on_frame=sampler.add)
+    enrolment = analyse(str(WALK_VIDEO), walkers_for(options, encoder), first, on_frame=sampler.add)
     enrolled = []
     with Gallery.open(gallery_path) as gallery:
         for state in sorted(enrolment.walkers.states.values(), key=lambda s: s.track_id):
@@ -348,7 +347,7 @@ def run_demo(out_dir: str, options: PipelineOptions, out: TextIO | None = None) 
     video, js, legend = folder / "identified.mp4", folder / "identified.json", folder / "legend.txt"
     with _open_gallery(str(gallery_path), None, "cosine", 0.01) as gallery:
         _check_ready(gallery, encoder.model)
-        result = analyse(str(WALK_VIDEO), Walkers(encoder, gallery, options.window, leave_after()), rest, out=str(video))
+        result = analyse(str(WALK_VIDEO), walkers_for(options, encoder, gallery), rest, out=str(video))
     write_json(walk_run_json(result), js)
     with atomic_path(legend) as tmp:
         tmp.write_text("\n".join(LABEL_LEGEND) + "\n")

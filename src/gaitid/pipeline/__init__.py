@@ -2,10 +2,10 @@
 -> sinks (annotated video, JSON report, events). The command line, the server and the benchmarks call it;
 nothing here prints or returns exit codes.
 
-    from gaitid.pipeline import PipelineOptions, Walkers, analyse, encoder_for
+    from gaitid.pipeline import PipelineOptions, analyse, encoder_for, walkers_for
 
     options = PipelineOptions()
-    result = analyse("corridor.mp4", Walkers(encoder_for(options), gallery), options, out="named.mp4")
+    result = analyse("corridor.mp4", walkers_for(options, encoder_for(options), gallery), options, out="named.mp4")
 
 - `stream`: frames through pose estimation and tracking (`run_stream`, `track_frames`, `frame_range`);
 - `walkers`: each track's windows of silhouettes, gait vectors and evidence (`Walkers`);
@@ -16,7 +16,15 @@ nothing here prints or returns exit codes.
 
 from gaitid.pipeline.enrol import Enrolled, add_to_cohort, choose_walker, cohort_walkers, enrol_from_run, enrol_walker
 from gaitid.pipeline.report import answer_text, event_json, event_text, identity_json, track_status, walk_run_json
-from gaitid.pipeline.run import PipelineOptions, WalkRun, analyse, calibration_of, encoder_for, leave_after
+from gaitid.pipeline.run import (
+    PipelineOptions,
+    WalkRun,
+    analyse,
+    calibration_of,
+    encoder_for,
+    leave_after,
+    walkers_for,
+)
 from gaitid.pipeline.stream import (
     MAX_THREADS,
     FrameRange,
@@ -73,4 +81,5 @@ __all__ = [
     "track_status",
     "walk_run_json",
     "walker_label",
+    "walkers_for",
 ]

@@ -130,6 +130,12 @@ def encoder_for(options: PipelineOptions):  # type: ignore[no-untyped-def]
     return GaitEncoder(options.weights)
 
 
+def walkers_for(options: PipelineOptions, encoder, gallery=None) -> Walkers:  # type: ignore[no-untyped-def]
+    """The walkers of a run with these options: `encoder`'s vectors over the options' windows, decided by
+    `gallery` (None: vectors only, for enrolment), ended when the tracker drops their track."""
+    return Walkers(encoder, gallery, options.window, leave_after())
+
+
 def leave_after() -> float:
     """Seconds unseen after which a walker has left: when the tracker drops a track, it cannot come back."""
     return TrackerConfig().max_lost_seconds

@@ -32,8 +32,8 @@ from gaitid.pipeline import (
     default_estimator,
     encoder_for,
     enrol_walker,
-    leave_after,
     walk_run_json,
+    walkers_for,
 )
 from gaitid.server.addresses import SCHEME_LIST, SourcePolicy, SourceRefused
 from gaitid.server.events import EventHub
@@ -132,7 +132,7 @@ class Service:
         return default_estimator(self.options.pose_model, self.options.detect_interval, self.options.threads)
 
     def _walkers(self, gallery: Gallery | None) -> Walkers:
-        return Walkers(self.encoder(), gallery, self.options.window, leave_after())
+        return walkers_for(self.options, self.encoder(), gallery)
 
     # -- the gallery --------------------------------------------------------------------------------------
 
