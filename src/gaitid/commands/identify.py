@@ -9,7 +9,7 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import TextIO
+from typing import NoReturn, TextIO
 
 from gaitid.errors import GaitidError, InputError
 from gaitid.gallery.gallery import SITE_COHORT_ALONE
@@ -19,6 +19,7 @@ from gaitid.pipeline import (
     AnnotatedVideo,
     PipelineOptions,
     PoseEstimator,
+    StreamRun,
     WalkRun,
     WalkerEvent,
     add_to_cohort,
@@ -150,11 +151,17 @@ def _report(result: WalkRun, json_path: str | None) -> int:
         file=sys.stderr,
     )
     if run.error is not None:
-        if run.frames == 0:
-            raise run.error
-        print(f"{result.source}: the source failed after {run.frames} frames; the results above are up to there", file=sys.stderr)
-        raise run.error
+        _failed_partway(result.source, run, "the results above are up to there")
     return 130 if run.interrupted else 0
+
+
+def _failed_partway(source: str, run: StreamRun, kept: str) -> NoReturn:
+    """A live source that failed after some frames (a file that breaks off keeps nothing and never gets
+    here): say what was kept, then end with the source's error."""
+    assert run.error is not None
+    if run.frames and kept:
+        print(f"{source}: the source failed after {run.frames} frames; {kept}", file=sys.stderr)
+    raise run.error
 
 
 def run_enroll(
@@ -295,10 +302,7 @@ def run_live(
         raise run.error  # a file that broke off: its error says how far it got
     print(f"{source_spec}: {run.frames} frames in {run.seconds:.1f} s ({run.fps:.1f} fps)", file=sys.stderr)
     if run.error is not None:
-        if run.frames == 0:
-            raise run.error
-        print(f"{source_spec}: the source failed after {run.frames} frames; the events above are up to there", file=sys.stderr)
-        raise run.error
+        _failed_partway(source_spec, run, "the events above are up to there")
     return 0
 
 
@@ -409,9 +413,7 @@ def run_track(
         write_json(tracks_to_json(collector.tracks()), json_path)
     tracks = counted(len(collector), "track")
     if run.error is not None:
-        if keep:
-            print(f"{source_spec}: {run.frames} frames, {tracks} before the source failed", file=sys.stderr)
-        raise run.error
+        _failed_partway(source_spec, run, f"{tracks} written up to there" if keep else "")
     note = " (interrupted)" if run.interrupted else ""
     summary = f"{source_spec}: {run.frames} frames in {run.seconds:.1f} s ({run.fps:.1f} fps), {tracks}{note}"
     print(summary, file=sys.stderr)
