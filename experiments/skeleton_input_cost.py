@@ -1,7 +1,7 @@
 """Training cost per frame of the two skeleton inputs: keypoints vs heatmaps (features, then forward +
 backward of the registered model), one CPU thread. Real Kinect clips through random virtual cameras.
 
-    PYTHONPATH=src python benchmarks/skeleton_input_cost.py [--clips 32] [--frames 24]
+    PYTHONPATH=src python experiments/skeleton_input_cost.py [--clips 32] [--frames 24]
 """
 
 from __future__ import annotations

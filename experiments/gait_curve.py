@@ -1,7 +1,7 @@
 """Accuracy against training time: export every checkpoint of a training run to ONNX and run the CASIA-B
 protocol on it. One JSON line per checkpoint (step, training seconds, NM/BG/CL rank-1).
 
-    PYTHONPATH=src python benchmarks/gait_curve.py RUN_DIR OUT.jsonl [--max-frames 30]
+    PYTHONPATH=src python experiments/gait_curve.py RUN_DIR OUT.jsonl [--max-frames 30]
 """
 
 from __future__ import annotations

@@ -5,9 +5,9 @@ The protocol of `gaitid evaluate kinect` (views 0/45/90, walks 1-2 gallery, the 
 people held out of the training run (default 081-100, which the `configs/skeleton/val_*.yaml` runs never
 see). One JSON line per checkpoint is appended to --out.
 
-    GAITID_DATA=../shared/data PYTHONPATH=src python benchmarks/kinect_validation.py \\
+    GAITID_DATA=../shared/data PYTHONPATH=src python experiments/kinect_validation.py \\
         /work/runs-skel/val_tcn/checkpoint.pt /work/runs-skel/val_lift/checkpoint.pt \\
-        --out benchmarks/results/kinect_validation.jsonl
+        --out experiments/results/kinect_validation.jsonl
 """
 
 from __future__ import annotations

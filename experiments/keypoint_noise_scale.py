@@ -9,7 +9,7 @@ the rate of gross errors (over 10 % of the height: swapped or misplaced limbs), 
 rest (comparable with `AugmentConfig.jitter`), and the rate of keypoints confident at full resolution but
 not when small (comparable with `AugmentConfig.missing`).
 
-    PYTHONPATH=src python benchmarks/keypoint_noise_scale.py [--frames 150] [--json PATH]
+    PYTHONPATH=src python experiments/keypoint_noise_scale.py [--frames 150] [--json PATH]
 """
 
 from __future__ import annotations

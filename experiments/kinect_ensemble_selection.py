@@ -21,9 +21,9 @@ After choosing, and only then, the chosen members' 001-100 runs are exported tog
 the test people (`gaitid evaluate kinect --weights`); what ships is decided by the rule written in
 `benchmarks/results/kinect.md` beforehand.
 
-    GAITID_DATA=../shared/data PYTHONPATH=src python benchmarks/kinect_ensemble_selection.py embed \\
+    GAITID_DATA=../shared/data PYTHONPATH=src python experiments/kinect_ensemble_selection.py embed \\
         A /runs/A_lift/checkpoint.pt --member lift --out vectors/
-    PYTHONPATH=src python benchmarks/kinect_ensemble_selection.py select vectors/ \\
+    PYTHONPATH=src python experiments/kinect_ensemble_selection.py select vectors/ \\
         --reference tcn,lift,lift_bones --json benchmarks/results/kinect_selection.json
 """
 

@@ -1,6 +1,6 @@
 """Why the demo loses the man on the utility box in frames 102-143 of the sample clip.
 
-    PYTHONPATH=src python benchmarks/demo_jumper.py
+    PYTHONPATH=src python experiments/demo_jumper.py
 
 He somersaults off the box against the low sun: upside down and backlit. For each frame of 94-150 this
 prints whether the person detector (CenterNet, run on every frame here) boxes him, and whether HumanPoseNN

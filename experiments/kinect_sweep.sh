@@ -2,9 +2,9 @@
 # Train every candidate skeleton-ensemble member (configs/skeleton/gpu_*.yaml) three times at once, on
 # validation fold A (Person001-080), fold B (Person021-100) and on all training people (001-100), each for
 # the config's wall-clock budget, one process per run (made for a GPU machine with 16 cores); then embed
-# each fold run's held-out people for benchmarks/kinect_ensemble_selection.py.
+# each fold run's held-out people for experiments/kinect_ensemble_selection.py.
 #
-#   GAITID_DATA=../shared/data bash benchmarks/kinect_sweep.sh OUT_DIR [SECONDS]
+#   GAITID_DATA=../shared/data bash experiments/kinect_sweep.sh OUT_DIR [SECONDS]
 #
 # OUT_DIR/runs/{A,B,full}_NAME/ (checkpoint.pt, log.txt, stdout), OUT_DIR/vectors/{A,B}_NAME.npz.
 set -euo pipefail
@@ -33,7 +33,7 @@ for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
 pids=()
 for run in "$out"/runs/A_* "$out"/runs/B_*; do
     tag=$(basename "$run")
-    "$python" benchmarks/kinect_ensemble_selection.py embed "${tag%%_*}" "$run/checkpoint.pt" \
+    "$python" experiments/kinect_ensemble_selection.py embed "${tag%%_*}" "$run/checkpoint.pt" \
         --member "${tag#*_}" --out "$out/vectors" >"$run/embed.out" 2>&1 &
     pids+=($!)
 done
