@@ -13,7 +13,7 @@ import time
 import numpy as np
 import torch
 
-from gaitid.gait.skeleton_nets import create_skeleton_model, list_skeleton_models
+from gaitid.training.registry import create_model, list_models
 from gaitid.datasets.kinect import AugmentConfig, load_kinect, walker_frame
 from gaitid.training.skeleton import make_view_clips
 
@@ -26,8 +26,8 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     walkers = [walker_frame(w.joints) for w in load_kinect(range(1, 9), "train")]
-    for name in list_skeleton_models():
-        model = create_skeleton_model(name)
+    for name in list_models("skeleton"):
+        model = create_model(name)
         spec = model.cfg.spec
         prep, net = [], []
         for r in range(args.repeats):

@@ -85,3 +85,16 @@ def test_the_library_does_not_print(part: str) -> None:
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("print", "exit")
     ]
     assert calls == []
+
+
+def test_the_inference_path_needs_no_torch() -> None:
+    """Identifying people needs no training stack: torch is imported only under training and evaluation."""
+    users = [
+        str(path.relative_to(PACKAGE))
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if path.relative_to(PACKAGE).parts[0] not in ("training", "evaluation")
+        for node in ast.walk(ast.parse(path.read_text()))
+        if (isinstance(node, ast.Import) and any(a.name.split(".")[0] == "torch" for a in node.names))
+        or (isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").split(".")[0] == "torch")
+    ]
+    assert users == []

@@ -122,7 +122,7 @@ def config_from_dict(raw: dict[str, Any]) -> TrainConfig:
 
 
 def _validate(cfg: TrainConfig) -> None:
-    from gaitid.gait.nets import model_config  # torch: only when training
+    from gaitid.training.registry import model_config  # torch: only when training
 
     settings = {k: v for k, v in cfg.model.items() if k != "name"}
     try:
@@ -132,11 +132,11 @@ def _validate(cfg: TrainConfig) -> None:
     if cfg.data.dataset != "casia-b":
         raise GaitidError(f"config [data] dataset: only 'casia-b' is supported, got {cfg.data.dataset!r}")
     if cfg.data.frame_sampling not in ("random", "contiguous"):
-        raise GaitidError(f"config [data] frame_sampling must be 'random' or 'contiguous'")
+        raise GaitidError("config [data] frame_sampling must be 'random' or 'contiguous'")
     if cfg.optimizer.name not in ("adam", "adamw", "sgd"):
         raise GaitidError(f"config [optimizer] name must be adam, adamw or sgd, got {cfg.optimizer.name!r}")
     if cfg.schedule.kind not in ("cosine", "constant", "multistep"):
-        raise GaitidError(f"config [schedule] kind must be cosine, constant or multistep")
+        raise GaitidError("config [schedule] kind must be cosine, constant or multistep")
     parse_subjects(cfg.data.subjects)
 
 

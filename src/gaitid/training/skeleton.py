@@ -25,11 +25,8 @@ import torch
 
 from gaitid.errors import GaitidError
 from gaitid.gait.skeleton import GAIT_KEYPOINT_NAMES, SkeletonSpec, skeleton_features
-from gaitid.gait.skeleton_nets import (
-    SkeletonModelConfig,
-    skeleton_model_config,
-    skeleton_model_from_config,
-)
+from gaitid.training.registry import create_from_config, model_config
+from gaitid.training.skeleton_nets import SkeletonModelConfig
 from gaitid.datasets.kinect import (
     KINECT_FPS,
     KINECT_TRAIN_PEOPLE,
@@ -123,7 +120,7 @@ def config_from_dict(raw: dict[str, Any]) -> SkeletonTrainConfig:
     if bad:
         raise GaitidError(f"unknown augment setting(s) {bad}; known: {sorted(aug_known)}")
     try:
-        skeleton_model_config(cfg.model, **cfg.model_settings)
+        model_config(cfg.model, **cfg.model_settings)
     except ValueError as error:
         raise GaitidError(str(error)) from None
     return cfg
@@ -205,7 +202,7 @@ def load_skeleton_checkpoint(path: Path | str) -> tuple[torch.nn.Module, Skeleto
         raw["spec"] = SkeletonSpec(**raw["spec"])
         raw["widths"] = tuple(raw["widths"])
         cfg = SkeletonModelConfig(**raw)
-        model = skeleton_model_from_config(cfg)
+        model = create_from_config(cfg)
         model.load_state_dict(state["model"])
     except Exception as error:  # a damaged or foreign checkpoint fails in many ways
         raise not_a_checkpoint(path, error) from None
@@ -240,11 +237,11 @@ def train_skeleton(
     persons = sorted({w.person for w in walks})
     index = {p: i for i, p in enumerate(persons)}
     labels = np.array([index[w.person] for w in walks])
-    model_cfg = skeleton_model_config(cfg.model, **cfg.model_settings).replace(num_classes=len(persons))
+    model_cfg = model_config(cfg.model, **cfg.model_settings).replace(num_classes=len(persons))
     if model_cfg.spec.window == 0:  # inference embeds windows as long as the training clips
         model_cfg = model_cfg.replace(spec=dataclasses.replace(model_cfg.spec, window=cfg.clip_frames))
     device = training_device(cfg.device)
-    model = skeleton_model_from_config(model_cfg).to(device)
+    model = create_from_config(model_cfg).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     out = Path(cfg.out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -19,7 +19,8 @@ import numpy as np
 import torch
 
 from gaitid.errors import GaitidError
-from gaitid.gait.nets import GaitModelConfig, create_from_config, model_config
+from gaitid.training.nets import GaitModelConfig
+from gaitid.training.registry import create_from_config, model_config
 from gaitid.gait.spec import InputSpec
 from gaitid.training.config import TrainConfig, parse_subjects
 from gaitid.datasets.casia_b import GaitSequences, load_casia_b

@@ -18,7 +18,6 @@ File order, as in timm: shared layers, the models, their private constructors, t
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
@@ -223,60 +222,3 @@ class GaitSetStrips(nn.Module):
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         parts = self.forward_head(self.forward_features(x), pre_logits=True)
         return {"embedding": parts.flatten(1), "parts": parts, "logits": self.head(parts)}
-
-
-# ----------------------------------------------------------------------------------------------- registry
-
-_REGISTRY: dict[str, Callable[..., nn.Module]] = {}
-_DEFAULT_CONFIGS: dict[str, GaitModelConfig] = {}
-
-
-def _register(default: GaitModelConfig, cls: type[nn.Module]) -> None:
-    def build(**overrides: object) -> nn.Module:
-        return cls(default.replace(**overrides))
-
-    _REGISTRY[default.name] = build
-    _DEFAULT_CONFIGS[default.name] = default
-
-
-def list_models() -> list[str]:
-    """Names of every registered model."""
-    return sorted(_REGISTRY)
-
-
-def default_config(name: str) -> GaitModelConfig:
-    if name not in _REGISTRY:
-        raise ValueError(f"unknown model {name!r}; registered: {list_models()}")
-    return _DEFAULT_CONFIGS[name]
-
-
-def model_config(name: str, **overrides: object) -> GaitModelConfig:
-    """The typed config of model `name` with `overrides` applied (unknown settings raise ValueError)."""
-    return default_config(name).replace(**overrides)
-
-
-def create_model(name: str, **overrides: object) -> nn.Module:
-    """Build registered model `name`; `overrides` change settings of its config and must exist there."""
-    default_config(name)
-    return _REGISTRY[name](**overrides)
-
-
-def create_from_config(cfg: GaitModelConfig) -> nn.Module:
-    """Build a model from a complete config (as saved in a checkpoint)."""
-    default_config(cfg.name)
-    cls = GaitNN if cfg.name.startswith("gaitnn") else GaitSetStrips
-    return cls(cfg)
-
-
-# The seed GaitNN: LSTM (and GRU) over per-frame residual-CNN descriptors.
-_register(GaitModelConfig(name="gaitnn_lstm", widths=(32, 64, 128), stem_stride=2, rnn="lstm"), GaitNN)
-_register(GaitModelConfig(name="gaitnn_gru", widths=(32, 64, 128), stem_stride=2, rnn="gru"), GaitNN)
-# Set pooling with horizontal strips, sized for a CPU.
-_register(
-    GaitModelConfig(name="gaitset_strips_s", widths=(32, 64, 128), stem_stride=2, parts=8, embed_dim=128),
-    GaitSetStrips,
-)
-_register(
-    GaitModelConfig(name="gaitset_strips_m", widths=(32, 64, 128), stem_stride=1, parts=16, embed_dim=128),
-    GaitSetStrips,
-)

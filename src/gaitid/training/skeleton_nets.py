@@ -2,7 +2,7 @@
 
 Input: a batch of walks `x` of shape (N, T, *spec.frame_shape): per frame either the 45 numbers of the
 normalised gait keypoints (features "keypoints") or 2 x H x W skeleton heatmaps (features "heatmaps"),
-see `gaitid.gait.skeleton`. Output, as the silhouette models in `gaitid.gait.nets`: a dict with
+see `gaitid.gait.skeleton`. Output, as the silhouette models in `gaitid.training.nets`: a dict with
 "embedding" (N, D), "parts" (N, 1, D) and "logits" (N, 1, classes); `forward_features`, `forward_head`,
 `reset_classifier` as there.
 
@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from gaitid.gait.nets import FrameResNet, PartBNNeck
+from gaitid.training.nets import FrameResNet, PartBNNeck
 from gaitid.gait.skeleton import GAIT_LIMBS, NUM_GAIT_KEYPOINTS, SkeletonSpec
 
 
@@ -208,50 +208,3 @@ class SkeletonLiftTCN(SkeletonTCN):
             "logits": self.head(parts),
             "lifted": lifted.transpose(1, 2).reshape(n, t, NUM_GAIT_KEYPOINTS, 3),
         }
-
-
-_DEFAULTS: dict[str, SkeletonModelConfig] = {}
-
-
-def _register(cfg: SkeletonModelConfig) -> None:
-    _DEFAULTS[cfg.name] = cfg
-
-
-def list_skeleton_models() -> list[str]:
-    return sorted(_DEFAULTS)
-
-
-def skeleton_model_config(name: str, **overrides: object) -> SkeletonModelConfig:
-    if name not in _DEFAULTS:
-        raise ValueError(f"unknown skeleton model {name!r}; registered: {list_skeleton_models()}")
-    return _DEFAULTS[name].replace(**overrides)
-
-
-def create_skeleton_model(name: str, **overrides: object) -> SkeletonGaitNN:
-    """Build registered skeleton model `name` with `overrides` of its config (unknown ones raise)."""
-    return skeleton_model_from_config(skeleton_model_config(name, **overrides))
-
-
-def skeleton_model_from_config(cfg: SkeletonModelConfig) -> SkeletonGaitNN:
-    skeleton_model_config(cfg.name)
-    if cfg.name.endswith("_lift"):
-        return SkeletonLiftTCN(cfg)
-    return SkeletonTCN(cfg) if cfg.name.endswith("_tcn") else SkeletonGaitNN(cfg)
-
-
-# Raw normalised keypoints: an MLP per frame (the default, see benchmarks/results/kinect.md).
-_register(SkeletonModelConfig(name="skelnn_keypoints", spec=SkeletonSpec(features="keypoints")))
-# The same input through temporal convolutions (rnn_layers + 1 blocks, at most 3) instead of the GRU.
-_register(
-    SkeletonModelConfig(name="skelnn_keypoints_tcn", spec=SkeletonSpec(features="keypoints"), rnn_layers=2)
-)
-# The temporal-convolution model with a 3-D lifting stage trained against the Kinect truth.
-_register(
-    SkeletonModelConfig(name="skelnn_keypoints_lift", spec=SkeletonSpec(features="keypoints"), rnn_layers=2)
-)
-# Skeleton heatmaps (joints + limbs, 32 x 24) through a small residual CNN per frame.
-_register(
-    SkeletonModelConfig(
-        name="skelnn_heatmaps", spec=SkeletonSpec(features="heatmaps"), widths=(8, 16, 32), stem_stride=2
-    )
-)

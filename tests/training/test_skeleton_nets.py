@@ -4,13 +4,13 @@ import torch
 
 from gaitid.errors import GaitidError
 from gaitid.gait.skeleton import GAIT_LIMBS
-from gaitid.gait.skeleton_nets import create_skeleton_model, list_skeleton_models, skeleton_model_config
+from gaitid.training.registry import create_model, list_models, model_config
 
 
-@pytest.mark.parametrize("name", list_skeleton_models())
+@pytest.mark.parametrize("name", list_models("skeleton"))
 def test_forward_backward_every_model(name):
     torch.manual_seed(0)
-    model = create_skeleton_model(name, num_classes=5)
+    model = create_model(name, num_classes=5)
     spec = model.cfg.spec
     x = torch.rand(4, 6, *spec.frame_shape)
     out = model(x)
@@ -24,7 +24,7 @@ def test_forward_backward_every_model(name):
 
 @pytest.mark.parametrize("bones", [False, True])
 def test_lifting_model_estimates_a_3d_skeleton_per_frame(bones):
-    model = create_skeleton_model(
+    model = create_model(
         "skelnn_keypoints_lift", num_classes=3, frame_dim=16, embed_dim=8, bone_lengths=bones
     )
     x = torch.rand(2, 9, 45)
@@ -42,7 +42,7 @@ def test_lifting_model_estimates_a_3d_skeleton_per_frame(bones):
 
 def test_identity_from_the_3d_estimate_alone_leaves_the_lifter_to_the_lift_loss():
     settings = {"num_classes": 3, "frame_dim": 16, "embed_dim": 8, "bone_lengths": True}
-    model = create_skeleton_model("skelnn_keypoints_lift", identity_from="lifted", **settings)
+    model = create_model("skelnn_keypoints_lift", identity_from="lifted", **settings)
     x = torch.rand(2, 9, 45)
     out = model(x)
     out["embedding"].sum().backward()
@@ -53,14 +53,14 @@ def test_identity_from_the_3d_estimate_alone_leaves_the_lifter_to_the_lift_loss(
     out["lifted"].sum().backward()
     assert model.lift_head.weight.grad.abs().sum() > 0
     with pytest.raises(ValueError, match="identity_from"):
-        create_skeleton_model("skelnn_keypoints_lift", identity_from="features")
+        create_model("skelnn_keypoints_lift", identity_from="features")
 
 
 def test_unknown_model_and_setting():
-    with pytest.raises(ValueError, match="unknown skeleton model"):
-        skeleton_model_config("nope")
+    with pytest.raises(ValueError, match="unknown model"):
+        model_config("nope")
     with pytest.raises(ValueError, match="unknown model setting"):
-        skeleton_model_config("skelnn_keypoints", depth=3)
+        model_config("skelnn_keypoints", depth=3)
 
 
 def test_export_and_encoder_agree_with_torch(tmp_path):
@@ -72,7 +72,7 @@ def test_export_and_encoder_agree_with_torch(tmp_path):
     from gaitid.training.skeleton import inference_embedding, is_skeleton_checkpoint, load_skeleton_checkpoint
 
     torch.manual_seed(0)
-    model = create_skeleton_model("skelnn_keypoints", num_classes=3, rnn_hidden=16, frame_dim=16, embed_dim=8)
+    model = create_model("skelnn_keypoints", num_classes=3, rnn_hidden=16, frame_dim=16, embed_dim=8)
     model.head.bn.running_mean.fill_(0.3)  # as if trained: the exported vector is the BN-neck output
     model.head.bn.running_var.fill_(4.0)
     ckpt = tmp_path / "c.pt"
@@ -105,7 +105,7 @@ def test_encoder_on_a_track(tmp_path):
     from gaitid.training.export import export_skeleton_onnx
     from gaitid.types import Person, Track
 
-    model = create_skeleton_model("skelnn_keypoints", num_classes=3, rnn_hidden=8, frame_dim=8, embed_dim=4)
+    model = create_model("skelnn_keypoints", num_classes=3, rnn_hidden=8, frame_dim=8, embed_dim=4)
     ckpt = tmp_path / "c.pt"
     torch.save(
         {"model": model.state_dict(), "step": 1, "model_config": json.dumps(dataclasses.asdict(model.cfg))},
@@ -167,8 +167,8 @@ def test_ensemble_export_matches_its_members(tmp_path):
 
     torch.manual_seed(1)
     members = [
-        create_skeleton_model("skelnn_keypoints_tcn", num_classes=3, frame_dim=8, embed_dim=4),
-        create_skeleton_model(
+        create_model("skelnn_keypoints_tcn", num_classes=3, frame_dim=8, embed_dim=4),
+        create_model(
             "skelnn_keypoints_lift", num_classes=3, frame_dim=8, embed_dim=6, bone_lengths=True
         ),
     ]
@@ -188,8 +188,8 @@ def test_ensemble_export_matches_its_members(tmp_path):
 def test_ensemble_members_must_share_their_input(tmp_path, capsys):
     from gaitid.cli import main
 
-    a = create_skeleton_model("skelnn_keypoints_tcn", num_classes=3, frame_dim=8, embed_dim=4)
-    b = create_skeleton_model(
+    a = create_model("skelnn_keypoints_tcn", num_classes=3, frame_dim=8, embed_dim=4)
+    b = create_model(
         "skelnn_keypoints_tcn",
         num_classes=3,
         frame_dim=8,
@@ -214,8 +214,8 @@ def test_ensemble_scored_from_its_members_vectors_equals_the_exported_ensemble(t
     torch.manual_seed(2)
     spec = {"features": "keypoints", "window": 6}
     members = [
-        create_skeleton_model("skelnn_keypoints_tcn", num_classes=3, frame_dim=8, embed_dim=4, spec=spec),
-        create_skeleton_model(
+        create_model("skelnn_keypoints_tcn", num_classes=3, frame_dim=8, embed_dim=4, spec=spec),
+        create_model(
             "skelnn_keypoints_lift",
             num_classes=3,
             frame_dim=8,
