@@ -204,7 +204,7 @@ def test_the_demo_enrols_and_identifies_on_the_sample_clip(tmp_path: Path, capsy
 
 def test_a_frame_range_past_the_end_is_an_error(gallery: Path, capsys) -> None:
     assert gaitid("identify", SAMPLE, "--frames", "500:", gallery=gallery) == 2
-    assert "no frame in --frames 500:" in capsys.readouterr().err
+    assert "no frame in the range 500:" in capsys.readouterr().err
 
 
 def test_gallery_cohort_add_show_and_clear(tmp_path: Path, capsys) -> None:

@@ -22,11 +22,13 @@ from gaitid.pipeline import (
     StreamRun,
     WalkRun,
     WalkerEvent,
+    SeveralWalkers,
     add_to_cohort,
     analyse,
     answer_text,
     check_outputs,
     check_threads,
+    choose_walker,
     cohort_walkers,
     default_estimator,
     encoder_for,
@@ -193,8 +195,15 @@ def run_enroll(
         raise GaitidError(f"{result.run.error}; nothing was enrolled")
     if result.run.interrupted:
         raise GaitidError("interrupted: nothing was enrolled")
+    try:
+        state = choose_walker(result, track)
+    except SeveralWalkers as several:
+        raise InputError(
+            f"{several} with --track ID (gaitid track VIDEO --out tracked.mp4 shows the track numbers; use the "
+            "same --frames)"
+        ) from None
     with Gallery.open(gallery_path, key=key_from_environment(key_file)) as gallery:
-        done = enrol_from_run(gallery, name, result, track, source=source_spec, add=add)
+        done = enrol_from_run(gallery, name, result, state.track_id, source=source_spec, add=add)
         where = gallery.store.path
     person, state, embeddings = done.person, done.state, done.embeddings
     print(

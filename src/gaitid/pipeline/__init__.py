@@ -14,7 +14,15 @@ nothing here prints or returns exit codes.
 - `video`, `report`, `sheet`: the sinks (annotated video and labels, JSON and events, contact sheet).
 """
 
-from gaitid.pipeline.enrol import Enrolled, add_to_cohort, choose_walker, cohort_walkers, enrol_from_run, enrol_walker
+from gaitid.pipeline.enrol import (
+    Enrolled,
+    SeveralWalkers,
+    add_to_cohort,
+    choose_walker,
+    cohort_walkers,
+    enrol_from_run,
+    enrol_walker,
+)
 from gaitid.pipeline.report import answer_text, event_json, event_text, identity_json, track_status, walk_run_json
 from gaitid.pipeline.run import (
     PipelineOptions,
@@ -50,6 +58,7 @@ __all__ = [
     "FrameRange",
     "PipelineOptions",
     "PoseEstimator",
+    "SeveralWalkers",
     "StreamRun",
     "WalkRun",
     "WalkerEvent",

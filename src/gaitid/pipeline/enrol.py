@@ -15,6 +15,11 @@ from gaitid.pipeline.walkers import WalkerState
 from gaitid.types import Embedding
 
 
+class SeveralWalkers(InputError):
+    """A run with several walkers who could be enrolled, and no track chosen: each caller says how to choose
+    (the command line's --track, the HTTP API's track field)."""
+
+
 @dataclass(frozen=True)
 class Enrolled:
     """What an enrolment did: the person as they now are, the track enrolled, and the vectors it added."""
@@ -105,7 +110,4 @@ def choose_walker(result: WalkRun, track: int | None) -> WalkerState:
         f"{s.first_box[2]:.0f} y={s.first_box[1]:.0f}-{s.first_box[3]:.0f}, {windows_text(s.windows)}"
         for s in walkers
     )
-    raise InputError(
-        f"{result.source}: {len(walkers)} walkers could be enrolled ({listing}); choose one with --track ID "
-        "(gaitid track VIDEO --out tracked.mp4 shows the track numbers; use the same --frames)"
-    )
+    raise SeveralWalkers(f"{result.source}: {len(walkers)} walkers could be enrolled ({listing}); choose one")

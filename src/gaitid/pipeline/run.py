@@ -80,7 +80,7 @@ def analyse(
     source = open_source(source_spec, options.live)
     if source.is_live and options.frames != (0, None):
         source.close()
-        raise InputError("--frames applies to video files only")
+        raise InputError("a frame range applies to video files only, not to a camera or a stream")
     video.fps = source.fps or 10.0
 
     def each_frame(frame: Frame, people: FramePeople) -> None:
@@ -105,7 +105,7 @@ def analyse(
         source.close()
         video.close(keep=keep_video)
     if run.frames == 0 and run.error is None and not run.interrupted:
-        raise InputError(f"{source_spec}: no frame in --frames {first}:{'' if end is None else end}")
+        raise InputError(f"{source_spec}: no frame in the range {first}:{'' if end is None else end}")
     calibration = calibration_of(walkers)
     model, window = walkers.encoder.model, walkers.window
     return WalkRun(source_spec, model, window, walkers, run, calibration, source.is_live)

@@ -160,17 +160,17 @@ def check_threads(detect_interval: int, threads: int | None) -> None:
 _FRAME_RANGE = re.compile(r"\s*(\d*)\s*:\s*(\d*)\s*", re.ASCII)  # ASCII: int() would also read "٣"
 
 
-def parse_frame_range(text: str | None) -> tuple[int, int | None]:
-    """"A:B" (frames A to B-1), "A:" or ":B" -> (A, B or None)."""
+def parse_frame_range(text: str | None, option: str = "--frames") -> tuple[int, int | None]:
+    """"A:B" (frames A to B-1), "A:" or ":B" -> (A, B or None). `option`: what errors call it."""
     if text is None:
         return 0, None
     match = _FRAME_RANGE.fullmatch(text)
     if match is None:
-        raise InputError(f"--frames expects FIRST:END frame numbers such as 0:300, got {text!r}")
+        raise InputError(f"{option} expects FIRST:END frame numbers such as 0:300, got {text!r}")
     start = int(match[1] or 0)
     stop = int(match[2]) if match[2] else None
     if stop is not None and stop <= start:
-        raise InputError(f"--frames expects FIRST:END with 0 <= FIRST < END, got {text!r}")
+        raise InputError(f"{option} expects FIRST:END with 0 <= FIRST < END, got {text!r}")
     return start, stop
 
 

@@ -280,7 +280,7 @@ def _api(service: Service, settings: ServerSettings, app: FastAPI) -> APIRouter:
         add: Annotated[bool, Form(description="add vectors to a person already enrolled")] = False,
     ) -> dict[str, Any]:
         """Enrol the walker of an uploaded video (or the chosen track): a job; its result names the track."""
-        frame_range = parse_frame_range(frames or None)
+        frame_range = parse_frame_range(frames or None, option="'frames'")
         service.check_can_enroll(name, add)
         job = _queue_upload(service, settings, video, "enroll", {"name": name, "track": track, "add": add, "frames": frame_range})
         return _job_json(service, job)
@@ -308,7 +308,8 @@ def _api(service: Service, settings: ServerSettings, app: FastAPI) -> APIRouter:
         frames: Annotated[str | None, Form(max_length=40, description="FIRST:END frames of the video to use")] = None,
     ) -> dict[str, Any]:
         """Add every walker of an uploaded video to the site cohort: a job, like an enrolment."""
-        job = _queue_upload(service, settings, video, "cohort", {"frames": parse_frame_range(frames or None)})
+        frame_range = parse_frame_range(frames or None, option="'frames'")
+        job = _queue_upload(service, settings, video, "cohort", {"frames": frame_range})
         return _job_json(service, job)
 
     @api.delete("/cohort", response_model=CohortOut, tags=["people"])
@@ -325,7 +326,7 @@ def _api(service: Service, settings: ServerSettings, app: FastAPI) -> APIRouter:
         frames: Annotated[str | None, Form(max_length=40, description="FIRST:END frames of the video to use")] = None,
     ) -> dict[str, Any]:
         """Identify the walkers of an uploaded video: a job; poll GET /api/jobs/{id} for its result."""
-        frame_range = parse_frame_range(frames or None)
+        frame_range = parse_frame_range(frames or None, option="'frames'")
         service.check_ready()
         job = _queue_upload(service, settings, video, "identify", {"frames": frame_range})
         return _job_json(service, job)

@@ -24,6 +24,7 @@ from gaitid.gallery.store import default_gallery_path
 from gaitid.pipeline import (
     PipelineOptions,
     PoseEstimator,
+    SeveralWalkers,
     Walkers,
     add_to_cohort,
     analyse,
@@ -252,7 +253,7 @@ class Service:
             raise GaitidError(f"{result.run.error}; nothing was enrolled")
         try:
             state = choose_walker(result, track)
-        except InputError:
+        except InputError as error:
             job.tracks = [
                 {
                     "id": s.track_id,
@@ -264,6 +265,8 @@ class Service:
                 }
                 for s in sorted(result.walkers.states.values(), key=lambda s: s.track_id)
             ]
+            if isinstance(error, SeveralWalkers):
+                raise InputError(f"{error} with the form's track field (the job's tracks list them)") from None
             raise
         embeddings = state.embeddings(result.model, options.window.size)
         done = enrol_walker(self.gallery, name, state, embeddings, job.filename, add)
