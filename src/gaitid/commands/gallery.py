@@ -14,6 +14,7 @@ from typing import TextIO
 
 from gaitid.gallery.crypto import key_from_environment
 from gaitid.gallery.store import GalleryStore, default_gallery_path
+from gaitid.outputs import counted
 
 
 def _open(path: str | None, key_file: str | None, *, create: bool = False) -> GalleryStore:
@@ -29,10 +30,6 @@ def _open(path: str | None, key_file: str | None, *, create: bool = False) -> Ga
                 f"no gallery at {target} yet: enrol someone first (gaitid enroll NAME VIDEO)"
             ) from None
         raise
-
-
-def _n(count: int, noun: str, nouns: str | None = None) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {nouns or noun + 's'}"
 
 
 def _when(t: float) -> str:
@@ -57,11 +54,11 @@ def run_list(path: str | None, key_file: str | None, out: TextIO | None = None) 
         for p in people:
             models = ", ".join(f"{m} x{n}" for m, n in sorted(p.models.items()))
             print(
-                f"{p.name:<{width}}  {_n(p.num_vectors, 'vector'):>11}  enrolled {_when(p.created)}  {models}",
+                f"{p.name:<{width}}  {counted(p.num_vectors, 'vector'):>11}  enrolled {_when(p.created)}  {models}",
                 file=out,
             )
         encrypted = " (encrypted)" if store.encrypted else ""
-        print(f"{_n(len(people), 'person', 'people')} in {store.path}{encrypted}", file=out)
+        print(f"{counted(len(people), 'person', 'people')} in {store.path}{encrypted}", file=out)
     return 0
 
 
@@ -92,7 +89,7 @@ def run_remove(path: str | None, key_file: str | None, name: str, out: TextIO | 
         if removal.wal_truncated
         else " (another process still reads the gallery: its journal is wiped when it closes)"
     )
-    print(f"removed {removal.name}: {_n(removal.vectors, 'vector')} erased from the gallery{note}", file=out)
+    print(f"removed {removal.name}: {counted(removal.vectors, 'vector')} erased from the gallery{note}", file=out)
     return 0
 
 
@@ -110,7 +107,7 @@ def run_export(
         if encrypted
         else "NOT encrypted: it holds biometric templates, keep it safe"
     )
-    counts = f"{_n(people, 'person', 'people')} ({_n(vectors, 'vector')})"
+    counts = f"{counted(people, 'person', 'people')} ({counted(vectors, 'vector')})"
     print(f"exported {counts} to {target}, {what}", file=out)
     return 0
 
@@ -124,8 +121,8 @@ def run_import(
     entries = read_export(source, key_from_environment(key_file))  # before a new gallery is created
     with _open(path, key_file, create=True) as store:
         done = store.enroll_many(entries, add=add)
-        skipped = f"; skipped {_n(done.skipped, 'vector')} already enrolled" if done.skipped else ""
-        counts = f"{_n(done.people, 'person', 'people')} ({_n(done.vectors, 'vector')})"
+        skipped = f"; skipped {counted(done.skipped, 'vector')} already enrolled" if done.skipped else ""
+        counts = f"{counted(done.people, 'person', 'people')} ({counted(done.vectors, 'vector')})"
         print(f"imported {counts} into {store.path}{skipped}", file=out)
     return 0
 
@@ -147,7 +144,7 @@ def run_cohort_show(path: str | None, key_file: str | None, out: TextIO | None =
         if not counts:
             print("no site cohort: scores are normalised against the cohort shipped with the model", file=out)
         for model, (people, vectors) in sorted(counts.items()):
-            print(f"{model}: {_n(people, 'walker')}, {_n(vectors, 'vector')} in the site cohort", file=out)
+            print(f"{model}: {counted(people, 'walker')}, {counted(vectors, 'vector')} in the site cohort", file=out)
     return 0
 
 
@@ -155,5 +152,5 @@ def run_cohort_clear(path: str | None, key_file: str | None, out: TextIO | None 
     out = out if out is not None else sys.stdout
     with _open(path, key_file) as store:
         erased = store.clear_cohort()
-    print(f"erased the site cohort ({_n(erased, 'vector')})", file=out)
+    print(f"erased the site cohort ({counted(erased, 'vector')})", file=out)
     return 0
