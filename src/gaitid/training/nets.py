@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 from torch import nn
@@ -109,6 +110,23 @@ def _fold_frames(x: torch.Tensor) -> tuple[torch.Tensor, int, int]:
 # ----------------------------------------------------------------------------------------------- configs
 
 
+def replace_settings(cfg: Any, overrides: dict[str, object], nested: dict[str, type]) -> Any:
+    """A model config (a frozen dataclass) with `overrides` applied: an unknown setting raises ValueError;
+    `widths` given as a list becomes a tuple, and a setting named in `nested` given as a dict (as read
+    from a file) becomes that spec."""
+    known = {f.name for f in dataclasses.fields(cfg)}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise ValueError(f"unknown model setting(s) {unknown} for {cfg.name}; known: {sorted(known)}")
+    values = dict(overrides)
+    if "widths" in values:
+        values["widths"] = tuple(values["widths"])  # type: ignore[call-overload]
+    for key, spec in nested.items():
+        if isinstance(values.get(key), dict):
+            values[key] = spec(**values[key])
+    return dataclasses.replace(cfg, **values)
+
+
 @dataclass(frozen=True)
 class GaitModelConfig:
     """Everything that defines a gait model: its input (which also defines preprocessing) and its sizes.
@@ -132,15 +150,7 @@ class GaitModelConfig:
     parts: int = 16
 
     def replace(self, **overrides: object) -> GaitModelConfig:
-        known = {f.name for f in dataclasses.fields(self)}
-        unknown = sorted(set(overrides) - known)
-        if unknown:
-            raise ValueError(f"unknown model setting(s) {unknown} for {self.name}; known: {sorted(known)}")
-        if "widths" in overrides:
-            overrides["widths"] = tuple(overrides["widths"])  # type: ignore[arg-type]
-        if isinstance(overrides.get("input"), dict):
-            overrides["input"] = InputSpec(**overrides["input"])  # type: ignore[arg-type]
-        return dataclasses.replace(self, **overrides)  # type: ignore[arg-type]
+        return replace_settings(self, overrides, {"input": InputSpec})
 
 
 # ----------------------------------------------------------------------------------------------- models

@@ -13,14 +13,13 @@ average temporal pooling and a linear map give the identification vector.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 
 import torch
 from torch import nn
 
-from gaitid.training.nets import FrameResNet, PartBNNeck
 from gaitid.gait.skeleton import GAIT_LIMBS, NUM_GAIT_KEYPOINTS, SkeletonSpec
+from gaitid.training.nets import FrameResNet, PartBNNeck, replace_settings
 
 
 @dataclass(frozen=True)
@@ -47,15 +46,7 @@ class SkeletonModelConfig:
     identity_from: str = "both"
 
     def replace(self, **overrides: object) -> SkeletonModelConfig:
-        known = {f.name for f in dataclasses.fields(self)}
-        unknown = sorted(set(overrides) - known)
-        if unknown:
-            raise ValueError(f"unknown model setting(s) {unknown} for {self.name}; known: {sorted(known)}")
-        if "widths" in overrides:
-            overrides["widths"] = tuple(overrides["widths"])  # type: ignore[arg-type]
-        if isinstance(overrides.get("spec"), dict):
-            overrides["spec"] = SkeletonSpec(**overrides["spec"])  # type: ignore[arg-type]
-        return dataclasses.replace(self, **overrides)  # type: ignore[arg-type]
+        return replace_settings(self, overrides, {"spec": SkeletonSpec})
 
 
 class SkeletonGaitNN(nn.Module):
