@@ -18,6 +18,7 @@ from gaitid.cli import build_parser, main
 from gaitid.errors import InputError
 from gaitid.commands import identify as identify_app
 from gaitid.commands import pose as pose_app
+from gaitid.pipeline import run as pipeline_run
 from gaitid.samples import WALK_VIDEO
 from gaitid.sources import VideoWriter, open_source
 from gaitid.sources.files import read_image
@@ -32,7 +33,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("GAITID_GALLERY", str(tmp_path / "default.db"))
     for name in ("GAITID_GALLERY_KEY", "GAITID_GALLERY_KEY_FILE"):
         monkeypatch.delenv(name, raising=False)
-    for module in (pipeline, identify_app):
+    for module in (pipeline_run, identify_app):  # where analyse and the track command look it up
         monkeypatch.setattr(module, "default_estimator", lambda *a, **k: NoOne())
     monkeypatch.setattr(pose_app, "HumanPoseNN", NoOne)
     return tmp_path
@@ -73,7 +74,7 @@ def test_an_output_that_cannot_be_written_is_refused_before_the_work(
     argv: list[str], message: str, env: Path, gallery: Path, monkeypatch: pytest.MonkeyPatch, capsys
 ) -> None:
     monkeypatch.setattr(identify_app, "analyse", never)
-    monkeypatch.setattr(identify_app, "run_stream", never)
+    monkeypatch.setattr(identify_app, "run_source", never)
     monkeypatch.setattr(pose_app, "HumanPoseNN", never)
     (env / "folder.mp4").mkdir()
     argv = [a.format(gallery=gallery, tmp=env) for a in argv]

@@ -16,7 +16,6 @@ from gaitid.gallery.gallery import SITE_COHORT_ALONE
 from gaitid.outputs import atomic_path, check_folder, check_output, counted, write_json
 from gaitid.pipeline import (
     LABEL_LEGEND,
-    AnnotatedVideo,
     PipelineOptions,
     PoseEstimator,
     StreamRun,
@@ -35,18 +34,16 @@ from gaitid.pipeline import (
     enrol_from_run,
     event_json,
     event_text,
-    frame_range,
-    run_stream,
+    run_source,
     track_status,
     walk_run_json,
     walkers_for,
 )
 from gaitid.pipeline.report import windows_text
-from gaitid.sources import LiveOptions, check_source, open_source
+from gaitid.sources import LiveOptions, check_source
 from gaitid.sources.files import write_image
 from gaitid.tracking import TrackCollector, tracks_to_json
 from gaitid.tracking.drawing import draw_tracks
-from gaitid.types import Frame, FramePeople
 
 
 def _summary_lines(result: WalkRun) -> list[str]:
@@ -393,29 +390,18 @@ def run_track(
     check_threads(detect_interval, threads)
     check_source(source_spec)
     check_outputs(source_spec, out, json_path)
-    video = AnnotatedVideo(out, None)
-    source = open_source(source_spec, live_options)
-    if source.is_live and frames != (0, None):
-        source.close()
-        raise InputError("--frames applies to video files only")
     collector = TrackCollector()
-    video.fps = source.fps or 10.0
 
-    def on_frame(frame: Frame, people: FramePeople) -> None:
-        collector.add(people)
-        if out is not None:
-            video.write(draw_tracks(frame.image, people))
+    def make_estimator() -> PoseEstimator:
+        return estimator or default_estimator(model, detect_interval, threads)
 
+    run, live = run_source(
+        source_spec, make_estimator, lambda frame, people: collector.add(people), frames=frames,
+        live=live_options, out=out, draw=lambda frame, people: draw_tracks(frame.image, people), progress=progress,
+    )
     # A file that breaks off leaves no output (a partial result is not the video's); a live source that
     # fails keeps what was tracked up to then.
-    keep = False
-    try:
-        estimator = estimator or default_estimator(model, detect_interval, threads)
-        run = run_stream(frame_range(source, *frames), estimator, on_frame, progress)
-        keep = run.error is None or (source.is_live and run.frames > 0)
-    finally:
-        source.close()
-        video.close(keep=keep)
+    keep = run.error is None or (live and run.frames > 0)
     if run.frames == 0 and frames != (0, None) and run.error is None and not run.interrupted:
         raise InputError(f"{source_spec}: no frame in --frames {frames[0]}:{'' if frames[1] is None else frames[1]}")
     if json_path is not None and keep:
@@ -426,6 +412,6 @@ def run_track(
     note = " (interrupted)" if run.interrupted else ""
     summary = f"{source_spec}: {run.frames} frames in {run.seconds:.1f} s ({run.fps:.1f} fps), {tracks}{note}"
     print(summary, file=sys.stderr)
-    if run.interrupted and not source.is_live:
+    if run.interrupted and not live:
         return 130
     return 0

@@ -9,7 +9,8 @@ nothing here prints or returns exit codes.
 
 - `stream`: frames through pose estimation and tracking (`run_stream`, `track_frames`, `frame_range`);
 - `walkers`: each track's windows of silhouettes, gait vectors and evidence (`Walkers`);
-- `run`: the one run over a source (`analyse`) and its one options object (`PipelineOptions`);
+- `run`: the one run over a source (`run_source`; `analyse` adds the walkers) and its one options object
+  (`PipelineOptions`);
 - `enrol`: the one enrolment routine, and the site cohort;
 - `video`, `report`, `sheet`: the sinks (annotated video and labels, JSON and events, contact sheet).
 """
@@ -31,6 +32,7 @@ from gaitid.pipeline.run import (
     calibration_of,
     encoder_for,
     leave_after,
+    run_source,
     walkers_for,
 )
 from gaitid.pipeline.stream import (
@@ -85,6 +87,7 @@ __all__ = [
     "leave_after",
     "parse_frame_range",
     "prefetched",
+    "run_source",
     "run_stream",
     "track_frames",
     "track_status",

@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from gaitid.errors import GaitidError, InputError
 from gaitid.pipeline.video import AnnotatedVideo, annotate
 from gaitid.pipeline.stream import (
@@ -75,40 +77,67 @@ def analyse(
     """Run the pipeline over a source, feeding `walkers`; optionally write the annotated video, and call
     `on_frame(frame, people)` with every frame's tracked people."""
     check_threads(options.detect_interval, options.threads)
-    video = AnnotatedVideo(out, None)
-    first, end = options.frames
-    source = open_source(source_spec, options.live)
-    if source.is_live and options.frames != (0, None):
-        source.close()
-        raise InputError("a frame range applies to video files only, not to a camera or a stream")
-    video.fps = source.fps or 10.0
 
     def each_frame(frame: Frame, people: FramePeople) -> None:
         events = walkers.update(people)
-        if out is not None:
-            video.write(annotate(frame, people, walkers))
         if on_events is not None and events:
             on_events(events)
         if on_frame is not None:
             on_frame(frame, people)
 
-    keep_video = False
-    try:
-        estimator = estimator or default_estimator(options.pose_model, options.detect_interval, options.threads)
-        run = run_stream(frame_range(source, first, end), estimator, each_frame, options.progress)
-        final = walkers.finish()
-        if on_events is not None and final:
-            on_events(final)
-        # a file that broke off gives no video (a partial result is not the file's); a live source does
-        keep_video = run.frames > 0 and (run.error is None or source.is_live)
-    finally:
-        source.close()
-        video.close(keep=keep_video)
+    def make_estimator() -> PoseEstimator:
+        return estimator or default_estimator(options.pose_model, options.detect_interval, options.threads)
+
+    run, live = run_source(
+        source_spec, make_estimator, each_frame, frames=options.frames, live=options.live, out=out,
+        draw=lambda frame, people: annotate(frame, people, walkers), progress=options.progress,
+    )
+    final = walkers.finish()
+    if on_events is not None and final:
+        on_events(final)
+    first, end = options.frames
     if run.frames == 0 and run.error is None and not run.interrupted:
         raise InputError(f"{source_spec}: no frame in the range {first}:{'' if end is None else end}")
     calibration = calibration_of(walkers)
     model, window = walkers.encoder.model, walkers.window
-    return WalkRun(source_spec, model, window, walkers, run, calibration, source.is_live)
+    return WalkRun(source_spec, model, window, walkers, run, calibration, live)
+
+
+def run_source(
+    source_spec: str,
+    make_estimator: Callable[[], PoseEstimator],
+    on_frame: Callable[[Frame, FramePeople], None],
+    *,
+    frames: tuple[int, int | None] = (0, None),
+    live: LiveOptions | None = None,
+    out: str | None = None,
+    draw: Callable[[Frame, FramePeople], np.ndarray] | None = None,
+    progress: bool = True,
+) -> tuple[StreamRun, bool]:
+    """Open a source and run pose estimation and tracking over its frames (`frames` [first, end) of a file),
+    calling `on_frame(frame, people)` after each; with `out`, write `draw(frame, people)` as the annotated
+    video. Returns the run and whether the source was live. A file that broke off leaves no video (a partial result is not the file's); a live source that
+    failed partway keeps what it showed."""
+    video = AnnotatedVideo(out, None)
+    source = open_source(source_spec, live)
+    if source.is_live and frames != (0, None):
+        source.close()
+        raise InputError("a frame range applies to video files only, not to a camera or a stream")
+    video.fps = source.fps or 10.0
+
+    def each_frame(frame: Frame, people: FramePeople) -> None:
+        on_frame(frame, people)
+        if out is not None and draw is not None:
+            video.write(draw(frame, people))
+
+    keep_video = False
+    try:
+        run = run_stream(frame_range(source, *frames), make_estimator(), each_frame, progress)
+        keep_video = run.frames > 0 and (run.error is None or source.is_live)
+    finally:
+        source.close()
+        video.close(keep=keep_video)
+    return run, source.is_live
 
 
 MODALITIES = ("silhouette", "skeleton", "fused")
