@@ -28,3 +28,13 @@ def casia_root() -> Path:
     if not (root / "001.npz").is_file():
         pytest.skip(f"CASIA-B not found at {root} (set GAITID_DATA to the shared data folder)")
     return root
+
+
+@pytest.fixture(scope="session")
+def kinect_file() -> Path:
+    from gaitid.datasets.kinect import kinect_path
+
+    path = kinect_path()
+    if not path.is_file():
+        pytest.skip(f"Kinect gait data not found at {path} (set GAITID_DATA to the shared data folder)")
+    return path

@@ -1,8 +1,10 @@
-"""Shared helpers for the gallery tests: reproducible random identification vectors."""
+"""Shared helpers for the gallery tests: reproducible random identification vectors, and `env`, a fixture
+that points the default gallery at a fresh folder with no key of the user's."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from gaitid.types import Embedding
 
@@ -30,3 +32,11 @@ class People:
 
 def name(i: int) -> str:
     return f"person-{i:03d}"
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("GAITID_GALLERY", str(tmp_path / "g.db"))
+    monkeypatch.delenv("GAITID_GALLERY_KEY", raising=False)
+    monkeypatch.delenv("GAITID_GALLERY_KEY_FILE", raising=False)
+    return tmp_path

@@ -6,18 +6,10 @@ import json
 
 import numpy as np
 import pytest
-from gallery_helpers import People, name
+from gallery_helpers import People, env, name  # noqa: F401 (env: a fixture)
 
 from gaitid.cli import main
 from gaitid.gallery import Gallery
-
-
-@pytest.fixture
-def env(tmp_path, monkeypatch):
-    monkeypatch.setenv("GAITID_GALLERY", str(tmp_path / "g.db"))
-    monkeypatch.delenv("GAITID_GALLERY_KEY", raising=False)
-    monkeypatch.delenv("GAITID_GALLERY_KEY_FILE", raising=False)
-    return tmp_path
 
 
 def _enrol(n: int = 3, **options) -> None:

@@ -12,20 +12,14 @@ import sys
 import numpy as np
 import pytest
 
+from gallery_helpers import env  # noqa: F401 (a fixture)
+
 from gaitid.cli import main
 from gaitid.gallery.crypto import key_from_environment
 from gaitid.gallery.errors import GalleryError, GalleryKeyError
 from gaitid.gallery.store import GalleryStore, NewVector
 
 posix_only = pytest.mark.skipif(sys.platform == "win32", reason="POSIX file modes and links")
-
-
-@pytest.fixture
-def env(tmp_path, monkeypatch):
-    monkeypatch.setenv("GAITID_GALLERY", str(tmp_path / "g.db"))
-    monkeypatch.delenv("GAITID_GALLERY_KEY", raising=False)
-    monkeypatch.delenv("GAITID_GALLERY_KEY_FILE", raising=False)
-    return tmp_path
 
 
 def _vectors(n: int, dim: int = 8, model: str = "m1", seed: int = 0) -> list[NewVector]:

@@ -175,16 +175,7 @@ class Session:
         stopping = [entry for entry in self.servers if which(entry[2])]
         self.servers = [entry for entry in self.servers if not which(entry[2])]
         for command, server, _ in stopping:
-            server.send_signal(signal.SIGTERM)
-            try:
-                _, err = server.communicate(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                _, err = server.communicate()
-                failures.append(f"{command}: did not stop within 30 s of SIGTERM")
-                continue
-            if server.returncode != 0 or "Traceback" in err:
-                failures.append(f"{command}: exit {server.returncode} after SIGTERM\n{err[-2000:]}")
+            failures += _terminate(command, server, timeout=30)
         return failures
 
     def _shell(self, commands: list[str], outcome: Outcome) -> None:
@@ -240,14 +231,7 @@ class Session:
                 words, cwd=self.folder, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
             )
             time.sleep(LIVE_SECONDS)
-            process.send_signal(signal.SIGTERM)
-            try:
-                _, err = process.communicate(timeout=60)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                _, err = process.communicate()
-            if process.returncode != 0 or "Traceback" in err:
-                outcome.failures.append(f"{command}: exit {process.returncode} after SIGTERM\n{err[-3000:]}")
+            outcome.failures += _terminate(command, process, timeout=60)
 
         return run
 
@@ -274,6 +258,21 @@ class Session:
                 outcome.failures.append(f"{command}: the server did not start listening on port {port}")
 
         return start
+
+
+def _terminate(command: str, process: subprocess.Popen[str], timeout: float) -> list[str]:
+    """SIGTERM, as systemd or `docker stop` would send it: the process must end within `timeout` seconds,
+    with exit 0 and no traceback. Returns what went wrong (nothing when it ended cleanly)."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        _, err = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        return [f"{command}: did not stop within {timeout:g} s of SIGTERM"]
+    if process.returncode != 0 or "Traceback" in err:
+        return [f"{command}: exit {process.returncode} after SIGTERM\n{err[-3000:]}"]
+    return []
 
 
 def _port_is_free(port: int) -> bool:

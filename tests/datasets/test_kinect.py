@@ -16,7 +16,6 @@ from gaitid.datasets.kinect import (
     VirtualCamera,
     add_estimator_noise,
     check_people,
-    kinect_path,
     kinect_to_blazepose,
     load_kinect,
     project,
@@ -24,14 +23,6 @@ from gaitid.datasets.kinect import (
     random_view_with_truth,
     walker_frame,
 )
-
-
-@pytest.fixture(scope="module")
-def kinect_file():
-    path = kinect_path()
-    if not path.is_file():
-        pytest.skip(f"Kinect gait data not found at {path} (set GAITID_DATA to the shared data folder)")
-    return path
 
 
 # ------------------------------------------------------------------------------------- projection geometry

@@ -11,15 +11,7 @@ from gaitid.evaluation.kinect import (
     protocol_keypoints,
 )
 from gaitid.gait.skeleton import SkeletonSpec
-from gaitid.datasets.kinect import KinectWalk, kinect_path
-
-
-@pytest.fixture(scope="module")
-def kinect_file():
-    path = kinect_path()
-    if not path.is_file():
-        pytest.skip(f"Kinect gait data not found at {path} (set GAITID_DATA to the shared data folder)")
-    return path
+from gaitid.datasets.kinect import KinectWalk
 
 
 def test_protocol_runs_on_a_few_test_people(kinect_file):

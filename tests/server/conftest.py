@@ -16,7 +16,7 @@ with warnings.catch_warnings():  # Starlette would have its TestClient use httpx
     warnings.simplefilter("ignore")
     import fastapi.testclient  # noqa: F401
 
-from server_helpers import JUMPER_TRACK, WALKER_TRACK, LoopbackServer  # noqa: E402
+from server_helpers import JUMPER_TRACK, WALKER_TRACK, LoopbackServer, settings_for  # noqa: E402
 
 from gaitid.gallery import Gallery  # noqa: E402
 from gaitid.samples import WALK_VIDEO  # noqa: E402
@@ -67,3 +67,19 @@ def loopback_server() -> Iterator[Callable[[ServerSettings], LoopbackServer]]:
         server.stop()
 
 
+@pytest.fixture
+def client_for(tmp_path: Path) -> Iterator[Callable[..., fastapi.testclient.TestClient]]:
+    """In-process clients (FastAPI's TestClient) of servers on a gallery, with settings changed as asked."""
+    from gaitid.server import create_app
+
+    clients = []
+
+    def make(gallery: Path, **changes) -> fastapi.testclient.TestClient:  # type: ignore[no-untyped-def]
+        client = fastapi.testclient.TestClient(create_app(settings_for(gallery, tmp_path, **changes)))
+        client.__enter__()
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.__exit__(None, None, None)

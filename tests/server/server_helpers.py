@@ -122,3 +122,8 @@ def atime_is_recorded(folder: Path) -> bool:
     before = untouched_since(probe)
     probe.read_bytes()
     return probe.stat().st_atime != before
+
+
+def uploads(client) -> list:  # type: ignore[no-untyped-def]
+    """What a server's upload folder holds (nothing, once every upload is dealt with)."""
+    return list(client.app.state.service.uploads.iterdir())

@@ -6,30 +6,9 @@ from __future__ import annotations
 import threading
 
 import pytest
-from fastapi.testclient import TestClient
-from server_helpers import AUTH, TOKEN, settings_for, wait_job
+from server_helpers import AUTH, TOKEN, uploads, wait_job
 
 from gaitid.samples import WALK_VIDEO
-from gaitid.server import create_app
-
-
-@pytest.fixture
-def client_for(tmp_path):
-    clients = []
-
-    def make(gallery, **changes) -> TestClient:  # type: ignore[no-untyped-def]
-        client = TestClient(create_app(settings_for(gallery, tmp_path, **changes)))
-        client.__enter__()
-        clients.append(client)
-        return client
-
-    yield make
-    for client in clients:
-        client.__exit__(None, None, None)
-
-
-def _uploads(client: TestClient) -> list:
-    return list(client.app.state.service.uploads.iterdir())
 
 
 def _video(name: str = "walk.mp4", data: bytes | None = None, kind: str = "video/mp4") -> dict:
@@ -117,7 +96,7 @@ def test_bad_uploads_get_a_clear_4xx_and_leave_nothing_behind(client_for, make_g
         response = client.post(target, files=files, data=form if target == "/api/people" else data, headers=AUTH)
         assert response.status_code == status, (target, response.text)
         assert message in str(response.json()["detail"])
-        assert _uploads(client) == []
+        assert uploads(client) == []
     assert client.get("/api/jobs", headers=AUTH).json() == []
 
 
@@ -125,7 +104,7 @@ def test_an_upload_over_the_limit_is_refused_while_it_arrives(client_for, make_g
     client = client_for(make_gallery("walker", "jumper"), max_upload_bytes=100_000)
     response = client.post("/api/identify", files=_video(), headers=AUTH)  # the clip is about 1 MB
     assert response.status_code == 413 and "upload limit" in response.json()["detail"]
-    assert _uploads(client) == []
+    assert uploads(client) == []
 
     def chunks():  # no Content-Length: the limit is enforced as the body streams in
         boundary = b"XyZ"
@@ -140,7 +119,7 @@ def test_an_upload_over_the_limit_is_refused_while_it_arrives(client_for, make_g
         content=chunks(),
         headers={**AUTH, "Content-Type": "multipart/form-data; boundary=XyZ"},
     )
-    assert response.status_code == 413 and _uploads(client) == []
+    assert response.status_code == 413 and uploads(client) == []
 
 
 def test_an_upload_that_breaks_off_midway_leaves_nothing_behind(client_for, make_gallery):
@@ -151,7 +130,7 @@ def test_an_upload_that_breaks_off_midway_leaves_nothing_behind(client_for, make
         "/api/identify", content=body, headers={**AUTH, "Content-Type": "multipart/form-data; boundary=XyZ"}
     )
     assert 400 <= response.status_code < 500 and "detail" in response.json()
-    assert _uploads(client) == [] and client.get("/api/jobs", headers=AUTH).json() == []
+    assert uploads(client) == [] and client.get("/api/jobs", headers=AUTH).json() == []
 
 
 def test_a_full_queue_answers_429(client_for, make_gallery):
@@ -171,9 +150,9 @@ def test_a_full_queue_answers_429(client_for, make_gallery):
         assert second.status_code == 202 and second.json()["queue_position"] == 1
         third = client.post("/api/identify", files=_video(), headers=AUTH)
         assert third.status_code == 429 and "already waiting" in third.json()["detail"]
-        assert len(_uploads(client)) == 2
+        assert len(uploads(client)) == 2
         cancelled = client.delete(f"/api/jobs/{second.json()['id']}", headers=AUTH).json()
-        assert cancelled["status"] == "cancelled" and len(_uploads(client)) == 1
+        assert cancelled["status"] == "cancelled" and len(uploads(client)) == 1
     finally:
         release.set()
 
@@ -196,7 +175,7 @@ def test_identify_an_upload_names_the_walker_and_serves_the_annotated_video(clie
     assert [t["name"] for t in named] == ["walker"]
     video = client.get(done["video_url"], headers=AUTH)
     assert video.status_code == 200 and video.headers["content-type"] == "video/mp4" and len(video.content) > 10_000
-    assert _uploads(client) == []
+    assert uploads(client) == []
     assert client.get("/api/jobs/unknown", headers=AUTH).status_code == 404
 
 
@@ -221,4 +200,4 @@ def test_the_site_cohort_grows_from_an_upload_and_can_be_erased(client_for, make
     models = client.get("/api/cohort", headers=AUTH).json()["models"]
     assert list(models.values()) == [{"walkers": 2, "vectors": done["result"]["vectors_added"]}]
     assert client.delete("/api/cohort", headers=AUTH).json() == {"models": {}}
-    assert _uploads(client) == []
+    assert uploads(client) == []

@@ -7,30 +7,9 @@ from __future__ import annotations
 import time
 
 import pytest
-from fastapi.testclient import TestClient
-from server_helpers import AUTH, atime_is_recorded, free_port, settings_for, untouched_since, write_clip
+from server_helpers import AUTH, atime_is_recorded, free_port, settings_for, untouched_since, uploads, write_clip
 
-from gaitid.server import create_app
 from gaitid.sources import LiveOptions
-
-
-@pytest.fixture
-def client_for(tmp_path):
-    clients = []
-
-    def make(gallery, **changes) -> TestClient:  # type: ignore[no-untyped-def]
-        client = TestClient(create_app(settings_for(gallery, tmp_path, **changes)))
-        client.__enter__()
-        clients.append(client)
-        return client
-
-    yield make
-    for client in clients:
-        client.__exit__(None, None, None)
-
-
-def _uploads(client: TestClient) -> list:
-    return list(client.app.state.service.uploads.iterdir())
 
 
 # -- uploads are opened as the single video file they claim to be ---------------------------------------------
@@ -59,7 +38,7 @@ def test_an_uploaded_playlist_is_refused_and_reads_nothing(client_for, make_gall
     assert response.status_code == 415, response.text
     detail = response.json()["detail"]
     assert detail.startswith(f"{filename}: ") and "\n" not in detail and str(tmp_path) not in detail
-    assert _uploads(client) == [] and client.get("/api/jobs", headers=AUTH).json() == []
+    assert uploads(client) == [] and client.get("/api/jobs", headers=AUTH).json() == []
     if atime_is_recorded(tmp_path):
         assert local.stat().st_atime == read_before, "the server read the file the playlist names"
 
@@ -372,7 +351,7 @@ def test_a_failed_job_names_the_upload_not_the_servers_folders(client_for, make_
     assert done["status"] == "failed" and "my walk.mp4" in done["error"], done
     work = str(client.app.state.service.work_dir)
     assert work not in done["error"] and ".upload" not in done["error"] and str(tmp_path) not in done["error"]
-    assert _uploads(client) == []
+    assert uploads(client) == []
 
 
 @pytest.mark.parametrize("host, port", [("999.1.1.1", "8765"), ("no such host", "8765"), ("127.0.0.1", "taken")])
