@@ -31,7 +31,7 @@ from gaitid.pipeline import (
     cohort_walkers,
     default_estimator,
     encoder_for,
-    enrol_from_run,
+    enrol_walker,
     event_json,
     event_text,
     run_source,
@@ -200,9 +200,9 @@ def run_enroll(
             "same --frames)"
         ) from None
     with Gallery.open(gallery_path, key=key_from_environment(key_file)) as gallery:
-        done = enrol_from_run(gallery, name, result, state.track_id, source=source_spec, add=add)
+        embeddings = state.embeddings(result.model, result.window.size)
+        person = enrol_walker(gallery, name, state, embeddings, source_spec, add)
         where = gallery.store.path
-    person, state, embeddings = done.person, done.state, done.embeddings
     print(
         f"enrolled {person.name} from track {state.track_id} (frames {state.first_frame}-{state.last_frame}): "
         f"{counted(len(embeddings), 'vector')} of {encoder.model}; {person.num_vectors} in all, in {where}",

@@ -16,12 +16,10 @@ nothing here prints or returns exit codes.
 """
 
 from gaitid.pipeline.enrol import (
-    Enrolled,
     SeveralWalkers,
     add_to_cohort,
     choose_walker,
     cohort_walkers,
-    enrol_from_run,
     enrol_walker,
 )
 from gaitid.pipeline.report import answer_text, event_json, event_text, identity_json, track_status, walk_run_json
@@ -56,7 +54,6 @@ __all__ = [
     "MAX_THREADS",
     "AnnotatedVideo",
     "Answer",
-    "Enrolled",
     "FrameRange",
     "PipelineOptions",
     "PoseEstimator",
@@ -78,7 +75,6 @@ __all__ = [
     "cohort_walkers",
     "default_estimator",
     "encoder_for",
-    "enrol_from_run",
     "enrol_walker",
     "event_json",
     "event_text",

@@ -4,7 +4,6 @@ enrolled with where they came from; and walkers who will never be enrolled added
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,36 +19,19 @@ class SeveralWalkers(InputError):
     (the command line's --track, the HTTP API's track field)."""
 
 
-@dataclass(frozen=True)
-class Enrolled:
-    """What an enrolment did: the person as they now are, the track enrolled, and the vectors it added."""
-
-    person: Any  # gaitid.gallery.Person
-    state: WalkerState
-    embeddings: list[Embedding]
-
-
 def enrol_walker(  # type: ignore[no-untyped-def]
     gallery, name: str, state: WalkerState, embeddings: list[Embedding], source: str, add: bool = False
-) -> Enrolled:
+) -> Any:
     """Enrol a walker's vectors as `name` (more vectors for them with `add`), noting the source, the track and
-    its frames. `embeddings` are the walker's (`state.embeddings(...)`, taken where the state is not changing)."""
-    person = gallery.enroll(
+    its frames; returns the person as they now are. `embeddings` are the walker's (`state.embeddings(...)`,
+    taken where the state is not changing)."""
+    return gallery.enroll(
         name,
         embeddings,
         source=source,
         metadata={"track": state.track_id, "frames": [state.first_frame, state.last_frame]},
         add=add,
     )
-    return Enrolled(person, state, embeddings)
-
-
-def enrol_from_run(  # type: ignore[no-untyped-def]
-    gallery, name: str, result: WalkRun, track: int | None, source: str, add: bool = False
-) -> Enrolled:
-    """The walker of a run (the track asked for, else the only one long enough) enrolled as `name`."""
-    state = choose_walker(result, track)
-    return enrol_walker(gallery, name, state, state.embeddings(result.model, result.window.size), source, add)
 
 
 def cohort_walkers(result: WalkRun, tracks: list[int] | None = None) -> list[WalkerState]:

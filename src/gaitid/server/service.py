@@ -269,13 +269,13 @@ class Service:
                 raise InputError(f"{error} with the form's track field (the job's tracks list them)") from None
             raise
         embeddings = state.embeddings(result.model, options.window.size)
-        done = enrol_walker(self.gallery, name, state, embeddings, job.filename, add)
+        person = enrol_walker(self.gallery, name, state, embeddings, job.filename, add)
         job.result = {
-            "name": done.person.name,
+            "name": person.name,
             "track": state.track_id,
             "frames": [state.first_frame, state.last_frame],
-            "vectors_added": len(done.embeddings),
-            "vectors": done.person.num_vectors,
+            "vectors_added": len(embeddings),
+            "vectors": person.num_vectors,
             "model": result.model,
         }
 
