@@ -14,7 +14,7 @@ from pathlib import Path
 from gaitid.evaluation.crossview import evaluate_cross_view, make_embedder
 from gaitid.evaluation.protocols import CASIA_B
 from gaitid.training.export import export_silhouette_onnx
-from gaitid.training.trainer import load_model
+from gaitid.training.trainer import load_checkpoint
 
 
 def main() -> None:
@@ -30,7 +30,7 @@ def main() -> None:
         done = {json.loads(line)["step"] for line in out.read_text().splitlines()}
     wanted = None if not args.steps else {int(s) for s in args.steps.split(",")}
     for ckpt in sorted(Path(args.run_dir).glob("step*.pt")):
-        _, cfg, meta = load_model(ckpt)
+        _, cfg, meta = load_checkpoint(ckpt)
         if meta["step"] in done or (wanted is not None and meta["step"] not in wanted):
             continue
         with tempfile.TemporaryDirectory() as tmp:

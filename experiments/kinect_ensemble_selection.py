@@ -2,7 +2,7 @@
 rule fixed here before any test-person result is seen.
 
 Folds: A trains on Person001-080 and scores Person081-100; B trains on Person021-100 and scores
-Person001-020 (`--set people=[...]` on `gaitid train-skeleton`). Each candidate member is trained three
+Person001-020 (`--set data.subjects=...` on `gaitid train`). Each candidate member is trained three
 times with the same config: fold A, fold B, and on all of 001-100 (the run that would ship).
 
 Step 1, `embed`: a fold's checkpoint -> the protocol vectors of its held-out people (views 0/45/90,
@@ -22,7 +22,7 @@ the test people (`gaitid evaluate kinect --weights`); what ships is decided by t
 `benchmarks/results/kinect.md` beforehand.
 
     GAITID_DATA=../shared/data PYTHONPATH=src python experiments/kinect_ensemble_selection.py embed \\
-        A /runs/A_lift/checkpoint.pt --member lift --out vectors/
+        A /runs/A_lift/last.pt --member lift --out vectors/
     PYTHONPATH=src python experiments/kinect_ensemble_selection.py select vectors/ \\
         --reference tcn,lift,lift_bones --json benchmarks/results/kinect_selection.json
 """

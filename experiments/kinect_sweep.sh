@@ -6,14 +6,14 @@
 #
 #   GAITID_DATA=../shared/data bash experiments/kinect_sweep.sh OUT_DIR [SECONDS]
 #
-# OUT_DIR/runs/{A,B,full}_NAME/ (checkpoint.pt, log.txt, stdout), OUT_DIR/vectors/{A,B}_NAME.npz.
+# OUT_DIR/runs/{A,B,full}_NAME/ (last.pt, log.jsonl, stdout), OUT_DIR/vectors/{A,B}_NAME.npz.
 set -euo pipefail
 out=${1:?usage: kinect_sweep.sh OUT_DIR [SECONDS]}
 seconds=${2:-}
 export PYTHONPATH=${PYTHONPATH:+$PYTHONPATH:}src OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
 python=${PYTHON:-python3}
 mkdir -p "$out/runs" "$out/vectors"
-declare -A people=([A]="[1, 80]" [B]="[21, 100]" [full]="[1, 100]")
+declare -A people=([A]="001-080" [B]="021-100" [full]="001-100")
 pids=()
 for config in configs/skeleton/gpu_*.yaml; do
     name=$(basename "$config" .yaml)
@@ -21,9 +21,9 @@ for config in configs/skeleton/gpu_*.yaml; do
     for fold in A B full; do
         run="$out/runs/${fold}_$name"
         mkdir -p "$run"
-        args=(--out-dir "$run" --set "people=${people[$fold]}")
-        [ -n "$seconds" ] && args+=(--set "max_seconds=$seconds")
-        "$python" -m gaitid train-skeleton "$config" "${args[@]}" >"$run/stdout" 2>&1 &
+        args=(--out-dir "$run" --set "data.subjects=${people[$fold]}")
+        [ -n "$seconds" ] && args+=(--set "schedule.max_seconds=$seconds")
+        "$python" -m gaitid train "$config" "${args[@]}" >"$run/stdout" 2>&1 &
         pids+=($!)
     done
 done
@@ -33,7 +33,7 @@ for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
 pids=()
 for run in "$out"/runs/A_* "$out"/runs/B_*; do
     tag=$(basename "$run")
-    "$python" experiments/kinect_ensemble_selection.py embed "${tag%%_*}" "$run/checkpoint.pt" \
+    "$python" experiments/kinect_ensemble_selection.py embed "${tag%%_*}" "$run/last.pt" \
         --member "${tag#*_}" --out "$out/vectors" >"$run/embed.out" 2>&1 &
     pids+=($!)
 done

@@ -6,7 +6,7 @@ people held out of the training run (default 081-100, which the `configs/skeleto
 see). One JSON line per checkpoint is appended to --out.
 
     GAITID_DATA=../shared/data PYTHONPATH=src python experiments/kinect_validation.py \\
-        /work/runs-skel/val_tcn/checkpoint.pt /work/runs-skel/val_lift/checkpoint.pt \\
+        /work/runs-skel/val_tcn/last.pt /work/runs-skel/val_lift/last.pt \\
         --out experiments/results/kinect_validation.jsonl
 """
 

@@ -15,7 +15,7 @@ import torch
 
 from gaitid.training.registry import create_model, list_models
 from gaitid.datasets.kinect import AugmentConfig, load_kinect, walker_frame
-from gaitid.training.skeleton import make_view_clips
+from gaitid.training.batches import make_view_clips
 
 
 def main() -> None:

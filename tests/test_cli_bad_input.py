@@ -145,13 +145,12 @@ def quiet_models(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
     monkeypatch.setattr(uvicorn, "run", no_server)
     from gaitid.evaluation import crossview, kinect
-    from gaitid.training import skeleton, trainer
+    from gaitid.training import trainer
 
     def no_work(*args: object, **kwargs: object) -> None:
         raise AssertionError("the training or evaluation would have started")
 
-    for module, name in [(skeleton, "train_skeleton"), (trainer, "train"), (crossview, "evaluate_cross_view"),
-                         (kinect, "evaluate_kinect")]:
+    for module, name in [(trainer, "train"), (crossview, "evaluate_cross_view"), (kinect, "evaluate_kinect")]:
         monkeypatch.setattr(module, name, no_work)
 
 
@@ -320,7 +319,7 @@ def _cases() -> list[tuple[str, list[str]]]:
             add(f"gallery-import-into-{what}", "gallery", "import", "{export}", "--gallery",
                 place.format(name="g.db", **_LATER))
 
-    # train, train-skeleton
+    # train
     configs = {
         "missing": "{missing}.yaml",
         "empty": "{empty_yaml}",
@@ -333,16 +332,13 @@ def _cases() -> list[tuple[str, list[str]]]:
         "toml-garbage": "{garbage_toml}",
         "folder": "{folder}",
     }
-    for command in ("train", "train-skeleton"):
-        for what, path in configs.items():
-            if (command, what) != ("train-skeleton", "empty"):  # all defaults: a valid config
-                add(f"{command}-config-{what}", command, path)
-    for value in ("people", "=3", "seed=[unclosed"):
-        add(f"train-skeleton--set={value}", "train-skeleton", "{empty_yaml}", "--set", value)
+    for what, path in configs.items():
+        add(f"train-config-{what}", "train", path)
+    for value in ("people", "=3", "seed=[unclosed", "steps=3", "nosuch.key=1", "sampler.=2", "a.b.c=1"):
+        add(f"train--set={value}", "train", "{empty_yaml}", "--set", value)
     for what, place in UNWRITABLE.items():
         if what != "a-folder":
-            add(f"train-skeleton--out-dir-{what}", "train-skeleton", "{empty_yaml}", "--out-dir",
-                place.format(name="run", **_LATER))
+            add(f"train--out-dir-{what}", "train", "{empty_yaml}", "--out-dir", place.format(name="run", **_LATER))
 
     # evaluate
     for what, weights in {"missing": "{missing}.onnx", "text": "{text_onnx}", "video": "{video_onnx}",

@@ -88,12 +88,12 @@ def test_an_output_that_cannot_be_written_is_refused_before_the_work(
         (["gallery", "export", "/proc/none/e.json", "--gallery", "{gallery}"], "cannot write in /proc"),
         (["export", "{text}", "/proc/none/m.onnx"], "cannot write in /proc"),
         (["evaluate", "casia-b", "--json", "/proc/none/r.json"], "cannot write in /proc"),
-        (["train-skeleton", "{text}", "--out-dir", "/proc/none/run"], "cannot write in /proc"),
+        (["train", "{text}", "--out-dir", "/proc/none/run"], "cannot write in /proc"),
         (["pose", "{image}", "--json", "{tmp}/null"], "not a regular file"),  # a link to /dev/null
         (["pose", "{image}", "--out", "{image}"], "is also an input"),
         (["track", str(WALK_VIDEO), "--json", "{tmp}"], "is a folder"),
     ],
-    ids=["gallery-export", "export", "evaluate", "train-skeleton", "dev-null", "input-as-output", "folder"],
+    ids=["gallery-export", "export", "evaluate", "train", "dev-null", "input-as-output", "folder"],
 )
 def test_outputs_that_cannot_or_must_not_be_written(
     argv: list[str], message: str, env: Path, gallery: Path, monkeypatch: pytest.MonkeyPatch, capsys
@@ -258,12 +258,12 @@ def test_a_failed_export_leaves_no_half_made_model(tmp_path: Path, monkeypatch: 
     from gaitid.errors import GaitidError
     from gaitid.training import export
 
-    def half(checkpoint: object, out: Path, **kwargs: object) -> Path:
+    def half(loaded: object, out: Path, *args: object) -> Path:
         Path(out).write_bytes(b"half an onnx model")
         raise GaitidError("the checker refused the model")
 
-    monkeypatch.setattr(export, "is_skeleton_checkpoint", lambda path: False)
-    monkeypatch.setattr(export, "export_silhouette_onnx", half)
+    monkeypatch.setattr(export, "load_checkpoint", lambda path: (None, object(), {}))  # a silhouette model
+    monkeypatch.setattr(export, "_export_silhouette", half)
     checkpoint = tmp_path / "run.pt"
     checkpoint.write_bytes(b"x")
     assert main(["export", str(checkpoint), str(tmp_path / "model.onnx")]) == 2
@@ -274,9 +274,8 @@ def test_a_failed_export_leaves_no_half_made_model(tmp_path: Path, monkeypatch: 
 def test_a_config_that_is_not_text(tmp_path: Path, capsys) -> None:
     config = tmp_path / "run.yaml"
     config.write_bytes(b"model: \xff\xfe\n")
-    for command in ("train", "train-skeleton"):
-        assert main([command, str(config)]) == 2
-        assert "not a text file" in one_error(capsys)
+    assert main(["train", str(config)]) == 2
+    assert "not a text file" in one_error(capsys)
 
 
 # -- 5. a truncated file leaves no output --------------------------------------------------------------------

@@ -61,25 +61,39 @@ def _run_pose(args: argparse.Namespace) -> int:
 def _add_train(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "train",
-        help="train a gait model from a YAML or TOML config",
-        description="Train a silhouette gait model on CASIA-B as the config says, writing checkpoints and a "
-        "log to its out_dir; a run that stops resumes from its last checkpoint. gaitid export turns the "
-        "result into the ONNX model that identification uses.",
+        help="train a gait model (silhouette or skeleton) from a YAML or TOML config",
+        description="Train a gait model as the config says: a silhouette model on CASIA-B or a skeleton model "
+        "on the Kinect walks, writing checkpoints (last.pt, stepNNNNNN.pt) and log.jsonl to its out_dir; a "
+        "run that stops resumes from last.pt. gaitid export turns the result into the ONNX model that "
+        "identification uses.",
     )
     p.add_argument("config", help="experiment config (.yaml, .yml or .toml): data, model, loss, sampler, ...")
     p.add_argument("--no-resume", action="store_true", help="start afresh even if the out_dir has a checkpoint")
     p.add_argument("--stop-after", type=int, help="stop after this many steps (resume later)")
+    p.add_argument("--out-dir", help="write the run here instead of the config's trainer.out_dir")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="override a config setting, the value read as YAML (repeatable): --set data.subjects=001-060 "
+        "--set sampler.p=4 --set seed=1",
+    )
     p.set_defaults(run=_run_train)
 
 
 def _run_train(args: argparse.Namespace) -> int:
-    from gaitid.training.config import load_config
+    from gaitid.training.config import load_config, parse_overrides
 
-    cfg = load_config(args.config)
+    overrides = parse_overrides(args.overrides)
+    if args.out_dir:
+        _check_out_dir(args.out_dir)
+        overrides["trainer.out_dir"] = args.out_dir
+    cfg = load_config(args.config, overrides)
     from gaitid.training.trainer import train
 
-    summary = train(cfg, resume=not args.no_resume, stop_after=args.stop_after)
-    print(summary)
+    print(train(cfg, resume=not args.no_resume, stop_after=args.stop_after))
     return 0
 
 
@@ -192,40 +206,6 @@ def _run_evaluate_kinect(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_train_skeleton(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "train-skeleton",
-        help="train a skeleton gait model on the Kinect walks from a config",
-        description="Train a skeleton (keypoint) gait model on the Kinect walks, writing checkpoint.pt and "
-        "log.txt to the out_dir; a run that stops resumes from its last checkpoint.",
-    )
-    p.add_argument("config", help="config (.yaml, .yml or .toml) with SkeletonTrainConfig keys")
-    p.add_argument("--no-resume", action="store_true", help="start afresh even if the out_dir has a checkpoint")
-    p.add_argument("--stop-after", type=int, help="stop after this many steps (resume later)")
-    p.add_argument("--out-dir", help="write the run here instead of the config's out_dir")
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config key, the value read as YAML (repeatable): --set people=[1,80] --set seed=1",
-    )
-    p.set_defaults(run=_run_train_skeleton)
-
-
-def _run_train_skeleton(args: argparse.Namespace) -> int:
-    from gaitid.training.skeleton import load_train_config, parse_overrides, train_skeleton
-
-    overrides = parse_overrides(args.overrides)
-    if args.out_dir:
-        _check_out_dir(args.out_dir)
-        overrides["out_dir"] = args.out_dir
-    cfg = load_train_config(args.config, overrides)
-    print(train_skeleton(cfg, resume=not args.no_resume, stop_after=args.stop_after))
-    return 0
-
-
 def _check_out_dir(path: str) -> None:
     from gaitid.outputs import check_folder
 
@@ -244,7 +224,7 @@ def _add_export(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "checkpoint",
         nargs="+",
-        help="a checkpoint .pt written by gaitid train or train-skeleton; several skeleton checkpoints make "
+        help="a checkpoint .pt written by gaitid train; several skeleton checkpoints make "
         "one ensemble model",
     )
     p.add_argument("out", help="the .onnx file to write")
@@ -673,7 +653,6 @@ _COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_demo,
     _add_gallery,
     _add_train,
-    _add_train_skeleton,
     _add_evaluate,
     _add_export,
     _add_serve,

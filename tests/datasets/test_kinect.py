@@ -169,10 +169,13 @@ def test_training_loader_never_yields_test_people(kinect_file):
 
 
 def test_trainer_refuses_test_people():
-    from gaitid.training.skeleton import config_from_dict, train_skeleton
+    from gaitid.training.config import config_from_dict
 
-    with pytest.raises(GaitidError, match="001-100"):
-        train_skeleton(config_from_dict({"people": [90, 110], "steps": 1}))
+    kinect = {"model": {"name": "skelnn_keypoints"}, "data": {"dataset": "kinect"}}
+    with pytest.raises(GaitidError, match="101 is not a training subject of kinect"):
+        config_from_dict({**kinect, "data": {"dataset": "kinect", "subjects": "090-110"}})
+    with pytest.raises(GaitidError, match="101 is not a training subject"):
+        config_from_dict({"people": [90, 110], "steps": 1})  # a config of the former train-skeleton
 
 
 # ------------------------------------------------------------------------------------- augmentation
@@ -228,7 +231,7 @@ def test_truth_behind_a_random_view():
 
 
 def test_lift_target_units():
-    from gaitid.training.skeleton import lift_target
+    from gaitid.training.batches import lift_target
 
     w = walker_frame(synthetic_walker(20))
     _, truth = random_view_with_truth(w, np.random.default_rng(0))

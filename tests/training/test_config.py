@@ -8,7 +8,7 @@ BASE = {"model": {"name": "gaitset_strips_s"}, "schedule": {"steps": 3}}
 
 def test_minimal_config_defaults():
     cfg = config_from_dict(BASE)
-    assert cfg.sampler.p == 8 and cfg.schedule.steps == 3 and cfg.data.subjects == "001-074"
+    assert cfg.sampler.p == 8 and cfg.schedule.steps == 3 and cfg.data.subject_list == list(range(1, 75))
 
 
 @pytest.mark.parametrize(

@@ -69,7 +69,8 @@ def test_export_and_encoder_agree_with_torch(tmp_path):
 
     from gaitid.gait.skeleton_encoder import SkeletonEncoder
     from gaitid.training.export import export_skeleton_onnx
-    from gaitid.training.skeleton import inference_embedding, is_skeleton_checkpoint, load_skeleton_checkpoint
+    from gaitid.training.skeleton_nets import inference_embedding
+    from gaitid.training.trainer import load_checkpoint
 
     torch.manual_seed(0)
     model = create_model("skelnn_keypoints", num_classes=3, rnn_hidden=16, frame_dim=16, embed_dim=8)
@@ -80,8 +81,7 @@ def test_export_and_encoder_agree_with_torch(tmp_path):
         {"model": model.state_dict(), "step": 7, "model_config": json.dumps(dataclasses.asdict(model.cfg))},
         ckpt,
     )
-    assert is_skeleton_checkpoint(ckpt) and not is_skeleton_checkpoint(tmp_path / "missing.pt")
-    loaded, cfg, meta = load_skeleton_checkpoint(ckpt)
+    loaded, cfg, meta = load_checkpoint(ckpt)  # written as the former skeleton trainer did: JSON config
     assert meta["step"] == 7 and cfg == model.cfg
     onnx_path = export_skeleton_onnx(ckpt, tmp_path / "m.onnx", version="3")
     enc = SkeletonEncoder(onnx_path)
@@ -163,7 +163,7 @@ def test_ensemble_export_matches_its_members(tmp_path):
     from gaitid.cli import main
     from gaitid.gait.skeleton_encoder import SkeletonEncoder
     from gaitid.training.export import ENSEMBLE_NAME
-    from gaitid.training.skeleton import inference_embedding
+    from gaitid.training.skeleton_nets import inference_embedding
 
     torch.manual_seed(1)
     members = [
@@ -186,6 +186,8 @@ def test_ensemble_export_matches_its_members(tmp_path):
 
 
 def test_ensemble_members_must_share_their_input(tmp_path, capsys):
+    import dataclasses
+
     from gaitid.cli import main
 
     a = create_model("skelnn_keypoints_tcn", num_classes=3, frame_dim=8, embed_dim=4)
@@ -199,9 +201,14 @@ def test_ensemble_members_must_share_their_input(tmp_path, capsys):
     paths = [str(_save_checkpoint(m, tmp_path / f"m{i}.pt")) for i, m in enumerate((a, b))]
     assert main(["export", *paths, str(tmp_path / "e.onnx")]) == 2
     assert "same input" in capsys.readouterr().err
-    (tmp_path / "gait.pt").write_bytes(b"not a skeleton checkpoint")
+    silhouette = create_model("gaitnn_lstm", num_classes=3, widths=(4, 8, 8), rnn_hidden=8)
+    torch.save({"model": silhouette.state_dict(), "step": 1, "model_config": dataclasses.asdict(silhouette.cfg)},
+               tmp_path / "gait.pt")
     assert main(["export", paths[0], str(tmp_path / "gait.pt"), str(tmp_path / "e.onnx")]) == 2
     assert "only skeleton checkpoints" in capsys.readouterr().err
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
+    assert main(["export", paths[0], str(tmp_path / "junk.pt"), str(tmp_path / "e.onnx")]) == 2
+    assert "junk.pt: not a PyTorch checkpoint file" in capsys.readouterr().err
 
 
 def test_ensemble_scored_from_its_members_vectors_equals_the_exported_ensemble(tmp_path):

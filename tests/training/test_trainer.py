@@ -6,7 +6,7 @@ import torch
 
 from gaitid.training.config import config_from_dict
 from gaitid.datasets.casia_b import load_casia_b
-from gaitid.training.trainer import load_model, lr_factor, train
+from gaitid.training.trainer import load_checkpoint, lr_factor, train
 
 
 def _cfg(out_dir, steps, model="gaitset_strips_s", **model_settings):
@@ -38,7 +38,7 @@ def test_a_few_steps_lower_the_loss(tmp_path, small_data, model):
     losses = _losses(tmp_path)
     assert len(losses) == 16
     assert np.mean(losses[-4:]) < np.mean(losses[:4])
-    model_, cfg, meta = load_model(tmp_path / "step000016.pt")
+    model_, cfg, meta = load_checkpoint(tmp_path / "step000016.pt")
     assert meta["step"] == 16 and cfg.num_classes == 6
 
 

@@ -24,10 +24,11 @@ def make_embedder(weights: str | Path | None, threads: int = 1) -> tuple[Embedde
     if weights is not None and str(weights).endswith(".pt"):
         import torch
 
-        from gaitid.training.trainer import load_model
+        from gaitid.training.trainer import load_checkpoint
 
         torch.set_num_threads(threads)
-        model, cfg, meta = load_model(weights)
+        model, cfg, meta = load_checkpoint(weights)
+        _expect_silhouette_model(cfg, weights)
 
         def embed_torch(frames: np.ndarray) -> np.ndarray:
             with torch.no_grad():
@@ -39,6 +40,11 @@ def make_embedder(weights: str | Path | None, threads: int = 1) -> tuple[Embedde
 
     encoder = GaitEncoder(weights, threads=threads)
     return (lambda frames: encoder.embed(frames).vector), encoder.model
+
+
+def _expect_silhouette_model(cfg: object, weights: str | Path) -> None:
+    if not hasattr(cfg, "input"):
+        raise GaitidError(f"{weights}: a skeleton model's checkpoint; this protocol scores silhouette models")
 
 
 def frame_subset(num_frames: int, max_frames: int | None) -> np.ndarray | None:

@@ -58,10 +58,13 @@ def make_skeleton_embedder(
     if weights is not None and str(weights).endswith(".pt"):
         import torch
 
-        from gaitid.training.skeleton import inference_embedding, load_skeleton_checkpoint
+        from gaitid.training.skeleton_nets import inference_embedding
+        from gaitid.training.trainer import load_checkpoint
 
         torch.set_num_threads(threads)
-        model, cfg, meta = load_skeleton_checkpoint(weights)
+        model, cfg, meta = load_checkpoint(weights)
+        if not hasattr(cfg, "spec"):
+            raise GaitidError(f"{weights}: a silhouette model's checkpoint; the kinect protocol scores skeleton models")
 
         def embed_once(features: np.ndarray) -> np.ndarray:
             with torch.no_grad():

@@ -1,5 +1,11 @@
-"""Training experiments as data: a YAML or TOML file with sections data, model, loss, sampler, optimizer,
-schedule and trainer. Every key is checked: an unknown key or section is an error, never ignored.
+"""Training experiments as data, one system for silhouette and skeleton models: a YAML or TOML file with
+sections data, model, loss, sampler, optimizer, schedule and trainer. Every key is checked: an unknown key
+or section is an error, never ignored. `--set SECTION.KEY=VALUE` overrides one setting.
+
+The data section names the dataset, which goes with the model's modality: CASIA-B silhouettes for
+silhouette models, the Kinect walks seen by random virtual cameras for skeleton models. Configs of the
+former `gaitid train-skeleton` (flat keys, no sections) are still read: `upgrade_flat_skeleton` turns them
+into this form.
 """
 
 from __future__ import annotations
@@ -7,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,13 +21,27 @@ from typing import Any
 from gaitid.errors import GaitidError
 
 
+DATASETS = ("casia-b", "kinect")
+#: The training subjects of each dataset's protocol, the default of [data] subjects.
+TRAINING_SUBJECTS = {"casia-b": "001-074", "kinect": "001-100"}
+
+
 @dataclass(frozen=True)
 class DataConfig:
-    dataset: str = "casia-b"
-    root: str | None = None  # default: $GAITID_DATA/casia-b or ../shared/data/casia-b
-    subjects: str = "001-074"  # "first-last"; test subjects are refused
-    frames: int = 12  # frames per training sequence
-    frame_sampling: str = "random"  # "random" (set models) or "contiguous" (recurrent models)
+    dataset: str = "casia-b"  # "casia-b" (silhouette models) or "kinect" (skeleton models)
+    root: str | None = None  # default: the shared data folder ($GAITID_DATA or ../shared/data)
+    subjects: str | None = None  # "first-last,..."; default: the protocol's training subjects; test ones are refused
+    frames: int = 12  # frames per training clip
+    frame_sampling: str = "random"  # casia-b: "random" (set models) or "contiguous" (recurrent models)
+    # kinect only: the 30 fps walks are subsampled to the model's frame rate with a random tempo factor in
+    # `tempo`; each stretch is seen by `views_per_clip` random cameras (`augment`: overrides of AugmentConfig)
+    tempo: tuple[float, float] = (0.8, 1.25)
+    views_per_clip: int = 1
+    augment: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def subject_list(self) -> list[int]:
+        return parse_subjects(self.subjects or TRAINING_SUBJECTS[self.dataset])
 
 
 @dataclass(frozen=True)
@@ -29,6 +50,7 @@ class LossConfig:
     triplet_weight: float = 1.0
     ce_weight: float = 0.1
     label_smoothing: float = 0.1
+    lift_weight: float = 1.0  # models with a 3-D lifting stage: weight of its loss (smooth L1, torso units)
 
 
 @dataclass(frozen=True)
@@ -52,6 +74,10 @@ class ScheduleConfig:
     warmup: int = 50
     milestones: tuple[int, ...] = ()  # multistep only
     gamma: float = 0.1  # multistep only
+    # A wall-clock budget in seconds (0: none), counted from the start of this invocation. Training ends at
+    # `steps` or when the budget is spent, whichever comes first, and the cosine schedule follows whichever
+    # is further along, so a budgeted run still ends annealed.
+    max_seconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -61,6 +87,7 @@ class TrainerConfig:
     log_every: int = 10
     threads: int = 1
     progress: bool = True
+    device: str = "auto"  # "auto" (a CUDA GPU when there is one), "cpu" or "cuda"
 
 
 @dataclass(frozen=True)
@@ -99,12 +126,16 @@ def _build_section(name: str, cls: type, values: Any) -> Any:
     for key, value in values.items():
         if key == "milestones":
             value = tuple(int(v) for v in value)
+        elif key == "tempo":
+            value = tuple(float(v) for v in value)
         kwargs[key] = value
     return cls(**kwargs)
 
 
 def config_from_dict(raw: dict[str, Any]) -> TrainConfig:
     """Build and check a TrainConfig; unknown sections, keys and model settings raise GaitidError."""
+    if is_flat_skeleton(raw):
+        raw = upgrade_flat_skeleton(raw)
     allowed = {"seed", "model", *_SECTIONS}
     unknown = sorted(set(raw) - allowed)
     if unknown:
@@ -121,23 +152,113 @@ def config_from_dict(raw: dict[str, Any]) -> TrainConfig:
     return cfg
 
 
+#: The dataset each modality trains on.
+DATASET_OF = {"silhouette": "casia-b", "skeleton": "kinect"}
+
+
 def _validate(cfg: TrainConfig) -> None:
-    from gaitid.training.registry import model_config  # torch: only when training
+    from gaitid.training.registry import model_config, model_modality  # torch: only when training
 
     settings = {k: v for k, v in cfg.model.items() if k != "name"}
     try:
         model_config(str(cfg.model["name"]), **settings)
     except (ValueError, TypeError) as error:
         raise GaitidError(f"config [model]: {error}") from None
-    if cfg.data.dataset != "casia-b":
-        raise GaitidError(f"config [data] dataset: only 'casia-b' is supported, got {cfg.data.dataset!r}")
-    if cfg.data.frame_sampling not in ("random", "contiguous"):
-        raise GaitidError("config [data] frame_sampling must be 'random' or 'contiguous'")
+    _validate_data(cfg.data, model_modality(str(cfg.model["name"])))
     if cfg.optimizer.name not in ("adam", "adamw", "sgd"):
         raise GaitidError(f"config [optimizer] name must be adam, adamw or sgd, got {cfg.optimizer.name!r}")
     if cfg.schedule.kind not in ("cosine", "constant", "multistep"):
         raise GaitidError("config [schedule] kind must be cosine, constant or multistep")
-    parse_subjects(cfg.data.subjects)
+    if cfg.schedule.max_seconds < 0:
+        raise GaitidError(f"config [schedule] max_seconds must be 0 (no budget) or more, got {cfg.schedule.max_seconds}")
+    if cfg.trainer.device not in ("auto", "cpu", "cuda"):
+        raise GaitidError(f"config [trainer] device must be 'auto', 'cpu' or 'cuda', got {cfg.trainer.device!r}")
+
+
+def _validate_data(data: DataConfig, modality: str) -> None:
+    if data.dataset not in DATASETS:
+        raise GaitidError(f"config [data] dataset must be one of {', '.join(DATASETS)}, got {data.dataset!r}")
+    if data.dataset != DATASET_OF[modality]:
+        raise GaitidError(
+            f"config [data] dataset: a {modality} model trains on {DATASET_OF[modality]!r}, not {data.dataset!r}"
+        )
+    if data.frames < 1:
+        raise GaitidError(f"config [data] frames must be at least 1, got {data.frames}")
+    if data.frame_sampling not in ("random", "contiguous"):
+        raise GaitidError("config [data] frame_sampling must be 'random' or 'contiguous'")
+    kinect_only = {"tempo": data.tempo != (0.8, 1.25), "views_per_clip": data.views_per_clip != 1,
+                   "augment": bool(data.augment)}
+    if data.dataset != "kinect" and any(kinect_only.values()):
+        raise GaitidError(f"config [data] {[k for k, v in kinect_only.items() if v]}: kinect settings only")
+    if data.views_per_clip < 1:
+        raise GaitidError(f"config [data] views_per_clip must be at least 1, got {data.views_per_clip}")
+    from gaitid.datasets.kinect import AugmentConfig
+
+    unknown = sorted(set(data.augment) - {f.name for f in dataclasses.fields(AugmentConfig)})
+    if unknown:
+        raise GaitidError(f"config [data] augment: unknown setting(s) {unknown}")
+    subjects = data.subject_list
+    training = parse_subjects(TRAINING_SUBJECTS[data.dataset])
+    outside = sorted(set(subjects) - set(training))
+    if outside:
+        raise GaitidError(
+            f"config [data] subjects: {outside[0]:03d} is not a training subject of {data.dataset} "
+            f"(training subjects: {TRAINING_SUBJECTS[data.dataset]}; the others are for testing only)"
+        )
+
+
+#: Where each key of a former flat skeleton config lives now ("model" and "model_settings" aside).
+_FLAT_SKELETON_KEYS = {
+    "root": ("data", "root"), "clip_frames": ("data", "frames"), "tempo": ("data", "tempo"),
+    "augment": ("data", "augment"), "views_per_clip": ("data", "views_per_clip"),
+    "seed": (None, "seed"), "steps": ("schedule", "steps"), "warmup": ("schedule", "warmup"),
+    "max_seconds": ("schedule", "max_seconds"), "p": ("sampler", "p"), "k": ("sampler", "k"),
+    "lr": ("optimizer", "lr"), "weight_decay": ("optimizer", "weight_decay"),
+    "triplet_margin": ("loss", "triplet_margin"), "ce_weight": ("loss", "ce_weight"),
+    "label_smoothing": ("loss", "label_smoothing"), "lift_weight": ("loss", "lift_weight"),
+    "out_dir": ("trainer", "out_dir"), "checkpoint_every": ("trainer", "checkpoint_every"),
+    "log_every": ("trainer", "log_every"), "threads": ("trainer", "threads"), "device": ("trainer", "device"),
+}
+#: The former trainer's defaults where they differ from this system's.
+_FLAT_SKELETON_DEFAULTS = {"model": "skelnn_keypoints", "clip_frames": 40, "steps": 3000, "p": 16, "k": 4,
+                           "lr": 2e-3, "weight_decay": 1e-4, "warmup": 100, "ce_weight": 1.0,
+                           "checkpoint_every": 250, "log_every": 25, "out_dir": "runs/skeleton"}
+
+
+def is_flat_skeleton(raw: dict[str, Any]) -> bool:
+    """Whether `raw` is a config of the former `gaitid train-skeleton`: a model named by a string."""
+    return isinstance(raw.get("model"), str) or "people" in raw
+
+
+def upgrade_flat_skeleton(raw: dict[str, Any]) -> dict[str, Any]:
+    """A config of the former `gaitid train-skeleton` (flat keys) in sections, training exactly as before
+    (AdamW, warm-up then cosine, triplet weight 1). Unknown keys raise GaitidError."""
+    known = {"model", "model_settings", "people", *_FLAT_SKELETON_KEYS}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise GaitidError(f"unknown key(s) {unknown} in a flat skeleton training config; known: {sorted(known)}")
+    flat = {**_FLAT_SKELETON_DEFAULTS, **raw}
+    settings = flat.get("model_settings") or {}
+    if not isinstance(settings, dict):
+        raise GaitidError("model_settings must be a table of settings")
+    out: dict[str, Any] = {
+        "model": {"name": flat["model"], **settings},
+        "data": {"dataset": "kinect"},
+        "optimizer": {"name": "adamw"},
+        "schedule": {"kind": "cosine"},
+    }
+    if "people" in flat:
+        people = flat["people"]
+        if not isinstance(people, (list, tuple)) or len(people) != 2:
+            raise GaitidError(f"people must be [first, last], got {people!r}")
+        out["data"]["subjects"] = f"{int(people[0]):03d}-{int(people[1]):03d}"
+    for key, (section, name) in _FLAT_SKELETON_KEYS.items():
+        if key in flat:
+            if section is None:
+                out[name] = flat[key]
+            else:
+                out.setdefault(section, {})[name] = flat[key]
+    return out
 
 
 _SUBJECTS = re.compile(r"\s*(\d{1,4})\s*(?:-\s*(\d{1,4})\s*)?", re.ASCII)
@@ -181,10 +302,48 @@ def read_config_file(path: Path | str) -> dict[str, Any]:
     return raw
 
 
-def load_config(path: Path | str) -> TrainConfig:
-    """Read a YAML (.yaml/.yml) or TOML (.toml) training config."""
+def load_config(path: Path | str, overrides: dict[str, Any] | None = None) -> TrainConfig:
+    """Read a YAML (.yaml/.yml) or TOML (.toml) training config, with `overrides` ({"SECTION.KEY": value}
+    or {"seed": value}, see `parse_overrides`) applied."""
     raw = read_config_file(path)
+    if is_flat_skeleton(raw):
+        raw = upgrade_flat_skeleton(raw)
     try:
-        return config_from_dict(raw)
+        return config_from_dict(apply_overrides(raw, overrides or {}))
     except (TypeError, ValueError) as error:  # a section or a value of the wrong kind
         raise GaitidError(" ".join(f"{path}: {error}".split())) from None
+
+
+def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
+    """["SECTION.KEY=VALUE", ...] -> {"SECTION.KEY": VALUE}, each VALUE read as YAML ("sampler.p=4",
+    "data.tempo=[0.9, 1.1]", "seed=3")."""
+    import yaml
+
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise GaitidError(f"an override is SECTION.KEY=VALUE, got {item!r}")
+        try:
+            out[key.strip()] = yaml.safe_load(value)
+        except yaml.YAMLError as error:
+            raise GaitidError(" ".join(f"cannot read the value of {item!r}: {error}".split())) from None
+    return out
+
+
+def apply_overrides(raw: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """`raw` (a sectioned config) with each "SECTION.KEY" (or top-level "seed") of `overrides` set."""
+    out = {k: dict(v) if isinstance(v, dict) else v for k, v in raw.items()}
+    for key, value in overrides.items():
+        section, dot, name = key.partition(".")
+        if not dot:
+            if section != "seed":
+                raise GaitidError(f"override {key!r}: name a section and a key, e.g. sampler.p=8 (or seed=1)")
+            out["seed"] = value
+            continue
+        if section not in out:
+            out[section] = {}
+        if not isinstance(out[section], dict) or not name or "." in name:
+            raise GaitidError(f"override {key!r}: expected SECTION.KEY, e.g. sampler.p=8")
+        out[section][name] = value
+    return out

@@ -13,11 +13,13 @@ import json
 import math
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import torch
 
 from gaitid.errors import GaitidError
-from gaitid.training.skeleton import inference_embedding, is_skeleton_checkpoint, load_skeleton_checkpoint
+from gaitid.training.skeleton_nets import SkeletonModelConfig, inference_embedding
+from gaitid.training.trainer import load_checkpoint
 
 ENSEMBLE_NAME = "skelnn_ensemble"
 
@@ -59,18 +61,26 @@ def export_checkpoints(
     """One silhouette checkpoint, or one or more skeleton checkpoints (an ensemble), to `out`."""
     if not checkpoints:
         raise GaitidError("give at least one checkpoint to export")
-    if all(is_skeleton_checkpoint(c) for c in checkpoints):
-        return export_skeleton_onnx(checkpoints, out, version=version, notes=notes)
+    loaded = [load_checkpoint(c) for c in checkpoints]
+    if all(isinstance(cfg, SkeletonModelConfig) for _, cfg, _ in loaded):
+        return _export_skeleton(loaded, Path(out), version, notes)
     if len(checkpoints) > 1:
         raise GaitidError("only skeleton checkpoints can be exported together (as an ensemble); give one silhouette checkpoint")
-    return export_silhouette_onnx(checkpoints[0], out, version=version, notes=notes)
+    return _export_silhouette(loaded[0], Path(out), version, notes)
 
 
 def export_silhouette_onnx(checkpoint: Path | str, out: Path | str, version: str = "1", notes: str = "") -> Path:
     """Write the embedding part of a silhouette checkpoint's model to `out`; returns `out`."""
-    from gaitid.training.trainer import load_model
+    return _export_silhouette(load_checkpoint(checkpoint), Path(out), version, notes)
 
-    model, cfg, meta = load_model(checkpoint)
+
+Loaded = tuple[torch.nn.Module, Any, dict[str, Any]]
+
+
+def _export_silhouette(loaded: Loaded, out: Path, version: str, notes: str) -> Path:
+    model, cfg, meta = loaded
+    if isinstance(cfg, SkeletonModelConfig):
+        raise GaitidError(f"{cfg.name} is a skeleton model, not a silhouette one")
     spec = cfg.input
     example = torch.zeros(1, 20, spec.channels, spec.height, spec.width)
     info = {
@@ -81,7 +91,7 @@ def export_silhouette_onnx(checkpoint: Path | str, out: Path | str, version: str
         "gaitid_train_step": str(meta.get("step", "")),
         "gaitid_notes": notes,
     }
-    return _write_onnx(_SilhouetteEmbedding(model).eval(), example, "silhouettes", Path(out), info)
+    return _write_onnx(_SilhouetteEmbedding(model).eval(), example, "silhouettes", out, info)
 
 
 def export_skeleton_onnx(
@@ -90,7 +100,12 @@ def export_skeleton_onnx(
     """Write the embedding part of a skeleton checkpoint to `out`; returns `out`. Several checkpoints (of
     models with the same input spec) make one ensemble model (`_Ensemble`)."""
     paths = [checkpoint] if isinstance(checkpoint, (str, Path)) else list(checkpoint)
-    loaded = [load_skeleton_checkpoint(p) for p in paths]
+    return _export_skeleton([load_checkpoint(p) for p in paths], Path(out), version, notes)
+
+
+def _export_skeleton(loaded: list[Loaded], out: Path, version: str, notes: str) -> Path:
+    if not all(isinstance(cfg, SkeletonModelConfig) for _, cfg, _ in loaded):
+        raise GaitidError("a skeleton model (or ensemble) is exported from skeleton checkpoints only")
     specs = {cfg.spec for _, cfg, _ in loaded}
     if len(specs) != 1:
         raise GaitidError("the members of an ensemble must take the same input (their SkeletonSpec differs)")
@@ -113,7 +128,7 @@ def export_skeleton_onnx(
         "gaitid_train_step": step,
         "gaitid_notes": notes,
     }
-    return _write_onnx(wrapper, torch.zeros(1, 30, *spec.frame_shape), "features", Path(out), info)
+    return _write_onnx(wrapper, torch.zeros(1, 30, *spec.frame_shape), "features", out, info)
 
 
 def _write_onnx(wrapper: torch.nn.Module, example: torch.Tensor, input_name: str, out: Path, info: dict) -> Path:

@@ -69,6 +69,15 @@ def model_config(name: str, **overrides: object) -> Any:
     return _entry(name)[0].replace(**overrides)
 
 
+def model_config_from_dict(raw: dict[str, Any]) -> Any:
+    """A complete model config as saved (`dataclasses.asdict`) back to its typed form."""
+    values = {k: v for k, v in raw.items() if k != "name"}
+    for key in ("input", "spec"):  # nested specs: their lists were tuples
+        if isinstance(values.get(key), dict):
+            values[key] = {k: tuple(v) if isinstance(v, list) else v for k, v in values[key].items()}
+    return model_config(str(raw["name"]), **values)
+
+
 def create_model(name: str, **overrides: object) -> nn.Module:
     """Build registered model `name`; `overrides` change settings of its config and must exist there."""
     return create_from_config(model_config(name, **overrides))

