@@ -1,6 +1,6 @@
 """The enrolment store: one SQLite file holding people, their identification vectors and an audit log.
 
-Safety properties, each covered by a test in tests/test_gallery_reliability.py:
+Safety properties, each covered by a test in tests/gallery/test_gallery_reliability.py:
 - An enrolment is one transaction: after a crash (even SIGKILL) a person is there with all their vectors or
   not at all, and every enrolment committed before is kept (WAL journal, synchronous=FULL).
 - One writer and several readers in separate processes: WAL lets readers run during a write; writers

@@ -25,7 +25,7 @@ from gaitid.cli import main
 from gaitid.samples import WALK_VIDEO
 from gaitid.types import Frame, FramePeople
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class NoOne:
@@ -470,11 +470,11 @@ def _run_bytes(argv: list[bytes], cwd: Path, stand_in: bool = True) -> subproces
     import gaitid
 
     src = Path(gaitid.__file__).resolve().parents[1]  # the gaitid under test, wherever it was imported from
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(src), str(ROOT / "tests")]))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(src), str(Path(__file__).parent), str(ROOT / "tests")]))
     env["GAITID_GALLERY"] = str(cwd / "default.db")
     for name in ("GAITID_GALLERY_KEY", "GAITID_GALLERY_KEY_FILE"):
         env.pop(name, None)
-    program = ["-c", _RUNNER.format(tests=str(ROOT / "tests"))] if stand_in else ["-m", "gaitid"]
+    program = ["-c", _RUNNER.format(tests=str(Path(__file__).parent))] if stand_in else ["-m", "gaitid"]
     return subprocess.run([sys.executable, *program, *argv], capture_output=True, env=env, cwd=cwd, timeout=300)
 
 

@@ -22,7 +22,7 @@ from gaitid.gallery import Gallery, GalleryStore
 from gaitid.gallery.errors import GalleryKeyError, NotAGalleryError
 from gaitid.gallery.store import NewVector
 
-SRC = str(Path(__file__).resolve().parents[1] / "src")
+SRC = str(Path(__file__).resolve().parents[2] / "src")
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="uses SIGKILL")
 
 

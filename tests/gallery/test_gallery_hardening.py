@@ -569,7 +569,7 @@ def test_an_encrypted_gallery_of_schema_2_is_read_then_bound_to_its_rows(tmp_pat
     from gaitid.gallery.store import SCHEMA_VERSION
 
     path = tmp_path / "g.db"
-    shutil.copy(Path(__file__).parent / "fixtures" / "gallery-v2-encrypted.db", path)
+    shutil.copy(Path(__file__).parent.parent / "fixtures" / "gallery-v2-encrypted.db", path)
     rng = np.random.default_rng(2016)
     alice = [rng.normal(size=8).astype(np.float32) for _ in range(2)]
     bob, walker = rng.normal(size=8), rng.normal(size=8)

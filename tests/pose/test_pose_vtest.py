@@ -11,7 +11,7 @@ from gaitid.commands.pose import DEFAULT_VIDEO_MODEL
 from gaitid.pose.estimator import HumanPoseNN
 from gaitid.sources.files import VideoFile
 
-FIXTURE = Path(__file__).parent / "fixtures" / "vtest_pedestrians.json"
+FIXTURE = Path(__file__).parent.parent / "fixtures" / "vtest_pedestrians.json"
 
 
 def test_recall_on_labelled_vtest_frames(media_dir):
