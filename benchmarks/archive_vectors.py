@@ -67,9 +67,9 @@ def build(name: str, data: np.ndarray):  # type: ignore[no-untyped-def]
             index = faiss.IndexHNSWFlat(d, 32, faiss.METRIC_INNER_PRODUCT)
             index.hnsw.efConstruction = 80
         elif name.startswith("faiss-ivf"):
-            nlist = int(4 * np.sqrt(len(data)))
+            nlist = int(2 * np.sqrt(len(data)))
             index = faiss.IndexIVFFlat(faiss.IndexFlatIP(d), d, nlist, faiss.METRIC_INNER_PRODUCT)
-            sample = data[np.random.default_rng(1).choice(len(data), min(len(data), 40 * nlist), replace=False)]
+            sample = data[np.random.default_rng(1).choice(len(data), min(len(data), 30 * nlist), replace=False)]
             index.train(sample)
         index.add(data)
         if name == "faiss-hnsw":
