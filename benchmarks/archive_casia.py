@@ -62,7 +62,6 @@ def main() -> int:
     for clip in sorted(source.glob("*.avi")):
         if clip.name not in ("001-nm-01-090.avi", "001-bkgrd-090.avi"):
             shutil.copy(clip, archive / clip.name)
-    frames_total = sum(1 for _ in [0])  # filled from the index below
     timings, indexes = {}, {}
     for workers in [int(w) for w in args.workers.split(",")]:
         index = work / f"index-{workers}"
@@ -78,7 +77,7 @@ def main() -> int:
         indexes[workers] = index
         print(json.dumps({"workers": workers, **timings[workers]}), flush=True)
     counts = sorted(indexes)
-    same_rows = all(rows_of(indexes[counts[0]]) == rows_of(indexes[w]) for w in counts[1:])
+    same_rows = all(rows_of(indexes[counts[0]]) == rows_of(indexes[w]) for w in counts[1:]) if len(counts) > 1 else None
     gallery_path = work / "gallery.db"
     assert gaitid(["enroll", "001", str(source / "001-nm-01-090.avi"), "--gallery", str(gallery_path), "--no-progress"]) == 0
     folder = IndexFolder(indexes[counts[-1]])
