@@ -3,8 +3,10 @@ through an approximate index (FAISS HNSW) beyond.
 
 Measured on this project's 2-core machine with 1024-d model-like vectors (benchmarks/RESULTS-archive.md):
 exact search costs about 0.37 ms per 1,000 tracks (37 ms p50 at 100 k), so it is used up to EXACT_LIMIT
-tracks (about 7 ms); beyond, FAISS's HNSW graph answers in about a millisecond with recall@10 of 0.999
-at 100 k against exact search. usearch was measured beside it: as fast to search, slower to build, and
+tracks (about 7 ms); beyond, FAISS's HNSW graph answers in about a millisecond with recall@10 of 0.9996
+at 100 k and 0.9977 at 1 M against exact search (p50 0.97 ms at 1 M, where exact search takes 225 ms). Its
+build is the cost: 26 s at 100 k, 27 minutes at 1 M on the loaded machine, and it is rebuilt from every track
+at the end of each `gaitid index` run. usearch was measured beside it: as fast to search, slower to build, and
 its int8 vectors lose most of the recall on these closely packed vectors.
 
 Files, in INDEX/vectors/ (a generation number in each name; info.json, written last, names the current
