@@ -644,6 +644,75 @@ def _run_serve(args: argparse.Namespace) -> int:
     )
 
 
+def _add_index(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "index",
+        parents=[_pipeline_arguments(files_only=False)],
+        help="index an archive of videos: every walker tracked and embedded once, for gaitid search",
+        description="Track every walker of every video and store, per track, its camera, times, a thumbnail "
+        "and its gait vectors in an index folder (Parquet files and a vector index). A rerun skips the videos "
+        "already indexed; a video that fails is recorded with its error and the others go on.",
+    )
+    p.add_argument("inputs", nargs="+", metavar="VIDEO|DIR", help="video files, and folders searched for videos")
+    p.add_argument("--index", required=True, metavar="PATH", help="the index folder (created if missing)")
+    p.add_argument(
+        "--manifest", metavar="CSV",
+        help="camera and start time of each video: a CSV with columns video, camera, start_time (ISO 8601); "
+        "without it, a video's camera is its folder's name",
+    )
+    p.add_argument("--workers", type=int, metavar="N", help="videos indexed at once, one process each (default: the cores)")
+    p.add_argument(
+        "--ray", metavar="auto|ADDRESS",
+        help="run one task per video on a Ray cluster (auto: the running one) instead of local processes; "
+        "needs pip install 'gaitid[cluster]'",
+    )
+    p.add_argument("--retry-failed", action="store_true", help="index again the videos that failed before")
+    p.set_defaults(run=_run_index)
+
+
+def _run_index(args: argparse.Namespace) -> int:
+    from gaitid.commands.archive import run_index
+
+    return run_index(
+        args.inputs, args.index, _pipeline_options(args), manifest=args.manifest, workers=args.workers,
+        ray=args.ray, retry_failed=args.retry_failed,
+    )
+
+
+def _add_search(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "search",
+        parents=[_gallery_arguments()],
+        help="where else does this walker appear? search an index made by gaitid index",
+        description="Rank the tracks of an index where a person of the gallery, an indexed track or a vector "
+        "walks, with calibrated scores: a track is listed when the estimated rate of strangers scoring as "
+        "high is at most --fpir, so the end of the list means no more appearances.",
+    )
+    p.add_argument("--index", required=True, metavar="PATH", help="the index folder made by gaitid index")
+    p.add_argument("--person", metavar="NAME", help="a person enrolled in the gallery")
+    p.add_argument("--video", metavar="FILE", help="an indexed video whose --track to search for")
+    p.add_argument("--track", type=int, metavar="ID", help="the track of --video (gaitid search lists them)")
+    p.add_argument("--vector", metavar="FILE", help="a .npy file of one (d,) or several (n, d) vectors of one walker")
+    p.add_argument("--top", type=int, default=20, metavar="N", help="appearances to show (default 20)")
+    p.add_argument(
+        "--fpir", type=_rate, default=0.01, metavar="RATE",
+        help="list a track when at most this rate of strangers would score as high (default 0.01)",
+    )
+    p.add_argument("--json", dest="json_path", metavar="PATH", help="write the appearances as JSON (- for stdout)")
+    p.add_argument("--html", dest="html_path", metavar="PATH", help="write a grid of the appearances' thumbnails")
+    p.set_defaults(run=_run_search)
+
+
+def _run_search(args: argparse.Namespace) -> int:
+    from gaitid.commands.archive import run_search
+
+    return run_search(
+        args.index, person=args.person, video=args.video, track=args.track, vector=args.vector, top=args.top,
+        target_fpir=args.fpir, json_path=args.json_path, html_path=args.html_path, gallery_path=args.gallery,
+        key_file=args.key_file,
+    )
+
+
 _COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_pose,
     _add_track,
@@ -656,6 +725,8 @@ _COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_evaluate,
     _add_export,
     _add_serve,
+    _add_index,
+    _add_search,
 ]
 
 

@@ -341,6 +341,14 @@ class Gallery:
             "normalisation": None if index.norm is None else f"{index.norm.mode}-norm, top {index.norm.top:g}",
         }
 
+    def cohort_for(self, model: str) -> tuple[Cohort | None, str]:
+        """The cohort that this gallery normalises and calibrates scores of `model` against (the shipped or
+        given one joined with the site's, or the site's alone: see `cohort` above), and what it is made of;
+        (None, "none") when there is none. For searches that decide against another gallery of the same
+        people's strangers (gaitid.batch.search)."""
+        with self._lock:
+            return self._model_cohort(model)
+
     @staticmethod
     def _check_probes(vectors: np.ndarray) -> np.ndarray:
         vectors = np.asarray(vectors, np.float32)

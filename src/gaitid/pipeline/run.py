@@ -159,10 +159,13 @@ def encoder_for(options: PipelineOptions):  # type: ignore[no-untyped-def]
     return GaitEncoder(options.weights)
 
 
-def walkers_for(options: PipelineOptions, encoder, gallery=None) -> Walkers:  # type: ignore[no-untyped-def]
+def walkers_for(options: PipelineOptions, encoder, gallery=None, max_windows: int | None = None) -> Walkers:  # type: ignore[no-untyped-def]
     """The walkers of a run with these options: `encoder`'s vectors over the options' windows, decided by
-    `gallery` (None: vectors only, for enrolment), ended when the tracker drops their track."""
-    return Walkers(encoder, gallery, options.window, leave_after())
+    `gallery` (None: vectors only, for enrolment), ended when the tracker drops their track. `max_windows`:
+    the windows kept per track (None: Walkers' default, two minutes in view; an archive keeps them all)."""
+    if max_windows is None:
+        return Walkers(encoder, gallery, options.window, leave_after())
+    return Walkers(encoder, gallery, options.window, leave_after(), max_windows=max_windows)
 
 
 def leave_after() -> float:

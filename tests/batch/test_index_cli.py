@@ -1,0 +1,86 @@
+"""gaitid index and gaitid search on real video: the sample clip that ships in the package (one walker),
+twice under two cameras, and a broken file; then the commands' answers to bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from gaitid.batch import IndexFolder
+from gaitid.cli import main
+
+@pytest.fixture(scope="module")
+def indexed(sample_index: tuple[Path, Path, int]) -> tuple[Path, Path]:
+    root, index, code = sample_index
+    assert code == 2  # the broken file failed; the others were indexed
+    return root, index
+
+
+def test_every_video_is_indexed_once_and_a_failure_is_recorded(indexed: tuple[Path, Path], capsys) -> None:  # type: ignore[no-untyped-def]
+    root, index = indexed
+    records = {Path(r.video).name: r for r in IndexFolder(index).records().values()}
+    assert sorted(records) == ["broken.mp4", "part0.mp4", "part1.mp4", "part2.mp4"]
+    assert records["broken.mp4"].status == "failed" and "broken.mp4" in records["broken.mp4"].error
+    assert records["part0.mp4"].status == "done" and records["part0.mp4"].camera == "gate"
+    assert records["part1.mp4"].camera == "hall" and [records[f"part{i}.mp4"].frames for i in range(3)] == [55, 55, 51]
+    tracks = IndexFolder(index).all_tracks(["video", "track", "windows", "thumbnail"]).to_pylist()
+    assert len(tracks) == sum(records[f"part{i}.mp4"].tracks for i in range(3)) >= 3
+    walked = [t for t in tracks if t["windows"]]
+    assert walked and all(t["thumbnail"][:2] == b"\xff\xd8" for t in walked)  # JPEG thumbnails
+    # a rerun does nothing again, and still says what failed
+    capsys.readouterr()
+    assert main(["index", str(root), "--index", str(index), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "4 videos already indexed: skipped" in err and "failed when indexed before" in err
+    assert len(IndexFolder(index).all_tracks(["track"])) == len(tracks)
+
+
+def test_search_for_a_track_finds_the_walker_again_under_the_other_camera(indexed: tuple[Path, Path], tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    root, index = indexed
+    tracks = IndexFolder(index).all_tracks(["video", "track", "windows"]).to_pylist()
+    longest = max((t for t in tracks if t["video"].endswith("/part0.mp4")), key=lambda t: t["windows"])
+    out_json, out_html = tmp_path / "found.json", tmp_path / "found.html"
+    code = main([
+        "search", "--index", str(index), "--video", str(root / "gate" / "part0.mp4"), "--track", str(longest["track"]),
+        "--json", str(out_json), "--html", str(out_html),
+    ])
+    assert code == 0
+    document = json.loads(out_json.read_text())
+    first = document["appearances"][0]
+    assert first["camera"] == "hall" and first["video"].endswith(("part1.mp4", "part2.mp4")) and first["score"] >= 0.99
+    assert first["thumbnail"].startswith("data:image/jpeg;base64,")
+    assert all(not (a["video"].endswith("/part0.mp4") and a["track"] == longest["track"]) for a in document["appearances"])
+    assert document["complete"] is True
+    assert "<figure>" in out_html.read_text() and Path(first["video"]).name in out_html.read_text()
+    assert "no more appearances" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["search", "--index", "{index}"], "give one of --person NAME, --video FILE --track ID or --vector FILE"),
+        (["search", "--index", "{index}", "--person", "a", "--vector", "v.npy"], "give one of"),
+        (["search", "--index", "{index}", "--video", "x.mp4"], "--video and --track go together"),
+        (["search", "--index", "{index}", "--vector", "{tmp}/none.npy"], "none.npy: no such file"),
+        (["search", "--index", "{index}", "--vector", "{tmp}/q.npy", "--top", "0"], "--top must be at least 1"),
+        (["search", "--index", "{index}", "--vector", "{tmp}/q.npy", "--json", "{tmp}/out.txt"], "must end in .json"),
+        (["search", "--index", "{tmp}", "--vector", "{tmp}/q.npy"], "not a gaitid index"),
+        (["search", "--index", "{index}", "--video", "{tmp}/q.npy", "--track", "1"], "not in the index"),
+        (["index", "{tmp}/nothing-here", "--index", "{tmp}/i"], "no such file or folder"),
+        (["index", "{tmp}", "--index", "{tmp}/i", "--workers", "0"], "--workers must be at least 1"),
+        (["index", "{tmp}", "--index", "{tmp}/q.npy"], "not a folder"),
+        (["index", "{tmp}", "--index", "{tmp}/busy"], "a folder that is not a gaitid index"),
+    ],
+)
+def test_bad_input_is_one_line_and_status_2(indexed: tuple[Path, Path], tmp_path: Path, capsys, argv: list[str], message: str) -> None:  # type: ignore[no-untyped-def]
+    import numpy as np
+
+    np.save(tmp_path / "q.npy", np.ones(4, np.float32))
+    (tmp_path / "busy").mkdir()
+    (tmp_path / "busy" / "mine.txt").write_text("x")
+    argv = [a.format(index=indexed[1], tmp=tmp_path) for a in argv]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("gaitid: error: ") and err.count("\n") == 1 and message in err

@@ -1,0 +1,158 @@
+"""The index folder (gaitid.batch.store), the vector index (gaitid.batch.vectors) and the search through the
+gallery's decision (gaitid.batch.search), on real model vectors: the cohort shipped with the model (CASIA-B
+people 001-074), laid out as an archive of tracks. No video is processed here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gaitid.batch import IndexFolder, IndexSettings, TrackRow, VideoRecord, build_vectors, open_vectors, search_index
+from gaitid.batch.search import Query, ending_text, result_json, vector_query
+from gaitid.batch.report import report_html
+from gaitid.errors import GaitidError, InputError
+from gaitid.gallery.cohort import Cohort, shipped_cohort
+
+MODEL = "gaitset_strips_s/4"
+
+
+@pytest.fixture(scope="module")
+def cohort():  # type: ignore[no-untyped-def]
+    found = shipped_cohort(MODEL)
+    assert found is not None
+    return found
+
+
+@pytest.fixture(scope="module")
+def strangers(cohort):  # type: ignore[no-untyped-def]
+    """The cohort the searches calibrate against: people 031-074, never in the test archives (001-030)."""
+    keep = cohort.labels > "casia-b-030"
+    return Cohort.from_vectors(cohort.vectors[keep], cohort.labels[keep], MODEL), "people 031-074"
+
+
+def _people(numbers) -> list[str]:  # type: ignore[no-untyped-def]
+    return [f"casia-b-{p:03d}" for p in numbers]
+
+
+def _settings() -> IndexSettings:
+    return IndexSettings(MODEL, "silhouette", 30, 15, "full", 4)
+
+
+def _archive(folder: IndexFolder, cohort, people: list[str], windows: int = 4) -> dict[str, list[int]]:  # type: ignore[no-untyped-def]
+    """One video per person, holding two tracks of `windows` windows each of that person's cohort vectors.
+    Returns person -> the cohort rows used per track, in order."""
+    folder.start(_settings())
+    used = {}
+    for n, person in enumerate(people):
+        rows = np.flatnonzero(cohort.labels == person)[: 2 * windows]
+        tracks = [
+            TrackRow(track=t + 1, first_frame=10 * t, last_frame=10 * t + 9, first_time=t, last_time=t + 0.9,
+                     frames=10, usable_frames=10, window_vectors=cohort.vectors[rows[t * windows:(t + 1) * windows]],
+                     thumbnail=b"\xff\xd8jpeg" if t == 0 else None, thumbnail_frame=10 * t, thumbnail_time=float(t),
+                     thumbnail_box=(1.0, 2.0, 3.0, 4.0))
+            for t in range(2)
+        ]
+        tracks.append(TrackRow(3, 0, 5, 0.0, 0.5, 6, 2, np.zeros((0, cohort.vectors.shape[1]), np.float32)))  # too short
+        video = f"/archive/cam{n % 2}/{person}.mp4"
+        from gaitid.batch import video_id
+
+        record = VideoRecord(video_id(video), video, f"cam{n % 2}", "2024-05-01T08:00:00", "done", None, 3, 30, 1.0, 1, 1.0, MODEL)
+        folder.write_video(record, tracks)
+        used[person] = [int(r) for r in rows]
+    return used
+
+
+def test_a_video_is_written_whole_and_read_back(tmp_path: Path, cohort) -> None:  # type: ignore[no-untyped-def]
+    folder = IndexFolder(tmp_path / "idx")
+    _archive(folder, cohort, _people([1]), windows=3)
+    records = folder.records()
+    (record,) = records.values()
+    assert record.status == "done" and record.tracks == 3 and record.camera == "cam0"
+    rows = folder.tracks(record.video_id).to_pylist()
+    assert [r["track"] for r in rows] == [1, 2, 3] and [r["windows"] for r in rows] == [3, 3, 0]
+    first = np.asarray(rows[0]["vector"], np.float32)
+    mean = cohort.vectors[np.flatnonzero(cohort.labels == "casia-b-001")[:3]].mean(axis=0)
+    np.testing.assert_allclose(first, mean / np.linalg.norm(mean), atol=1e-6)
+    assert rows[2]["vector"] is None and rows[0]["thumbnail"] == b"\xff\xd8jpeg"
+    assert sorted(p.name for p in folder.videos_dir.iterdir()) == [f"{record.video_id}.parquet"]  # no temporary left
+    # the same video again replaces its file: never twice the rows
+    folder.write_video(record, [])
+    assert folder.all_tracks(["track"]).num_rows == 0
+
+
+def test_an_index_refuses_other_settings(tmp_path: Path) -> None:
+    folder = IndexFolder(tmp_path / "idx")
+    folder.start(_settings())
+    with pytest.raises(InputError, match=r"other settings \(window=30"):
+        folder.start(IndexSettings(MODEL, "silhouette", 20, 15, "full", 4))
+    with pytest.raises(InputError, match="not a gaitid index"):
+        IndexFolder(tmp_path / "other").settings()
+
+
+@pytest.mark.parametrize("exact_limit", [10**9, 0], ids=["exact", "hnsw"])
+def test_the_vector_index_finds_the_most_similar_tracks(tmp_path: Path, cohort, exact_limit: int) -> None:  # type: ignore[no-untyped-def]
+    folder = IndexFolder(tmp_path / "idx")
+    people = _people(range(1, 31))
+    _archive(folder, cohort, people)
+    info = build_vectors(folder, exact_limit=exact_limit)
+    assert info.count == 60 and info.backend == ("exact" if exact_limit else "faiss-hnsw")
+    index = open_vectors(folder)
+    assert index.info == info  # current: not rebuilt
+    means = np.asarray(index.means)
+    query = means[7]
+    rows, scores = index.search(query, 5)
+    exact = np.argsort(-(means @ query))[:5]
+    assert list(rows) == list(exact) and np.all(np.diff(scores) <= 0)
+    assert index.key(int(rows[0]))[1] in (1, 2)
+    before = sorted(p.name for p in folder.vectors_dir.iterdir())
+    build_vectors(folder, exact_limit=exact_limit)  # a new generation replaces the old one's files
+    after = sorted(p.name for p in folder.vectors_dir.iterdir())
+    assert len(after) == len(before) and after != before
+
+
+def test_search_finds_the_persons_other_tracks_and_nobody_else(tmp_path: Path, cohort, strangers) -> None:  # type: ignore[no-untyped-def]
+    folder = IndexFolder(tmp_path / "idx")
+    people = _people(range(1, 21))
+    used = _archive(folder, cohort, people)
+    target = "casia-b-012"
+    # the query: other windows of person 007 than those indexed
+    rows = np.flatnonzero(cohort.labels == target)
+    fresh = np.setdiff1d(rows, used[target])[:4]
+    result = search_index(folder, Query(cohort.vectors[fresh], MODEL, "person 012"), top=5, patience=10, cohort=strangers)
+    found = {(Path(a.video).stem, a.track) for a in result.appearances}
+    assert found == {(target, 1), (target, 2)}
+    assert all(a.score >= 0.99 and a.fpir == pytest.approx(1 - a.score) for a in result.appearances)
+    assert result.complete and result.tracks == 40 and result.checked <= 40
+    assert "no more appearances" in ending_text(result)
+    document = result_json(result)
+    assert document["appearances"][0]["start"].startswith("2024-05-01T08:00") and document["expected_false_appearances"] == 0.4
+    page = report_html(result)
+    assert page.count("<figure>") == 2 and "person 012" in page and "#t=" in page
+    # a query of another model is refused, as identification refuses it
+    with pytest.raises(GaitidError, match="never compared"):
+        search_index(folder, Query(cohort.vectors[fresh], "other/1", "x"))
+
+
+def test_top_cuts_the_list_and_says_how_many_more(tmp_path: Path, cohort, strangers) -> None:  # type: ignore[no-untyped-def]
+    folder = IndexFolder(tmp_path / "idx")
+    _archive(folder, cohort, _people([3, 4, 5]))
+    rows = np.flatnonzero(cohort.labels == "casia-b-003")[8:12]
+    result = search_index(folder, Query(cohort.vectors[rows], MODEL, "q"), top=1, cohort=strangers)
+    assert len(result.appearances) == 1 and result.more == 1
+    assert "1 more appearances" in ending_text(result)
+
+
+def test_vector_queries_are_checked(tmp_path: Path) -> None:
+    good = tmp_path / "q.npy"
+    np.save(good, np.ones(8, np.float32))
+    assert vector_query(str(good), MODEL, 8).vectors.shape == (1, 8)
+    with pytest.raises(InputError, match="dimension 16"):
+        vector_query(str(good), MODEL, 16)
+    bad = tmp_path / "bad.npy"
+    bad.write_bytes(b"not numpy")
+    with pytest.raises(InputError, match="not a .npy array"):
+        vector_query(str(bad), MODEL, 8)
+    with pytest.raises(InputError, match="no such file"):
+        vector_query(str(tmp_path / "none.npy"), MODEL, 8)
