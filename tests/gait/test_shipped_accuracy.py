@@ -150,8 +150,8 @@ def random_skeleton_onnx(shipped: Path, out: Path, seed: int) -> Path:
 def random_silhouette_weights(tmp_path_factory) -> Path:
     shipped = shipped_weights(DEFAULT_MODEL)
     path = random_silhouette_onnx(shipped, tmp_path_factory.mktemp("random-gait") / "silhouette.onnx", seed=0)
-    random, trained = GaitEncoder(path), GaitEncoder(shipped)
-    assert (random.name, random.dim, random.spec) == (trained.name, trained.dim, trained.spec)
+    untrained, trained = GaitEncoder(path), GaitEncoder(shipped)
+    assert (untrained.name, untrained.dim, untrained.spec) == (trained.name, trained.dim, trained.spec)
     return path
 
 
@@ -159,8 +159,8 @@ def random_silhouette_weights(tmp_path_factory) -> Path:
 def random_skeleton_weights(tmp_path_factory) -> Path:
     shipped = shipped_skeleton_weights(DEFAULT_SKELETON_MODEL)
     path = random_skeleton_onnx(shipped, tmp_path_factory.mktemp("random-gait") / "skeleton.onnx", seed=0)
-    random, trained = SkeletonEncoder(path), SkeletonEncoder(shipped)
-    assert (random.name, random.dim, random.spec) == (trained.name, trained.dim, trained.spec)
+    untrained, trained = SkeletonEncoder(path), SkeletonEncoder(shipped)
+    assert (untrained.name, untrained.dim, untrained.spec) == (trained.name, trained.dim, trained.spec)
     return path
 
 
