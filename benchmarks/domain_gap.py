@@ -1,0 +1,216 @@
+"""How the pipeline's silhouettes differ from the ones GaitNN was trained on, on the same walks.
+
+`../shared/data/casia-b-rgb` holds the RGB video of CASIA-B walks whose silhouettes are in `casia-b/`. For
+each walk, HumanPoseNN's masks of the walker (the frames the pipeline would use: box at least
+`WindowSpec.min_height` tall, not touching the border) are normalised as identification does
+(`gait.normalize.normalize_silhouette`) and held against the dataset's frames of the same walk:
+
+- frame alignment: the dataset keeps only part of each video's frames, and its frame numbers are lost, so
+  the pipeline's sequence is slid along the dataset's and the offset with the best mean IoU is taken
+  (the walk's silhouettes change with its phase, so the right offset stands out; it is reported);
+- per frame, after alignment: IoU, IoU of the head (top 12 rows), of the legs (rows 40-64) and of the
+  feet (bottom 8 rows), width (columns with foreground), fill (foreground fraction), holes (background
+  pixels enclosed by foreground, as a fraction of the foreground), edge roughness (perimeter over the
+  square root of the area);
+- walks found: each walk embedded by the shipped model from either set of silhouettes and matched against
+  the 74 training subjects' dataset silhouettes nm-01..04 at 090 (296 walks): rank-1 subject right or not.
+
+These subjects are training subjects (001-009): recognition on them is optimistic; the gap is the point.
+
+    python3 benchmarks/domain_gap.py --json benchmarks/results/domain_gap.json [--cache ../runs/casia_rgb_masks.npz]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from gaitid.datasets.casia_b import load_casia_b
+from gaitid.datasets.paths import data_root
+from gaitid.gait.encoder import GaitEncoder
+from gaitid.gait.normalize import normalize_silhouette
+from gaitid.pipeline.run import run_source
+from gaitid.pipeline.stream import default_estimator
+from gaitid.pipeline.walkers import EDGE_MARGIN, WindowSpec
+
+HEAD, LEGS, FEET = slice(0, 12), slice(40, 64), slice(56, 64)
+CUT = (10, 54)  # the dataset's 64-wide frames cut to the model's 44 columns, as the reader does
+
+
+def pipeline_masks(video: Path) -> dict[int, list[tuple[int, np.ndarray]]]:
+    """Per track: (frame index, normalised 64 x 44 silhouette) of every usable frame of the video."""
+    min_height = WindowSpec().min_height
+    tracks: dict[int, list[tuple[int, np.ndarray]]] = {}
+
+    def on_frame(frame, people) -> None:  # type: ignore[no-untyped-def]
+        height, width = people.frame_size
+        for person in people.people:
+            if person.mask is None or person.track_id is None:
+                continue
+            x1, y1, x2, y2 = (float(v) for v in person.box)
+            if y2 - y1 < min_height or x1 <= EDGE_MARGIN or y1 <= EDGE_MARGIN:
+                continue
+            if x2 >= width - EDGE_MARGIN or y2 >= height - EDGE_MARGIN:
+                continue
+            silhouette = normalize_silhouette(person.mask)
+            if silhouette is not None:
+                tracks.setdefault(int(person.track_id), []).append((people.frame_index, silhouette))
+
+    run, _ = run_source(str(video), lambda: default_estimator("full", 4, None), on_frame, progress=False)
+    if run.error is not None:
+        raise SystemExit(f"{video}: {run.error}")
+    return tracks
+
+
+def walker_in(tracks: dict[int, list[tuple[int, np.ndarray]]], first: int, end: int) -> np.ndarray:
+    """The silhouettes of the track with most usable frames in [first, end)."""
+    best: list[np.ndarray] = []
+    for frames in tracks.values():
+        inside = [s for i, s in frames if first <= i < end]
+        if len(inside) > len(best):
+            best = inside
+    return np.stack(best) if best else np.zeros((0, 64, 44), np.float32)
+
+
+def iou(a: np.ndarray, b: np.ndarray) -> float:
+    union = np.logical_or(a, b).sum()
+    return float(np.logical_and(a, b).sum() / union) if union else 1.0
+
+
+def align(ours: np.ndarray, theirs: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
+    """The offset o (ours[i + o] ~ theirs[i]) with the best mean IoU over at least 10 shared frames."""
+    best = (-1.0, 0)
+    for offset in range(-len(theirs) + 10, len(ours) - 9):
+        pairs = [(i + offset, i) for i in range(len(theirs)) if 0 <= i + offset < len(ours)]
+        score = float(np.mean([iou(ours[a] > 0.5, theirs[b] > 0.5) for a, b in pairs]))
+        best = max(best, (score, offset))
+    offset = best[1]
+    pairs = [(i + offset, i) for i in range(len(theirs)) if 0 <= i + offset < len(ours)]
+    return offset, ours[[a for a, _ in pairs]] > 0.5, theirs[[b for _, b in pairs]] > 0.5
+
+
+def holes(mask: np.ndarray) -> float:
+    """Background pixels enclosed by the foreground, as a fraction of the foreground."""
+    padded = np.pad(mask.astype(np.uint8), 1)
+    flood = padded.copy()
+    cv2.floodFill(flood, None, (0, 0), 1)
+    enclosed = (flood == 0).sum()
+    return float(enclosed / max(mask.sum(), 1))
+
+
+def roughness(mask: np.ndarray) -> float:
+    contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    perimeter = sum(cv2.arcLength(c, True) for c in contours)
+    return float(perimeter / max(np.sqrt(mask.sum()), 1.0))
+
+
+def shape_figures(masks: np.ndarray) -> dict[str, float]:
+    return {
+        "width": float(np.mean([m.any(axis=0).sum() for m in masks])),
+        "fill": float(np.mean([m.mean() for m in masks])),
+        "holes": float(np.mean([holes(m) for m in masks])),
+        "roughness": float(np.mean([roughness(m) for m in masks])),
+    }
+
+
+def compare(ours: np.ndarray, theirs: np.ndarray) -> dict[str, object]:
+    offset, a, b = align(ours, theirs)
+    return {
+        "offset": offset,
+        "frames_compared": len(a),
+        "iou": float(np.mean([iou(x, y) for x, y in zip(a, b)])),
+        "iou_head": float(np.mean([iou(x[HEAD], y[HEAD]) for x, y in zip(a, b)])),
+        "iou_legs": float(np.mean([iou(x[LEGS], y[LEGS]) for x, y in zip(a, b)])),
+        "iou_feet": float(np.mean([iou(x[FEET], y[FEET]) for x, y in zip(a, b)])),
+        "pipeline": shape_figures(a),
+        "dataset": shape_figures(b),
+    }
+
+
+def dataset_walk(subject: str, walk: str) -> np.ndarray:
+    data = load_casia_b([int(subject)], "train", conditions=[walk], views=["090"])
+    return data.frames(0, np.arange(data.num_frames(0))).astype(np.float32)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--json", dest="json_path")
+    parser.add_argument("--cache", help="keep (or reuse) the pipeline's silhouettes in this .npz")
+    args = parser.parse_args()
+    root = data_root() / "casia-b-rgb"
+    if not root.is_dir():
+        print(f"casia-b-rgb not found at {root} (set GAITID_DATA)", file=sys.stderr)
+        return 2
+    walks = json.loads((root / "walks.json").read_text())
+    ours = _pipeline_walks(root, walks, args.cache)
+    encoder = GaitEncoder(None, threads=1)
+    gallery = load_casia_b(range(1, 75), "train", conditions=["nm-01", "nm-02", "nm-03", "nm-04"], views=["090"])
+    gallery_vectors = np.stack([encoder.embed(gallery.frames(i, np.arange(gallery.num_frames(i)))).vector
+                                for i in range(len(gallery))])
+    gallery_subjects = np.array([gallery.subjects[label] for label in gallery.labels])
+    rows = []
+    for walk in walks["walks"]:
+        key = f"{walk['subject']}-{walk['walk']}"
+        theirs = dataset_walk(walk["subject"], walk["walk"])
+        mine = ours[key]
+        if len(theirs) < 10 or len(mine) < 10:
+            rows.append({"walk": key, "skipped": f"{len(theirs)} dataset and {len(mine)} pipeline frames"})
+            continue
+        row = {"walk": key, "dataset_frames": len(theirs), "pipeline_frames": len(mine), **compare(mine, theirs)}
+        for name, frames in (("dataset", theirs), ("pipeline", mine)):
+            vector = encoder.embed(frames).vector
+            nearest = gallery_subjects[np.argmin(np.linalg.norm(gallery_vectors - vector, axis=1))]
+            row[f"found_from_{name}"] = bool(int(nearest) == int(walk["subject"]))
+        rows.append(row)
+        print(f"{key}: IoU {row['iou']:.3f} (head {row['iou_head']:.3f}, legs {row['iou_legs']:.3f}, feet "
+              f"{row['iou_feet']:.3f}), offset {row['offset']}, found: dataset {row['found_from_dataset']}, "
+              f"pipeline {row['found_from_pipeline']}", file=sys.stderr)
+    summary = _summary(rows, encoder.model)
+    print(json.dumps(summary, indent=1))
+    if args.json_path:
+        Path(args.json_path).write_text(json.dumps({"summary": summary, "walks": rows}, indent=1))
+    return 0
+
+
+def _pipeline_walks(root: Path, walks: dict, cache: str | None) -> dict[str, np.ndarray]:
+    if cache and Path(cache).is_file():
+        with np.load(cache) as stored:
+            return {k: stored[k] for k in stored.files}
+    tracks = pipeline_masks(root / walks["file"])
+    out = {f"{w['subject']}-{w['walk']}": walker_in(tracks, *w["frames"]) for w in walks["walks"]}
+    if cache:
+        np.savez_compressed(cache, **out)
+    return out
+
+
+def _summary(rows: list[dict], model: str) -> dict[str, object]:
+    done = [r for r in rows if "skipped" not in r]
+
+    def mean(path: tuple[str, ...]) -> float:
+        values = []
+        for r in done:
+            value = r
+            for key in path:
+                value = value[key]
+            values.append(value)
+        return round(float(np.mean(values)), 4)
+
+    return {
+        "model": model,
+        "walks": len(done),
+        "skipped": [r["walk"] for r in rows if "skipped" in r],
+        "found_from_dataset": sum(r["found_from_dataset"] for r in done),
+        "found_from_pipeline": sum(r["found_from_pipeline"] for r in done),
+        **{name: mean((name,)) for name in ("iou", "iou_head", "iou_legs", "iou_feet")},
+        **{f"{side}_{name}": mean((side, name)) for side in ("dataset", "pipeline")
+           for name in ("width", "fill", "holes", "roughness")},
+    }
+
+
+if __name__ == "__main__":
+    sys.exit(main())
