@@ -42,8 +42,9 @@ HEAD, LEGS, FEET = slice(0, 12), slice(40, 64), slice(56, 64)
 CUT = (10, 54)  # the dataset's 64-wide frames cut to the model's 44 columns, as the reader does
 
 
-def pipeline_masks(video: Path) -> dict[int, list[tuple[int, np.ndarray]]]:
-    """Per track: (frame index, normalised 64 x 44 silhouette) of every usable frame of the video."""
+def usable_masks(video: Path) -> dict[int, list[tuple[int, np.ndarray]]]:
+    """Per track: (frame index, HumanPoseNN's mask probabilities) of every frame the pipeline would use
+    (box at least `WindowSpec.min_height` tall, not touching the frame's border)."""
     min_height = WindowSpec().min_height
     tracks: dict[int, list[tuple[int, np.ndarray]]] = {}
 
@@ -57,14 +58,29 @@ def pipeline_masks(video: Path) -> dict[int, list[tuple[int, np.ndarray]]]:
                 continue
             if x2 >= width - EDGE_MARGIN or y2 >= height - EDGE_MARGIN:
                 continue
-            silhouette = normalize_silhouette(person.mask)
-            if silhouette is not None:
-                tracks.setdefault(int(person.track_id), []).append((people.frame_index, silhouette))
+            tracks.setdefault(int(person.track_id), []).append((people.frame_index, person.mask.copy()))
 
     run, _ = run_source(str(video), lambda: default_estimator("full", 4, None), on_frame, progress=False)
     if run.error is not None:
         raise SystemExit(f"{video}: {run.error}")
     return tracks
+
+
+def pipeline_masks(video: Path, threshold: float = 0.5) -> dict[int, list[tuple[int, np.ndarray]]]:
+    """Per track: (frame index, normalised 64 x 44 silhouette) of every usable frame of the video, the
+    mask cut at `threshold` (0.5: as identification does)."""
+    return normalised(usable_masks(video), threshold)
+
+
+def normalised(tracks: dict[int, list[tuple[int, np.ndarray]]], threshold: float = 0.5) -> dict[int, list[tuple[int, np.ndarray]]]:
+    out: dict[int, list[tuple[int, np.ndarray]]] = {}
+    for track, frames in tracks.items():
+        for index, mask in frames:
+            cut = mask if threshold == 0.5 else (mask >= threshold).astype(np.float32)
+            silhouette = normalize_silhouette(cut)
+            if silhouette is not None:
+                out.setdefault(track, []).append((index, silhouette))
+    return out
 
 
 def walker_in(tracks: dict[int, list[tuple[int, np.ndarray]]], first: int, end: int) -> np.ndarray:
@@ -137,6 +153,20 @@ def dataset_walk(subject: str, walk: str) -> np.ndarray:
     return data.frames(0, np.arange(data.num_frames(0))).astype(np.float32)
 
 
+def training_gallery(encoder: GaitEncoder):  # type: ignore[no-untyped-def]
+    """A function from a walk's silhouettes to the nearest of the 74 training subjects, by their dataset
+    silhouettes nm-01..04 at 090 (296 walks)."""
+    gallery = load_casia_b(range(1, 75), "train", conditions=["nm-01", "nm-02", "nm-03", "nm-04"], views=["090"])
+    vectors = np.stack([encoder.embed(gallery.frames(i, np.arange(gallery.num_frames(i)))).vector
+                        for i in range(len(gallery))])
+    subjects = np.array([int(gallery.subjects[label]) for label in gallery.labels])
+
+    def nearest(frames: np.ndarray) -> int:
+        return int(subjects[np.argmin(np.linalg.norm(vectors - encoder.embed(frames).vector, axis=1))])
+
+    return nearest
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--json", dest="json_path")
@@ -149,10 +179,7 @@ def main() -> int:
     walks = json.loads((root / "walks.json").read_text())
     ours = _pipeline_walks(root, walks, args.cache)
     encoder = GaitEncoder(None, threads=1)
-    gallery = load_casia_b(range(1, 75), "train", conditions=["nm-01", "nm-02", "nm-03", "nm-04"], views=["090"])
-    gallery_vectors = np.stack([encoder.embed(gallery.frames(i, np.arange(gallery.num_frames(i)))).vector
-                                for i in range(len(gallery))])
-    gallery_subjects = np.array([gallery.subjects[label] for label in gallery.labels])
+    found = training_gallery(encoder)
     rows = []
     for walk in walks["walks"]:
         key = f"{walk['subject']}-{walk['walk']}"
@@ -163,9 +190,7 @@ def main() -> int:
             continue
         row = {"walk": key, "dataset_frames": len(theirs), "pipeline_frames": len(mine), **compare(mine, theirs)}
         for name, frames in (("dataset", theirs), ("pipeline", mine)):
-            vector = encoder.embed(frames).vector
-            nearest = gallery_subjects[np.argmin(np.linalg.norm(gallery_vectors - vector, axis=1))]
-            row[f"found_from_{name}"] = bool(int(nearest) == int(walk["subject"]))
+            row[f"found_from_{name}"] = found(frames) == int(walk["subject"])
         rows.append(row)
         print(f"{key}: IoU {row['iou']:.3f} (head {row['iou_head']:.3f}, legs {row['iou_legs']:.3f}, feet "
               f"{row['iou_feet']:.3f}), offset {row['offset']}, found: dataset {row['found_from_dataset']}, "
