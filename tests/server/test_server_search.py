@@ -1,65 +1,23 @@
 """Search of an archive index through the API (`gaitid serve --index PATH --archive DIR`): the queries, the
 results, the videos played with range requests and signed links, and the errors, which never show a path.
 
-The index is written directly (no `gaitid index` run): the sample clip's two walkers, as the gallery fixtures
-enrol them, in the sample clip itself (in the archive folder, playable), in a copy outside the archive
-folder and behind a link that leads out of it (neither may be played), among strangers' tracks made of
-the shipped cohort's CASIA-B vectors."""
+The index is the `archive` fixture's (conftest.py): the sample clip's two walkers in the sample clip itself
+(in the archive folder, playable), in a copy outside the archive folder and behind a link that leads out of
+it (neither may be played), among strangers' tracks made of the shipped cohort's CASIA-B vectors."""
 
 from __future__ import annotations
 
-import shutil
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
-from server_helpers import AUTH, JUMPER_TRACK, TOKEN, WALKER_TRACK
+from server_helpers import AUTH, TOKEN, WALKER_TRACK
 
-from gaitid.batch import IndexFolder, IndexSettings, TrackRow, VideoRecord, update_vectors, video_id
+from server_helpers import index_track, index_video
+
+from gaitid.batch import IndexFolder, update_vectors
 from gaitid.errors import GaitidError
-from gaitid.gallery.cohort import shipped_cohort
-from gaitid.samples import WALK_VIDEO
 from gaitid.server import ServerSettings, create_app
-
-JPEG = b"\xff\xd8\xff\xe0 a thumbnail"
-
-
-def _track(number: int, vectors: np.ndarray, first_time: float = 1.5) -> TrackRow:
-    return TrackRow(number, 45, 120, first_time, 4.0, 76, 70, np.asarray(vectors, np.float32), JPEG, 60, 2.0, (1, 2, 3, 4))
-
-
-def _write(folder: IndexFolder, path: Path, camera: str, tracks: list[TrackRow], model: str) -> str:
-    vid = video_id(str(path))
-    folder.write_video(VideoRecord(vid, str(path), camera, None, "done", None, len(tracks), 161, 1.0, 1, 1.0, model), tracks)
-    return vid
-
-
-@pytest.fixture
-def archive(tmp_path: Path, walk_vectors) -> dict:  # type: ignore[no-untyped-def]
-    walker = np.stack([e.vector for e in walk_vectors[WALKER_TRACK]])
-    jumper = np.stack([e.vector for e in walk_vectors[JUMPER_TRACK]])
-    model = walk_vectors[WALKER_TRACK][0].model
-    root, outside = tmp_path / "archive", tmp_path / "outside"
-    (root / "gate").mkdir(parents=True)
-    outside.mkdir()
-    shutil.copy(WALK_VIDEO, root / "gate" / "walk.mp4")
-    shutil.copy(WALK_VIDEO, outside / "copy.mp4")
-    (root / "gate" / "link.mp4").symlink_to(outside / "copy.mp4")
-    folder = IndexFolder(tmp_path / "archive.idx")
-    folder.start(IndexSettings(model, "silhouette", 30, 15, "full", 4))
-    ids = {
-        "walk": _write(folder, root / "gate" / "walk.mp4", "gate", [_track(WALKER_TRACK, walker), _track(JUMPER_TRACK, jumper, 0.0)], model),
-        "outside": _write(folder, outside / "copy.mp4", "elsewhere", [_track(1, walker[::-1])], model),
-        "link": _write(folder, root / "gate" / "link.mp4", "gate", [_track(1, walker[1:])], model),
-    }
-    cohort = shipped_cohort(model)
-    for n in range(1, 11):  # strangers: CASIA-B people, a video each under another camera
-        rows = np.flatnonzero(cohort.labels == f"casia-b-{n:03d}")[:4]
-        _write(folder, root / "hall" / f"casia-{n}.mp4", "hall", [_track(1, cohort.vectors[rows])], model)
-    update_vectors(folder)
-    return {"root": root, "index": folder.path, "ids": ids, "walker": walker, "model": model, "tmp": tmp_path}
-
 
 def _client(client_for, make_gallery, indexed, **changes):  # type: ignore[no-untyped-def]
     options = {"index": indexed["index"], "archive": (indexed["root"],), **changes}
@@ -107,7 +65,7 @@ def test_a_new_generation_of_the_vector_index_is_searched_once_committed(client_
     client = _client(client_for, make_gallery, archive)
     assert len(client.post("/api/search", json={"person": "walker", "top": 50}, headers=AUTH).json()["appearances"]) == 3
     folder = IndexFolder(archive["index"])
-    _write(folder, archive["root"] / "gate" / "later.mp4", "gate", [_track(4, archive["walker"][:3])], archive["model"])
+    index_video(folder, archive["root"] / "gate" / "later.mp4", "gate", [index_track(4, archive["walker"][:3])], archive["model"])
     assert client.get("/api/archive", headers=AUTH).json()["up_to_date"] is False
     assert update_vectors(folder).added == 1  # as gaitid index ends its run
     result = client.post("/api/search", json={"person": "walker", "top": 50}, headers=AUTH).json()
