@@ -15,7 +15,7 @@ from server_helpers import AUTH, TOKEN, WALKER_TRACK
 
 from server_helpers import index_track, index_video
 
-from gaitid.batch import IndexFolder, update_vectors
+from gaitid.batch import IndexFolder, IndexSettings, update_vectors
 from gaitid.errors import GaitidError
 from gaitid.server import ServerSettings, create_app
 
@@ -83,6 +83,8 @@ def test_a_new_generation_of_the_vector_index_is_searched_once_committed(client_
         ({"video_id": "../../etc/passwd", "track": 1}, 422, "pattern"),
         ({"video_id": "walk", "track": 99}, 422, "walk.mp4 has no track 99"),
         ({"vectors": [[1.0, 2.0]]}, 422, "windows of"),
+        ({"vectors": [[0.5] * 1024, [0.5] * 1023]}, 422, "windows of"),
+        ({"vectors": [[1e300] * 1024]}, 422, "finite"),
         ({"vectors": [[0.0] * 256]}, 422, "not all zeros"),
         ({"person": "walker", "top": 0}, 422, "top"),
         ({"person": "walker", "fpir": 2}, 422, "fpir"),
@@ -128,6 +130,12 @@ def test_a_server_without_an_index_says_so_and_a_bad_index_stops_it(client_for, 
     client = client_for(make_gallery("walker"))
     for response in (client.get("/api/archive", headers=AUTH), client.post("/api/search", json={"person": "walker"}, headers=AUTH)):
         assert response.status_code == 404 and "gaitid serve --index" in response.json()["detail"]
+    empty = IndexFolder(tmp_path / "empty.idx")  # an index that gaitid index has not finished a run of
+    empty.start(IndexSettings("gaitset_strips_s/4", "silhouette", 30, 15, "full", 4))
+    client = client_for(tmp_path / "gallery.db", index=empty.path)
+    assert client.get("/api/archive", headers=AUTH).json()["backend"] is None
+    response = client.post("/api/search", json={"person": "walker"}, headers=AUTH)
+    assert response.status_code == 409 and "no vector index yet" in response.json()["detail"]
     with pytest.raises(GaitidError, match="give the index too"):
         ServerSettings(token=TOKEN, archive=(tmp_path,))
     with pytest.raises(GaitidError, match="not a gaitid index"):

@@ -338,12 +338,11 @@ def load_vectors(folder, attempts: int = 3) -> VectorIndex | None:  # type: igno
     raise GaitidError("the vector index is being replaced again and again; try again in a moment")
 
 
-def current_generation(folder) -> int | None:  # type: ignore[no-untyped-def]
-    """The generation info.json names (None before the first)."""
-    info = _read_info(folder)
-    return None if info is None else info.generation
+def vector_info(folder) -> VectorIndexInfo | None:  # type: ignore[no-untyped-def]
+    """What info.json says of the current generation (None before the first), without opening it."""
+    return _read_info(folder)
 
 
-def is_current(folder, index: VectorIndex) -> bool:  # type: ignore[no-untyped-def]
-    """Whether `index` still describes every per-video file of the index folder."""
-    return index.info.source == _source_digest(folder)
+def vectors_current(folder, info: VectorIndexInfo) -> bool:  # type: ignore[no-untyped-def]
+    """Whether the generation that `info` describes holds every per-video file of the index folder as it is."""
+    return info.source == _source_digest(folder)

@@ -36,7 +36,7 @@ from gaitid.batch import (
     result_json,
     search_index,
 )
-from gaitid.batch.vectors import current_generation, is_current
+from gaitid.batch.vectors import vector_info, vectors_current
 from gaitid.errors import GaitidError, InputError
 from gaitid.gallery import Gallery
 
@@ -76,8 +76,10 @@ class Archive:
     def vectors(self) -> VectorIndex:
         """The current generation of the vector index, opened again when `gaitid index` committed another."""
         with self._lock:
-            info = self._vectors.info if self._vectors is not None else None
-            current = load_vectors(self.folder) if info is None or current_generation(self.folder) != info.generation else self._vectors
+            held, committed = self._vectors, vector_info(self.folder)
+            if held is None or committed is None or committed.generation != held.info.generation:
+                held = load_vectors(self.folder)
+            current = held
             if current is None:
                 raise ArchiveConflict("the index has no vector index yet: let gaitid index finish a run")
             self._vectors = current
@@ -85,14 +87,14 @@ class Archive:
 
     def summary(self) -> dict[str, Any]:
         records = self.folder.records()
-        vectors = load_vectors(self.folder)
+        info = vector_info(self.folder)  # what is committed, without opening it
         return {
             "model": self.model,
             "videos": sum(1 for r in records.values() if r.status == "done"),
             "failed_videos": sum(1 for r in records.values() if r.status != "done"),
-            "tracks": 0 if vectors is None else vectors.count,
-            "backend": None if vectors is None else vectors.backend,
-            "up_to_date": vectors is not None and is_current(self.folder, vectors),
+            "tracks": 0 if info is None else info.count,
+            "backend": None if info is None else info.backend,
+            "up_to_date": info is not None and vectors_current(self.folder, info),
             "playback": bool(self.roots),
         }
 
@@ -120,7 +122,10 @@ class Archive:
                 raise ArchiveConflict(f"video {video_id} could not be indexed: it has no tracks to search for")
             query = indexed_track_query(self.folder, video_id, int(track or 0), self.display_name(record.video))
         else:
-            array = np.asarray(vectors, np.float32)
+            if any(len(window) != index.info.dim for window in vectors or [[]]):
+                raise InputError(f"vectors: expected windows of {index.info.dim} numbers each (the index's)")
+            with np.errstate(over="ignore"):  # a number beyond float32 becomes inf, refused below
+                array = np.asarray(vectors, np.float32)
             if array.ndim != 2 or array.shape[1] != index.info.dim:
                 raise InputError(
                     f"vectors: expected windows of {index.info.dim} numbers each (the index's), got an array of shape {array.shape}"
