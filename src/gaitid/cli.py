@@ -580,7 +580,7 @@ def _add_serve(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "serve",
         parents=[_gallery_arguments()],
-        help="run the HTTP API and web page: enrol, identify and watch live sources from a browser",
+        help="run the HTTP API and web page: enrol, identify, watch live sources and search an archive from a browser",
         description="Serve the HTTP API (OpenAPI at /api/openapi.json) and the web page. Every API request needs "
         "the token (created on first start, mode 0600, next to the default gallery; or $GAITID_TOKEN, or "
         "--token-file). Binds to 127.0.0.1 unless --host says otherwise.",
