@@ -565,6 +565,22 @@ def _media(service: Service, settings: ServerSettings) -> APIRouter:
     expected = settings.token.encode("utf-8")
     media = APIRouter(prefix="/api", responses=ERRORS)
 
+    def require_token_or_signature(
+        video_id: str,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+        expires: Annotated[str | None, Query(max_length=20)] = None,
+        signature: Annotated[str | None, Query(max_length=128)] = None,
+    ) -> None:
+        """Checked before anything else of the request (a request without either learns nothing more)."""
+        given = b"" if credentials is None else credentials.credentials.encode("utf-8", "replace")
+        if secrets.compare_digest(given, expected):
+            return
+        if service.archive is not None and service.archive.signature_valid(video_id, expires, signature):
+            return
+        raise HTTPException(
+            401, "a valid token, or a signed link from a search result, is required", headers={"WWW-Authenticate": "Bearer"}
+        )
+
     @media.get(
         "/archive/videos/{video_id}",
         response_class=FileResponse,
@@ -572,24 +588,14 @@ def _media(service: Service, settings: ServerSettings) -> APIRouter:
             **_errors(404),
             200: {"content": {"video/mp4": {}}, "description": "the video (206 and a part of it for a Range request)"},
         },
+        dependencies=[Depends(require_token_or_signature)],
         tags=["archive"],
     )
-    def archive_video(
-        video_id: Annotated[str, PathParam(pattern=VIDEO_ID_PATTERN)],
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-        expires: Annotated[str | None, Query(max_length=20)] = None,
-        signature: Annotated[str | None, Query(max_length=128)] = None,
-    ) -> FileResponse:
+    def archive_video(video_id: Annotated[str, PathParam(pattern=VIDEO_ID_PATTERN)]) -> FileResponse:
         """An indexed video, with HTTP range requests (a browser seeks in it); only videos inside the archive
         folders the server was given. Authorised by the token, or by the `expires` and `signature` of a link
         that a search returned (bound to that video, valid for a few hours)."""
         archive = service.indexed()
-        given = b"" if credentials is None else credentials.credentials.encode("utf-8", "replace")
-        if not (secrets.compare_digest(given, expected) or archive.signature_valid(video_id, expires, signature)):
-            raise HTTPException(
-                401, "a valid token, or a signed link from a search result, is required",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
         path = archive.video_file(video_id)
         media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         return FileResponse(path, media_type=media_type, headers={"Cache-Control": "private, no-store"})
