@@ -580,7 +580,7 @@ def _add_serve(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "serve",
         parents=[_gallery_arguments()],
-        help="run the HTTP API and web page: enrol, identify and watch live sources from a browser",
+        help="run the HTTP API and web page: enrol, identify, watch live sources and search an archive from a browser",
         description="Serve the HTTP API (OpenAPI at /api/openapi.json) and the web page. Every API request needs "
         "the token (created on first start, mode 0600, next to the default gallery; or $GAITID_TOKEN, or "
         "--token-file). Binds to 127.0.0.1 unless --host says otherwise.",
@@ -606,6 +606,11 @@ def _add_serve(sub: argparse._SubParsersAction) -> None:
         default="",
         help="the only hosts live sources may connect to: names, addresses or networks (192.168.1.0/24); by default "
         "any host but loopback, link-local and other local addresses",
+    )
+    p.add_argument("--index", metavar="PATH", help="an archive index (gaitid index) to search from the API and the page")
+    p.add_argument(
+        "--archive", metavar="DIR", action="append", default=[],
+        help="a folder the index's videos may be played from (again for more); results outside them show no video",
     )
     _identification_arguments(p)
     p.set_defaults(run=_run_serve)
@@ -641,6 +646,7 @@ def _run_serve(args: argparse.Namespace) -> int:
         allow_file_sources=args.allow_file_sources,
         allow_source_hosts=tuple(h.strip() for h in args.allow_source_hosts.split(",") if h.strip()),
         pipeline=PipelineOptions(progress=False, modality=args.modality),
+        index=args.index, archive=tuple(args.archive),
     )
 
 

@@ -156,3 +156,92 @@ def test_vector_queries_are_checked(tmp_path: Path) -> None:
         vector_query(str(bad), MODEL, 8)
     with pytest.raises(InputError, match="no such file"):
         vector_query(str(tmp_path / "none.npy"), MODEL, 8)
+
+
+def _added_to_graph(monkeypatch) -> list[int]:  # type: ignore[no-untyped-def]
+    """Counts the rows that enter any HNSW graph from here on (the one place they enter it)."""
+    from gaitid.batch import vectors
+
+    counted: list[int] = []
+    real = vectors._hnsw_add
+    monkeypatch.setattr(vectors, "_hnsw_add", lambda index, rows: (counted.append(len(rows)), real(index, rows)))
+    return counted
+
+
+@pytest.mark.parametrize("exact_limit", [10**9, 0], ids=["exact", "hnsw"])
+def test_a_rerun_adds_only_the_new_videos_tracks(tmp_path: Path, cohort, monkeypatch, exact_limit: int) -> None:  # type: ignore[no-untyped-def]
+    from gaitid.batch import load_vectors, update_vectors
+
+    folder = IndexFolder(tmp_path / "idx")
+    _archive(folder, cohort, _people(range(1, 11)))
+    first = update_vectors(folder, exact_limit)
+    assert (first.generation, first.count, first.rebuilt, first.added) == (1, 20, True, 20)
+    assert update_vectors(folder, exact_limit) == first  # nothing new: the same generation, nothing written
+    graph = _added_to_graph(monkeypatch)
+    _archive(folder, cohort, _people(range(11, 16)))  # five more videos, two tracks each
+    second = update_vectors(folder, exact_limit)
+    assert (second.generation, second.count, second.rebuilt, second.added) == (2, 30, False, 10)
+    assert sum(graph) == (10 if exact_limit == 0 else 0)  # the graph got the new tracks, not all 30 again
+    index = load_vectors(folder)
+    assert index is not None and index.info == second
+    means, keys = np.asarray(index.means).copy(), [str(k) for k in index.keys]
+    for row in range(20, 30):  # every new track is found, first, by its own vector
+        rows, _ = index.search(means[row], 3)
+        assert keys[rows[0]] == keys[row]
+    # the same rows as a build from every track
+    full = build_vectors(folder, exact_limit)
+    assert (full.generation, full.rebuilt, full.added) == (3, True, 30)
+    again = load_vectors(folder)
+    by_key = {str(k): np.asarray(again.means[i]) for i, k in enumerate(again.keys)}
+    assert sorted(by_key) == sorted(keys) and all(np.array_equal(by_key[k], means[i]) for i, k in enumerate(keys))
+    names = [("means", "npy"), ("keys", "npy"), ("videos", "json")] + ([("hnsw", "faiss")] if exact_limit == 0 else [])
+    assert sorted(p.name for p in folder.vectors_dir.iterdir() if not p.name.startswith(".")) == sorted(
+        [f"{n}-3.{e}" for n, e in names] + ["info.json"]
+    )
+
+
+def test_a_changed_video_or_the_first_graph_rebuilds_from_every_track(tmp_path: Path, cohort) -> None:  # type: ignore[no-untyped-def]
+    from gaitid.batch import update_vectors, video_id
+
+    folder = IndexFolder(tmp_path / "idx")
+    _archive(folder, cohort, _people(range(1, 11)))
+    assert update_vectors(folder, exact_limit=25).backend == "exact"
+    _archive(folder, cohort, _people(range(11, 13)))  # 24 rows: still exact, extended
+    assert update_vectors(folder, exact_limit=25).rebuilt is False
+    _archive(folder, cohort, _people(range(13, 15)))  # 28 rows: past the limit, the graph of all of them
+    info = update_vectors(folder, exact_limit=25)
+    assert (info.backend, info.rebuilt, info.added, info.count) == ("faiss-hnsw", True, 28, 28)
+    vid = video_id("/archive/cam0/casia-b-001.mp4")  # a video with tracks in the index, written again: its
+    record = folder.records()[vid]                   # rows must leave the graph, so every track is read again
+    folder.write_video(record, [])
+    info = update_vectors(folder, exact_limit=25)
+    assert (info.rebuilt, info.count) == (True, 26)
+
+
+def test_a_crash_midway_leaves_the_previous_generation_current(tmp_path: Path, cohort, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import faiss
+
+    from gaitid.batch import load_vectors, update_vectors
+
+    folder = IndexFolder(tmp_path / "idx")
+    _archive(folder, cohort, _people(range(1, 11)))
+    first = update_vectors(folder, exact_limit=0)
+    _archive(folder, cohort, _people(range(11, 16)))
+
+    def crash(*args) -> None:  # type: ignore[no-untyped-def]
+        raise OSError("disk full")
+
+    monkeypatch.setattr(faiss, "write_index", crash)  # the new means and keys are written, the graph is not
+    with pytest.raises(OSError, match="disk full"):
+        update_vectors(folder, exact_limit=0)
+    monkeypatch.undo()
+    index = load_vectors(folder)
+    assert index is not None and index.info == first and index.count == 20
+    assert index.search(np.asarray(index.means[3]), 1)[0][0] == 3
+    # a writer killed outright leaves half-written files of the next generation behind: they are replaced
+    (folder.vectors_dir / "hnsw-2.faiss").write_bytes(b"half")
+    (folder.vectors_dir / ".means-2.x.npy").write_bytes(b"half")
+    second = update_vectors(folder, exact_limit=0)
+    assert (second.generation, second.count, second.rebuilt, second.added) == (2, 30, False, 10)
+    assert load_vectors(folder).search(np.asarray(load_vectors(folder).means[25]), 1)[0][0] == 25
+    assert not [p for p in folder.vectors_dir.iterdir() if p.name.startswith(".") and p.name != ".lock"]

@@ -4,10 +4,12 @@ TestClient) or on a real loopback port (uvicorn on a thread)."""
 
 from __future__ import annotations
 
+import shutil
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 pytest.importorskip("fastapi", reason="the server's dependencies are not installed (pip install -e '.[dev]')")
@@ -16,9 +18,11 @@ with warnings.catch_warnings():  # Starlette would have its TestClient use httpx
     warnings.simplefilter("ignore")
     import fastapi.testclient  # noqa: F401
 
-from server_helpers import JUMPER_TRACK, WALKER_TRACK, LoopbackServer, settings_for  # noqa: E402
+from server_helpers import JUMPER_TRACK, WALKER_TRACK, LoopbackServer, index_track, index_video, sample_thumbnail, settings_for  # noqa: E402
 
+from gaitid.batch import IndexFolder, IndexSettings, update_vectors  # noqa: E402
 from gaitid.gallery import Gallery  # noqa: E402
+from gaitid.gallery.cohort import shipped_cohort  # noqa: E402
 from gaitid.samples import WALK_VIDEO  # noqa: E402
 from gaitid.server import ServerSettings  # noqa: E402
 from gaitid.types import Embedding  # noqa: E402
@@ -83,3 +87,35 @@ def client_for(tmp_path: Path) -> Iterator[Callable[..., fastapi.testclient.Test
     yield make
     for client in clients:
         client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def archive(tmp_path: Path, walk_vectors) -> dict:  # type: ignore[no-untyped-def]
+    """An archive index written directly (no gaitid index run): the sample clip's two walkers (as make_gallery
+    enrols them) in the sample clip itself, in the archive folder; the walker again in a copy outside it and
+    behind a link that leads out of it (neither may be played); strangers' tracks of CASIA-B people (the
+    shipped cohort's vectors) under another camera."""
+    walker = np.stack([e.vector for e in walk_vectors[WALKER_TRACK]])
+    jumper = np.stack([e.vector for e in walk_vectors[JUMPER_TRACK]])
+    model = walk_vectors[WALKER_TRACK][0].model
+    root, outside = tmp_path / "archive", tmp_path / "outside"
+    (root / "gate").mkdir(parents=True)
+    outside.mkdir()
+    shutil.copy(WALK_VIDEO, root / "gate" / "walk.mp4")
+    shutil.copy(WALK_VIDEO, outside / "copy.mp4")
+    (root / "gate" / "link.mp4").symlink_to(outside / "copy.mp4")
+    folder = IndexFolder(tmp_path / "archive.idx")
+    folder.start(IndexSettings(model, "silhouette", 30, 15, "full", 4))
+    seen = sample_thumbnail(WALK_VIDEO, (760, 280, 880, 540))  # the walker, right, in the first frame
+    walking = [index_track(WALKER_TRACK, walker, thumbnail=seen), index_track(JUMPER_TRACK, jumper, 0.0)]
+    ids = {
+        "walk": index_video(folder, root / "gate" / "walk.mp4", "gate", walking, model),
+        "outside": index_video(folder, outside / "copy.mp4", "elsewhere", [index_track(1, walker[::-1], thumbnail=seen)], model),
+        "link": index_video(folder, root / "gate" / "link.mp4", "gate", [index_track(1, walker[1:], thumbnail=seen)], model),
+    }
+    cohort = shipped_cohort(model)
+    for n in range(1, 11):  # strangers: CASIA-B people, a video each under another camera
+        rows = np.flatnonzero(cohort.labels == f"casia-b-{n:03d}")[:4]
+        index_video(folder, root / "hall" / f"casia-{n}.mp4", "hall", [index_track(1, cohort.vectors[rows])], model)
+    update_vectors(folder)
+    return {"root": root, "index": folder.path, "ids": ids, "walker": walker, "model": model, "tmp": tmp_path}

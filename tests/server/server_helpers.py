@@ -7,6 +7,9 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
+
+from gaitid.batch import IndexFolder, TrackRow, VideoRecord, video_id
 from gaitid.server import ServerSettings, create_app
 
 TOKEN = "test-token-0123456789abcdef"
@@ -127,3 +130,31 @@ def atime_is_recorded(folder: Path) -> bool:
 def uploads(client) -> list:  # type: ignore[no-untyped-def]
     """What a server's upload folder holds (nothing, once every upload is dealt with)."""
     return list(client.app.state.service.uploads.iterdir())
+
+
+# -- archive indexes written directly (no gaitid index run) ---------------------------------------------------
+
+def index_track(number: int, vectors: np.ndarray, first_time: float = 1.5, thumbnail: bytes | None = None) -> TrackRow:
+    """A track of `vectors` (its windows), seen from first_time to 4 s."""
+    return TrackRow(number, 45, 120, first_time, 4.0, 76, 70, np.asarray(vectors, np.float32), thumbnail, 60, 2.0, (1, 2, 3, 4))
+
+
+def sample_thumbnail(video: Path, box: tuple[int, int, int, int]) -> bytes:
+    """A JPEG crop (x1, y1, x2, y2) of the first frame of `video`, 128 pixels tall, as gaitid index keeps them."""
+    import cv2
+
+    capture = cv2.VideoCapture(str(video))
+    ok, frame = capture.read()
+    capture.release()
+    assert ok, f"{video}: no frame"
+    x1, y1, x2, y2 = box
+    crop = frame[y1:y2, x1:x2]
+    crop = cv2.resize(crop, (max(1, round(crop.shape[1] * 128 / crop.shape[0])), 128))
+    return bytes(cv2.imencode(".jpg", crop)[1])
+
+
+def index_video(folder: IndexFolder, path: Path, camera: str, tracks: list[TrackRow], model: str) -> str:
+    """A video's tracks written into the index as gaitid index writes them; returns its id."""
+    vid = video_id(str(path))
+    folder.write_video(VideoRecord(vid, str(path), camera, None, "done", None, len(tracks), 161, 1.0, 1, 1.0, model), tracks)
+    return vid

@@ -136,3 +136,35 @@ def test_enrol_identify_watch_live_and_remove(loopback_server, make_gallery, tmp
     page.locator("#sources button.stop").click()
     expect(page.locator("#sources li")).to_have_count(0)
     expect(page.locator("#live-view")).to_be_hidden()
+
+
+def test_search_the_archive_and_play_the_moment(loopback_server, make_gallery, archive, tmp_path, page):
+    expect = sync_api.expect
+    settings = settings_for(make_gallery("walker", "jumper"), tmp_path, index=archive["index"], archive=(archive["root"],))
+    server = loopback_server(settings)
+    page.goto(f"{server.url}/#token={TOKEN}")
+    expect(page.locator("#search")).to_be_visible()
+    expect(page.locator("#archive-state")).to_contain_text("14 tracks of 13 videos searchable")
+    page.select_option("#search-form select[name=person]", "walker")
+    page.click("#search-form button")
+    cards = page.locator("#search-results figure")
+    expect(cards).to_have_count(3, timeout=LONG)  # the clip, its copy outside the archive, the link out of it
+    expect(page.locator("#search-ending")).to_contain_text("no more appearances")
+    playable = page.locator("#search-results figure.playable")
+    expect(playable).to_have_count(1)
+    expect(playable).to_contain_text("gate/walk.mp4")
+    playable.click()
+    # played from the walker's first moment (1.5 s), not from the start: where playback began, or where it waits
+    page.wait_for_function(
+        """() => { const v = document.querySelector('#search-video');
+                   const from = v.played.length ? v.played.start(0) : v.currentTime;
+                   return v.readyState >= 1 && from > 1.4 && from < 1.6; }""",
+        timeout=30_000,
+    )
+    assert "signature=" in page.locator("#search-video").get_attribute("src")
+    _shot(page, "server-search.png")
+    page.locator("#search-results figure:not(.playable)").first.click()
+    expect(page.locator("#search-playing")).to_contain_text("cannot be played here")
+    playable.locator("button.where-else").click()  # the walker of that result, searched for in turn
+    expect(page.locator("#search-status")).to_contain_text("walk.mp4 track 2: 2 appearances", timeout=LONG)
+    expect(cards).to_have_count(2)

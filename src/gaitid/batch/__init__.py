@@ -8,7 +8,8 @@
 - `store`: the index folder (one Parquet file per video, written whole; thumbnails and window vectors in it);
 - `task`: one video indexed (`index_video`), the task of the local pool and of Ray alike;
 - `run`: the driver (`index_archive`): skips finished videos, local process pool or Ray (`cluster`);
-- `vectors`: the search index of track vectors (exact, or FAISS HNSW beyond EXACT_LIMIT tracks);
+- `vectors`: the search index of track vectors (exact, or FAISS HNSW beyond EXACT_LIMIT tracks), extended
+  with the new videos' tracks after each run;
 - `search`: the gallery's one decision applied to every candidate track (`search_index`), and its sinks
   (`result_json`, `report_html`).
 """
@@ -19,6 +20,7 @@ from gaitid.batch.search import (
     Query,
     SearchResult,
     ending_text,
+    indexed_track_query,
     person_query,
     result_json,
     search_index,
@@ -27,7 +29,7 @@ from gaitid.batch.search import (
 )
 from gaitid.batch.store import IndexFolder, IndexSettings, TrackRow, VideoRecord, video_id
 from gaitid.batch.task import VideoSummary, index_video
-from gaitid.batch.vectors import EXACT_LIMIT, VectorIndex, build_vectors, open_vectors
+from gaitid.batch.vectors import EXACT_LIMIT, VectorIndex, build_vectors, load_vectors, open_vectors, update_vectors
 from gaitid.sources.archive import ArchiveVideo, list_archive
 
 __all__ = [
@@ -47,7 +49,9 @@ __all__ = [
     "ending_text",
     "index_archive",
     "index_video",
+    "indexed_track_query",
     "list_archive",
+    "load_vectors",
     "open_vectors",
     "person_query",
     "result_json",
@@ -55,6 +59,7 @@ __all__ = [
     "settings_for",
     "to_do",
     "track_query",
+    "update_vectors",
     "vector_query",
     "video_id",
 ]

@@ -3,8 +3,8 @@ Ray cluster, with the same task (gaitid.batch.task.index_video) either way.
 
 `index_archive(videos, index_dir, options, workers=N)` skips the videos the index already holds (done, or
 failed unless `retry_failed`; a file whose size or modification time changed is indexed again), runs the
-rest, calls `on_done(summary)` as each finishes (the command line's progress bar), and rebuilds the
-search index (gaitid.batch.vectors) at the end. The driver holds no video data: tasks get a path and
+rest, calls `on_done(summary)` as each finishes (the command line's progress bar), and brings the
+search index (gaitid.batch.vectors) up to date at the end: the new videos' tracks added to it. The driver holds no video data: tasks get a path and
 return a summary.
 
 A worker process that dies (killed, out of memory) takes only its video with it: the pool is started again
@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 
 from gaitid.batch.store import IndexFolder, IndexSettings, VideoRecord, is_current, video_id
 from gaitid.batch.task import VideoSummary, _failed, index_video
-from gaitid.batch.vectors import VectorIndexInfo, build_vectors
+from gaitid.batch.vectors import VectorIndexInfo, update_vectors
 from gaitid.errors import InputError
 from gaitid.pipeline import PipelineOptions, encoder_for
 from gaitid.sources.archive import ArchiveVideo
@@ -104,7 +104,7 @@ def index_archive(
         if options.threads is None:  # the cores shared out: more threads than cores only makes them wait
             options = replace(options, threads=max(1, (os.cpu_count() or 1) // workers))
         _run_pool(pending, index_dir, options, workers, finished, retries)
-    vectors = build_vectors(folder)
+    vectors = update_vectors(folder)
     return IndexRun(done, skipped, time.perf_counter() - started, vectors)
 
 

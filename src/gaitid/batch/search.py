@@ -118,18 +118,25 @@ def track_query(folder: IndexFolder, video: str, track: int) -> Query:
     """An indexed track's window vectors (the video as it was given to gaitid index)."""
     path = str(Path(video).resolve())
     vid = video_id(path)
-    records = folder.records()
-    if vid not in records:
+    if vid not in folder.records():
         raise InputError(f"{video}: not in the index {folder.path}")
-    if records[vid].status != "done":
-        raise InputError(f"{video}: failed to index ({records[vid].error})")
+    return indexed_track_query(folder, vid, track, video)
+
+
+def indexed_track_query(folder: IndexFolder, vid: str, track: int, name: str) -> Query:
+    """The window vectors of track `track` of the indexed video `vid`; `name`: the video in messages."""
+    record = folder.records().get(vid)
+    if record is None:
+        raise InputError(f"{name}: not in the index")
+    if record.status != "done":
+        raise InputError(f"{name}: failed to index ({record.error})")
     table = folder.tracks(vid, ["track", "window_vectors", "model"]).to_pylist()
     rows = [r for r in table if r["track"] == track]
     if not rows:
-        raise InputError(f"{video} has no track {track} in the index; its tracks: {', '.join(str(r['track']) for r in table) or 'none'}")
+        raise InputError(f"{name} has no track {track} in the index; its tracks: {', '.join(str(r['track']) for r in table) or 'none'}")
     if not rows[0]["window_vectors"]:
-        raise InputError(f"{video} track {track} is too short to search for (no gait window)")
-    return Query(np.asarray(rows[0]["window_vectors"], np.float32), rows[0]["model"], f"{Path(video).name} track {track}", (vid, track))
+        raise InputError(f"{name} track {track} is too short to search for (no gait window)")
+    return Query(np.asarray(rows[0]["window_vectors"], np.float32), rows[0]["model"], f"{Path(name).name} track {track}", (vid, track))
 
 
 def vector_query(path: str, model: str, dim: int) -> Query:
@@ -205,8 +212,13 @@ def _decide_candidates(
             if query.exclude == (vid, track):
                 continue
             if vid not in tables:
-                tables[vid] = {r["track"]: r for r in folder.tracks(vid).to_pylist()}
-            record = tables[vid][track]
+                try:
+                    tables[vid] = {r["track"]: r for r in folder.tracks(vid).to_pylist()}
+                except InputError:  # its file went away since the vector index was built
+                    tables[vid] = {}
+            record = tables[vid].get(track)
+            if record is None:  # the video was indexed again since: its tracks join at the next update
+                continue
             evidence = TrackEvidence(query.model)
             for window in record["window_vectors"]:
                 evidence.add(np.asarray(window, np.float32))

@@ -68,9 +68,13 @@ def run_index(
     tracks = sum(s.tracks for s in run.ran)
     frames = sum(s.frames for s in run.ran)
     ok = [s for s in run.ran if s.status == "done"]
+    vectors = run.vectors
+    how = ""
+    if run.ran and vectors is not None and vectors.added and vectors.count:  # this run made a generation
+        how = " (the vector index built from every track)" if vectors.rebuilt else f" ({vectors.added} added to the vector index)"
     print(
         f"{index}: indexed {counted(len(ok), 'video')} ({counted(tracks, 'track')}, {frames} frames) in "
-        f"{run.seconds:.1f} s; {counted(run.vectors.count if run.vectors else 0, 'track')} searchable",
+        f"{run.seconds:.1f} s; {counted(vectors.count if vectors else 0, 'track')} searchable{how}",
         file=sys.stderr,
     )
     records = folder.records()

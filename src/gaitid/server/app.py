@@ -10,6 +10,7 @@ Errors are JSON `{"detail": "..."}` with a 4xx status; an unexpected failure is 
 import asyncio
 import json
 import logging
+import mimetypes
 import os
 import secrets
 from collections.abc import AsyncIterator
@@ -17,17 +18,18 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, File, Form, Header, HTTPException, Request, UploadFile
+from fastapi import APIRouter, Depends, FastAPI, File, Form, Header, HTTPException, Path as PathParam, Query, Request, UploadFile
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from gaitid import __version__
 from gaitid.errors import GaitidError, InputError
 from gaitid.gallery.errors import UnknownPersonError
 from gaitid.gallery.store import MAX_NAME_LENGTH
 from gaitid.pipeline import parse_frame_range
+from gaitid.server.archive import NoArchive, VideoNotFound
 from gaitid.server.events import is_closing
 from gaitid.server.jobs import DONE, Job, QueueFull
 from gaitid.server.service import NotFound, Service
@@ -42,6 +44,9 @@ FORM_OVERHEAD = 1024 * 1024  # room for the multipart headers and the other form
 CHUNK = 1024 * 1024
 NAME_PATTERN = r"^\S(.*\S)?$"  # no spaces at either end (the gallery's rule)
 MAX_NUMBER_DIGITS = 18  # a header's number: longer is out of range (and int() refuses over 4300 digits)
+VIDEO_ID_PATTERN = r"^[0-9a-f]{20}$"  # gaitid.batch.video_id
+MAX_QUERY_WINDOWS = 1000
+MAX_TOP = 1000
 
 # -- the API's shapes ---------------------------------------------------------------------------------------
 
@@ -141,6 +146,80 @@ class TrackEnrolIn(BaseModel):
     add: bool = Field(default=False, description="add the vectors to a person already enrolled")
 
 
+class SearchIn(BaseModel):
+    person: str | None = Field(
+        default=None, min_length=1, max_length=MAX_NAME_LENGTH, description="search for this enrolled person"
+    )
+    video_id: str | None = Field(
+        default=None, pattern=VIDEO_ID_PATTERN, description="search for a walker of the index: their video's id..."
+    )
+    track: int | None = Field(default=None, ge=0, le=2**31 - 1, description="...and track (as a result gives them)")
+    vectors: list[list[float]] | None = Field(
+        default=None, min_length=1, max_length=MAX_QUERY_WINDOWS,
+        description="search for the walker of these gait vectors (windows of the index's model)",
+    )
+    top: int = Field(default=20, ge=1, le=MAX_TOP, description="appearances listed, best first")
+    fpir: float | None = Field(
+        default=None, ge=0.0, le=1.0, description="the false-positive identification rate to cut at (default: the server's)"
+    )
+
+    @model_validator(mode="after")
+    def one_query(self) -> "SearchIn":
+        given = [name for name in ("person", "video_id", "vectors") if getattr(self, name) is not None]
+        if len(given) != 1:
+            raise ValueError("give one of person, video_id (with track) or vectors")
+        if (self.video_id is None) != (self.track is None):
+            raise ValueError("video_id and track go together: the track of that indexed video to search for")
+        return self
+
+
+class AppearanceOut(BaseModel):
+    rank: int
+    camera: str
+    video: str = Field(description="the video's path inside the archive folder")
+    video_id: str
+    track: int
+    first_time: float = Field(description="seconds into the video when the walker is first seen")
+    last_time: float
+    start: str | None = Field(description="wall-clock time of first_time, when the index knows the video's start")
+    end: str | None
+    score: float = Field(description="1 - fpir: calibrated as identification's scores are")
+    fpir: float
+    similarity: float
+    windows: int
+    thumbnail: str | None = Field(description="a JPEG crop of the walker, as a data: URL")
+    thumbnail_time: float | None
+    video_url: str | None = Field(
+        description="the video, playable (HTTP range requests), signed for a few hours; null when it is not in "
+        "the archive folders the server plays from"
+    )
+
+
+class SearchOut(BaseModel):
+    query: str
+    model: str
+    target_fpir: float
+    calibration: dict[str, Any]
+    tracks: int = Field(description="tracks of the index with a vector")
+    checked: int = Field(description="candidate tracks decided")
+    complete: bool = Field(description="false: the search stopped before its stopping rule, there may be more")
+    patience: int
+    more: int = Field(description="appearances found beyond top")
+    expected_false_appearances: float = Field(description="strangers' tracks expected to pass by chance, at fpir")
+    ending: str = Field(description="what the end of the list means, in one sentence")
+    appearances: list[AppearanceOut]
+
+
+class ArchiveOut(BaseModel):
+    model: str
+    videos: int = Field(description="videos indexed")
+    failed_videos: int
+    tracks: int = Field(description="tracks searchable")
+    backend: str | None = Field(description="exact or faiss-hnsw; null before the first vector index")
+    up_to_date: bool = Field(description="false while gaitid index has videos the vector index does not hold yet")
+    playback: bool = Field(description="whether results can be played (the server was given archive folders)")
+
+
 class Health(BaseModel):
     version: str
     gallery: str
@@ -199,6 +278,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
     app.add_middleware(_Guard, limit=settings.max_upload_bytes + FORM_OVERHEAD)
     _error_handlers(app)
     app.include_router(_api(service, settings, app))
+    app.include_router(_media(service, settings))
     app.mount("/static", StaticFiles(directory=WEB_DIR), name="static")
 
     @app.get("/", include_in_schema=False)
@@ -220,7 +300,7 @@ def _error_handlers(app: FastAPI) -> None:
 
 
 def _status(error: GaitidError) -> int:
-    if isinstance(error, (UnknownPersonError, NotFound)):
+    if isinstance(error, (UnknownPersonError, NotFound, NoArchive, VideoNotFound)):
         return 404
     if isinstance(error, QueueFull):
         return 429
@@ -427,6 +507,23 @@ def _api(service: Service, settings: ServerSettings, app: FastAPI) -> APIRouter:
         """Enrol a walker of a live source by their track (in view, or one of the last to have left)."""
         return service.enroll_track(source_id, track_id, body.name, body.add)
 
+    # -- the archive index --------------------------------------------------------------------------------
+
+    @api.get("/archive", response_model=ArchiveOut, responses=_errors(404), tags=["archive"])
+    def archive_summary() -> dict[str, Any]:
+        """The archive index the server was started with (`gaitid serve --index PATH`)."""
+        return service.indexed().summary()
+
+    @api.post("/search", response_model=SearchOut, responses=_errors(404, 409), tags=["archive"])
+    def search(body: SearchIn) -> dict[str, Any]:
+        """Where does this walker appear in the archive? The appearances, best first, decided and calibrated as
+        identification is (`gaitid search`); `ending` says whether there are more."""
+        archive = service.indexed()
+        return archive.search(
+            service.gallery, person=body.person, video_id=body.video_id, track=body.track, vectors=body.vectors,
+            top=body.top, target_fpir=body.fpir if body.fpir is not None else settings.target_fpir,
+        )
+
     # -- events -------------------------------------------------------------------------------------------
 
     @api.get(
@@ -459,6 +556,51 @@ def _api(service: Service, settings: ServerSettings, app: FastAPI) -> APIRouter:
         return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})
 
     return api
+
+
+def _media(service: Service, settings: ServerSettings) -> APIRouter:
+    """The archive's videos, for the page's <video> element, which cannot send the token in a header: each
+    request carries the token, or the signature of a search result's video_url."""
+    bearer = HTTPBearer(auto_error=False, description="the server's token, unless the link is signed")
+    expected = settings.token.encode("utf-8")
+    media = APIRouter(prefix="/api", responses=ERRORS)
+
+    def require_token_or_signature(
+        video_id: str,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+        expires: Annotated[str | None, Query(max_length=20)] = None,
+        signature: Annotated[str | None, Query(max_length=128)] = None,
+    ) -> None:
+        """Checked before anything else of the request (a request without either learns nothing more)."""
+        given = b"" if credentials is None else credentials.credentials.encode("utf-8", "replace")
+        if secrets.compare_digest(given, expected):
+            return
+        if service.archive is not None and service.archive.signature_valid(video_id, expires, signature):
+            return
+        raise HTTPException(
+            401, "a valid token, or a signed link from a search result, is required", headers={"WWW-Authenticate": "Bearer"}
+        )
+
+    @media.get(
+        "/archive/videos/{video_id}",
+        response_class=FileResponse,
+        responses={
+            **_errors(404),
+            200: {"content": {"video/mp4": {}}, "description": "the video (206 and a part of it for a Range request)"},
+        },
+        dependencies=[Depends(require_token_or_signature)],
+        tags=["archive"],
+    )
+    def archive_video(video_id: Annotated[str, PathParam(pattern=VIDEO_ID_PATTERN)]) -> FileResponse:
+        """An indexed video, with HTTP range requests (a browser seeks in it); only videos inside the archive
+        folders the server was given. Authorised by the token, or by the `expires` and `signature` of a link
+        that a search returned (bound to that video, valid for a few hours)."""
+        archive = service.indexed()
+        path = archive.video_file(video_id)
+        media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        return FileResponse(path, media_type=media_type, headers={"Cache-Control": "private, no-store"})
+
+    return media
 
 
 def _event_id(header: str | None) -> int | None:

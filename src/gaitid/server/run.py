@@ -29,6 +29,8 @@ def serve(
     allow_file_sources: bool = False,
     allow_source_hosts: tuple[str, ...] = (),
     pipeline: PipelineOptions | None = None,
+    index: str | None = None,
+    archive: tuple[str, ...] = (),
 ) -> int:
     from gaitid.server.app import create_app
 
@@ -50,9 +52,14 @@ def serve(
             allow_file_sources=allow_file_sources,
             allow_source_hosts=allow_source_hosts,
             pipeline=pipeline or PipelineOptions(progress=False),
+            index=Path(index) if index else None,
+            archive=tuple(Path(a) for a in archive),
         )
         app = create_app(settings)
         _announce(str(app.state.service.gallery.store.path), host, port, token, origin)
+        if index:
+            played = ", ".join(archive) if archive else "nowhere (give --archive DIR to play them)"
+            print(f"gaitid: searching the archive index {index}; its videos are played from {played}", file=sys.stderr)
         # No access log: it would show every request's path to whoever reads the log, and adds nothing here.
         config = uvicorn.Config(
             app, host=host, port=port, access_log=False, timeout_graceful_shutdown=3, log_level="info"

@@ -37,6 +37,7 @@ from gaitid.pipeline import (
     walkers_for,
 )
 from gaitid.server.addresses import SCHEME_LIST, SourcePolicy, SourceRefused
+from gaitid.server.archive import Archive, NoArchive
 from gaitid.server.events import EventHub
 from gaitid.server.jobs import Cancelled, Job, JobQueue
 from gaitid.server.live import LiveSession
@@ -83,6 +84,8 @@ class _Counting:
 class Service:
     def __init__(self, settings: ServerSettings) -> None:
         self.settings = settings
+        # first: an index that cannot be read is an error before anything is created
+        self.archive = Archive(settings.index, settings.archive) if settings.index is not None else None
         self._own_work_dir = settings.work_dir is None
         self.work_dir = Path(tempfile.mkdtemp(prefix="gaitid-server-")) if settings.work_dir is None else settings.work_dir
         self.uploads = self.work_dir / "uploads"
@@ -177,6 +180,13 @@ class Service:
             return
         if any(p.name == name for p in self.gallery.people()):
             raise Conflict(f"{name!r} is already enrolled: add vectors to them (add=true), or choose another name")
+
+    # -- the archive index --------------------------------------------------------------------------------
+
+    def indexed(self) -> Archive:
+        if self.archive is None:
+            raise NoArchive("this server has no archive index: start it with gaitid serve --index PATH")
+        return self.archive
 
     # -- jobs ---------------------------------------------------------------------------------------------
 

@@ -42,6 +42,8 @@ class ServerSettings:
     allow_source_hosts: the hosts, addresses and networks (a.b.c.d/n) live sources may connect to; empty:
         any but loopback, link-local and other local addresses (see gaitid.server.addresses).
     live: connection timeouts of live sources.
+    index: an archive index folder (`gaitid index`) to search (None: no search); archive: the folders its
+        videos may be played from (none: results are listed with their thumbnails, not played).
     """
 
     token: str
@@ -58,9 +60,14 @@ class ServerSettings:
     allow_file_sources: bool = False
     allow_source_hosts: tuple[str, ...] = ()
     live: LiveOptions = field(default_factory=LiveOptions)
+    index: Path | None = None
+    archive: tuple[Path, ...] = ()
 
     def __post_init__(self) -> None:
         check_token(self.token)
+        self.archive = tuple(Path(p) for p in self.archive)
+        if self.archive and self.index is None:
+            raise GaitidError("--archive names where an index's videos are played from: give the index too (--index PATH)")
         self.allow_source_hosts = tuple(self.allow_source_hosts)
         SourcePolicy(self.allow_source_hosts)  # a bad entry is an error now, not at the first request
         if self.max_upload_bytes < 1 or self.max_queued_jobs < 1 or self.max_live_sources < 0:

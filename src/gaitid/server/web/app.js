@@ -1,5 +1,6 @@
 "use strict";
-// The gaitid page: the gallery, identification of an uploaded video, and live sources.
+// The gaitid page: the gallery, identification of an uploaded video, live sources, and search of an archive
+// index when the server has one.
 // The token comes from the link `gaitid serve` prints (#token=...), or is pasted; it is kept in this tab's
 // sessionStorage only and sent as `Authorization: Bearer` with every API call.
 
@@ -97,6 +98,10 @@ async function loadPeople() {
       el("button", { class: "danger remove", type: "button", onclick: () => confirmRemove(p.name) }, "Remove")),
   )));
   $("#people-empty").hidden = people.length > 0;
+  const select = $("#search-form select[name=person]");
+  const chosen = select.value;
+  select.replaceChildren(...people.map((p) => el("option", { value: p.name }, p.name)));
+  if (people.some((p) => p.name === chosen)) select.value = chosen;
   showHealth(await getJson("/api/health"));
 }
 
@@ -327,6 +332,91 @@ async function enrollTrack(sourceId, trackId) {
   await loadPeople();
 }
 
+// -- search of the archive index ----------------------------------------------------------------------------
+
+function clock(seconds) {
+  const minutes = Math.floor(Math.max(0, seconds) / 60);
+  return `${minutes}:${(Math.max(0, seconds) - 60 * minutes).toFixed(1).padStart(4, "0")}`;
+}
+
+async function loadArchive() {
+  let archive;
+  try {
+    archive = await getJson("/api/archive");
+  } catch (error) {
+    if (error.status === 404) return;  // no index: no search section
+    throw error;
+  }
+  $("#search").hidden = false;
+  $("#search-link").hidden = false;
+  $("#archive-state").textContent = `${archive.tracks} tracks of ${archive.videos} videos searchable` +
+    (archive.up_to_date ? "" : " (more are being indexed)") +
+    (archive.playback ? "" : "; videos cannot be played: the server was started without --archive");
+}
+
+async function onSearch(event) {
+  event.preventDefault();
+  const form = event.target;
+  await search({ person: form.person.value, top: Number(form.top.value) || 20 }, `person ${form.person.value}`);
+}
+
+async function search(query, label) {
+  const status = $("#search-status");
+  const button = $("#search-form button");
+  button.disabled = true;
+  status.replaceChildren(`searching for ${label}…`);
+  try {
+    const result = await getJson("/api/search", { method: "POST", json: query });
+    const found = result.appearances.length + result.more;
+    status.replaceChildren(`${result.query}: ${found} appearance${found === 1 ? "" : "s"} ` +
+      `(${result.checked} of ${result.tracks} tracks decided; about ${result.expected_false_appearances} strangers' ` +
+      `tracks expected to pass by chance at ${result.target_fpir})`);
+    $("#search-results").replaceChildren(...result.appearances.map(appearanceCard));
+    $("#search-ending").textContent = result.ending;
+  } catch (error) {
+    status.replaceChildren(el("span", { class: "error" }, error.message));
+  } finally {
+    button.disabled = false;
+  }
+}
+
+function appearanceCard(a) {
+  const when = `${clock(a.first_time)}–${clock(a.last_time)}` + (a.start ? ` (${a.start})` : "");
+  const view = a.thumbnail ? el("img", { src: a.thumbnail, alt: `track ${a.track}` }) : el("div", { class: "no-view" }, "no view");
+  const again = el("button", { class: "secondary where-else", type: "button" }, "Where else?");
+  again.addEventListener("click", (event) => {
+    event.stopPropagation();
+    search({ video_id: a.video_id, track: a.track, top: Number($("#search-form").top.value) || 20 },
+      `${a.video} track ${a.track}`);
+  });
+  const card = el("figure", { class: a.video_url ? "playable" : "", "data-rank": a.rank, title: a.video_url ? "play" : "" },
+    view,
+    el("figcaption", {}, `#${a.rank} `, el("span", { class: "score" }, a.score.toFixed(3)), el("br"),
+      `${a.camera} · ${a.video}`, el("br"), `track ${a.track}, ${when}`, el("br"), again));
+  card.addEventListener("click", () => play(a, card));
+  return card;
+}
+
+function play(a, card) {
+  const player = $("#search-player");
+  const video = $("#search-video");
+  for (const other of document.querySelectorAll("#search-results figure.playing")) other.classList.remove("playing");
+  card.classList.add("playing");
+  player.hidden = false;
+  if (!a.video_url) {
+    video.removeAttribute("src");
+    video.load();
+    $("#search-playing").textContent = `${a.video} cannot be played here: it is not in the archive folders the server plays from`;
+    return;
+  }
+  $("#search-playing").textContent = `${a.camera} · ${a.video}, track ${a.track}, from ${clock(a.first_time)}`;
+  video.addEventListener("loadedmetadata", () => {
+    if (Math.abs(video.currentTime - a.first_time) > 0.25) video.currentTime = a.first_time;
+    video.play().catch(() => { /* the user presses play */ });
+  }, { once: true });
+  video.src = `${a.video_url}#t=${a.first_time.toFixed(2)}`;
+}
+
 // -- events (server-sent, read with fetch so that the token goes in a header) -------------------------------
 
 async function followEvents() {
@@ -388,6 +478,7 @@ async function start() {
   $("#enroll-form").addEventListener("submit", onEnroll);
   $("#identify-form").addEventListener("submit", onIdentify);
   $("#live-form").addEventListener("submit", onStartLive);
+  $("#search-form").addEventListener("submit", onSearch);
 
   const fromLink = new URLSearchParams(location.hash.slice(1)).get("token");
   if (fromLink) history.replaceState(null, "", location.pathname + location.search);
@@ -397,7 +488,7 @@ async function start() {
 }
 
 async function afterLogin() {
-  await Promise.all([loadPeople(), loadSources()]);
+  await Promise.all([loadPeople(), loadSources(), loadArchive()]);
   followEvents();
   setInterval(() => { if (token !== null) loadSources().catch(() => {}); }, 2000);
 }
