@@ -30,7 +30,6 @@ def main() -> None:
     parser.add_argument("--data", default=os.environ.get("GAITID_DATA", str(ROOT.parent / "shared" / "data")))
     parser.add_argument("--out", help="also write the markdown table here")
     parser.add_argument("--models", nargs="*", default=["lite", "full"], help="landmark models for HumanPoseNN's rows")
-    parser.add_argument("--precision", default="fp32", choices=("fp32", "fp16"), help="the landmark model's arithmetic")
     parser.add_argument("--no-detectors", action="store_true", help="only HumanPoseNN's rows")
     args = parser.parse_args()
 
@@ -60,12 +59,12 @@ def main() -> None:
     if not args.no_detectors:
         evaluate("BlazePose detector alone, score >= 0.5", lambda f: _boxes(blazepose.detect(f.image)))
     for model in args.models:
-        estimator = HumanPoseNN(model=model, precision=args.precision)
+        estimator = HumanPoseNN(model=model)
         evaluate(f"HumanPoseNN ({model}), each frame on its own", lambda f: _people_boxes(estimator.estimate_image(f)))
 
     # Tracking mode: the whole video in order, scored on the labelled frames.
     for model in args.models:
-        estimator = HumanPoseNN(model=model, close_up=False, precision=args.precision)
+        estimator = HumanPoseNN(model=model, close_up=False)
         found: dict[int, np.ndarray] = {}
         start = time.perf_counter()
         for frame in all_frames:

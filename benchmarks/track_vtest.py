@@ -64,9 +64,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="full")
     parser.add_argument("--no-speed", action="store_true")
-    parser.add_argument("--precision", default="fp32", choices=("fp32", "fp16"), help="the landmark model's arithmetic")
     args = parser.parse_args()
-    estimator = default_estimator(args.model, precision=args.precision)
+    estimator = default_estimator(args.model)
     cpu_start = time.process_time()
     scores, seconds = score_stretch(estimator)
     cpu = time.process_time() - cpu_start

@@ -95,6 +95,35 @@ def run_all(interpreter, crops: np.ndarray, batch: int) -> tuple[dict[str, np.nd
     return {k: np.concatenate(v) for k, v in results.items()}, 1000 * cpu / usable, 1000 * wall / usable
 
 
+def run_compiled(path: Path, crops: np.ndarray, xnnpack_flags: int) -> tuple[dict[str, np.ndarray], float, float]:
+    """Through LiteRT's CompiledModel API, which takes XNNPACK flags: 0x3 its defaults (QS8 | QU8), 0x7 with
+    FORCE_FP16 (half-precision arithmetic). Same outputs and measures as run_all."""
+    from ai_edge_litert.compiled_model import CompiledModel
+    from ai_edge_litert.hardware_accelerator import HardwareAccelerator
+    from ai_edge_litert.options import CpuOptions, Options
+
+    options = Options(hardware_accelerators=HardwareAccelerator.CPU, cpu_options=CpuOptions(num_threads=1, xnnpack_flags=xnnpack_flags))
+    model = CompiledModel.from_buffer(path.read_bytes(), options=options)
+    details = model.get_output_tensor_details(next(iter(model.get_signature_list())))
+    shapes = {name: tuple(d["shape"]) for name, d in details.items()}
+    inputs, outputs = model.create_input_buffers(0), model.create_output_buffers(0)
+    results: dict[str, list[np.ndarray]] = {name: [] for name in shapes}
+
+    def go(batch: np.ndarray) -> None:
+        for crop in batch:
+            inputs[0].write((crop.astype(np.float32) / 255.0)[None])
+            model.run_by_index(0, inputs, outputs)
+            for (name, shape), buffer in zip(shapes.items(), outputs):
+                results[name].append(buffer.read(int(np.prod(shape)), np.float32).reshape(shape))
+
+    go(crops[:2])
+    results = {name: [] for name in shapes}
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    go(crops)
+    cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+    return {k: np.concatenate(v) for k, v in results.items()}, 1000 * cpu / len(crops), 1000 * wall / len(crops)
+
+
 def compare(ref: dict[str, np.ndarray], other: dict[str, np.ndarray]) -> str:
     n = min(len(ref["Identity"]), len(other["Identity"]))
     a = ref["Identity"][:n].reshape(n, -1, 5)[:, :33]
@@ -123,6 +152,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, nargs="*", default=[1])
     parser.add_argument("--latest", action="store_true", help="also XNNPACK's latest features")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--fp16", action="store_true", help="also XNNPACK's FORCE_FP16 through CompiledModel")
     parser.add_argument("--cache", default="/tmp/landmark_crops.npy")
     args = parser.parse_args()
 
@@ -151,6 +181,12 @@ def main() -> None:
             f"{' '.join(f'{c:.2f}' for c in cpus)}; wall ms/crop {' '.join(f'{w:.2f}' for w in walls)}"
         )
         print("   ", compare(reference, out))
+    if args.fp16:
+        for flags, name in ((0x3, "CompiledModel, XNNPACK defaults"), (0x7, "CompiledModel, XNNPACK FORCE_FP16")):
+            for _ in range(args.repeat):
+                out, cpu, wall = run_compiled(shipped, crops, flags)
+                print(f"{shipped.name} {name}: process-CPU ms/crop {cpu:.2f}; wall ms/crop {wall:.2f}")
+            print("   ", compare(reference, out))
     print(f"load average {os.getloadavg()}")
 
 

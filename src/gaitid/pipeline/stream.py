@@ -27,20 +27,17 @@ class PoseEstimator(Protocol):
     def reset(self) -> None: ...
 
 
-def default_estimator(
-    model: str = "full", detect_interval: int = 4, threads: int | None = None, precision: str = "fp32"
-) -> PoseEstimator:
+def default_estimator(model: str = "full", detect_interval: int = 4, threads: int | None = None) -> PoseEstimator:
     """HumanPoseNN set up for video, imported only when needed.
 
     BlazePose's close-up detector is left off: in video people are found as they walk in, and on vtest.avi
     it costs time without changing the tracks (IDF1 0.932 with and without it). `detect_interval`: run
     the person detector on every n-th frame (in between, people are followed by their poses). `threads`:
-    inference threads per model (None: gaitid.pose.runtime's default). `precision`: the landmark model's
-    arithmetic, "fp32" or "fp16" (gaitid.pose.landmarks.BlazePoseLandmarker).
+    inference threads per model (None: gaitid.pose.runtime's default).
     """
     from gaitid.pose.estimator import HumanPoseNN
 
-    return HumanPoseNN(model=model, detect_interval=detect_interval, threads=threads, precision=precision)
+    return HumanPoseNN(model=model, detect_interval=detect_interval, threads=threads)
 
 
 def track_frames(frames: Iterable[Frame], estimator: PoseEstimator, tracker: Tracker) -> Iterator[tuple[Frame, FramePeople]]:

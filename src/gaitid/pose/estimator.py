@@ -37,7 +37,6 @@ class HumanPoseNN:
         and doubles people it half-sees. True: for video frames too; False: never.
     threads, workers: threads per model, and how many people's landmarks run at once (see
         BlazePoseLandmarker); the defaults suit the machine's cores.
-    precision: the landmark model's arithmetic, "fp32" or "fp16" (see BlazePoseLandmarker).
     """
 
     def __init__(
@@ -49,11 +48,10 @@ class HumanPoseNN:
         close_up: bool | None = None,
         threads: int | None = None,
         workers: int | None = None,
-        precision: str = "fp32",
     ) -> None:
         if detect_interval < 1:
             raise ValueError("detect_interval must be at least 1")
-        self.landmarker = BlazePoseLandmarker(model, threads, workers, precision)
+        self.landmarker = BlazePoseLandmarker(model, threads, workers)
         self.detector = detector or CenterNetDetector(threads=threads)
         self.close_up_detector = BlazePoseDetector(threads=threads) if close_up is not False else None
         self.close_up_in_video = bool(close_up)

@@ -18,11 +18,10 @@ import cv2
 import numpy as np
 
 from gaitid.pose.geometry import Roi, apply_affine, roi_from_alignment
-from gaitid.pose.runtime import CompiledTflite, default_threads, load_tflite
+from gaitid.pose.runtime import default_threads, load_tflite
 from gaitid.types import NUM_KEYPOINTS
 
 LANDMARK_MODELS = ("lite", "full", "heavy")
-PRECISIONS = ("fp32", "fp16")
 CROP_SIZE = 256
 HEATMAP_STRIDE = 4  # 256-pixel crop / 64-pixel heatmap
 
@@ -55,19 +54,12 @@ class BlazePoseLandmarker:
     workers: how many ROIs run at once (`run_many`), each on its own interpreter. On small crops one
     interpreter gains little from a second thread, so several people are spread over the cores instead.
     threads: threads inside each interpreter (default: 1 when workers > 1, else the machine's cores).
-    precision: "fp32" runs the model as TFLite's interpreter does; "fp16" compiles it with XNNPACK's
-        half-precision flag (the shipped weights are float16 already), for CPUs with fp16 arithmetic.
     """
 
-    def __init__(
-        self, model: str = "full", threads: int | None = None, workers: int | None = None, precision: str = "fp32"
-    ) -> None:
+    def __init__(self, model: str = "full", threads: int | None = None, workers: int | None = None) -> None:
         if model not in LANDMARK_MODELS:
             raise ValueError(f"unknown landmark model {model!r}; choose one of {', '.join(LANDMARK_MODELS)}")
-        if precision not in PRECISIONS:
-            raise ValueError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
         self.model = model
-        self.precision = precision
         self.workers = workers if workers is not None else default_threads()
         self.threads = threads if threads is not None else (1 if self.workers > 1 else None)
         self._local = threading.local()
@@ -82,24 +74,6 @@ class BlazePoseLandmarker:
             state = (interpreter, interpreter.get_input_details()[0]["index"], outputs)
             self._local.state = state
         return state
-
-    def _compiled(self) -> CompiledTflite:
-        """This thread's compiled model (the fp16 path)."""
-        compiled = getattr(self._local, "compiled", None)
-        if compiled is None:
-            compiled = CompiledTflite(f"pose_landmark_{self.model}.tflite", self.threads, fp16=True)
-            self._local.compiled = compiled
-        return compiled
-
-    def infer(self, crop: np.ndarray) -> dict[str, np.ndarray]:
-        """The model's raw outputs for one (256, 256, 3) uint8 crop, by output name, batch axis dropped."""
-        value = (crop.astype(np.float32) / 255.0)[None]
-        if self.precision == "fp16":
-            return {name: array[0] for name, array in self._compiled().run(value).items()}
-        interpreter, input_index, outputs = self._interpreter()
-        interpreter.set_tensor(input_index, value)
-        interpreter.invoke()
-        return {name: interpreter.get_tensor(index)[0] for name, index in outputs.items()}
 
     def run_many(self, image: np.ndarray, rois: Sequence[Roi]) -> list[Landmarks]:
         """`run` on each ROI, spread over the workers; results in the order of the ROIs."""
@@ -124,7 +98,10 @@ class BlazePoseLandmarker:
 
     def run(self, image: np.ndarray, roi: Roi) -> Landmarks:
         crop, to_frame = self.crop(image, roi)
-        out = self.infer(crop)
+        interpreter, input_index, outputs = self._interpreter()
+        interpreter.set_tensor(input_index, (crop.astype(np.float32) / 255.0)[None])
+        interpreter.invoke()
+        out = {name: interpreter.get_tensor(index)[0] for name, index in outputs.items()}
 
         raw = out["Identity"].reshape(-1, 5)  # 39 rows: x, y, z, visibility logit, presence logit
         points = apply_affine(to_frame, raw[:, :2].astype(np.float64))

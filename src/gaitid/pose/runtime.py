@@ -38,47 +38,6 @@ def load_tflite(filename: str, threads: int | None = None) -> Any:
     return interpreter
 
 
-# XNNPACK delegate flags (tflite/delegates/xnnpack/xnnpack_delegate.h): QS8 | QU8 are its defaults;
-# FORCE_FP16 runs the float operators in half precision where the CPU has native fp16 arithmetic.
-XNNPACK_QS8, XNNPACK_QU8, XNNPACK_FORCE_FP16 = 0x1, 0x2, 0x4
-
-
-class CompiledTflite:
-    """A TFLite model compiled by LiteRT for the CPU with chosen XNNPACK flags; `run(x)` returns the outputs
-    by name, each with the model's batch axis. Not to be shared between threads (one per thread)."""
-
-    def __init__(self, filename: str, threads: int | None = None, fp16: bool = False) -> None:
-        from ai_edge_litert.compiled_model import CompiledModel
-        from ai_edge_litert.hardware_accelerator import HardwareAccelerator
-        from ai_edge_litert.options import CpuOptions, Options
-
-        flags = XNNPACK_QS8 | XNNPACK_QU8 | (XNNPACK_FORCE_FP16 if fp16 else 0)
-        options = Options(
-            hardware_accelerators=HardwareAccelerator.CPU,
-            cpu_options=CpuOptions(num_threads=threads or default_threads(), xnnpack_flags=flags),
-        )
-        with _quiet_native_stderr():  # the runtime warns about NPU and OpenVINO plugins it cannot load
-            self._model = CompiledModel.from_buffer(model_path(filename).read_bytes(), options=options)
-            if not self._model.is_fully_accelerated():
-                raise GaitidError(f"{filename}: XNNPACK does not take the whole model with flags {flags:#x}")
-            signature = next(iter(self._model.get_signature_list()))
-            details = self._model.get_output_tensor_details(signature)
-            self._inputs = self._model.create_input_buffers(0)
-            self._outputs = self._model.create_output_buffers(0)
-        self.fp16 = fp16
-        self.output_shapes = {name: tuple(d["shape"]) for name, d in details.items()}
-
-    def run(self, value: Any) -> dict[str, Any]:
-        import numpy as np
-
-        self._inputs[0].write(np.ascontiguousarray(value, np.float32))
-        self._model.run_by_index(0, self._inputs, self._outputs)
-        return {
-            name: buffer.read(int(np.prod(shape)), np.float32).reshape(shape)
-            for (name, shape), buffer in zip(self.output_shapes.items(), self._outputs)
-        }
-
-
 _STDERR_LOCK = threading.Lock()  # file descriptor 2 is process-wide: one redirection at a time
 
 
@@ -106,6 +65,10 @@ def load_onnx(filename: str, threads: int | None = None) -> Any:
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads or default_threads()
     options.inter_op_num_threads = 1
+    # Idle threads sleep instead of spinning: spinning doubled the detector's CPU time per call (2 threads,
+    # 110 against 54 ms) for the same output, and on a busy machine took the cores other work needed
+    # (benchmarks/RESULTS-pipeline.md, issue 19).
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.log_severity_level = 3
     available = ort.get_available_providers()
     providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
