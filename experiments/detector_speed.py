@@ -109,9 +109,40 @@ def quantise(out: Path, inputs: np.ndarray) -> list[Path]:
     target = out / "centernet_dynamic_int8.onnx"
     quantize_dynamic(str(prepared), str(target), weight_type=QuantType.QInt8)
     made.append(target)
-    target = out / "centernet_static_qdq_int8.onnx"
+    target = out / "centernet_static_qdq_int8.onnx"  # every operator it can: the box decoding too
     quantize_static(
         str(prepared), str(target), Reader(), quant_format=QuantFormat.QDQ,
+        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, per_channel=True,
+    )
+    made.append(target)
+    # only the convolutions, then only those of the backbone (the head's stay float)
+    import onnx
+
+    head = [n.name for n in onnx.load(str(prepared)).graph.node if "CenternetHead" in n.name]
+    for name, exclude in (("centernet_static_conv_int8.onnx", []), ("centernet_static_backbone_int8.onnx", head)):
+        target = out / name
+        quantize_static(
+            str(prepared), str(target), Reader(), quant_format=QuantFormat.QDQ, op_types_to_quantize=["Conv"],
+            nodes_to_exclude=exclude, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, per_channel=True,
+        )
+        made.append(target)
+    # every operator of the network, none of the box decoding after its two output convolutions
+    graph = onnx.load(str(prepared)).graph
+    consumers: dict[str, list] = {}
+    for node in graph.node:
+        for name in node.input:
+            consumers.setdefault(name, []).append(node)
+    heads = [n for n in graph.node if n.name.endswith(("centernet_cls_output/BiasAdd_BiasAdd__107", "centernet_wh_output/BiasAdd_BiasAdd__108"))]
+    decoding: set[str] = set()
+    stack = [t for n in heads for t in n.output]
+    while stack:
+        for node in consumers.get(stack.pop(), []):
+            if node.name not in decoding:
+                decoding.add(node.name)
+                stack.extend(node.output)
+    target = out / "centernet_static_network_int8.onnx"
+    quantize_static(
+        str(prepared), str(target), Reader(), quant_format=QuantFormat.QDQ, nodes_to_exclude=sorted(decoding),
         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, per_channel=True,
     )
     made.append(target)
@@ -122,6 +153,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quantise", help="write int8 models to this folder and measure them")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--only", help="measure only the settings whose name holds this")
     args = parser.parse_args()
 
     inputs = frames()
@@ -138,6 +170,8 @@ def main() -> None:
         for path in quantise(Path(args.quantise), inputs):
             settings += [(f"{path.name}, 2 threads, spinning", path, 2, True, "all"), (f"{path.name}, 1 thread", path, 1, True, "all")]
     for name, path, threads, spinning, level in settings:
+        if args.only and args.only not in name:
+            continue
         sess = session(path, threads, spinning, level)
         run(sess, inputs[:2])
         cpus, walls = [], []
