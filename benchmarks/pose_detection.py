@@ -1,6 +1,7 @@
 """Person-detection recall and false positives on hand-labelled frames of vtest.avi, and speed.
 
     python benchmarks/pose_detection.py [--data ../shared/data] [--out benchmarks/results/pose_detection.md]
+        [--models lite full] [--no-detectors]      # only some of HumanPoseNN's rows
 
 Compares the detectors alone (CenterNet at several thresholds, BlazePose's own detector) with the whole of
 HumanPoseNN (detector + landmark model), on single frames and in tracking mode over the whole video.
