@@ -1,6 +1,7 @@
 """Person-detection recall and false positives on hand-labelled frames of vtest.avi, and speed.
 
     python benchmarks/pose_detection.py [--data ../shared/data] [--out benchmarks/results/pose_detection.md]
+        [--models lite full] [--no-detectors]      # only some of HumanPoseNN's rows
 
 Compares the detectors alone (CenterNet at several thresholds, BlazePose's own detector) with the whole of
 HumanPoseNN (detector + landmark model), on single frames and in tracking mode over the whole video.
@@ -29,6 +30,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=os.environ.get("GAITID_DATA", str(ROOT.parent / "shared" / "data")))
     parser.add_argument("--out", help="also write the markdown table here")
+    parser.add_argument("--models", nargs="*", default=["lite", "full"], help="landmark models for HumanPoseNN's rows")
+    parser.add_argument("--no-detectors", action="store_true", help="only HumanPoseNN's rows")
     args = parser.parse_args()
 
     labels = load_labelled_frames(FIXTURE)
@@ -50,17 +53,18 @@ def main() -> None:
             total = total + match_detections(boxes, label.pedestrians, label.partly_hidden)
         rows.append((name, total, 1000 * seconds / len(labels)))
 
-    for threshold in (0.2, 0.3, 0.4, 0.5):
+    for threshold in () if args.no_detectors else (0.2, 0.3, 0.4, 0.5):
         detector = CenterNetDetector(score_threshold=threshold)
         evaluate(f"CenterNet detector alone, score >= {threshold}", lambda f: _boxes(detector.detect(f.image)))
     blazepose = BlazePoseDetector()
-    evaluate("BlazePose detector alone, score >= 0.5", lambda f: _boxes(blazepose.detect(f.image)))
-    for model in ("lite", "full"):
+    if not args.no_detectors:
+        evaluate("BlazePose detector alone, score >= 0.5", lambda f: _boxes(blazepose.detect(f.image)))
+    for model in args.models:
         estimator = HumanPoseNN(model=model)
         evaluate(f"HumanPoseNN ({model}), each frame on its own", lambda f: _people_boxes(estimator.estimate_image(f)))
 
     # Tracking mode: the whole video in order, scored on the labelled frames.
-    for model in ("lite", "full"):
+    for model in args.models:
         estimator = HumanPoseNN(model=model, close_up=False)
         found: dict[int, np.ndarray] = {}
         start = time.perf_counter()

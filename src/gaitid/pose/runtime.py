@@ -65,6 +65,10 @@ def load_onnx(filename: str, threads: int | None = None) -> Any:
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads or default_threads()
     options.inter_op_num_threads = 1
+    # Idle threads sleep instead of spinning: same output, and on a busy machine (load 8-12 on 2 cores)
+    # spinning doubled the detector's CPU time per call (110 against 54 ms with 2 threads), cores that the
+    # landmark, decoding and encoding threads need (benchmarks/RESULTS-pipeline.md, issue 19).
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.log_severity_level = 3
     available = ort.get_available_providers()
     providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
