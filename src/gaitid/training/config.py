@@ -18,12 +18,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gaitid.datasets.casia_b import CASIA_B_TRAIN_SUBJECTS
+from gaitid.datasets.kinect import KINECT_TRAIN_PEOPLE, AugmentConfig
 from gaitid.errors import GaitidError
 
 
 DATASETS = ("casia-b", "kinect")
 #: The training subjects of each dataset's protocol, the default of [data] subjects.
-TRAINING_SUBJECTS = {"casia-b": "001-074", "kinect": "001-100"}
+TRAINING_SUBJECTS: dict[str, tuple[int, ...]] = {"casia-b": CASIA_B_TRAIN_SUBJECTS, "kinect": KINECT_TRAIN_PEOPLE}
 
 
 @dataclass(frozen=True)
@@ -41,7 +43,7 @@ class DataConfig:
 
     @property
     def subject_list(self) -> list[int]:
-        return parse_subjects(self.subjects or TRAINING_SUBJECTS[self.dataset])
+        return parse_subjects(self.subjects) if self.subjects else list(TRAINING_SUBJECTS[self.dataset])
 
 
 @dataclass(frozen=True)
@@ -192,18 +194,15 @@ def _validate_data(data: DataConfig, modality: str) -> None:
         raise GaitidError(f"config [data] {[k for k, v in kinect_only.items() if v]}: kinect settings only")
     if data.views_per_clip < 1:
         raise GaitidError(f"config [data] views_per_clip must be at least 1, got {data.views_per_clip}")
-    from gaitid.datasets.kinect import AugmentConfig
-
     unknown = sorted(set(data.augment) - {f.name for f in dataclasses.fields(AugmentConfig)})
     if unknown:
         raise GaitidError(f"config [data] augment: unknown setting(s) {unknown}")
-    subjects = data.subject_list
-    training = parse_subjects(TRAINING_SUBJECTS[data.dataset])
-    outside = sorted(set(subjects) - set(training))
+    training = TRAINING_SUBJECTS[data.dataset]
+    outside = sorted(set(data.subject_list) - set(training))
     if outside:
         raise GaitidError(
             f"config [data] subjects: {outside[0]:03d} is not a training subject of {data.dataset} "
-            f"(training subjects: {TRAINING_SUBJECTS[data.dataset]}; the others are for testing only)"
+            f"(training subjects: {training[0]:03d}-{training[-1]:03d}; the others are for testing only)"
         )
 
 
