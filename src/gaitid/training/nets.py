@@ -156,7 +156,31 @@ class GaitModelConfig:
 # ----------------------------------------------------------------------------------------------- models
 
 
-class GaitNN(nn.Module):
+class SinglePartHead(nn.Module):
+    """The head of the models whose features are one vector per clip: a linear map to the embedding
+    (one "part"), then the BN-neck classifier. Subclasses set `cfg` (with embed_dim), `fc` and `head`, and
+    define `forward_features`."""
+
+    cfg: Any
+    fc: nn.Module
+    head: PartBNNeck
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def forward_head(self, features: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
+        parts = self.fc(features).unsqueeze(1)
+        return parts if pre_logits else self.head(parts)
+
+    def reset_classifier(self, num_classes: int) -> None:
+        self.head = PartBNNeck(1, self.cfg.embed_dim, num_classes)
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        parts = self.forward_head(self.forward_features(x), pre_logits=True)
+        return {"embedding": parts.flatten(1), "parts": parts, "logits": self.head(parts)}
+
+
+class GaitNN(SinglePartHead):
     """The seed GaitNN: residual CNN per frame -> descriptor -> multi-layer LSTM/GRU -> temporal mean.
 
     The per-frame descriptor is the CNN's global average pool; the recurrent network runs over the frame
@@ -181,16 +205,6 @@ class GaitNN(nn.Module):
         out, _ = self.rnn(desc)
         return out.mean(dim=1)
 
-    def forward_head(self, features: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
-        parts = self.fc(features).unsqueeze(1)
-        return parts if pre_logits else self.head(parts)
-
-    def reset_classifier(self, num_classes: int) -> None:
-        self.head = PartBNNeck(1, self.cfg.embed_dim, num_classes)
-
-    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        parts = self.forward_head(self.forward_features(x), pre_logits=True)
-        return {"embedding": parts.flatten(1), "parts": parts, "logits": self.head(parts)}
 
 
 class GaitSetStrips(nn.Module):

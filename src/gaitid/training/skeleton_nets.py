@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from gaitid.gait.skeleton import GAIT_LIMBS, NUM_GAIT_KEYPOINTS, SkeletonSpec
-from gaitid.training.nets import FrameResNet, PartBNNeck, replace_settings
+from gaitid.training.nets import FrameResNet, PartBNNeck, SinglePartHead, replace_settings
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ class SkeletonModelConfig:
         return replace_settings(self, overrides, {"spec": SkeletonSpec})
 
 
-class SkeletonGaitNN(nn.Module):
+class SkeletonGaitNN(SinglePartHead):
     """Per-frame descriptor -> bidirectional multi-layer GRU -> temporal mean -> linear embedding."""
 
     def __init__(self, cfg: SkeletonModelConfig) -> None:
@@ -83,16 +83,6 @@ class SkeletonGaitNN(nn.Module):
         out, _ = self.rnn(desc.reshape(n, t, -1))
         return out.mean(dim=1)
 
-    def forward_head(self, features: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
-        parts = self.fc(features).unsqueeze(1)
-        return parts if pre_logits else self.head(parts)
-
-    def reset_classifier(self, num_classes: int) -> None:
-        self.head = PartBNNeck(1, self.cfg.embed_dim, num_classes)
-
-    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        parts = self.forward_head(self.forward_features(x), pre_logits=True)
-        return {"embedding": parts.flatten(1), "parts": parts, "logits": self.head(parts)}
 
 
 class TemporalBlock(nn.Module):
