@@ -1,9 +1,14 @@
 """Indexing on Ray: a local cluster of two worker processes (loopback only), one worker killed mid-run;
-every video must still be indexed exactly once, with the same rows as the local run."""
+every video must still be indexed exactly once, with the same rows as the local run.
+
+The archive: the sample clip cut in three parts (always), and where the shared data is found, vtest cut in
+two parts (several walkers, most seen too briefly for a gait window) and four casia-b-rgb clips (three walks
+and the empty scene)."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import threading
 import time
@@ -13,7 +18,9 @@ import numpy as np
 import pytest
 
 from gaitid.batch import IndexFolder, index_archive, list_archive
+from gaitid.datasets.paths import data_root
 from gaitid.pipeline import PipelineOptions
+from gaitid.sources.files import VideoFile, VideoWriter
 
 ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'gaitid[cluster]')")
 
@@ -36,10 +43,46 @@ def _rows(index: Path) -> list[dict]:
     return sorted(table.to_pylist(), key=lambda r: (r["video"], r["track"]))
 
 
+CASIA_CLIPS = ("001-nm-01-090", "001-bg-01-090", "002-nm-01-090", "001-bkgrd-090")
+VTEST_PARTS = {"street/vtest-a.mp4": (0, 40), "street/vtest-b.mp4": (40, 80)}
+
+
+def _real_clips(root: Path) -> list[str]:
+    """vtest's parts and the casia-b-rgb clips under `root`, as far as the shared data has them."""
+    made = []
+    vtest = data_root() / "media" / "vtest.avi"
+    if vtest.is_file():
+        (root / "street").mkdir(parents=True)
+        writers = {name: VideoWriter(root / name, 10.0, 768, 576) for name in VTEST_PARTS}
+        with VideoFile(vtest) as video:
+            for frame in video:
+                if frame.index >= max(end for _, end in VTEST_PARTS.values()):
+                    break
+                for name, (first, end) in VTEST_PARTS.items():
+                    if first <= frame.index < end:
+                        writers[name].write(frame.image)
+        for writer in writers.values():
+            writer.close()
+        made += [str(root / name) for name in VTEST_PARTS]
+    clips = [data_root() / "casia-b-rgb" / f"{name}.avi" for name in CASIA_CLIPS]
+    if all(clip.is_file() for clip in clips):
+        (root / "casia").mkdir(parents=True)
+        for clip in clips:
+            shutil.copyfile(clip, root / "casia" / clip.name)
+        made += [str(root / "casia" / clip.name) for clip in clips]
+    return made
+
+
 def test_a_killed_worker_leaves_every_video_indexed_exactly_once(sample_index: tuple[Path, Path, int], tmp_path: Path) -> None:
-    archive, local_index, _ = sample_index  # indexed locally, by two worker processes
-    videos = [v for v in list_archive([str(archive)]) if "part" in v.path]
+    archive, sample_local, _ = sample_index  # the sample parts indexed locally, by two worker processes
     options = PipelineOptions(threads=1)  # as each of the two local workers had
+    real = _real_clips(tmp_path / "real")
+    real_local = tmp_path / "real.idx"
+    if real:
+        index_archive(list_archive([str(tmp_path / "real")]), str(real_local), options, workers=2)
+    videos = [v for v in list_archive([str(archive)]) if "part" in v.path]
+    videos += list_archive([str(tmp_path / "real")]) if real else []
+    assert len(videos) == 3 + len(real)
 
     killed: list[int] = []
 
@@ -63,11 +106,13 @@ def test_a_killed_worker_leaves_every_video_indexed_exactly_once(sample_index: t
     finally:
         ray.shutdown()
     assert killed, "no index_video task was seen running: nothing was killed"
-    assert sorted(s.status for s in run.ran) == ["done"] * 3
+    assert sorted(s.status for s in run.ran) == ["done"] * len(videos)
     records = IndexFolder(tmp_path / "ray").records()
-    assert len(records) == 3 and all(r.status == "done" for r in records.values())
-    assert len(list((tmp_path / "ray" / "videos").iterdir())) == 3  # no stray or doubled file
-    local, remote = _rows(local_index), _rows(tmp_path / "ray")
+    assert len(records) == len(videos) and all(r.status == "done" for r in records.values())
+    assert len(list((tmp_path / "ray" / "videos").iterdir())) == len(videos)  # no stray or doubled file
+    local = _rows(sample_local) + (_rows(real_local) if real else [])
+    local.sort(key=lambda r: (r["video"], r["track"]))
+    remote = _rows(tmp_path / "ray")
     assert [(r["video"], r["track"], r["first_frame"], r["last_frame"], r["windows"]) for r in remote] == [
         (r["video"], r["track"], r["first_frame"], r["last_frame"], r["windows"]) for r in local
     ]

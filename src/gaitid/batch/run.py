@@ -140,5 +140,9 @@ def _run_pool(
                             finished(_failed(IndexFolder(index_dir), video, video_id(video.path), message, time.perf_counter()))
                         else:
                             queue.append(video)
+                    except Exception as error:  # noqa: BLE001 - index_video records its own failures; anything else
+                        # (a result that could not be sent back) fails this video alone, never the whole run
+                        message = f"{type(error).__name__}: {' '.join(str(error).split())}"
+                        finished(_failed(IndexFolder(index_dir), video, video_id(video.path), message, time.perf_counter()))
             if broken:  # every video of a broken pool ends with BrokenProcessPool: those not finished go again
                 continue

@@ -112,16 +112,10 @@ def index_video(video: ArchiveVideo, index_dir: str, options: PipelineOptions) -
         return _failed(folder, video, vid, f"{video.path}: {error.strerror or error}", started)
     except Exception as error:  # noqa: BLE001 - a decoder or model failure of this one video: recorded, the rest go on
         return _failed(folder, video, vid, f"{type(error).__name__}: {error}", started)
-    rows = []
-    for state in sorted(walkers.states.values(), key=lambda s: s.track_id):
-        jpeg, frame_index, when, box = thumbnails.jpeg(state.track_id)
-        vectors = np.asarray(state.vectors, np.float32).reshape(len(state.vectors), -1)
-        rows.append(TrackRow(
-            track=state.track_id, first_frame=state.first_frame, last_frame=state.last_frame,
-            first_time=state.first_time, last_time=state.last_time, frames=state.frames,
-            usable_frames=state.usable, window_vectors=vectors, thumbnail=jpeg, thumbnail_frame=frame_index,
-            thumbnail_time=when, thumbnail_box=box,
-        ))
+    try:
+        rows = _track_rows(walkers, thumbnails)
+    except Exception as error:  # noqa: BLE001 - as above: this video recorded as failed, never the whole run
+        return _failed(folder, video, vid, f"{type(error).__name__}: {error}", started)
     seconds = time.perf_counter() - started
     record = VideoRecord(
         vid, video.path, video.camera, video.start_time, "done", None, len(rows), run.run.frames,
@@ -129,6 +123,21 @@ def index_video(video: ArchiveVideo, index_dir: str, options: PipelineOptions) -
     )
     folder.write_video(record, rows)
     return VideoSummary(vid, video.path, "done", len(rows), run.run.frames, seconds, None, os.getpid())
+
+
+def _track_rows(walkers, thumbnails: Thumbnails) -> list[TrackRow]:  # type: ignore[no-untyped-def]
+    """One row per track; a track seen too briefly for a gait window has no window vectors (0 rows)."""
+    rows = []
+    for state in sorted(walkers.states.values(), key=lambda s: s.track_id):
+        jpeg, frame_index, when, box = thumbnails.jpeg(state.track_id)
+        vectors = np.asarray(state.vectors, np.float32) if state.vectors else np.zeros((0, 0), np.float32)
+        rows.append(TrackRow(
+            track=state.track_id, first_frame=state.first_frame, last_frame=state.last_frame,
+            first_time=state.first_time, last_time=state.last_time, frames=state.frames,
+            usable_frames=state.usable, window_vectors=vectors, thumbnail=jpeg, thumbnail_frame=frame_index,
+            thumbnail_time=when, thumbnail_box=box,
+        ))
+    return rows
 
 
 def _failed(folder: IndexFolder, video: ArchiveVideo, vid: str, error: str, started: float) -> VideoSummary:
