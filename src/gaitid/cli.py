@@ -690,14 +690,20 @@ def _add_search(sub: argparse._SubParsersAction) -> None:
         "search",
         parents=[_gallery_arguments()],
         help="where else does this walker appear? search an index made by gaitid index",
-        description="Rank the tracks of an index where a person of the gallery, an indexed track or a vector "
+        description="Rank the tracks of an index where a person of the gallery, a walker of a video or a vector "
         "walks, with calibrated scores: a track is listed when the estimated rate of strangers scoring as "
         "high is at most --fpir, so the end of the list means no more appearances.",
     )
     p.add_argument("--index", required=True, metavar="PATH", help="the index folder made by gaitid index")
     p.add_argument("--person", metavar="NAME", help="a person enrolled in the gallery")
-    p.add_argument("--video", metavar="FILE", help="an indexed video whose --track to search for")
-    p.add_argument("--track", type=int, metavar="ID", help="the track of --video (gaitid search lists them)")
+    p.add_argument(
+        "--video", metavar="FILE",
+        help="search for a walker of this video: an indexed one, or a new clip (run through the pipeline here)",
+    )
+    p.add_argument(
+        "--track", type=int, metavar="ID",
+        help="the walker's track in --video (gaitid search and gaitid track list them; default: its only walker)",
+    )
     p.add_argument("--vector", metavar="FILE", help="a .npy file of one (d,) or several (n, d) vectors of one walker")
     p.add_argument("--top", type=int, default=20, metavar="N", help="appearances to show (default 20)")
     p.add_argument(

@@ -4,6 +4,7 @@ twice under two cameras, and a broken file; then the commands' answers to bad in
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -57,17 +58,40 @@ def test_search_for_a_track_finds_the_walker_again_under_the_other_camera(indexe
     assert "no more appearances" in capsys.readouterr().err
 
 
+def test_search_for_the_walker_of_a_new_clip_runs_it_through_the_pipeline(indexed: tuple[Path, Path], tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    root, index = indexed
+    clip = tmp_path / "suspect.mp4"  # not in the index: the same footage as gate/part0.mp4 under another name
+    shutil.copyfile(root / "gate" / "part0.mp4", clip)
+    assert main(["search", "--index", str(index), "--video", str(clip)]) == 2  # two walkers: which one?
+    err = capsys.readouterr().err
+    assert "suspect.mp4 is not in the index" in err
+    assert "2 walkers were seen long enough" in err and "track 1: frames 0-54" in err and "with --track ID" in err
+    tracks = IndexFolder(index).all_tracks(["video", "track", "windows"]).to_pylist()
+    longest = max((t for t in tracks if t["video"].endswith("/part0.mp4")), key=lambda t: t["windows"])
+    out_json = tmp_path / "found.json"
+    argv = ["search", "--index", str(index), "--video", str(clip), "--track", str(longest["track"]), "--json", str(out_json)]
+    assert main(argv) == 0
+    assert "no more appearances" in capsys.readouterr().err
+    appearances = json.loads(out_json.read_text())["appearances"]
+    first = appearances[0]  # the same walker's indexed copy
+    assert first["video"].endswith("/gate/part0.mp4") and first["track"] == longest["track"] and first["score"] >= 0.99
+    assert any(a["camera"] == "hall" for a in appearances)  # and again under the other camera
+    assert not any("suspect" in r.video for r in IndexFolder(index).records().values())  # the index is unchanged
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["search", "--index", "{index}"], "give one of --person NAME, --video FILE --track ID or --vector FILE"),
+        (["search", "--index", "{index}"], "give one of --person NAME, --video FILE [--track ID] or --vector FILE"),
         (["search", "--index", "{index}", "--person", "a", "--vector", "v.npy"], "give one of"),
-        (["search", "--index", "{index}", "--video", "x.mp4"], "--video and --track go together"),
+        (["search", "--index", "{index}", "--person", "a", "--track", "1"], "--track goes with --video"),
+        (["search", "--index", "{index}", "--video", "{tmp}/x.mp4"], "x.mp4"),
+        (["search", "--index", "{index}", "--video", "{tmp}/q.npy", "--track", "1"], "not a readable video"),
+        (["search", "--index", "{index}", "--video", "{root}/gate/part0.mp4", "--track", "99"], "has no track 99"),
         (["search", "--index", "{index}", "--vector", "{tmp}/none.npy"], "none.npy: no such file"),
         (["search", "--index", "{index}", "--vector", "{tmp}/q.npy", "--top", "0"], "--top must be at least 1"),
         (["search", "--index", "{index}", "--vector", "{tmp}/q.npy", "--json", "{tmp}/out.txt"], "must end in .json"),
         (["search", "--index", "{tmp}", "--vector", "{tmp}/q.npy"], "not a gaitid index"),
-        (["search", "--index", "{index}", "--video", "{tmp}/q.npy", "--track", "1"], "not in the index"),
         (["index", "{tmp}/nothing-here", "--index", "{tmp}/i"], "no such file or folder"),
         (["index", "{tmp}", "--index", "{tmp}/i", "--workers", "0"], "--workers must be at least 1"),
         (["index", "{tmp}", "--index", "{tmp}/q.npy"], "not a folder"),
@@ -80,7 +104,7 @@ def test_bad_input_is_one_line_and_status_2(indexed: tuple[Path, Path], tmp_path
     np.save(tmp_path / "q.npy", np.ones(4, np.float32))
     (tmp_path / "busy").mkdir()
     (tmp_path / "busy" / "mine.txt").write_text("x")
-    argv = [a.format(index=indexed[1], tmp=tmp_path) for a in argv]
+    argv = [a.format(index=indexed[1], tmp=tmp_path, root=indexed[0]) for a in argv]
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("gaitid: error: ") and err.count("\n") == 1 and message in err

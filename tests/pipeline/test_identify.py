@@ -109,7 +109,7 @@ def test_a_stranger_comes_out_unknown(gallery: Path, tmp_path: Path, media_dir: 
 def test_enrolment_needs_a_choice_when_several_walk(gallery: Path, capsys) -> None:
     assert gaitid("enroll", "someone", SAMPLE, "--frames", "0:80", gallery=gallery) == 2
     error = capsys.readouterr().err
-    assert "2 walkers could be enrolled" in error and "--track" in error and "track 2: frames 0-79" in error
+    assert "2 walkers were seen long enough for a gait window" in error and "--track" in error and "track 2: frames 0-79" in error
 
 
 def test_enrolment_of_a_walk_too_short_says_how_much_is_needed(gallery: Path, capsys) -> None:

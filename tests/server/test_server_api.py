@@ -183,7 +183,7 @@ def test_enrolment_of_a_video_with_two_walkers_asks_for_a_track(client_for, make
     client = client_for(make_gallery())
     job = client.post("/api/people", files=_video(), data={"name": "carol", "frames": "0:40"}, headers=AUTH).json()
     done = wait_job(client, job)
-    assert done["status"] == "failed" and "2 walkers could be enrolled" in done["error"]
+    assert done["status"] == "failed" and "2 walkers were seen long enough for a gait window" in done["error"]
     assert "track field" in done["error"] and "--" not in done["error"]  # the API's words, not the CLI's
     assert "walk.mp4" in done["error"] and str(client.app.state.service.uploads) not in done["error"]
     assert sorted(t["id"] for t in done["tracks"]) == [1, 2]

@@ -56,6 +56,8 @@ def test_a_walker_of_the_index_and_vectors_are_searched_for(client_for, make_gal
     assert result["query"] == f"walk.mp4 track {WALKER_TRACK}"
     assert len(result["appearances"]) == 1 and result["more"] == 1  # the two other copies, not itself
     assert all((a["video_id"], a["track"]) != (archive["ids"]["walk"], WALKER_TRACK) for a in result["appearances"])
+    alone = client.post("/api/search", json={"video_id": archive["ids"]["link"]}, headers=AUTH).json()  # its only walker
+    assert alone["query"] == "link.mp4 track 1" and ("gate/walk.mp4", WALKER_TRACK) in {(a["video"], a["track"]) for a in alone["appearances"]}
     vectors = archive["walker"][:2].tolist()
     result = client.post("/api/search", json={"vectors": vectors, "fpir": 0.001}, headers=AUTH).json()
     assert result["target_fpir"] == 0.001 and (("gate/walk.mp4", WALKER_TRACK) in {(a["video"], a["track"]) for a in result["appearances"]})
@@ -78,10 +80,11 @@ def test_a_new_generation_of_the_vector_index_is_searched_once_committed(client_
         ({"person": "nobody"}, 404, "nobody"),
         ({}, 422, "give one of person"),
         ({"person": "walker", "vectors": [[1.0]]}, 422, "give one of person"),
-        ({"video_id": "0" * 20}, 422, "go together"),
+        ({"track": 1}, 422, "track goes with video_id"),
         ({"video_id": "0" * 20, "track": 1}, 404, "no indexed video"),
         ({"video_id": "../../etc/passwd", "track": 1}, 422, "pattern"),
         ({"video_id": "walk", "track": 99}, 422, "walk.mp4 has no track 99"),
+        ({"video_id": "walk"}, 422, "2 tracks with a gait window"),
         ({"vectors": [[1.0, 2.0]]}, 422, "windows of"),
         ({"vectors": [[0.5] * 1024, [0.5] * 1023]}, 422, "windows of"),
         ({"vectors": [[1e300] * 1024]}, 422, "finite"),

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gaitid.batch.store import IndexFolder, video_id
+from gaitid.batch.store import IndexFolder, IndexSettings, video_id
 from gaitid.batch.vectors import VectorIndex, open_vectors
 from gaitid.errors import GaitidError, InputError
 from gaitid.gallery import Gallery
@@ -114,29 +114,66 @@ def person_query(gallery: Gallery, name: str, model: str) -> Query:
     return Query(np.stack(vectors).astype(np.float32), model, f"person {name}")
 
 
-def track_query(folder: IndexFolder, video: str, track: int) -> Query:
-    """An indexed track's window vectors (the video as it was given to gaitid index)."""
-    path = str(Path(video).resolve())
-    vid = video_id(path)
+def is_indexed(folder: IndexFolder, video: str) -> bool:
+    """Whether the video file (as it was given to gaitid index) is in the index, indexed or failed."""
+    return video_id(str(Path(video).resolve())) in folder.records()
+
+
+def track_query(folder: IndexFolder, video: str, track: int | None) -> Query:
+    """An indexed track's window vectors (the video as it was given to gaitid index; track None: its only
+    walker with a gait window)."""
+    vid = video_id(str(Path(video).resolve()))
     if vid not in folder.records():
         raise InputError(f"{video}: not in the index {folder.path}")
     return indexed_track_query(folder, vid, track, video)
 
 
-def indexed_track_query(folder: IndexFolder, vid: str, track: int, name: str) -> Query:
-    """The window vectors of track `track` of the indexed video `vid`; `name`: the video in messages."""
+def indexed_track_query(folder: IndexFolder, vid: str, track: int | None, name: str) -> Query:
+    """The window vectors of track `track` of the indexed video `vid` (None: its only walker with a gait
+    window); `name`: the video in messages."""
     record = folder.records().get(vid)
     if record is None:
         raise InputError(f"{name}: not in the index")
     if record.status != "done":
         raise InputError(f"{name}: failed to index ({record.error})")
     table = folder.tracks(vid, ["track", "window_vectors", "model"]).to_pylist()
+    if track is None:
+        walkers = [r["track"] for r in table if r["window_vectors"]]
+        if len(walkers) != 1:
+            listed = ", ".join(str(t) for t in walkers) or "none"
+            raise InputError(f"{name} has {len(walkers)} tracks with a gait window ({listed}): say which track to search for")
+        track = walkers[0]
     rows = [r for r in table if r["track"] == track]
     if not rows:
         raise InputError(f"{name} has no track {track} in the index; its tracks: {', '.join(str(r['track']) for r in table) or 'none'}")
     if not rows[0]["window_vectors"]:
         raise InputError(f"{name} track {track} is too short to search for (no gait window)")
     return Query(np.asarray(rows[0]["window_vectors"], np.float32), rows[0]["model"], f"{Path(name).name} track {track}", (vid, track))
+
+
+def clip_query(path: str, track: int | None, settings: IndexSettings) -> Query:
+    """A walker of a video that is not in the index (a new clip of the person sought): the video is run
+    through the pipeline with the index's settings, and its track `track` (None: its only walker with a gait
+    window) gives the window vectors."""
+    from gaitid.batch.task import MAX_WINDOWS
+    from gaitid.pipeline import PipelineOptions, analyse, choose_walker, encoder_for, walkers_for
+    from gaitid.pipeline.walkers import WindowSpec
+
+    options = PipelineOptions(
+        pose_model=settings.pose_model, detect_interval=settings.detect_interval, modality=settings.modality,
+        window=WindowSpec(size=settings.window, stride=settings.stride),
+    )
+    encoder = encoder_for(options)
+    if encoder.model != settings.model:
+        raise InputError(
+            f"the index holds vectors of the gait model {settings.model!r}, this installation's is {encoder.model!r}: "
+            f"index {path} too (gaitid index {path} --index ...), then search for its track"
+        )
+    run = analyse(path, walkers_for(options, encoder, None, max_windows=MAX_WINDOWS), options)
+    if run.run.error is not None:
+        raise run.run.error
+    state = choose_walker(run, track)
+    return Query(np.asarray(state.vectors, np.float32), run.model, f"{Path(path).name} track {state.track_id}")
 
 
 def vector_query(path: str, model: str, dim: int) -> Query:

@@ -105,16 +105,19 @@ def run_search(
     gallery_path: str | None = None,
     key_file: str | None = None,
 ) -> int:
-    """Search the index for a person of the gallery, an indexed track or vectors; print the appearances."""
-    from gaitid.batch import IndexFolder, person_query, result_json, search_index, track_query, vector_query
+    """Search the index for a person of the gallery, a walker of a video (indexed, or run through the pipeline
+    here) or vectors; print the appearances."""
+    from gaitid.batch import (
+        IndexFolder, clip_query, is_indexed, person_query, result_json, search_index, track_query, vector_query,
+    )
     from gaitid.batch.report import report_html
     from gaitid.batch.search import ending_text
 
     chosen = [name for name, given in (("--person", person), ("--video", video), ("--vector", vector)) if given is not None]
     if len(chosen) != 1:
-        raise InputError("give one of --person NAME, --video FILE --track ID or --vector FILE")
-    if (video is None) != (track is None):
-        raise InputError("--video and --track go together: the track of that video to search for")
+        raise InputError("give one of --person NAME, --video FILE [--track ID] or --vector FILE")
+    if track is not None and video is None:
+        raise InputError("--track goes with --video: the track of that video to search for")
     if top < 1:
         raise InputError(f"--top must be at least 1, got {top}")
     folder = IndexFolder(index)
@@ -131,8 +134,19 @@ def run_search(
     try:
         if person is not None:
             query = person_query(gallery, person, settings.model)
-        elif video is not None:
+        elif video is not None and is_indexed(folder, video):
             query = track_query(folder, video, track)
+        elif video is not None:
+            from gaitid.pipeline import SeveralWalkers
+            from gaitid.sources.files import VideoFile
+
+            with VideoFile(video):  # a readable video, before announcing the run
+                pass
+            print(f"{video} is not in the index: finding its walkers with the index's settings", file=sys.stderr)
+            try:
+                query = clip_query(video, track, settings)
+            except SeveralWalkers as several:
+                raise InputError(f"{several} with --track ID (gaitid track {video} --out tracked.mp4 shows them)") from None
         else:
             from gaitid.batch import open_vectors
 

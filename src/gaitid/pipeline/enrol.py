@@ -92,4 +92,4 @@ def choose_walker(result: WalkRun, track: int | None) -> WalkerState:
         f"{s.first_box[2]:.0f} y={s.first_box[1]:.0f}-{s.first_box[3]:.0f}, {windows_text(s.windows)}"
         for s in walkers
     )
-    raise SeveralWalkers(f"{result.source}: {len(walkers)} walkers could be enrolled ({listing}); choose one")
+    raise SeveralWalkers(f"{result.source}: {len(walkers)} walkers were seen long enough for a gait window ({listing}); choose one")

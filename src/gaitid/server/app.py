@@ -153,7 +153,10 @@ class SearchIn(BaseModel):
     video_id: str | None = Field(
         default=None, pattern=VIDEO_ID_PATTERN, description="search for a walker of the index: their video's id..."
     )
-    track: int | None = Field(default=None, ge=0, le=2**31 - 1, description="...and track (as a result gives them)")
+    track: int | None = Field(
+        default=None, ge=0, le=2**31 - 1,
+        description="...and track (as a result gives them; default: the video's only walker with a gait window)",
+    )
     vectors: list[list[float]] | None = Field(
         default=None, min_length=1, max_length=MAX_QUERY_WINDOWS,
         description="search for the walker of these gait vectors (windows of the index's model)",
@@ -165,11 +168,11 @@ class SearchIn(BaseModel):
 
     @model_validator(mode="after")
     def one_query(self) -> "SearchIn":
+        if self.track is not None and self.video_id is None:
+            raise ValueError("track goes with video_id: the track of that indexed video to search for")
         given = [name for name in ("person", "video_id", "vectors") if getattr(self, name) is not None]
         if len(given) != 1:
-            raise ValueError("give one of person, video_id (with track) or vectors")
-        if (self.video_id is None) != (self.track is None):
-            raise ValueError("video_id and track go together: the track of that indexed video to search for")
+            raise ValueError("give one of person, video_id (and track) or vectors")
         return self
 
 

@@ -120,7 +120,7 @@ class Archive:
                 raise VideoNotFound(f"no indexed video {video_id!r}")
             if record.status != "done":
                 raise ArchiveConflict(f"video {video_id} could not be indexed: it has no tracks to search for")
-            query = indexed_track_query(self.folder, video_id, int(track or 0), self.display_name(record.video))
+            query = indexed_track_query(self.folder, video_id, track, self.display_name(record.video))
         else:
             if any(len(window) != index.info.dim for window in vectors or [[]]):
                 raise InputError(f"vectors: expected windows of {index.info.dim} numbers each (the index's)")
