@@ -16,7 +16,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "gaitid"
 
-INFERENCE = ("types", "errors", "outputs", "sources", "pose", "tracking", "gait", "gallery")
+INFERENCE = ("types", "errors", "stopping", "outputs", "sources", "pose", "tracking", "gait", "gallery")
 TRAINING = ("training", "evaluation", "datasets")
 APPLICATIONS = ("pipeline", "commands", "server", "cli")
 

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from gaitid import __version__
+from gaitid import __version__, stopping
 from gaitid.errors import GaitidError
 
 EXIT_USAGE = 2
@@ -770,20 +770,31 @@ class Terminated(KeyboardInterrupt):
 
 def _terminate(signum: int, frame: object) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)  # one is enough: let the outputs be written undisturbed
-    raise Terminated()
+    if not stopping.request():  # a run over frames stops at its next frame; anything else is interrupted
+        raise Terminated()
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    if stopping.requested() or not stopping.request():  # a second Ctrl-C does not wait for the next frame
+        raise KeyboardInterrupt()
 
 
 @contextlib.contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
+def _signals_stop_runs() -> Iterator[None]:
+    """Ctrl-C and SIGTERM stop a run over frames at its next frame (gaitid.stopping), and interrupt anything
+    else as Ctrl-C does."""
     if threading.current_thread() is not threading.main_thread():
         yield  # signal handlers can only be set from the main thread
         return
-    previous = signal.getsignal(signal.SIGTERM)
+    previous = {number: signal.getsignal(number) for number in (signal.SIGTERM, signal.SIGINT)}
     signal.signal(signal.SIGTERM, _terminate)
+    if previous[signal.SIGINT] is signal.default_int_handler:  # not where the caller chose to ignore it
+        signal.signal(signal.SIGINT, _interrupt)
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+        for number, handler in previous.items():
+            signal.signal(number, handler if handler is not None else signal.SIG_DFL)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -793,7 +804,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not hasattr(args, "run"):
             parser.print_help(sys.stderr)
             return EXIT_USAGE
-        with _sigterm_as_interrupt():
+        with _signals_stop_runs():
             return int(args.run(args))
     except GaitidError as error:
         print(f"gaitid: error: {printable(str(error))}", file=sys.stderr)

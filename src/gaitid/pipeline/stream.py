@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from queue import Full, Queue
 from typing import Protocol
 
+from gaitid import stopping
 from gaitid.errors import GaitidError, InputError
 from gaitid.tracking import Tracker
 from gaitid.types import Frame, FramePeople
@@ -127,11 +128,15 @@ def run_stream(
     frames = source if getattr(source, "is_live", False) else prefetched(source)  # live: its own reader
     stream = track_frames(frames, estimator, tracker)
     try:
-        for frame, people in stream:
-            on_frame(frame, people)
-            count += 1
-            if bar is not None:
-                bar.update(1)
+        with stopping.checked():  # the command line's Ctrl-C and SIGTERM: a flag checked here, not an exception
+            for frame, people in stream:
+                on_frame(frame, people)
+                count += 1
+                if bar is not None:
+                    bar.update(1)
+                if stopping.requested():
+                    break
+            interrupted = stopping.requested()  # also when a live source's wait ended for it
     except KeyboardInterrupt:
         interrupted = True
     except GaitidError as failure:

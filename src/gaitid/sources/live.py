@@ -20,6 +20,7 @@ import av
 import cv2
 import numpy as np
 
+from gaitid import stopping
 from gaitid.errors import InputError
 from gaitid.types import Frame
 
@@ -230,11 +231,14 @@ class LiveSource:
     def read(self, timeout: float | None = None) -> Frame | None:
         """The newest frame not yet read, waiting up to `timeout` seconds (forever if None) for one.
 
-        Returns None on timeout or after close(); raises InputError once the source has given up.
+        Returns None on timeout, after close() or on a stop request (gaitid.stopping); raises InputError once
+        the source has given up.
         """
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._condition:
             while self._latest is None and self._error is None and not self._stop.is_set() and self._thread.is_alive():
+                if stopping.requested():  # Ctrl-C or SIGTERM while the camera sends nothing
+                    return None
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
                     return None
