@@ -38,6 +38,17 @@ def test_every_video_is_indexed_once_and_a_failure_is_recorded(indexed: tuple[Pa
     assert len(IndexFolder(index).all_tracks(["track"])) == len(tracks)
 
 
+def test_the_progress_bar_counts_bytes_of_video_and_videos(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """Its time left holds for archives of videos of any length: a long video weighs what its file weighs."""
+    (tmp_path / "cam").mkdir()
+    (tmp_path / "cam" / "short.mp4").write_bytes(b"\x00" * 1000)
+    (tmp_path / "cam" / "long.mp4").write_bytes(b"\x00" * 3000)
+    assert main(["index", str(tmp_path / "cam"), "--index", str(tmp_path / "idx"), "--workers", "1"]) == 2  # neither reads
+    last = capsys.readouterr().err.replace("\r", "\n").split("\n")
+    bars = [line for line in last if "videos]" in line]
+    assert bars and "2/2 videos" in bars[-1] and "3.91k/3.91k" in bars[-1] and "100%" in bars[-1]
+
+
 def test_search_for_a_track_finds_the_walker_again_under_the_other_camera(indexed: tuple[Path, Path], tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     root, index = indexed
     tracks = IndexFolder(index).all_tracks(["video", "track", "windows"]).to_pylist()

@@ -70,12 +70,12 @@ def index_archive(
     workers: int = 1,
     ray_address: str | None = None,
     retry_failed: bool = False,
-    on_start: Callable[[int, int], None] | None = None,
+    on_start: Callable[[list[ArchiveVideo], int], None] | None = None,
     on_done: Callable[[VideoSummary], None] | None = None,
     retries: int = RETRIES,
 ) -> IndexRun:
-    """Index `videos` into `index_dir` (see the module doc). on_start(to_run, skipped) is called once the
-    work is known; on_done(summary) after each video."""
+    """Index `videos` into `index_dir` (see the module doc). on_start(videos to run, number skipped) is called
+    once the work is known; on_done(summary) after each video."""
     if workers < 1:
         raise InputError(f"--workers must be at least 1, got {workers}")
     folder = IndexFolder(index_dir)
@@ -83,7 +83,7 @@ def index_archive(
     pending = to_do(folder, videos, retry_failed)
     skipped = len(videos) - len(pending)
     if on_start is not None:
-        on_start(len(pending), skipped)
+        on_start(pending, skipped)
     started = time.perf_counter()
     options = replace(options, progress=False)
     done: list[VideoSummary] = []

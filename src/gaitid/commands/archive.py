@@ -3,6 +3,7 @@ call gaitid.batch, show progress and print the results; gaitid.batch itself prin
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -23,8 +24,6 @@ def run_index(
 ) -> int:
     """Index the videos of `inputs` into the folder `index`; one line per failed video, a summary at the end.
     Exit status 2 when any of the videos is recorded as failed in the index (after all were tried)."""
-    import os
-
     from gaitid.batch import IndexFolder, index_archive, list_archive, video_id
 
     check_threads(options.detect_interval, options.threads)
@@ -37,17 +36,23 @@ def run_index(
     check_output(folder.path / "index.json")  # a place where the index can be written, before any work
     videos = list_archive(inputs, manifest)
     bar = None
+    finished = 0
+    sizes: dict[str, int] = {}  # the bar counts bytes of video: its time left holds for videos of any length
 
-    def started(to_run: int, skipped: int) -> None:
+    def started(to_run: list, skipped: int) -> None:  # type: ignore[type-arg]
         nonlocal bar
         if skipped:
             print(f"{counted(skipped, 'video')} already indexed: skipped", file=sys.stderr)
         if options.progress and to_run:
             from tqdm import tqdm
 
-            bar = tqdm(total=to_run, unit="video", file=sys.stderr, dynamic_ncols=True)
+            sizes.update({v.path: _size(v.path) for v in to_run})
+            bar = tqdm(total=sum(sizes.values()), unit="B", unit_scale=True, unit_divisor=1024, file=sys.stderr,
+                       dynamic_ncols=True, postfix=f"0/{len(to_run)} videos")
 
     def done(summary) -> None:  # type: ignore[no-untyped-def]
+        nonlocal finished
+        finished += 1
         if summary.status == "failed":
             line = f"{summary.video}: failed: {summary.error}"
             if bar is not None:
@@ -55,7 +60,8 @@ def run_index(
             else:
                 print(line, file=sys.stderr)
         if bar is not None:
-            bar.update(1)
+            bar.set_postfix_str(f"{finished}/{len(sizes)} videos", refresh=False)
+            bar.update(sizes.get(summary.video, 0))
 
     try:
         run = index_archive(
@@ -89,6 +95,13 @@ def run_index(
             f"the index); gaitid index --retry-failed tries them again"
         )
     return 0
+
+
+def _size(path: str) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0  # it fails when indexed, with its own error
 
 
 def run_search(
