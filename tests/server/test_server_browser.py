@@ -168,3 +168,12 @@ def test_search_the_archive_and_play_the_moment(loopback_server, make_gallery, a
     playable.locator("button.where-else").click()  # the walker of that result, searched for in turn
     expect(page.locator("#search-status")).to_contain_text("walk.mp4 track 2: 2 appearances", timeout=LONG)
     expect(cards).to_have_count(2)
+    # a clip of the walker that is not in the archive, uploaded: analysed, then searched for
+    clip = tmp_path / "suspect.mp4"
+    shutil.copy(WALK_VIDEO, clip)
+    page.set_input_files("#search-clip-form input[name=video]", str(clip))
+    page.fill("#search-clip-form input[name=track]", "2")
+    page.click("#search-clip-form button")
+    expect(page.locator("#search-status")).to_contain_text("suspect.mp4 track 2: 3 appearances", timeout=LONG)
+    expect(cards).to_have_count(3)
+    expect(playable).to_contain_text("gate/walk.mp4")

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from server_helpers import AUTH, TOKEN, WALKER_TRACK
+from server_helpers import AUTH, TOKEN, WALKER_TRACK, wait_job
 
 from server_helpers import index_track, index_video
 
@@ -61,6 +61,36 @@ def test_a_walker_of_the_index_and_vectors_are_searched_for(client_for, make_gal
     vectors = archive["walker"][:2].tolist()
     result = client.post("/api/search", json={"vectors": vectors, "fpir": 0.001}, headers=AUTH).json()
     assert result["target_fpir"] == 0.001 and (("gate/walk.mp4", WALKER_TRACK) in {(a["video"], a["track"]) for a in result["appearances"]})
+
+
+def test_the_walker_of_an_uploaded_clip_is_searched_for(client_for, make_gallery, archive) -> None:  # type: ignore[no-untyped-def]
+    from gaitid.samples import WALK_VIDEO
+
+    client = _client(client_for, make_gallery, archive)
+    clip = {"video": ("suspect.mp4", WALK_VIDEO.read_bytes(), "video/mp4")}
+    several = wait_job(client, client.post("/api/search/video", files=clip, data={"frames": "0:80"}, headers=AUTH).json())
+    assert several["status"] == "failed" and "with the form's track field" in several["error"]
+    assert {t["id"] for t in several["tracks"]} >= {WALKER_TRACK}  # the tracks to choose from
+    job = client.post("/api/search/video", files=clip, data={"frames": "0:80", "track": WALKER_TRACK}, headers=AUTH)
+    assert job.status_code == 202 and job.json()["kind"] == "search"
+    done = wait_job(client, job.json())
+    assert done["status"] == "done", done["error"]
+    result = done["result"]
+    assert result["query"] == f"suspect.mp4 track {WALKER_TRACK}"
+    found = {(a["video"], a["track"]) for a in result["appearances"]}
+    assert {("gate/walk.mp4", WALKER_TRACK), ("copy.mp4", 1), ("gate/link.mp4", 1)} <= found
+    assert not any(video.startswith("hall/") for video, _ in found), "a stranger was found"
+    assert IndexFolder(archive["index"]).records().keys() == set(archive["ids"].values()) | {
+        vid for vid, r in IndexFolder(archive["index"]).records().items() if "casia-" in r.video
+    }  # the clip was not added to the index
+
+
+def test_a_clip_search_needs_an_index(client_for, make_gallery) -> None:  # type: ignore[no-untyped-def]
+    from gaitid.samples import WALK_VIDEO
+
+    client = client_for(make_gallery("walker"))
+    response = client.post("/api/search/video", files={"video": ("a.mp4", WALK_VIDEO.read_bytes(), "video/mp4")}, headers=AUTH)
+    assert response.status_code == 404 and "no archive index" in response.json()["detail"]
 
 
 def test_a_new_generation_of_the_vector_index_is_searched_once_committed(client_for, make_gallery, archive) -> None:  # type: ignore[no-untyped-def]

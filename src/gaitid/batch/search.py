@@ -30,6 +30,7 @@ from gaitid.errors import GaitidError, InputError
 from gaitid.gallery import Gallery
 from gaitid.gallery.cohort import Cohort
 from gaitid.gallery.evidence import TrackEvidence
+from gaitid.pipeline import PipelineOptions, WalkRun, choose_walker
 from gaitid.sources.archive import moment
 from gaitid.types import Embedding
 
@@ -151,29 +152,47 @@ def indexed_track_query(folder: IndexFolder, vid: str, track: int | None, name: 
     return Query(np.asarray(rows[0]["window_vectors"], np.float32), rows[0]["model"], f"{Path(name).name} track {track}", (vid, track))
 
 
+def clip_options(settings: IndexSettings) -> PipelineOptions:
+    """Pipeline options that make vectors comparable with the index's: its pose model, modality and windows."""
+    from gaitid.pipeline import PipelineOptions
+    from gaitid.pipeline.walkers import WindowSpec
+
+    return PipelineOptions(
+        pose_model=settings.pose_model, detect_interval=settings.detect_interval, modality=settings.modality,
+        window=WindowSpec(size=settings.window, stride=settings.stride),
+    )
+
+
+def check_model(model: str, settings: IndexSettings, video: str) -> None:
+    """A clip can only be searched for with the model the index was made with."""
+    if model != settings.model:
+        raise InputError(
+            f"the index holds vectors of the gait model {settings.model!r}, this installation's is {model!r}: "
+            f"index {video} too (gaitid index), then search for its track"
+        )
+
+
+def walker_query(run: WalkRun, track: int | None, name: str) -> Query:
+    """The window vectors of a run's walker `track` (None: its only walker with a gait window); `name`: the
+    video in messages and in the result."""
+    state = choose_walker(run, track)
+    return Query(np.asarray(state.vectors, np.float32), run.model, f"{name} track {state.track_id}")
+
+
 def clip_query(path: str, track: int | None, settings: IndexSettings) -> Query:
     """A walker of a video that is not in the index (a new clip of the person sought): the video is run
     through the pipeline with the index's settings, and its track `track` (None: its only walker with a gait
     window) gives the window vectors."""
     from gaitid.batch.task import MAX_WINDOWS
-    from gaitid.pipeline import PipelineOptions, analyse, choose_walker, encoder_for, walkers_for
-    from gaitid.pipeline.walkers import WindowSpec
+    from gaitid.pipeline import analyse, encoder_for, walkers_for
 
-    options = PipelineOptions(
-        pose_model=settings.pose_model, detect_interval=settings.detect_interval, modality=settings.modality,
-        window=WindowSpec(size=settings.window, stride=settings.stride),
-    )
+    options = clip_options(settings)
     encoder = encoder_for(options)
-    if encoder.model != settings.model:
-        raise InputError(
-            f"the index holds vectors of the gait model {settings.model!r}, this installation's is {encoder.model!r}: "
-            f"index {path} too (gaitid index {path} --index ...), then search for its track"
-        )
+    check_model(encoder.model, settings, path)
     run = analyse(path, walkers_for(options, encoder, None, max_windows=MAX_WINDOWS), options)
     if run.run.error is not None:
         raise run.run.error
-    state = choose_walker(run, track)
-    return Query(np.asarray(state.vectors, np.float32), run.model, f"{Path(path).name} track {state.track_id}")
+    return walker_query(run, track, Path(path).name)
 
 
 def vector_query(path: str, model: str, dim: int) -> Query:

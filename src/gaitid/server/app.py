@@ -88,7 +88,7 @@ class CohortOut(BaseModel):
 
 class JobOut(BaseModel):
     id: str
-    kind: str = Field(description="identify, enroll or cohort")
+    kind: str = Field(description="identify, enroll, cohort or search")
     status: str = Field(description="queued, running, done, failed or cancelled")
     queue_position: int | None = Field(description="1: runs next; null when not waiting")
     progress: float = Field(description="fraction of the video's frames processed, 0 to 1")
@@ -100,10 +100,13 @@ class JobOut(BaseModel):
     started: float | None
     finished: float | None
     error: str | None
-    tracks: list[dict[str, Any]] | None = Field(description="an enrolment that needs a track: the tracks found")
+    tracks: list[dict[str, Any]] | None = Field(
+        description="an enrolment or a search that needs a track: the tracks found"
+    )
     result: dict[str, Any] | None = Field(
         description="identify: the JSON of `gaitid identify --json`; enroll: who was enrolled from which track; "
-        "cohort: how many walkers and vectors joined the site cohort"
+        "cohort: how many walkers and vectors joined the site cohort; search: the appearances, as POST /api/search "
+        "gives them"
     )
     video_url: str | None = Field(description="the annotated MP4 of an identification (needs the token too)")
 
@@ -526,6 +529,26 @@ def _api(service: Service, settings: ServerSettings, app: FastAPI) -> APIRouter:
             service.gallery, person=body.person, video_id=body.video_id, track=body.track, vectors=body.vectors,
             top=body.top, target_fpir=body.fpir if body.fpir is not None else settings.target_fpir,
         )
+
+    @api.post(
+        "/search/video", status_code=202, response_model=JobOut, responses=_errors(404, 409, 413, 415, 429), tags=["archive"]
+    )
+    def search_video(
+        video: Annotated[UploadFile, File(description="a clip of the walker to look for (it is not added to the index)")],
+        track: Annotated[int | None, Form(ge=0, description="the walker's track when several people walk")] = None,
+        top: Annotated[int, Form(ge=1, le=MAX_TOP, description="appearances listed, best first")] = 20,
+        fpir: Annotated[float | None, Form(ge=0.0, le=1.0, description="the false-positive identification rate to cut at")] = None,
+        frames: Annotated[str | None, Form(max_length=40, description="FIRST:END frames of the video to use")] = None,
+    ) -> dict[str, Any]:
+        """Where else does the walker of this clip appear? A job: the clip is analysed with the index's settings,
+        then searched for as POST /api/search does; poll GET /api/jobs/{id} for the appearances."""
+        frame_range = parse_frame_range(frames or None, option="'frames'")
+        service.indexed()
+        params = {
+            "track": track, "top": top, "fpir": fpir if fpir is not None else settings.target_fpir, "frames": frame_range,
+        }
+        job = _queue_upload(service, settings, video, "search", params)
+        return _job_json(service, job)
 
     # -- events -------------------------------------------------------------------------------------------
 

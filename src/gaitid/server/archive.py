@@ -134,6 +134,13 @@ class Archive:
                 raise InputError("vectors: every vector must be finite and not all zeros")
             array /= np.linalg.norm(array, axis=1, keepdims=True)
             query = Query(array, self.model, "the vectors sent")
+        return self.search_for(gallery, query, top=top, target_fpir=target_fpir, index=index)
+
+    def search_for(
+        self, gallery: Gallery, query: Query, *, top: int, target_fpir: float, index: VectorIndex | None = None
+    ) -> dict[str, Any]:
+        """The appearances of the walker of `query` (of the index's model), as the API's JSON."""
+        index = index if index is not None else self.vectors()
         with self._searching:
             result = search_index(
                 self.folder, query, top=top, target_fpir=target_fpir, cohort=gallery.cohort_for(self.model), vectors=index

@@ -8,16 +8,20 @@ job worker has one, each live source its own. The gait encoder (an ONNX session)
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import shutil
 import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from gaitid.batch.search import check_model, clip_options, walker_query
+from gaitid.batch.task import MAX_WINDOWS
 from gaitid.errors import GaitidError, InputError
 from gaitid.gallery import Gallery, GalleryError
 from gaitid.gallery.store import default_gallery_path
@@ -238,6 +242,8 @@ class Service:
         estimator = _Counting(self._estimator, job)
         if job.kind == "identify":
             self._identify(job, options, estimator)
+        elif job.kind == "search":
+            self._search(job, options, estimator)
         elif job.kind == "cohort":
             self._add_cohort(job, options, estimator)
         else:
@@ -256,13 +262,26 @@ class Service:
         if not video.exists():
             job.video = None
 
-    def _enroll(self, job: Job, options: PipelineOptions, estimator: _Counting) -> None:
-        name, track, add = job.params["name"], job.params.get("track"), job.params.get("add", False)
-        result = analyse(str(job.upload), self._walkers(None), options, estimator=estimator)
+    def _search(self, job: Job, options: PipelineOptions, estimator: _Counting) -> None:
+        """Where else does the walker of the uploaded clip appear? The clip is analysed with the index's
+        windows and model (never added to the index), then searched for as `gaitid search --video` does."""
+        archive = self.indexed()
+        settings = archive.folder.settings()
+        check_model(self.encoder().model, settings, job.filename)
+        clip = replace(clip_options(settings), frames=options.frames)
+        walkers = walkers_for(clip, self.encoder(), None, max_windows=MAX_WINDOWS)
+        result = analyse(str(job.upload), walkers, clip, estimator=estimator)
         if result.run.error is not None:
-            raise GaitidError(f"{result.run.error}; nothing was enrolled")
+            raise result.run.error
+        with self._listing_tracks(job, result):
+            query = walker_query(result, job.params.get("track"), job.filename)
+        job.result = archive.search_for(self.gallery, query, top=job.params["top"], target_fpir=job.params["fpir"])
+
+    @contextlib.contextmanager
+    def _listing_tracks(self, job: Job, result) -> Iterator[None]:  # type: ignore[no-untyped-def]
+        """When no walker can be chosen, the job lists the video's tracks and says how to choose one."""
         try:
-            state = choose_walker(result, track)
+            yield
         except InputError as error:
             job.tracks = [
                 {
@@ -278,6 +297,14 @@ class Service:
             if isinstance(error, SeveralWalkers):
                 raise InputError(f"{error} with the form's track field (the job's tracks list them)") from None
             raise
+
+    def _enroll(self, job: Job, options: PipelineOptions, estimator: _Counting) -> None:
+        name, track, add = job.params["name"], job.params.get("track"), job.params.get("add", False)
+        result = analyse(str(job.upload), self._walkers(None), options, estimator=estimator)
+        if result.run.error is not None:
+            raise GaitidError(f"{result.run.error}; nothing was enrolled")
+        with self._listing_tracks(job, result):
+            state = choose_walker(result, track)
         embeddings = state.embeddings(result.model, options.window.size)
         person = enrol_walker(self.gallery, name, state, embeddings, job.filename, add)
         job.result = {

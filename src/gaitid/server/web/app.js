@@ -366,18 +366,44 @@ async function search(query, label) {
   button.disabled = true;
   status.replaceChildren(`searching for ${label}…`);
   try {
-    const result = await getJson("/api/search", { method: "POST", json: query });
-    const found = result.appearances.length + result.more;
-    status.replaceChildren(`${result.query}: ${found} appearance${found === 1 ? "" : "s"} ` +
-      `(${result.checked} of ${result.tracks} tracks decided; about ${result.expected_false_appearances} strangers' ` +
-      `tracks expected to pass by chance at ${result.target_fpir})`);
-    $("#search-results").replaceChildren(...result.appearances.map(appearanceCard));
-    $("#search-ending").textContent = result.ending;
+    showAppearances(await getJson("/api/search", { method: "POST", json: query }));
   } catch (error) {
     status.replaceChildren(el("span", { class: "error" }, error.message));
   } finally {
     button.disabled = false;
   }
+}
+
+async function onSearchClip(event) {
+  event.preventDefault();
+  const form = event.target;
+  const status = $("#search-status");
+  const button = form.querySelector("button");
+  button.disabled = true;
+  try {
+    const data = formWithout(form, ["track"]);
+    data.set("top", String(Number($("#search-form").top.value) || 20));
+    const job = await runJob("/api/search/video", data, status);
+    if (job.status !== "done") {
+      const tracks = (job.tracks || []).map((t) => `track ${t.id}: frames ${t.first_frame}–${t.last_frame}`).join("; ");
+      showFailure(status, { ...job, error: tracks ? `${job.error} (${tracks})` : job.error });
+    } else {
+      showAppearances(job.result);
+    }
+  } catch (error) {
+    status.replaceChildren(el("span", { class: "error" }, error.message));
+  } finally {
+    button.disabled = false;
+  }
+}
+
+function showAppearances(result) {
+  const found = result.appearances.length + result.more;
+  $("#search-status").replaceChildren(`${result.query}: ${found} appearance${found === 1 ? "" : "s"} ` +
+    `(${result.checked} of ${result.tracks} tracks decided; about ${result.expected_false_appearances} strangers' ` +
+    `tracks expected to pass by chance at ${result.target_fpir})`);
+  $("#search-results").replaceChildren(...result.appearances.map(appearanceCard));
+  $("#search-ending").textContent = result.ending;
 }
 
 function appearanceCard(a) {
@@ -479,6 +505,7 @@ async function start() {
   $("#identify-form").addEventListener("submit", onIdentify);
   $("#live-form").addEventListener("submit", onStartLive);
   $("#search-form").addEventListener("submit", onSearch);
+  $("#search-clip-form").addEventListener("submit", onSearchClip);
 
   const fromLink = new URLSearchParams(location.hash.slice(1)).get("token");
   if (fromLink) history.replaceState(null, "", location.pathname + location.search);
