@@ -268,7 +268,7 @@ class Service:
         archive = self.indexed()
         settings = archive.folder.settings()
         check_model(self.encoder().model, settings, job.filename)
-        clip = replace(clip_options(settings), frames=options.frames)
+        clip = replace(clip_options(settings), frames=options.frames, progress=options.progress)
         walkers = walkers_for(clip, self.encoder(), None, max_windows=MAX_WINDOWS)
         result = analyse(str(job.upload), walkers, clip, estimator=estimator)
         if result.run.error is not None:
