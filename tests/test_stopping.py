@@ -70,3 +70,53 @@ def test_a_live_source_waiting_for_a_frame_ends_on_a_request(mjpeg_camera: Mjpeg
             assert time.monotonic() - started < 5
     finally:
         source.close()
+
+
+def test_threads_a_runtime_starts_never_take_ctrl_c_or_sigterm() -> None:
+    """The inference runtimes' pools start inside `signals_kept_from_new_threads`; a thread started there has
+    SIGINT and SIGTERM blocked (so the kernel hands them to the main thread), and the caller's mask is back after."""
+    import signal
+
+    seen: list[set] = []
+
+    def record() -> None:
+        seen.append(signal.pthread_sigmask(signal.SIG_BLOCK, set()))
+
+    with stopping.signals_kept_from_new_threads():
+        worker = threading.Thread(target=record)
+        worker.start()
+        worker.join()
+    assert {signal.SIGINT, signal.SIGTERM} <= seen[0]
+    assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, set())
+
+
+def _blocked_signals_of_threads() -> dict[str, int]:
+    """Every thread of this process (Linux: /proc) and the mask of signals it blocks."""
+    from pathlib import Path
+
+    masks = {}
+    for task in Path("/proc/self/task").iterdir():
+        for line in (task / "status").read_text().splitlines():
+            if line.startswith("SigBlk:"):
+                masks[task.name] = int(line.split()[1], 16)
+    return masks
+
+
+def test_the_detectors_thread_pool_never_takes_ctrl_c_or_sigterm() -> None:
+    """The threads onnxruntime starts for the person detector (two intra-op threads) block both signals."""
+    import signal
+    from pathlib import Path
+
+    import pytest
+
+    from gaitid.pose.runtime import load_onnx
+
+    if not Path("/proc/self/task").is_dir():
+        pytest.skip("needs Linux's /proc to read each thread's signal mask")
+    before = _blocked_signals_of_threads()
+    session = load_onnx("person_centernet.onnx", threads=2)
+    started = {tid: mask for tid, mask in _blocked_signals_of_threads().items() if tid not in before}
+    assert started, "onnxruntime started no thread for a 2-thread session"
+    wanted = (1 << (signal.SIGINT - 1)) | (1 << (signal.SIGTERM - 1))
+    assert all(mask & wanted == wanted for mask in started.values()), started
+    del session

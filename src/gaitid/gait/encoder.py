@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from gaitid.errors import GaitidError
+from gaitid.stopping import signals_kept_from_new_threads
 from gaitid.gait.normalize import normalize_sequence
 from gaitid.gait.spec import InputSpec
 from gaitid.types import Embedding, Walk
@@ -33,15 +34,16 @@ def shipped_weights(name: str = DEFAULT_MODEL, folder: Path = WEIGHTS_DIR, kind:
 
 def open_session(path: Path, threads: int):  # type: ignore[no-untyped-def]
     """An onnxruntime session on the CPU for an exported gait model; a clear error if it is not one."""
-    import onnxruntime as ort
+    with signals_kept_from_new_threads():  # onnxruntime starts threads on import and for the session's pool
+        import onnxruntime as ort
 
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    try:
-        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    except Exception as error:  # onnxruntime raises its own exception types
-        raise GaitidError(f"{path}: not a usable ONNX model ({error})".splitlines()[0]) from None
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        try:
+            return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        except Exception as error:  # onnxruntime raises its own exception types
+            raise GaitidError(f"{path}: not a usable ONNX model ({error})".splitlines()[0]) from None
 
 
 class GaitEncoder:
