@@ -266,7 +266,8 @@ def _add_track(sub: argparse._SubParsersAction) -> None:
         type=int,
         default=4,
         metavar="N",
-        help="run the person detector on every N-th frame (default 4; larger is faster, finds newcomers later)",
+        help="run the person detector on every N-th frame, and no more often than every 0.4 s while the scene "
+        "is settled (default 4; larger is faster, finds newcomers later)",
     )
     p.add_argument(
         "--threads",
@@ -329,7 +330,12 @@ def _pipeline_arguments(files_only: bool = True) -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--model", choices=["lite", "full", "heavy"], default="full", help="pose landmark model")
     common.add_argument(
-        "--detect-every", type=int, default=4, metavar="N", help="run the person detector on every N-th frame (default 4)"
+        "--detect-every",
+        type=int,
+        default=4,
+        metavar="N",
+        help="run the person detector on every N-th frame (default 4; no more often than every 0.4 s while the "
+        "scene is settled)",
     )
     common.add_argument("--threads", type=int, metavar="N", help="inference threads per pose model")
     common.add_argument("--weights", help="gait model: a shipped model's name or an .onnx file (default: shipped)")
