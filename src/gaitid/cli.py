@@ -345,6 +345,10 @@ def _pipeline_arguments(files_only: bool = True) -> argparse.ArgumentParser:
     )
     common.add_argument("--window", type=int, default=30, metavar="N", help="usable frames per gait window (default 30)")
     common.add_argument("--stride", type=int, default=15, metavar="N", help="usable frames between windows (default 15)")
+    common.add_argument(
+        "--max-fps", type=float, metavar="F",
+        help="analyse at most F frames a second: every n-th frame of a faster source (default: every frame)",
+    )
     if files_only:
         common.add_argument("--frames", metavar="FIRST:END", help="use only these frames of a video file, e.g. 0:300")
     common.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
@@ -377,6 +381,8 @@ def _pipeline_options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from gaitid.pipeline.walkers import WindowSpec
     from gaitid.sources import LiveOptions
 
+    if args.max_fps is not None and not args.max_fps > 0:
+        raise InputError(f"--max-fps must be above 0, got {args.max_fps}")
     try:
         window = WindowSpec(size=args.window, stride=args.stride)
         live = LiveOptions(open_timeout=args.open_timeout, give_up_after=args.give_up_after) if hasattr(
@@ -394,6 +400,7 @@ def _pipeline_options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         frames=parse_frame_range(getattr(args, "frames", None)),
         live=live,
         progress=not args.no_progress,
+        max_fps=args.max_fps,
     )
 
 

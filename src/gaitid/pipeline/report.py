@@ -79,6 +79,7 @@ def walk_run_json(result: WalkRun) -> dict[str, Any]:
         "window": {"size": window.size, "stride": window.stride, "min_height": window.min_height},
         "calibration": result.calibration,
         "frames": result.run.frames,
+        **({"frame_step": result.run.step, "frames_read": result.run.frames_read} if result.run.step > 1 else {}),
         "seconds": round(result.run.seconds, 3),
         "interrupted": result.run.interrupted,
         "error": None if result.run.error is None else str(result.run.error),
