@@ -245,3 +245,15 @@ def test_a_crash_midway_leaves_the_previous_generation_current(tmp_path: Path, c
     assert (second.generation, second.count, second.rebuilt, second.added) == (2, 30, False, 10)
     assert load_vectors(folder).search(np.asarray(load_vectors(folder).means[25]), 1)[0][0] == 25
     assert not [p for p in folder.vectors_dir.iterdir() if p.name.startswith(".") and p.name != ".lock"]
+
+
+def test_an_index_keeps_one_analysis_rate(tmp_path: Path) -> None:
+    from gaitid.batch.run import settings_for
+    from gaitid.pipeline import PipelineOptions
+
+    every_frame, subsampled = settings_for(PipelineOptions()), settings_for(PipelineOptions(max_fps=15))
+    assert every_frame.extra == {} and subsampled.extra == {"max_fps": 15}
+    folder = IndexFolder(tmp_path / "idx")
+    folder.start(every_frame)
+    with pytest.raises(InputError, match="other settings"):
+        folder.start(subsampled)
