@@ -51,3 +51,18 @@ def test_run_stream_analyses_every_step_th_frame_and_reports_the_frames_read() -
 def test_fps_counts_the_frames_read() -> None:
     assert StreamRun(5, 1.0, False, step=2, frames_read=10).fps == 10.0
     assert StreamRun(5, 1.0, False).fps == 5.0
+
+
+def test_the_annotated_video_holds_the_analysed_frames_at_their_rate(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from gaitid.pipeline.run import run_source
+    from gaitid.samples import WALK_VIDEO
+    from gaitid.sources import VideoFile
+
+    out = tmp_path / "annotated.mp4"
+    run, _ = run_source(
+        str(WALK_VIDEO), Recorder, lambda frame, people: None, frames=(0, 40), out=str(out),
+        draw=lambda frame, people: frame.image, progress=False, max_fps=15,
+    )
+    assert (run.frames, run.frames_read, run.step) == (20, 40, 2)
+    with VideoFile(out) as written:
+        assert written.fps == 15 and len(list(written)) == 20
