@@ -61,9 +61,13 @@ def detector_frames(scene: OnePersonScene, fps: float | None, frames: int = 40, 
     return scene.detector_frames
 
 
-def test_a_settled_scene_is_searched_every_0_4_seconds_at_30_fps() -> None:
-    # frame 0 finds the person (a newcomer), frame 4 finds nobody new: from then on, every 12 frames
-    assert detector_frames(OnePersonScene(), fps=30) == [0, 4, 16, 28]
+def test_a_settled_scene_is_searched_every_0_3_seconds_at_30_fps() -> None:
+    # frame 0 finds the person (a newcomer), frame 4 finds nobody new: from then on, every 9 frames
+    assert detector_frames(OnePersonScene(), fps=30) == [0, 4, 13, 22, 31]
+
+
+def test_at_25_fps_every_8th_frame() -> None:
+    assert detector_frames(OnePersonScene(), fps=25) == [0, 4, 12, 20, 28, 36]
 
 
 def test_at_10_fps_the_settled_interval_is_the_detect_interval() -> None:
@@ -83,5 +87,5 @@ def test_otherwise_every_detect_interval_frames(scene: OnePersonScene, fps: floa
 
 
 def test_a_lost_person_is_looked_for_two_frames_later() -> None:
-    # settled from frame 4, due at 16; the person is lost at 10: the detector runs on 10, then every 2nd
-    assert detector_frames(OnePersonScene(gone_from=10), fps=30, frames=16) == [0, 4, 10, 12, 14]
+    # settled from frame 4, due at 13; the person is lost at 8: the detector runs on 8, then every 2nd
+    assert detector_frames(OnePersonScene(gone_from=8), fps=30, frames=14) == [0, 4, 8, 10, 12]

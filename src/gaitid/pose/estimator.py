@@ -37,7 +37,8 @@ class HumanPoseNN:
         last run) while nobody is in view or somebody tracked was lost.
     settled_seconds: while the scene is settled (everyone tracked has presence >= 0.9 and the detector's
         last run found nobody new), wait also until this much video time (the frames' timestamps) has
-        passed since the last run: 0.4 s is every 4th frame at 10 frames/s, every 12th at 30. None or 0:
+        passed since the last run: 0.3 s is every 4th frame at 10 frames/s (the `detect_interval`), every
+        8th at 25, every 9th at 30 (0.4 s lost a casia-b-rgb walk; benchmarks/RESULTS-pipeline.md). None or 0:
         every `detect_interval` frames regardless.
     min_presence: the landmark model's presence score below which a region holds nobody.
     close_up: also run BlazePose's own detector, which finds people close to the camera that the
@@ -53,7 +54,7 @@ class HumanPoseNN:
         model: str = "full",
         detector: PersonDetector | None = None,
         detect_interval: int = 4,
-        settled_seconds: float | None = 0.4,
+        settled_seconds: float | None = 0.3,
         min_presence: float = 0.5,
         close_up: bool | None = None,
         threads: int | None = None,
