@@ -115,7 +115,8 @@ def index_video(video: ArchiveVideo, index_dir: str, options: PipelineOptions) -
     rows = []
     for state in sorted(walkers.states.values(), key=lambda s: s.track_id):
         jpeg, frame_index, when, box = thumbnails.jpeg(state.track_id)
-        vectors = np.asarray(state.vectors, np.float32).reshape(len(state.vectors), -1)
+        # (0, d) for a track too short for a window
+        vectors = np.asarray(state.vectors, np.float32).reshape(len(state.vectors), encoder.dim)
         rows.append(TrackRow(
             track=state.track_id, first_frame=state.first_frame, last_frame=state.last_frame,
             first_time=state.first_time, last_time=state.last_time, frames=state.frames,
