@@ -266,8 +266,8 @@ def _add_track(sub: argparse._SubParsersAction) -> None:
         type=int,
         default=4,
         metavar="N",
-        help="run the person detector on every N-th frame, and no more often than every 0.3 s while the scene "
-        "is settled (default 4; larger is faster, finds newcomers later)",
+        help="run the person detector on every N-th frame, and no more often than every 0.3 s while the "
+        "scene is settled (default 4; larger is faster, finds newcomers later)",
     )
     p.add_argument(
         "--threads",
@@ -334,8 +334,8 @@ def _pipeline_arguments(files_only: bool = True) -> argparse.ArgumentParser:
         type=int,
         default=4,
         metavar="N",
-        help="run the person detector on every N-th frame (default 4; no more often than every 0.3 s while the "
-        "scene is settled)",
+        help="run the person detector on every N-th frame (default 4; no more often than every 0.3 s "
+        "while the scene is settled)",
     )
     common.add_argument("--threads", type=int, metavar="N", help="inference threads per pose model")
     common.add_argument("--weights", help="gait model: a shipped model's name or an .onnx file (default: shipped)")

@@ -69,7 +69,6 @@ class StreamRun:
         read = self.frames if self.frames_read is None else self.frames_read
         return read / self.seconds if self.seconds > 0 else 0.0
 
-
     def text(self) -> str:
         """E.g. "161 frames in 2.7 s (59.6 fps)", saying so when only every n-th was analysed."""
         read = self.frames if self.frames_read is None else self.frames_read
@@ -188,7 +187,8 @@ def run_stream(
         if bar is not None:
             bar.close()
     seconds = time.perf_counter() - start
-    return StreamRun(count, seconds, interrupted, error, step=step, frames_read=subset.read if step > 1 else None)
+    read = subset.read if step > 1 else None
+    return StreamRun(count, seconds, interrupted, error, step=step, frames_read=read)
 
 
 MAX_THREADS = 256

@@ -3,8 +3,9 @@
 Two stages, as in BlazePose: a person detector proposes regions, and BlazePose's landmark model turns each
 region into a pose. In video the landmark model's own alignment points give each person's region in the
 next frame (BlazePose's tracking mode), so the detector runs only every few frames to pick up newcomers,
-sooner while nobody is in view or somebody was lost, and less often (no more often than every `settled_seconds` of
-video) while the scene is settled: everyone followed with confidence and the last look found nobody new.
+sooner while nobody is in view or somebody was lost, and less often (no more often than every
+`settled_seconds` of video) while the scene is settled: everyone followed with confidence and the last look
+found nobody new.
 """
 
 from __future__ import annotations
@@ -38,8 +39,8 @@ class HumanPoseNN:
     settled_seconds: while the scene is settled (everyone tracked has presence >= 0.9 and the detector's
         last run found nobody new), wait also until this much video time (the frames' timestamps) has
         passed since the last run: 0.3 s is every 4th frame at 10 frames/s (the `detect_interval`), every
-        8th at 25, every 9th at 30 (0.4 s lost a casia-b-rgb walk; benchmarks/RESULTS-pipeline.md). None or 0:
-        every `detect_interval` frames regardless.
+        8th at 25, every 9th at 30 (0.4 s lost a casia-b-rgb walk; benchmarks/RESULTS-pipeline.md).
+        None or 0: every `detect_interval` frames regardless.
     min_presence: the landmark model's presence score below which a region holds nobody.
     close_up: also run BlazePose's own detector, which finds people close to the camera that the
         general detector can box badly. None (the default): for still images only (`estimate_image`);
@@ -81,6 +82,7 @@ class HumanPoseNN:
         self._tracked = []
         self._since_detection = self.detect_interval  # detect on the first frame
         self._rejected = []
+        self._detected_at = 0.0
         self._settled = False
 
     def estimate_image(self, frame: Frame) -> FramePeople:
