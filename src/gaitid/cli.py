@@ -266,7 +266,8 @@ def _add_track(sub: argparse._SubParsersAction) -> None:
         type=int,
         default=4,
         metavar="N",
-        help="run the person detector on every N-th frame (default 4; larger is faster, finds newcomers later)",
+        help="run the person detector on every N-th frame, and no more often than every 0.3 s while the "
+        "scene is settled (default 4; larger is faster, finds newcomers later)",
     )
     p.add_argument(
         "--threads",
@@ -329,7 +330,12 @@ def _pipeline_arguments(files_only: bool = True) -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--model", choices=["lite", "full", "heavy"], default="full", help="pose landmark model")
     common.add_argument(
-        "--detect-every", type=int, default=4, metavar="N", help="run the person detector on every N-th frame (default 4)"
+        "--detect-every",
+        type=int,
+        default=4,
+        metavar="N",
+        help="run the person detector on every N-th frame (default 4; no more often than every 0.3 s "
+        "while the scene is settled)",
     )
     common.add_argument("--threads", type=int, metavar="N", help="inference threads per pose model")
     common.add_argument("--weights", help="gait model: a shipped model's name or an .onnx file (default: shipped)")
@@ -339,6 +345,10 @@ def _pipeline_arguments(files_only: bool = True) -> argparse.ArgumentParser:
     )
     common.add_argument("--window", type=int, default=30, metavar="N", help="usable frames per gait window (default 30)")
     common.add_argument("--stride", type=int, default=15, metavar="N", help="usable frames between windows (default 15)")
+    common.add_argument(
+        "--max-fps", type=float, metavar="F",
+        help="analyse at most F frames a second: every n-th frame of a faster source (default: every frame)",
+    )
     if files_only:
         common.add_argument("--frames", metavar="FIRST:END", help="use only these frames of a video file, e.g. 0:300")
     common.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
@@ -371,6 +381,8 @@ def _pipeline_options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from gaitid.pipeline.walkers import WindowSpec
     from gaitid.sources import LiveOptions
 
+    if args.max_fps is not None and not args.max_fps > 0:
+        raise InputError(f"--max-fps must be above 0, got {args.max_fps}")
     try:
         window = WindowSpec(size=args.window, stride=args.stride)
         live = LiveOptions(open_timeout=args.open_timeout, give_up_after=args.give_up_after) if hasattr(
@@ -388,6 +400,7 @@ def _pipeline_options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         frames=parse_frame_range(getattr(args, "frames", None)),
         live=live,
         progress=not args.no_progress,
+        max_fps=args.max_fps,
     )
 
 

@@ -245,3 +245,39 @@ def test_a_crash_midway_leaves_the_previous_generation_current(tmp_path: Path, c
     assert (second.generation, second.count, second.rebuilt, second.added) == (2, 30, False, 10)
     assert load_vectors(folder).search(np.asarray(load_vectors(folder).means[25]), 1)[0][0] == 25
     assert not [p for p in folder.vectors_dir.iterdir() if p.name.startswith(".") and p.name != ".lock"]
+
+
+def test_an_index_keeps_one_analysis_rate(tmp_path: Path) -> None:
+    from gaitid.batch.run import settings_for
+    from gaitid.pipeline import PipelineOptions
+
+    every_frame, subsampled = settings_for(PipelineOptions()), settings_for(PipelineOptions(max_fps=15))
+    assert every_frame.extra == {} and subsampled.extra == {"max_fps": 15}
+    folder = IndexFolder(tmp_path / "idx")
+    folder.start(every_frame)
+    with pytest.raises(InputError, match="other settings"):
+        folder.start(subsampled)
+
+
+def test_a_track_too_short_for_a_window_is_indexed_without_vectors(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A track seen too briefly for a window (one frame here) is kept, with no window vectors."""
+    from gaitid.batch import task
+    from gaitid.pipeline import PipelineOptions
+    from gaitid.pipeline.stream import StreamRun
+    from gaitid.samples import WALK_VIDEO
+    from gaitid.sources.archive import ArchiveVideo
+    from gaitid.types import Frame, FramePeople, Person
+
+    def one_brief_track(video, walkers, options, estimator=None, on_frame=None):  # type: ignore[no-untyped-def]
+        frame = Frame(np.zeros((120, 160, 3), np.uint8), 0, 0.0)
+        person = Person(np.array([40, 20, 80, 110], np.float32), 0.9, np.zeros((33, 3), np.float32), track_id=1)
+        people = FramePeople(0, 0.0, (person,), (120, 160))
+        walkers.update(people)
+        on_frame(frame, people)
+        return type("Run", (), {"run": StreamRun(1, 0.1, False)})()
+
+    monkeypatch.setattr(task, "analyse", one_brief_track)
+    summary = task.index_video(ArchiveVideo(str(WALK_VIDEO), "cam"), str(tmp_path / "idx"), PipelineOptions())
+    assert summary.status == "done" and summary.tracks == 1
+    rows = IndexFolder(tmp_path / "idx").tracks(summary.video_id, ["track", "window_vectors"]).to_pylist()
+    assert rows == [{"track": 1, "window_vectors": []}]

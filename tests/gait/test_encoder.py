@@ -88,3 +88,9 @@ def test_inference_path_does_not_import_torch():
         "assert 'torch' not in sys.modules, 'torch was imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_encoder_session_threads_do_not_spin():
+    # as HumanPoseNN's sessions (tests/pose/test_runtime.py): idle threads sleep instead of taking a core
+    options = GaitEncoder(threads=2)._session.get_session_options()
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"

@@ -47,6 +47,8 @@ def settings_for(options: PipelineOptions) -> IndexSettings:
     return IndexSettings(
         model=encoder.model, modality=options.modality, window=options.window.size, stride=options.window.stride,
         pose_model=options.pose_model, detect_interval=options.detect_interval,
+        # windows of every n-th frame span other times: an index keeps one rate (absent: every frame)
+        extra={"max_fps": options.max_fps} if options.max_fps else {},
     )
 
 

@@ -153,13 +153,13 @@ def indexed_track_query(folder: IndexFolder, vid: str, track: int | None, name: 
 
 
 def clip_options(settings: IndexSettings) -> PipelineOptions:
-    """Pipeline options that make vectors comparable with the index's: its pose model, modality and windows."""
-    from gaitid.pipeline import PipelineOptions
+    """Pipeline options that make vectors comparable with the index's: its pose model, modality, windows and
+    analysed frame rate."""
     from gaitid.pipeline.walkers import WindowSpec
 
     return PipelineOptions(
         pose_model=settings.pose_model, detect_interval=settings.detect_interval, modality=settings.modality,
-        window=WindowSpec(size=settings.window, stride=settings.stride),
+        window=WindowSpec(size=settings.window, stride=settings.stride), max_fps=settings.extra.get("max_fps"),
     )
 
 

@@ -145,7 +145,7 @@ def _report(result: WalkRun, json_path: str | None) -> int:
         print(line, file=stream)
     note = " (interrupted)" if run.interrupted else ""
     print(
-        f"{result.source}: {run.frames} frames in {run.seconds:.1f} s ({run.fps:.1f} fps), "
+        f"{result.source}: {run.text()}, "
         f"{counted(len(result.walkers.states), 'track')}{note}",
         file=sys.stderr,
     )
@@ -306,7 +306,7 @@ def run_live(
     run = result.run
     if run.error is not None and not result.live:
         raise run.error  # a file that broke off: its error says how far it got
-    print(f"{source_spec}: {run.frames} frames in {run.seconds:.1f} s ({run.fps:.1f} fps)", file=sys.stderr)
+    print(f"{source_spec}: {run.text()}", file=sys.stderr)
     if run.error is not None:
         _failed_partway(source_spec, run, "the events above are up to there")
     return 0

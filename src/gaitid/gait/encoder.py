@@ -40,6 +40,9 @@ def open_session(path: Path, threads: int):  # type: ignore[no-untyped-def]
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
+        # Idle threads sleep, as HumanPoseNN's do (gaitid.pose.runtime.load_onnx); with the pipeline's one
+        # thread there is no idle thread to spin, with more they would take cores the pose models need.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
             return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         except Exception as error:  # onnxruntime raises its own exception types

@@ -13,6 +13,7 @@ from gaitid.types import Identity
 
 if TYPE_CHECKING:
     from gaitid.pipeline.run import WalkRun
+    from gaitid.pipeline.stream import StreamRun
 
 
 def windows_text(count: int) -> str:
@@ -79,11 +80,17 @@ def walk_run_json(result: WalkRun) -> dict[str, Any]:
         "window": {"size": window.size, "stride": window.stride, "min_height": window.min_height},
         "calibration": result.calibration,
         "frames": result.run.frames,
+        **_subsampling(result.run),
         "seconds": round(result.run.seconds, 3),
         "interrupted": result.run.interrupted,
         "error": None if result.run.error is None else str(result.run.error),
         "tracks": tracks,
     }
+
+
+def _subsampling(run: StreamRun) -> dict[str, int | None]:
+    """When only every n-th frame was analysed: n and the frames read."""
+    return {"frame_step": run.step, "frames_read": run.frames_read} if run.step > 1 else {}
 
 
 def event_json(event: WalkerEvent) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from gaitid.pipeline.video import AnnotatedVideo, annotate
 from gaitid.pipeline.stream import (
     PoseEstimator,
     StreamRun,
+    analysis_step,
     check_threads,
     default_estimator,
     frame_range,
@@ -38,7 +39,11 @@ class PipelineOptions:
     model (None: the shipped default). modality: what the gait vectors are made of, "silhouette" (the
     default, chosen by measurement: benchmarks/results/fusion_vtest.json), "skeleton" or "fused" (both).
     frames: (first, end) frame range of a file to use (end exclusive, None: to its end). live: timeouts
-    of live sources.
+    of live sources. max_fps: analyse at most this many frames a second, every n-th frame of a faster
+    source (`analysis_step`; None: every frame). A window is `window.size` analysed frames whatever the
+    rate (the gait model was trained on sets of frames drawn at random from whole walks, not on a frame
+    rate), so at half the rate it spans twice the time; the annotated video holds the analysed frames, at
+    the analysed rate.
     """
 
     pose_model: str = "full"
@@ -50,6 +55,7 @@ class PipelineOptions:
     frames: tuple[int, int | None] = (0, None)
     live: LiveOptions | None = None
     progress: bool = True
+    max_fps: float | None = None
 
 
 @dataclass
@@ -91,6 +97,7 @@ def analyse(
     run, live = run_source(
         source_spec, make_estimator, each_frame, frames=options.frames, live=options.live, out=out,
         draw=lambda frame, people: annotate(frame, people, walkers), progress=options.progress,
+        max_fps=options.max_fps,
     )
     final = walkers.finish()
     if on_events is not None and final:
@@ -113,17 +120,21 @@ def run_source(
     out: str | None = None,
     draw: Callable[[Frame, FramePeople], np.ndarray] | None = None,
     progress: bool = True,
+    max_fps: float | None = None,
 ) -> tuple[StreamRun, bool]:
     """Open a source and run pose estimation and tracking over its frames (`frames` [first, end) of a file),
     calling `on_frame(frame, people)` after each; with `out`, write `draw(frame, people)` as the annotated
-    video. Returns the run and whether the source was live. A file that broke off leaves no video (a partial result is not the file's); a live source that
-    failed partway keeps what it showed."""
+    video. `max_fps`: analyse only every n-th frame of a faster source (`analysis_step`); the video then
+    holds the analysed frames, at the analysed rate. Returns the run and whether the source was live. A
+    file that broke off leaves no video (a partial result is not the file's); a live source that failed
+    partway keeps what it showed."""
     video = AnnotatedVideo(out, None)
     source = open_source(source_spec, live)
     if source.is_live and frames != (0, None):
         source.close()
         raise InputError("a frame range applies to video files only, not to a camera or a stream")
-    video.fps = source.fps or 10.0
+    step = analysis_step(source.fps, max_fps)
+    video.fps = (source.fps or 10.0) / step
 
     def each_frame(frame: Frame, people: FramePeople) -> None:
         on_frame(frame, people)
@@ -132,7 +143,7 @@ def run_source(
 
     keep_video = False
     try:
-        run = run_stream(frame_range(source, *frames), make_estimator(), each_frame, progress)
+        run = run_stream(frame_range(source, *frames), make_estimator(), each_frame, progress, step)
         keep_video = run.frames > 0 and (run.error is None or source.is_live)
     finally:
         source.close()

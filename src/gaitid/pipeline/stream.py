@@ -2,11 +2,13 @@
 
 `track_frames` is the loop, for any iterable of frames and any estimator with `estimate(frame) ->
 FramePeople`; `run_stream` runs it over a source with a progress bar and a callback per frame, ending
-cleanly on Ctrl-C or a source that fails partway; `frame_range` keeps a part of a file.
+cleanly on Ctrl-C or a source that fails partway, on every frame or every `step`-th (`analysis_step`);
+`frame_range` keeps a part of a file.
 """
 
 from __future__ import annotations
 
+import math
 import re
 import sys
 import threading
@@ -52,16 +54,50 @@ def track_frames(frames: Iterable[Frame], estimator: PoseEstimator, tracker: Tra
 
 @dataclass(frozen=True)
 class StreamRun:
-    """How a run over a source went: frames processed, time taken, and how it ended."""
+    """How a run over a source went: frames analysed, time taken, and how it ended. With a `step` over 1,
+    only every step-th of the `frames_read` frames of the source was analysed."""
 
     frames: int
     seconds: float
     interrupted: bool
     error: GaitidError | None = None  # a live source that gave up, or a file that broke off, partway
+    step: int = 1
+    frames_read: int | None = None  # None: the frames analysed
 
     @property
     def fps(self) -> float:
-        return self.frames / self.seconds if self.seconds > 0 else 0.0
+        """Frames of the source gone through per second, analysed or not."""
+        read = self.frames if self.frames_read is None else self.frames_read
+        return read / self.seconds if self.seconds > 0 else 0.0
+
+    def text(self) -> str:
+        """E.g. "161 frames in 2.7 s (59.6 fps)", saying so when only every n-th was analysed."""
+        read = self.frames if self.frames_read is None else self.frames_read
+        subset = f" ({self.frames} analysed, 1 in {self.step})" if self.step > 1 else ""
+        return f"{read} frames{subset} in {self.seconds:.1f} s ({self.fps:.1f} fps)"
+
+
+def analysis_step(fps: float | None, max_fps: float | None) -> int:
+    """Analyse every n-th frame of a source of `fps` frames/s so that at most `max_fps` a second are: 1
+    when either is unknown or the source is no faster (30 frames/s at most 15: 2; 25 at most 15: 2)."""
+    if not fps or not max_fps or fps <= max_fps:
+        return 1
+    return math.ceil(fps / max_fps - 1e-6)
+
+
+class EveryNth:
+    """Every `step`-th frame of `frames`, the first included, counting the frames read (`read`)."""
+
+    def __init__(self, frames: Iterable[Frame], step: int) -> None:
+        if step < 1:
+            raise ValueError("step must be at least 1")
+        self.frames, self.step, self.read = frames, step, 0
+
+    def __iter__(self) -> Iterator[Frame]:
+        for frame in self.frames:
+            self.read += 1
+            if (self.read - 1) % self.step == 0:
+                yield frame
 
 
 def prefetched(frames: Iterable[Frame], depth: int = 4) -> Iterator[Frame]:
@@ -109,11 +145,16 @@ def prefetched(frames: Iterable[Frame], depth: int = 4) -> Iterator[Frame]:
 
 
 def run_stream(
-    source, estimator: PoseEstimator, on_frame: Callable[[Frame, FramePeople], None], progress: bool = True
+    source,
+    estimator: PoseEstimator,
+    on_frame: Callable[[Frame, FramePeople], None],
+    progress: bool = True,
+    step: int = 1,
 ) -> StreamRun:  # type: ignore[no-untyped-def]
-    """Pose estimation and tracking over every frame of `source`, calling `on_frame(frame, people)` with
-    each frame's tracked people. Ctrl-C and a source that fails partway end the run cleanly: the returned
-    StreamRun says how it ended, and what was done so far stays done."""
+    """Pose estimation and tracking over every frame of `source` (or every `step`-th), calling
+    `on_frame(frame, people)` with each analysed frame's tracked people. Ctrl-C and a source that fails
+    partway end the run cleanly: the returned StreamRun says how it ended, and what was done so far stays
+    done."""
     tracker = Tracker()
     estimator.reset()
     bar = None
@@ -126,14 +167,15 @@ def run_stream(
     error: GaitidError | None = None
     start = time.perf_counter()
     frames = source if getattr(source, "is_live", False) else prefetched(source)  # live: its own reader
-    stream = track_frames(frames, estimator, tracker)
+    subset = EveryNth(frames, step)
+    stream = track_frames(subset, estimator, tracker)
     try:
         with stopping.checked():  # the command line's Ctrl-C and SIGTERM: a flag checked here, not an exception
             for frame, people in stream:
                 on_frame(frame, people)
                 count += 1
                 if bar is not None:
-                    bar.update(1)
+                    bar.update(subset.read - bar.n)
                 if stopping.requested():
                     break
             interrupted = stopping.requested()  # also when a live source's wait ended for it
@@ -149,7 +191,9 @@ def run_stream(
             frames.close()
         if bar is not None:
             bar.close()
-    return StreamRun(frames=count, seconds=time.perf_counter() - start, interrupted=interrupted, error=error)
+    seconds = time.perf_counter() - start
+    read = subset.read if step > 1 else None
+    return StreamRun(count, seconds, interrupted, error, step=step, frames_read=read)
 
 
 MAX_THREADS = 256

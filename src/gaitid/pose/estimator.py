@@ -3,7 +3,9 @@
 Two stages, as in BlazePose: a person detector proposes regions, and BlazePose's landmark model turns each
 region into a pose. In video the landmark model's own alignment points give each person's region in the
 next frame (BlazePose's tracking mode), so the detector runs only every few frames to pick up newcomers,
-and sooner while nobody is in view or somebody was lost.
+sooner while nobody is in view or somebody was lost, and less often (no more often than every
+`settled_seconds` of video) while the scene is settled: everyone followed with confidence and the last look
+found nobody new.
 """
 
 from __future__ import annotations
@@ -18,6 +20,10 @@ from gaitid.types import Frame, FramePeople, Person
 # Detection rounds for which a region the landmark model turned down is not looked at again in video.
 _REJECTION_ROUNDS = 3
 
+# Presence at or above which a person followed by the landmark model counts as confidently tracked (the
+# sample clip's walker scores 0.99-1.0 in nine frames of ten).
+_SETTLED_PRESENCE = 0.9
+
 # Keypoints used to decide whether two poses are the same person: the head (nose, eyes, ears), which two
 # people never share, and the torso and limbs.
 _HEAD = np.array([0, 2, 5, 7, 8])
@@ -30,6 +36,11 @@ class HumanPoseNN:
     model: the landmark model, "lite", "full" or "heavy" (slower and more accurate in that order).
     detect_interval: in video, run the detector on every n-th frame, and sooner (two frames after the
         last run) while nobody is in view or somebody tracked was lost.
+    settled_seconds: while the scene is settled (everyone tracked has presence >= 0.9 and the detector's
+        last run found nobody new), wait also until this much video time (the frames' timestamps) has
+        passed since the last run: 0.3 s is every 4th frame at 10 frames/s (the `detect_interval`), every
+        8th at 25, every 9th at 30 (0.4 s lost a casia-b-rgb walk; benchmarks/RESULTS-pipeline.md).
+        None or 0: every `detect_interval` frames regardless.
     min_presence: the landmark model's presence score below which a region holds nobody.
     close_up: also run BlazePose's own detector, which finds people close to the camera that the
         general detector can box badly. None (the default): for still images only (`estimate_image`);
@@ -44,6 +55,7 @@ class HumanPoseNN:
         model: str = "full",
         detector: PersonDetector | None = None,
         detect_interval: int = 4,
+        settled_seconds: float | None = 0.3,
         min_presence: float = 0.5,
         close_up: bool | None = None,
         threads: int | None = None,
@@ -56,10 +68,13 @@ class HumanPoseNN:
         self.close_up_detector = BlazePoseDetector(threads=threads) if close_up is not False else None
         self.close_up_in_video = bool(close_up)
         self.detect_interval = detect_interval
+        self.settled_seconds = settled_seconds or 0.0
         self.min_presence = min_presence
         self._tracked: list[Roi] = []  # where to look for each person in the next frame
         self._rejected: list[tuple[np.ndarray, int]] = []  # boxes turned down, with rounds left to skip them
         self._since_detection = 0
+        self._detected_at = 0.0  # the time of the frame the detector last ran on
+        self._settled = False
         self.reset()
 
     def reset(self) -> None:
@@ -67,6 +82,8 @@ class HumanPoseNN:
         self._tracked = []
         self._since_detection = self.detect_interval  # detect on the first frame
         self._rejected = []
+        self._detected_at = 0.0
+        self._settled = False
 
     def estimate_image(self, frame: Frame) -> FramePeople:
         """Everyone in a still image (no state carried from earlier calls)."""
@@ -88,9 +105,14 @@ class HumanPoseNN:
         ]
         self._since_detection += 1
         looking = not found or len(found) < len(self._tracked)  # nobody in view, or somebody lost
-        if still or self._since_detection >= (min(2, self.detect_interval) if looking else self.detect_interval):
-            found += self._look_for_newcomers(image, found, still)
+        confident = all(person.score >= _SETTLED_PRESENCE for person, _ in found)
+        self._settled = self._settled and confident and not looking
+        if still or self._detector_due(frame.time, looking):
+            newcomers = self._look_for_newcomers(image, found, still)
+            self._settled = confident and not looking and not newcomers
+            found += newcomers
             self._since_detection = 0
+            self._detected_at = frame.time
 
         people = _deduplicate(found)
         self._tracked = [roi for _, roi in people]
@@ -100,6 +122,16 @@ class HumanPoseNN:
             people=tuple(person for person, _ in people),
             frame_size=(frame.height, frame.width),
         )
+
+    def _detector_due(self, time: float, looking: bool) -> bool:
+        """Whether the detector runs on this video frame. Frames without timestamps (all at time 0) count
+        as frames only."""
+        if looking:
+            return self._since_detection >= min(2, self.detect_interval)
+        if self._since_detection < self.detect_interval:
+            return False
+        timed = time > self._detected_at
+        return not (self._settled and timed) or time - self._detected_at >= self.settled_seconds - 1e-3
 
     def _look_for_newcomers(
         self, image: np.ndarray, found: list[tuple[Person, Roi]], still: bool
