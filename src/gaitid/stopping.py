@@ -10,7 +10,6 @@ source, with what it saw written. Everything else is interrupted by the exceptio
 
 from __future__ import annotations
 
-import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -48,21 +47,3 @@ def request() -> bool:
 def requested() -> bool:
     """Whether a stop was requested while the loops that check it run."""
     return _requested.is_set()
-
-
-@contextmanager
-def signals_kept_from_new_threads() -> Iterator[None]:
-    """Threads that a library starts inside (an inference runtime's thread pool) never take Ctrl-C or SIGTERM:
-    the kernel may hand a process's signal to any thread that does not block it, and a worker of
-    onnxruntime's pool interrupted that way was seen never to finish its part of a run (the main thread
-    waited in the detector's session forever after a Ctrl-C). Threads inherit the blocked set of the thread
-    that starts them, so these signals are blocked here while they start, and reach the main thread only."""
-    if not hasattr(signal, "pthread_sigmask"):
-        yield
-        return
-    kept = {signal.SIGINT, signal.SIGTERM}
-    before = signal.pthread_sigmask(signal.SIG_BLOCK, kept)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, before)

@@ -173,6 +173,12 @@ def test_a_live_source_interrupted_by_ctrl_c_writes_what_it_has(walking_camera: 
     _assert_keeps_the_walkers_seen(js, 20)
 
 
+def _signals_as_from_a_terminal() -> None:
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+
+
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_a_signal_ends_a_live_run_cleanly(walking_camera: MjpegCamera, tmp_path: Path, stop: int) -> None:
     """A real Ctrl-C, or the SIGTERM of systemd, `docker stop` and `timeout`, to a `gaitid track` process
@@ -181,7 +187,12 @@ def test_a_signal_ends_a_live_run_cleanly(walking_camera: MjpegCamera, tmp_path:
     # faulthandler: should the run hang after the signal, SIGABRT makes it print every thread's stack
     env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), PYTHONFAULTHANDLER="1")
     command = ["track", walking_camera.url, "--json", str(js), "--out", str(out), "--no-progress", "--model", "lite"]
-    process = subprocess.Popen([sys.executable, "-m", "gaitid", *command], env=env, stderr=subprocess.PIPE, text=True)
+    # As from a terminal: a suite started in the background (`pytest &` in a script) has SIGINT ignored, and a
+    # child inherits that (gaitid, like any program, then keeps ignoring it): that once made this test hang.
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gaitid", *command], env=env, stderr=subprocess.PIPE, text=True,
+        preexec_fn=_signals_as_from_a_terminal,
+    )
     try:
         deadline = time.monotonic() + 60  # generous: a loaded machine can take long to start Python
         # The writer opens on the first frame, under a temporary name that becomes `out` at the end.

@@ -14,7 +14,6 @@ from pathlib import Path
 import numpy as np
 
 from gaitid.errors import GaitidError
-from gaitid.stopping import signals_kept_from_new_threads
 from gaitid.gait.normalize import normalize_sequence
 from gaitid.gait.spec import InputSpec
 from gaitid.types import Embedding, Walk
@@ -34,19 +33,18 @@ def shipped_weights(name: str = DEFAULT_MODEL, folder: Path = WEIGHTS_DIR, kind:
 
 def open_session(path: Path, threads: int):  # type: ignore[no-untyped-def]
     """An onnxruntime session on the CPU for an exported gait model; a clear error if it is not one."""
-    with signals_kept_from_new_threads():  # onnxruntime starts threads on import and for the session's pool
-        import onnxruntime as ort
+    import onnxruntime as ort
 
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        # Idle threads sleep, as HumanPoseNN's do (gaitid.pose.runtime.load_onnx); with the pipeline's one
-        # thread there is no idle thread to spin, with more they would take cores the pose models need.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        try:
-            return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        except Exception as error:  # onnxruntime raises its own exception types
-            raise GaitidError(f"{path}: not a usable ONNX model ({error})".splitlines()[0]) from None
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    # Idle threads sleep, as HumanPoseNN's do (gaitid.pose.runtime.load_onnx); with the pipeline's one
+    # thread there is no idle thread to spin, with more they would take cores the pose models need.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    try:
+        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as error:  # onnxruntime raises its own exception types
+        raise GaitidError(f"{path}: not a usable ONNX model ({error})".splitlines()[0]) from None
 
 
 class GaitEncoder:

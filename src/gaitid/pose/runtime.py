@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from gaitid.errors import GaitidError
-from gaitid.stopping import signals_kept_from_new_threads
 
 MODELS = resources.files("gaitid.pose") / "models"
 
@@ -30,11 +29,10 @@ def model_path(filename: str) -> Path:
 
 
 def load_tflite(filename: str, threads: int | None = None) -> Any:
-    path = model_path(filename)
-    # quiet: the runtime prints an INFO line about its CPU delegate; its threads start here
-    with _quiet_native_stderr(), signals_kept_from_new_threads():
-        from ai_edge_litert.interpreter import Interpreter
+    from ai_edge_litert.interpreter import Interpreter
 
+    path = model_path(filename)
+    with _quiet_native_stderr():  # the runtime prints an INFO line about its CPU delegate
         interpreter = Interpreter(model_path=str(path), num_threads=threads or default_threads())
         interpreter.allocate_tensors()
     return interpreter
@@ -62,11 +60,6 @@ def _quiet_native_stderr() -> Iterator[None]:
 
 
 def load_onnx(filename: str, threads: int | None = None) -> Any:
-    with signals_kept_from_new_threads():  # onnxruntime starts threads on import and for each session's pool
-        return _onnx_session(filename, threads)
-
-
-def _onnx_session(filename: str, threads: int | None) -> Any:
     import onnxruntime as ort
 
     options = ort.SessionOptions()
