@@ -161,13 +161,23 @@ function showFailure(statusBox, job) {
   statusBox.replaceChildren(el("span", { class: "error" }, `${job.status}: ${job.error}`));
 }
 
+// A form's work: its button disabled meanwhile, an error shown in its status box.
+async function whileBusy(button, statusBox, work) {
+  button.disabled = true;
+  try {
+    await work();
+  } catch (error) {
+    statusBox.replaceChildren(el("span", { class: "error" }, error.message));
+  } finally {
+    button.disabled = false;
+  }
+}
+
 async function onEnroll(event) {
   event.preventDefault();
   const form = event.target;
   const status = $("#enroll-status");
-  const button = form.querySelector("button");
-  button.disabled = true;
-  try {
+  await whileBusy(form.querySelector("button"), status, async () => {
     const job = await runJob("/api/people", formWithout(form, ["track", "frames"]), status);
     if (job.status !== "done") {
       showFailure(status, job);
@@ -177,22 +187,16 @@ async function onEnroll(event) {
         `${r.vectors_added} vectors`);
       form.reset();
     }
-  } catch (error) {
-    status.replaceChildren(el("span", { class: "error" }, error.message));
-  } finally {
-    button.disabled = false;
-    await loadPeople();
-  }
+  });
+  await loadPeople();
 }
 
 async function onIdentify(event) {
   event.preventDefault();
   const form = event.target;
   const status = $("#identify-status");
-  const button = form.querySelector("button");
-  button.disabled = true;
   $("#identify-result").hidden = true;
-  try {
+  await whileBusy(form.querySelector("button"), status, async () => {
     const job = await runJob("/api/identify", formWithout(form, ["frames"]), status);
     if (job.status !== "done") {
       showFailure(status, job);
@@ -216,11 +220,7 @@ async function onIdentify(event) {
       video.src = URL.createObjectURL(blob);
     }
     $("#identify-result").hidden = false;
-  } catch (error) {
-    status.replaceChildren(el("span", { class: "error" }, error.message));
-  } finally {
-    button.disabled = false;
-  }
+  });
 }
 
 // -- live sources --------------------------------------------------------------------------------------------
@@ -362,25 +362,17 @@ async function onSearch(event) {
 
 async function search(query, label) {
   const status = $("#search-status");
-  const button = $("#search-form button");
-  button.disabled = true;
   status.replaceChildren(`searching for ${label}…`);
-  try {
+  await whileBusy($("#search-form button"), status, async () => {
     showAppearances(await getJson("/api/search", { method: "POST", json: query }));
-  } catch (error) {
-    status.replaceChildren(el("span", { class: "error" }, error.message));
-  } finally {
-    button.disabled = false;
-  }
+  });
 }
 
 async function onSearchClip(event) {
   event.preventDefault();
   const form = event.target;
   const status = $("#search-status");
-  const button = form.querySelector("button");
-  button.disabled = true;
-  try {
+  await whileBusy(form.querySelector("button"), status, async () => {
     const data = formWithout(form, ["track"]);
     data.set("top", String(Number($("#search-form").top.value) || 20));
     const job = await runJob("/api/search/video", data, status);
@@ -390,11 +382,7 @@ async function onSearchClip(event) {
     } else {
       showAppearances(job.result);
     }
-  } catch (error) {
-    status.replaceChildren(el("span", { class: "error" }, error.message));
-  } finally {
-    button.disabled = false;
-  }
+  });
 }
 
 function showAppearances(result) {
