@@ -7,8 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from gaitid.sources.files import VideoFile, VideoWriter
+from archive_helpers import cut_into_parts
 
 SAMPLE = Path(__file__).resolve().parents[2] / "src" / "gaitid" / "samples" / "walk.mp4"
 PARTS = {"gate/part0.mp4": (0, 55), "hall/part1.mp4": (55, 110), "hall/part2.mp4": (110, 161)}
@@ -17,17 +16,7 @@ PARTS = {"gate/part0.mp4": (0, 55), "hall/part1.mp4": (55, 110), "hall/part2.mp4
 @pytest.fixture(scope="session")
 def sample_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("archive")
-    writers = {}
-    for name in PARTS:
-        (root / name).parent.mkdir(exist_ok=True)
-        writers[name] = VideoWriter(root / name, 30.0, 480, 270)
-    with VideoFile(SAMPLE) as video:
-        for frame in video:
-            for name, (first, end) in PARTS.items():
-                if first <= frame.index < end:
-                    writers[name].write(frame.image[::2, ::2])
-    for writer in writers.values():
-        writer.close()
+    cut_into_parts(SAMPLE, PARTS, root, 30.0, step=2)
     (root / "hall" / "broken.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42 not really a video")
     return root
 

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from archive_helpers import cut_into_parts
 
 from gaitid.batch import IndexFolder, index_archive, list_archive
 from gaitid.datasets.paths import data_root
 from gaitid.pipeline import PipelineOptions
-from gaitid.sources.files import VideoFile, VideoWriter
 
 ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'gaitid[cluster]')")
 
@@ -52,17 +52,7 @@ def _real_clips(root: Path) -> list[str]:
     made = []
     vtest = data_root() / "media" / "vtest.avi"
     if vtest.is_file():
-        (root / "street").mkdir(parents=True)
-        writers = {name: VideoWriter(root / name, 10.0, 768, 576) for name in VTEST_PARTS}
-        with VideoFile(vtest) as video:
-            for frame in video:
-                if frame.index >= max(end for _, end in VTEST_PARTS.values()):
-                    break
-                for name, (first, end) in VTEST_PARTS.items():
-                    if first <= frame.index < end:
-                        writers[name].write(frame.image)
-        for writer in writers.values():
-            writer.close()
+        cut_into_parts(vtest, VTEST_PARTS, root, 10.0)
         made += [str(root / name) for name in VTEST_PARTS]
     clips = [data_root() / "casia-b-rgb" / f"{name}.avi" for name in CASIA_CLIPS]
     if all(clip.is_file() for clip in clips):

@@ -180,8 +180,8 @@ def test_random_silhouette_weights_fall_far_below_the_floors(casia_root, random_
 
 def test_shipped_seed_model_on_casia_b(casia_root):
     """`gaitid evaluate casia-b --weights gaitnn_lstm --subjects 075-079 --max-frames 30`: 72.82 / 67.04 /
-    40.55 (version 1, step 200: 52.09 / 46.81 / 19.36); with random weights of its architecture 29.82 / 27.57 / 18.91 (measured once with
-    `random_silhouette_onnx`, not repeated here to save 8 s)."""
+    40.55 (version 1, step 200: 52.09 / 46.81 / 19.36); with random weights of its architecture 29.82 /
+    27.57 / 18.91 (measured once with `random_silhouette_onnx`, not repeated here to save 8 s)."""
     scores = casia_b_rank1(SEED_MODEL, casia_root, SEED_SUBJECTS)
     assert_floors(scores, SEED_FLOORS)
 
