@@ -106,13 +106,14 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "protocol",
-        help="the protocol: casia-b (train 001-074, test 075-124) or kinect (skeletons: train Person001-100, "
-        "test Person101-164, views 0/45/90)",
+        help="the protocol: casia-b (train 001-074, test 075-124), casia-b-val (the same on the validation "
+        "subjects 001-012, for choosing between models trained on 013-074) or kinect (skeletons: train "
+        "Person001-100, test Person101-164, views 0/45/90)",
     )
     p.add_argument("--weights", help="shipped model name, .onnx file or training checkpoint .pt (default: shipped)")
     p.add_argument("--json", dest="json_path", help="also write the full result as JSON to this path")
     p.add_argument("--max-frames", type=int, help="embed only the central N consecutive frames of each sequence")
-    p.add_argument("--subjects", help="a subset of the test subjects, e.g. 075-084 (quick checks)")
+    p.add_argument("--subjects", help="a subset of the protocol's subjects, e.g. 075-084 (quick checks)")
     p.add_argument("--threads", type=int, default=1, help="CPU threads for the network (default 1)")
     p.add_argument(
         "--noise", type=int, metavar="SEED",

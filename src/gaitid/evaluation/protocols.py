@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gaitid.datasets.casia_b import CASIA_B_TEST_SUBJECTS, CASIA_B_VIEWS
+from gaitid.datasets.casia_b import CASIA_B_TEST_SUBJECTS, CASIA_B_VALIDATION_SUBJECTS, CASIA_B_VIEWS
 
 
 @dataclass(frozen=True)
@@ -29,4 +29,13 @@ CASIA_B = CrossViewProtocol(
     views=CASIA_B_VIEWS,
 )
 
-PROTOCOLS = {"casia-b": CASIA_B}
+#: The same on the validation subjects (001-012), for choices made before the test subjects are scored.
+CASIA_B_VALIDATION = CrossViewProtocol(
+    name="casia-b-val",
+    subjects=CASIA_B_VALIDATION_SUBJECTS,
+    gallery=CASIA_B.gallery,
+    probes=CASIA_B.probes,
+    views=CASIA_B_VIEWS,
+)
+
+PROTOCOLS = {"casia-b": CASIA_B, "casia-b-val": CASIA_B_VALIDATION}

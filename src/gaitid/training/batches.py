@@ -30,6 +30,7 @@ from gaitid.errors import GaitidError
 from gaitid.gait.skeleton import GAIT_KEYPOINT_NAMES, SkeletonSpec, skeleton_features
 from gaitid.training.config import DataConfig
 from gaitid.training.sampler import sample_frames
+from gaitid.training.silhouette_augment import SilhouetteAugment, degrade_clip
 
 
 @dataclass
@@ -48,16 +49,19 @@ class Batches(Protocol):
 
 
 class SilhouetteBatches:
-    """Clips of CASIA-B sequences: (N, frames, 1, 64, 44) float32."""
+    """Clips of CASIA-B sequences: (N, frames, 1, 64, 44) float32, degraded like the pipeline's
+    silhouettes as `cfg.augment` says (`gaitid.training.silhouette_augment`; off by default)."""
 
     def __init__(self, data: GaitSequences, cfg: DataConfig) -> None:
         self.data, self.cfg = data, cfg
         self.labels = data.labels
+        self.augment = SilhouetteAugment.from_overrides(cfg.augment)
 
     def make(self, indices: np.ndarray, rng: np.random.Generator) -> Batch:
         clips = [
-            self.data.frames(int(i), sample_frames(self.data.num_frames(int(i)), self.cfg.frames,
-                                                   self.cfg.frame_sampling, rng))
+            degrade_clip(self.data.frames(int(i), sample_frames(self.data.num_frames(int(i)), self.cfg.frames,
+                                                                self.cfg.frame_sampling, rng)),
+                         self.augment, rng)
             for i in indices
         ]
         x = torch.from_numpy(np.stack(clips).astype(np.float32)).unsqueeze(2)

@@ -21,6 +21,7 @@ from typing import Any
 from gaitid.datasets.casia_b import CASIA_B_TRAIN_SUBJECTS
 from gaitid.datasets.kinect import KINECT_TRAIN_PEOPLE, AugmentConfig
 from gaitid.errors import GaitidError
+from gaitid.training.silhouette_augment import SilhouetteAugment
 
 
 DATASETS = ("casia-b", "kinect")
@@ -36,9 +37,11 @@ class DataConfig:
     frames: int = 12  # frames per training clip
     frame_sampling: str = "random"  # casia-b: "random" (set models) or "contiguous" (recurrent models)
     # kinect only: the 30 fps walks are subsampled to the model's frame rate with a random tempo factor in
-    # `tempo`; each stretch is seen by `views_per_clip` random cameras (`augment`: overrides of AugmentConfig)
+    # `tempo`; each stretch is seen by `views_per_clip` random cameras
     tempo: tuple[float, float] = (0.8, 1.25)
     views_per_clip: int = 1
+    # overrides of the dataset's augmentation: kinect's AugmentConfig (cameras, estimator noise) or
+    # casia-b's SilhouetteAugment (silhouettes degraded like the pipeline's; off unless probability > 0)
     augment: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -90,6 +93,10 @@ class TrainerConfig:
     threads: int = 1
     progress: bool = True
     device: str = "auto"  # "auto" (a CUDA GPU when there is one), "cpu" or "cuda"
+    # a training checkpoint (.pt) whose weights start the run (fine-tuning); the optimizer, schedule and
+    # random generators start afresh. Layers whose shape differs (a classifier over other subjects) keep
+    # their initialisation. A run that resumes from its own last.pt ignores it.
+    init_from: str | None = None
 
 
 @dataclass(frozen=True)
@@ -188,15 +195,17 @@ def _validate_data(data: DataConfig, modality: str) -> None:
         raise GaitidError(f"config [data] frames must be at least 1, got {data.frames}")
     if data.frame_sampling not in ("random", "contiguous"):
         raise GaitidError("config [data] frame_sampling must be 'random' or 'contiguous'")
-    kinect_only = {"tempo": data.tempo != (0.8, 1.25), "views_per_clip": data.views_per_clip != 1,
-                   "augment": bool(data.augment)}
+    kinect_only = {"tempo": data.tempo != (0.8, 1.25), "views_per_clip": data.views_per_clip != 1}
     if data.dataset != "kinect" and any(kinect_only.values()):
         raise GaitidError(f"config [data] {[k for k, v in kinect_only.items() if v]}: kinect settings only")
     if data.views_per_clip < 1:
         raise GaitidError(f"config [data] views_per_clip must be at least 1, got {data.views_per_clip}")
-    unknown = sorted(set(data.augment) - {f.name for f in dataclasses.fields(AugmentConfig)})
-    if unknown:
-        raise GaitidError(f"config [data] augment: unknown setting(s) {unknown}")
+    if data.dataset == "kinect":
+        unknown = sorted(set(data.augment) - {f.name for f in dataclasses.fields(AugmentConfig)})
+        if unknown:
+            raise GaitidError(f"config [data] augment: unknown setting(s) {unknown}")
+    else:
+        SilhouetteAugment.from_overrides(data.augment)
     training = TRAINING_SUBJECTS[data.dataset]
     outside = sorted(set(data.subject_list) - set(training))
     if outside:

@@ -167,6 +167,18 @@ class _Run:
         self.cpu_seconds = float(state.get("cpu_seconds", 0.0))
         log(f"resumed from {path} at step {self.step}")
 
+    def init_weights(self, path: Path, log: Callable[[str], None]) -> None:
+        """Start from the weights of another run's checkpoint (fine-tuning); layers of another shape are
+        left as initialised. A checkpoint of another architecture is an error."""
+        saved = read_checkpoint(path)["model"]
+        own = self.model.state_dict()
+        if set(saved) != set(own):
+            raise GaitidError(f"{path}: its weights are of another architecture than [model] (trainer.init_from)")
+        kept = {k: v for k, v in saved.items() if v.shape == own[k].shape}
+        self.model.load_state_dict({**own, **kept})
+        skipped = sorted(set(own) - set(kept))
+        log(f"weights from {path}" + (f"; left as initialised (other shape): {', '.join(skipped)}" if skipped else ""))
+
     def weights(self) -> dict[str, Any]:
         """What a step checkpoint holds: enough to evaluate and export."""
         return {
@@ -243,6 +255,8 @@ def train(
     last = out / LAST
     if resume and last.is_file():
         run.resume(last, log)
+    elif cfg.trainer.init_from:
+        run.init_weights(Path(cfg.trainer.init_from), log)
     (out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
     sampler = PKSampler(batches.labels, cfg.sampler.p, cfg.sampler.k)
     end = cfg.schedule.steps if stop_after is None else min(cfg.schedule.steps, run.step + stop_after)
