@@ -71,3 +71,27 @@ def test_resume_with_longer_schedule_but_not_other_changes(tmp_path, small_data)
     other = _cfg(tmp_path, 6, rnn_hidden=64)
     with pytest.raises(GaitidError, match=r"another \[model\]"):
         train(other, data=small_data, log=lambda s: None)
+
+
+def test_init_from_starts_from_another_runs_weights(tmp_path, small_data):
+    from gaitid.errors import GaitidError
+
+    train(_cfg(tmp_path / "a", 2), data=small_data, log=lambda s: None)
+    source = torch.load(tmp_path / "a" / "step000002.pt", weights_only=False)["model"]
+    fewer = small_data.subset([i for i, k in enumerate(small_data.keys) if k.subject <= 4])  # 4 classes, not 6
+    cfg = _cfg(tmp_path / "b", 1).to_dict()  # one step at learning rate 0: the weights as they started
+    cfg = config_from_dict({**cfg, "optimizer": {"lr": 0.0},
+                            "trainer": {**cfg["trainer"], "init_from": str(tmp_path / "a" / "step000002.pt")}})
+    messages = []
+    train(cfg, data=fewer, log=messages.append)
+    started = torch.load(tmp_path / "b" / "last.pt", weights_only=False)["model"]
+    same = [k for k in source if source[k].shape == started[k].shape and "running_" not in k
+            and "num_batches" not in k]
+    assert same and all(torch.equal(source[k], started[k]) for k in same)
+    other = sorted(k for k in source if source[k].shape != started[k].shape)
+    assert other == ["head.classifier.weight"]  # 4 subjects here, 6 in the source run
+    assert any("left as initialised" in m for m in messages)
+    lstm = config_from_dict({**cfg.to_dict(), "model": {"name": "gaitnn_lstm", "widths": [8, 16, 32]},
+                             "trainer": {**cfg.to_dict()["trainer"], "out_dir": str(tmp_path / "c")}})
+    with pytest.raises(GaitidError, match="another architecture"):
+        train(lstm, data=fewer, log=lambda s: None)
