@@ -159,3 +159,43 @@ def test_a_walk_decided_again_shares_its_cohort_statistics(tmp_path):
             answers.append(g.decide(walk if n == 0 else walk.again()))
     assert len(walk.probe_stats) == 3 and walk.answer.name == "ada"
     assert answers[1].name == "ada" and answers[1].margin < float("inf")
+
+
+def test_the_shipped_cohort_carries_its_calibration_probes_statistics():
+    """The statistics stored in the shipped file are those the gallery would compute (a stale or missing
+    set fails here: remake with python -m gaitid.training.cohort --probe-stats-only)."""
+    from gaitid.gait.encoder import GaitEncoder
+    from gaitid.gallery.gallery import CALIBRATION_PROBES, NORMALISATION_TOP
+    from gaitid.gallery.normalisation import CohortNorm
+
+    cohort = shipped_cohort(GaitEncoder().model)
+    stored = cohort.probe_stats
+    assert stored is not None and (stored.top, stored.max_probes) == (NORMALISATION_TOP, CALIBRATION_PROBES)
+    without = Cohort(cohort.vectors, cohort.labels, cohort.model, cohort.weights_sha256)
+    computed = CohortNorm(without, "s", NORMALISATION_TOP, CALIBRATION_PROBES).calibration_probe_stats()
+    assert np.array_equal(stored.mu, computed[0]) and np.array_equal(stored.sd, computed[1])
+
+
+def test_stored_probe_statistics_are_used_only_for_the_cohort_and_settings_they_were_made_for(tmp_path, monkeypatch):
+    from gaitid.gallery.cohort import ProbeStats
+    from gaitid.gallery.normalisation import CohortNorm
+    from gaitid.training.cohort import probe_stats
+
+    cohort = cohort_of(population(40, seed=16))
+    path = tmp_path / "c.cohort.npz"
+    cohort.save(path)
+    Cohort.store_probe_stats(path, probe_stats(Cohort.load(path)))
+    loaded = Cohort.load(path)
+    assert loaded.probe_stats is not None
+    computed = []
+    original = CohortNorm.probe_stats
+    monkeypatch.setattr(CohortNorm, "probe_stats", lambda self, *a, **k: computed.append(1) or original(self, *a, **k))
+    with Gallery.open(tmp_path / "g.db", cohort=loaded, audit_identifications=False) as g:
+        g.enroll("ada", population(3, seed=17).embeddings(0, 2))
+        g.identify(population(3, seed=17).embeddings(0, 1)[0])
+    assert computed == [1]  # the probe's own statistics only: the calibration probes' were read
+    extended = loaded.extended(np.ones((2, DIM), np.float32), np.array(["x", "x"]))
+    assert extended.probe_stats is None  # other people, other statistics
+    other = CohortNorm(loaded, "s", 0.5, 2000)
+    assert not np.array_equal(other.calibration_probe_stats()[0], loaded.probe_stats.mu)
+    assert isinstance(loaded.probe_stats, ProbeStats)

@@ -10,6 +10,7 @@ add VIDEO`); those vectors are kept in the gallery and joined to the shipped one
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 from dataclasses import dataclass
@@ -37,14 +38,28 @@ def cohort_path(weights: Path) -> Path:
 
 
 @dataclass(frozen=True)
+class ProbeStats:
+    """The calibration probes' own statistics against this cohort (`CohortNorm.calibration_probe_stats`
+    for `top` and `max_probes`), computed once when the cohort file is made: they depend on the cohort
+    alone, and computing them was half of a gallery's first decision."""
+
+    top: float
+    max_probes: int
+    mu: np.ndarray
+    sd: np.ndarray
+
+
+@dataclass(frozen=True)
 class Cohort:
     """vectors: (n, d) float32, L2-normalised; labels: (n,) who each vector belongs to (a cohort person has
-    several vectors); model: the Embedding.model that made them; weights_sha256: of the weights file."""
+    several vectors); model: the Embedding.model that made them; weights_sha256: of the weights file;
+    probe_stats: stored with a shipped cohort (None for any other, an extended one included)."""
 
     vectors: np.ndarray
     labels: np.ndarray
     model: str
     weights_sha256: str = ""
+    probe_stats: ProbeStats | None = None
 
     def __post_init__(self) -> None:
         if self.vectors.ndim != 2 or self.labels.shape != (len(self.vectors),):
@@ -72,6 +87,20 @@ class Cohort:
                 f, format=_FORMAT, q=q, scale=scale.astype(np.float32), labels=self.labels,
                 model=self.model, weights_sha256=self.weights_sha256,
             )
+        if self.probe_stats is not None:
+            Cohort.store_probe_stats(path, self.probe_stats)
+
+    @staticmethod
+    def store_probe_stats(path: Path, stats: ProbeStats) -> None:
+        """Add (or replace) the probe statistics in a cohort file, its vectors left bit for bit as they are
+        (saving a loaded cohort again would quantise its vectors a second time)."""
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files if not k.startswith("probe_stats_")}
+        tmp = path.with_name(path.name + ".tmp")
+        with open(tmp, "wb") as f:
+            np.savez_compressed(f, **arrays, probe_stats_top=stats.top, probe_stats_max_probes=stats.max_probes,
+                                probe_stats_mu=stats.mu, probe_stats_sd=stats.sd)
+        tmp.replace(path)
 
     @staticmethod
     def load(path: Path) -> Cohort:
@@ -80,7 +109,12 @@ class Cohort:
                 if int(z["format"]) != _FORMAT:
                     raise GalleryError(f"{path}: cohort format {int(z['format'])} is not supported")
                 vectors = z["q"].astype(np.float32) * z["scale"]
-                return Cohort.from_vectors(vectors, z["labels"], str(z["model"]), str(z["weights_sha256"]))
+                cohort = Cohort.from_vectors(vectors, z["labels"], str(z["model"]), str(z["weights_sha256"]))
+                if "probe_stats_mu" not in z.files:
+                    return cohort
+                stats = ProbeStats(float(z["probe_stats_top"]), int(z["probe_stats_max_probes"]),
+                                   z["probe_stats_mu"].astype(np.float32), z["probe_stats_sd"].astype(np.float32))
+                return dataclasses.replace(cohort, probe_stats=stats)
         except (OSError, KeyError, ValueError) as error:
             raise GalleryError(f"{path}: not a readable cohort file ({error})") from None
 

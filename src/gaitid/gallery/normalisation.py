@@ -94,7 +94,12 @@ class CohortNorm:
         return top_stats(columns[self.stat_rows], self.top, axis=0)
 
     def calibration_probe_stats(self) -> tuple[np.ndarray, np.ndarray]:
-        """The probe-side statistics of the calibration probes, each leaving its own person out."""
+        """The probe-side statistics of the calibration probes, each leaving its own person out (stored in
+        a shipped cohort's file for the settings in use; computed otherwise)."""
+        stored = self.cohort.probe_stats
+        if (stored is not None and stored.top == self.top and stored.max_probes == self.max_probes
+                and len(stored.mu) == len(self.probe_rows)):
+            return stored.mu, stored.sd
         rows = self.probe_rows
         return self.probe_stats(self.cohort.vectors[rows], exclude=self.cohort.labels[rows])
 

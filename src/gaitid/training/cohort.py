@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gaitid.gallery.cohort import Cohort, cohort_path, file_sha256
+from gaitid.gallery.cohort import Cohort, ProbeStats, cohort_path, file_sha256
 from gaitid.datasets.casia_b import CASIA_B_TRAIN_SUBJECTS, load_casia_b
 
 WINDOW_SIZE = 30
@@ -112,6 +112,16 @@ def build_cohort(windows: WindowVectors, weights: Path) -> Cohort:
     return Cohort.from_vectors(chosen.vectors, labels, windows.model, file_sha256(weights))
 
 
+def probe_stats(cohort: Cohort) -> ProbeStats:
+    """The cohort's calibration probes' statistics for the gallery's default settings, which a gallery
+    reads from the cohort file instead of computing them at its first decision."""
+    from gaitid.gallery.gallery import CALIBRATION_PROBES, NORMALISATION_TOP
+    from gaitid.gallery.normalisation import CohortNorm
+
+    mu, sd = CohortNorm(cohort, "s", NORMALISATION_TOP, CALIBRATION_PROBES).calibration_probe_stats()
+    return ProbeStats(NORMALISATION_TOP, CALIBRATION_PROBES, mu, sd)
+
+
 def main(argv: list[str] | None = None) -> int:
     from gaitid.gait.encoder import GaitEncoder
 
@@ -119,7 +129,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--weights", help="a shipped model's name or an .onnx file (default: the shipped default)")
     parser.add_argument("--out", type=Path, help="where to write the cohort (default: beside the weights)")
     parser.add_argument("--cache", type=Path, help="keep (or reuse) every window's vector in this .npz")
+    parser.add_argument("--probe-stats-only", action="store_true",
+                        help="only add the calibration probes' statistics to the existing cohort file")
     args = parser.parse_args(argv)
+    if args.probe_stats_only:
+        out = args.out or cohort_path(GaitEncoder(args.weights).path)
+        Cohort.store_probe_stats(out, probe_stats(Cohort.load(out)))
+        print(f"{out}: calibration probes' statistics added")
+        return 0
     encoder = GaitEncoder(args.weights)
     if args.cache is not None and args.cache.is_file():
         windows = WindowVectors.load(args.cache)
@@ -133,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     cohort = build_cohort(windows, encoder.path)
     out = args.out or cohort_path(encoder.path)
     cohort.save(out)
+    Cohort.store_probe_stats(out, probe_stats(Cohort.load(out)))  # of the vectors as a gallery loads them
     print(f"{out}: {len(cohort.labels)} vectors of {len(np.unique(cohort.labels))} people, model {cohort.model}")
     return 0
 
