@@ -85,6 +85,9 @@ def test_a_clip_is_degraded_alike_in_every_frame():
         ({"threshold": [0.0, 0.5]}, "threshold inside"),
         ({"cut_bottom": [0.0, 0.5]}, "under half"),
         ({"erode": 1}, "unknown silhouette setting"),
+        ({"height": 30}, "height must be a range"),
+        ({"probability": [0.1, 0.2]}, "probability must be a number"),
+        ({"blur": ["a", 1]}, "must hold numbers"),
     ],
 )
 def test_bad_settings_are_config_errors(overrides, message):

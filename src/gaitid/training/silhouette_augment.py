@@ -63,8 +63,17 @@ class SilhouetteAugment:
         unknown = sorted(set(overrides) - known)
         if unknown:
             raise GaitidError(f"config [data] augment: unknown silhouette setting(s) {unknown}")
-        values = {k: tuple(float(x) for x in v) if isinstance(v, (list, tuple)) else float(v)
-                  for k, v in overrides.items()}
+        ranges = {f.name for f in fields(cls) if isinstance(f.default, tuple)}
+        values: dict[str, Any] = {}
+        for key, value in overrides.items():
+            is_range = isinstance(value, (list, tuple))
+            if is_range != (key in ranges) or (is_range and len(value) != 2):
+                kind = "a range [low, high]" if key in ranges else "a number"
+                raise GaitidError(f"config [data] augment: {key} must be {kind}, got {value!r}")
+            try:
+                values[key] = tuple(float(x) for x in value) if is_range else float(value)
+            except (TypeError, ValueError):
+                raise GaitidError(f"config [data] augment: {key} must hold numbers, got {value!r}") from None
         return cls(**values)
 
 
