@@ -49,6 +49,12 @@ class ProbeStats:
     sd: np.ndarray
 
 
+def _probe_stats_arrays(stats: ProbeStats) -> dict[str, object]:
+    """How ProbeStats are kept in a cohort file (read back by Cohort.load)."""
+    return {"probe_stats_top": stats.top, "probe_stats_max_probes": stats.max_probes,
+            "probe_stats_mu": stats.mu, "probe_stats_sd": stats.sd}
+
+
 @dataclass(frozen=True)
 class Cohort:
     """vectors: (n, d) float32, L2-normalised; labels: (n,) who each vector belongs to (a cohort person has
@@ -82,13 +88,12 @@ class Cohort:
         scale = np.abs(self.vectors).max(axis=1, keepdims=True) / 127.0
         q = np.round(self.vectors / np.maximum(scale, 1e-12)).astype(np.int8)
         path.parent.mkdir(parents=True, exist_ok=True)
+        stats = _probe_stats_arrays(self.probe_stats) if self.probe_stats is not None else {}
         with open(path, "wb") as f:
             np.savez_compressed(
                 f, format=_FORMAT, q=q, scale=scale.astype(np.float32), labels=self.labels,
-                model=self.model, weights_sha256=self.weights_sha256,
+                model=self.model, weights_sha256=self.weights_sha256, **stats,
             )
-        if self.probe_stats is not None:
-            Cohort.store_probe_stats(path, self.probe_stats)
 
     @staticmethod
     def store_probe_stats(path: Path, stats: ProbeStats) -> None:
@@ -98,8 +103,7 @@ class Cohort:
             arrays = {k: z[k] for k in z.files if not k.startswith("probe_stats_")}
         tmp = path.with_name(path.name + ".tmp")
         with open(tmp, "wb") as f:
-            np.savez_compressed(f, **arrays, probe_stats_top=stats.top, probe_stats_max_probes=stats.max_probes,
-                                probe_stats_mu=stats.mu, probe_stats_sd=stats.sd)
+            np.savez_compressed(f, **arrays, **_probe_stats_arrays(stats))
         tmp.replace(path)
 
     @staticmethod
