@@ -20,11 +20,12 @@ import time
 
 import numpy as np
 
+from gaitid.gait.encoder import GaitEncoder
 from gaitid.gallery.cohort import shipped_cohort
 
 
 def model_like(n: int, rng: np.random.Generator, chunk: int = 100_000) -> np.ndarray:
-    cohort = shipped_cohort("gaitset_strips_s/4")
+    cohort = shipped_cohort(GaitEncoder().model)
     base, labels = cohort.vectors, cohort.labels
     by_person = {p: np.flatnonzero(labels == p) for p in np.unique(labels)}
     people = list(by_person)

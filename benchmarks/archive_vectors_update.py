@@ -32,8 +32,9 @@ from archive_vectors import model_like  # noqa: E402
 
 from gaitid.batch import IndexFolder, IndexSettings, VideoRecord, build_vectors, load_vectors, update_vectors  # noqa: E402
 from gaitid.batch.store import META_KEY, TRACK_SCHEMA  # noqa: E402
+from gaitid.gait.encoder import GaitEncoder  # noqa: E402
 
-MODEL = "gaitset_strips_s/4"
+MODEL = GaitEncoder().model
 
 
 def write_videos(folder: IndexFolder, vectors: np.ndarray, per_video: int, first_video: int) -> None:

@@ -13,9 +13,10 @@ from gaitid.batch import IndexFolder, IndexSettings, TrackRow, VideoRecord, buil
 from gaitid.batch.search import Query, ending_text, result_json, vector_query
 from gaitid.batch.report import report_html
 from gaitid.errors import GaitidError, InputError
+from gaitid.gait.encoder import GaitEncoder
 from gaitid.gallery.cohort import Cohort, shipped_cohort
 
-MODEL = "gaitset_strips_s/4"
+MODEL = GaitEncoder().model  # the shipped default model, whose cohort ships beside it
 
 
 @pytest.fixture(scope="module")
