@@ -2,8 +2,9 @@
 
 The footage is the shipped sample clip (gaitid/samples/walk.mp4): a woman walks right to left while a man
 jumps on a box. Both are enrolled from the first 80 frames; the woman is then identified in frames 80 on.
-A stranger check uses walkers of vtest.avi (when the shared media are there): with only the jumper and two
-vtest walkers enrolled, the woman must come out unknown.
+Stranger checks use walkers of vtest.avi (when the shared media are there): with only the woman enrolled,
+vtest's walkers are unknown; with only the jumper and two vtest walkers enrolled, the woman should come out
+unknown, and does not yet (a strict expected failure, explained at that test).
 """
 
 from __future__ import annotations
@@ -83,8 +84,21 @@ def test_one_enrolled_person_is_named_and_strangers_are_unknown(tmp_path: Path, 
     assert "unreliable" not in capsys.readouterr().err  # the cohort calibrates: no small-gallery warning
 
 
-def test_a_stranger_comes_out_unknown(gallery: Path, tmp_path: Path, media_dir: Path) -> None:
-    """The walker is not enrolled (only the jumper and two vtest walkers are): she must be unknown."""
+@pytest.mark.xfail(
+    strict=True,
+    reason="known defect (issues 14/15): a stranger filmed by the same camera as an enrolled person is named "
+    "without a site cohort; gaitset_strips_s/5 names the walker 'jumper' (0.5 % FPIR), /4 named her 'jumper' "
+    "after her first window and let her go by her third",
+)
+def test_a_stranger_on_the_same_camera_comes_out_unknown(gallery: Path, tmp_path: Path, media_dir: Path) -> None:
+    """The walker is not enrolled (only the jumper, filmed by the same camera, and two vtest walkers are): she
+    must be unknown at every window of her walk. This is what a user expects and what the decision does not
+    yet deliver: calibrated on the laboratory cohort alone, two walkers of the same outdoor camera resemble
+    each other more than either resembles a laboratory walker. The jumper's only walking window (along the
+    box top, side-on, backlit) is what she matches. benchmarks/identify_vtest.py measures the same failure
+    over many strangers (vtest, shipped cohort only: 30-55 % of strangers named at a 1 % target with version
+    5, 34-64 % with version 4); the README tells users to add a site cohort. Strict: when a change makes this
+    pass, the marker must go."""
     from gaitid.gait.encoder import GaitEncoder
     from gaitid.gallery import Gallery
     from gaitid.pipeline import PipelineOptions, analyse
@@ -102,6 +116,7 @@ def test_a_stranger_comes_out_unknown(gallery: Path, tmp_path: Path, media_dir: 
     js = tmp_path / "result.json"
     assert gaitid("identify", SAMPLE, "--frames", "80:", "--json", str(js), gallery=strangers) == 0
     walker = next(t for t in json.loads(js.read_text())["tracks"] if t["windows"] > 0)
+    assert [answer["name"] for answer in walker["history"]] == [None] * len(walker["history"]), walker["history"]
     assert walker["status"] == "unknown" and walker["name"] is None
     assert walker["score"] < 0.99  # below the threshold of a 1 % false-accept target
 
