@@ -144,6 +144,29 @@ def test_a_site_cohort_calibrates_for_the_site_s_cameras(tmp_path):
     assert rates[1] <= 0.05 + 3 * np.sqrt(0.05 * 0.95 / 200)
 
 
+def test_a_small_site_cohort_also_calibrates_on_its_own(tmp_path):
+    """Six site walkers joined to 900 laboratory windows hardly move the joined calibration (about two
+    thirds of the site's strangers were named at a 5 % target); searched on their own as a second null,
+    which every score must also pass, they hold the site's strangers back, and the enrolled walker is
+    still named."""
+    lab = cohort_of(population(300, seed=11), per=3)
+    site = population(400, seed=12)
+    shared = np.random.default_rng(13).normal(size=DIM).astype(np.float32)
+    site.centres = site.centres + 1.2 * shared / np.linalg.norm(shared)
+    with Gallery.open(tmp_path / "g.db", cohort=lab, target_fpir=0.05, audit_identifications=False) as g:
+        g.enroll("ada", site.embeddings(0, 4))
+        for w in range(100, 106):
+            g.add_cohort(f"street#{w}", site.embeddings(w, 3))
+        strangers = np.stack([site.vectors(p, 1)[0] for p in range(200, 400)])
+        named = np.mean([i.name is not None for i in g.identify_batch(strangers, MODEL)])
+        right = np.mean([i.name == "ada" for i in g.identify_batch(site.vectors(0, 50), MODEL)])
+        assert named <= 0.15, named
+        assert right >= 0.8, right
+        assert g.calibration(MODEL)["cohort"].endswith("+ site (6 walkers)")
+        site_windows = g._indexes[MODEL].calibration.site
+        assert len(site_windows) == 18 and g.threshold(MODEL) > site_windows.max()  # 5 % of 18: not one window
+
+
 def test_a_walk_decided_again_shares_its_cohort_statistics(tmp_path):
     people = population(30, seed=14)
     cohort = cohort_of(population(60, seed=15))

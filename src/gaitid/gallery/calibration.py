@@ -26,6 +26,10 @@ Where the non-mated searches come from (see Gallery):
   people (folds of people searched by SVMs fitted on the others). Both say little with few people.
 The estimate holds for strangers who look like the cohort: on footage unlike it, calibrate with a site
 cohort (benchmarks/RESULTS-openset.md). The resolution is 1/N.
+
+A site cohort too small to be used alone is joined to the shipped one, where its few windows hardly move
+the estimate; its windows are then also searched on their own (`site`), and a score must pass both: the
+calibrated score is the lower of the two, its FPIR the higher.
 """
 
 from __future__ import annotations
@@ -37,27 +41,40 @@ import numpy as np
 
 @dataclass(frozen=True)
 class ScoreCalibration:
-    """nonmated: (N,) sorted raw top scores of non-mated searches. source: where they came from."""
+    """nonmated: (N,) sorted raw top scores of non-mated searches. source: where they came from.
+    site: (M,) sorted top scores of a small site cohort's own searches, which a score must pass too (or None)."""
 
     nonmated: np.ndarray
     source: str = "gallery"
+    site: np.ndarray | None = None
 
     def __post_init__(self) -> None:
-        if self.nonmated.ndim != 1 or len(self.nonmated) == 0:
-            raise ValueError("a calibration needs at least one non-mated score")
+        for scores in (self.nonmated, self.site):
+            if scores is not None and (scores.ndim != 1 or len(scores) == 0):
+                raise ValueError("a calibration needs at least one non-mated score")
 
     @staticmethod
-    def from_scores(scores: np.ndarray, source: str = "gallery") -> ScoreCalibration:
-        return ScoreCalibration(np.sort(np.asarray(scores, np.float64)), source)
+    def from_scores(scores: np.ndarray, source: str = "gallery", site: np.ndarray | None = None) -> ScoreCalibration:
+        ordered = None if site is None else np.sort(np.asarray(site, np.float64))
+        return ScoreCalibration(np.sort(np.asarray(scores, np.float64)), source, ordered)
+
+    def _nulls(self) -> list[np.ndarray]:
+        return [self.nonmated] if self.site is None else [self.nonmated, self.site]
 
     def __call__(self, raw: np.ndarray | float) -> np.ndarray:
-        """Calibrated scores in [0, 1]: the fraction of non-mated top scores strictly below `raw`."""
-        return np.searchsorted(self.nonmated, np.asarray(raw, np.float64), side="left") / len(self.nonmated)
+        """Calibrated scores in [0, 1]: the fraction of non-mated top scores strictly below `raw` (the lower
+        fraction of the two nulls when there is a site's)."""
+        raw = np.asarray(raw, np.float64)
+        return np.min([np.searchsorted(null, raw, side="left") / len(null) for null in self._nulls()], axis=0)
 
     def raw_threshold(self, target_fpir: float) -> float:
         """The smallest raw score accepted at `target_fpir` (calibrated score >= 1 - target_fpir)."""
-        n = len(self.nonmated)
-        index = int(np.ceil(n * (1.0 - target_fpir) - 1e-9))
-        if index >= n:
-            return float(np.nextafter(self.nonmated[-1], np.inf))
-        return float(np.nextafter(self.nonmated[index - 1], np.inf)) if index > 0 else -np.inf
+        return max(_threshold(null, target_fpir) for null in self._nulls())
+
+
+def _threshold(null: np.ndarray, target_fpir: float) -> float:
+    n = len(null)
+    index = int(np.ceil(n * (1.0 - target_fpir) - 1e-9))
+    if index >= n:
+        return float(np.nextafter(null[-1], np.inf))
+    return float(np.nextafter(null[index - 1], np.inf)) if index > 0 else -np.inf

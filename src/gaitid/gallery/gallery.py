@@ -70,6 +70,9 @@ class _ModelIndex:
     calibrated_generation: int = -1
     svm_probes: np.ndarray | None = None  # the SVM's calibration probes: the cohort half it was not fitted on
     cohort_kind: str = "none"  # what the cohort is made of (see Gallery.calibration)
+    site_rows: np.ndarray | None = None  # rows of a joined cohort that are a small site cohort's windows
+    site_raw: np.ndarray | None = None  # (site windows, classes) their raw scores, searched as strangers
+    site_stats: tuple[np.ndarray, np.ndarray] | None = None  # their own t-norm (mu, sd), own walker left out
 
 
 class Gallery:
@@ -84,7 +87,8 @@ class Gallery:
     cohort: vectors of people who are never enrolled, for the model that made them. Default: the cohort
         shipped beside the model's weights (CASIA-B training subjects), joined with the site's own cohort
         stored in the gallery (`add_cohort`); once the site's cohort has SITE_COHORT_ALONE walkers, it is
-        used alone (a laboratory's strangers say little about how strangers look on the site's cameras).
+        used alone (a laboratory's strangers say little about how strangers look on the site's cameras);
+        until then its windows also calibrate on their own, and a score must pass both calibrations.
         With cosine, every score is normalised against the cohort (`normalisation`, see
         gaitid.gallery.normalisation) and the cohort's windows, searched as strangers against this very
         gallery, calibrate the scores (gaitid.gallery.calibration); with the SVM, half of the cohort's
@@ -347,7 +351,8 @@ class Gallery:
         (None, "none") when there is none. For searches that decide against another gallery of the same
         people's strangers (gaitid.batch.search)."""
         with self._lock:
-            return self._model_cohort(model)
+            cohort, kind, _ = self._model_cohort(model)
+            return cohort, kind
 
     @staticmethod
     def _check_probes(vectors: np.ndarray) -> np.ndarray:
@@ -404,22 +409,23 @@ class Gallery:
             self._names_generation = generation
         return self._names
 
-    def _model_cohort(self, model: str) -> tuple[Cohort | None, str]:
-        """The cohort for `model` and what it is made of: the site's own when it has at least
-        SITE_COHORT_ALONE walkers (strangers as the site's cameras see them); else the one given (or
-        shipped) joined with the site's; or (None, "none")."""
+    def _model_cohort(self, model: str) -> tuple[Cohort | None, str, int]:
+        """The cohort for `model`, what it is made of, and how many site windows were joined to it (they are
+        its last rows): the site's own when it has at least SITE_COHORT_ALONE walkers (strangers as the
+        site's cameras see them); else the one given (or shipped) joined with the site's; or (None, "none")."""
         labels, vectors = self.store.load_cohort(model)
         site = len(np.unique(labels))
         if site >= SITE_COHORT_ALONE:
-            return Cohort.from_vectors(vectors, labels, model), f"site ({site} walkers)"
+            return Cohort.from_vectors(vectors, labels, model), f"site ({site} walkers)", 0
         base, kind = (self.cohort, "given") if self.cohort is not None and self.cohort.model == model else (None, "none")
         if base is None and self.shipped_cohort:
             base, kind = shipped_cohort(model), "shipped"
         if base is None:
-            return (Cohort.from_vectors(vectors, labels, model), f"site ({site} walkers)") if site else (None, "none")
+            alone = (Cohort.from_vectors(vectors, labels, model), f"site ({site} walkers)", 0)
+            return alone if site else (None, "none", 0)
         if site and vectors.shape[1] != base.vectors.shape[1]:
             raise GalleryError(f"the site cohort of {model!r} has vectors of another dimension than the model's")
-        return base.extended(vectors, labels), kind + (f" + site ({site} walkers)" if site else "")
+        return base.extended(vectors, labels), kind + (f" + site ({site} walkers)" if site else ""), len(vectors)
 
     @staticmethod
     def _cohort_halves(cohort: Cohort) -> tuple[np.ndarray, np.ndarray]:
@@ -473,7 +479,7 @@ class Gallery:
                 stacklevel=3,
             )
         ids, persons, matrix = self.store.load_vectors(model)
-        cohort, cohort_kind = self._model_cohort(model)
+        cohort, cohort_kind, joined_site = self._model_cohort(model)
         if cohort is not None and cohort.vectors.shape[1] != matrix.shape[1]:
             raise GalleryError(
                 f"the cohort of {model!r} has {cohort.vectors.shape[1]}-dimensional vectors but the gallery "
@@ -495,6 +501,10 @@ class Gallery:
                 mode = "z"  # a probe's statistics over a handful of people are noise: the enrolled side only
             index.norm = CohortNorm(cohort, mode, self.normalisation_top, CALIBRATION_PROBES)
             index.null_stats = index.norm.calibration_probe_stats()
+            if joined_site:
+                rows = np.arange(len(cohort.labels) - joined_site, len(cohort.labels))
+                index.site_rows = rows
+                index.site_stats = index.norm.probe_stats(cohort.vectors[rows], exclude=cohort.labels[rows])
             self._update_cohort_scores(index, np.arange(len(index.classifier.classes_)))
         return index
 
@@ -510,17 +520,20 @@ class Gallery:
             for start in range(0, len(columns), 4096):
                 columns[start : start + 4096, j] = (norm.cohort.vectors[start : start + 4096] @ rows.T).max(axis=1)
         mu, sd = norm.person_stats(columns)
-        probes = len(norm.probe_rows)
+        site_rows = index.site_rows if index.site_rows is not None else np.zeros(0, int)
         if index.person_stats is None:
             index.person_stats = (np.zeros(0, np.float32), np.ones(0, np.float32))
-            index.null_raw = np.zeros((probes, 0), np.float32)
+            index.null_raw = np.zeros((len(norm.probe_rows), 0), np.float32)
+            index.site_raw = np.zeros((len(site_rows), 0), np.float32)
         grow = n_classes - len(index.person_stats[0])
         if grow > 0:
             index.person_stats = tuple(np.concatenate([s, np.zeros(grow, np.float32)]) for s in index.person_stats)
-            index.null_raw = np.concatenate([index.null_raw, np.zeros((probes, grow), np.float32)], axis=1)
+            index.null_raw = np.pad(index.null_raw, ((0, 0), (0, grow)))
+            index.site_raw = np.pad(index.site_raw, ((0, 0), (0, grow)))
         index.person_stats[0][classes] = mu
         index.person_stats[1][classes] = sd
         index.null_raw[:, classes] = columns[norm.probe_rows]
+        index.site_raw[:, classes] = columns[site_rows]
 
     def _calibration(self, index: _ModelIndex) -> ScoreCalibration:
         with self._lock:
@@ -531,7 +544,10 @@ class Gallery:
         if index.norm is not None:  # cosine with a cohort: cheap, so always current
             if index.calibration is None or index.calibrated_generation != index.generation:
                 null = index.norm.normalise(index.null_raw, index.null_stats, index.person_stats)
-                index.calibration = ScoreCalibration.from_scores(null.max(axis=1), "cohort")
+                site = None
+                if index.site_rows is not None:
+                    site = index.norm.normalise(index.site_raw, index.site_stats, index.person_stats).max(axis=1)
+                index.calibration = ScoreCalibration.from_scores(null.max(axis=1), "cohort", site)
                 index.calibrated_generation = index.generation
             return index.calibration
         # Otherwise recalibrated when the number of people changed by more than 5 % (always below 20
