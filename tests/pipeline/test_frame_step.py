@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gaitid.pipeline.stream import EveryNth, StreamRun, analysis_step, run_stream
+from gaitid.pipeline.stream import AtMostPerSecond, EveryNth, StreamRun, analysis_step, run_stream
 from gaitid.types import Frame, FramePeople
 
 
@@ -25,6 +25,29 @@ def test_every_nth_keeps_the_first_and_counts_what_it_read() -> None:
     subset = EveryNth(frames(7), 3)
     assert [f.index for f in subset] == [0, 3, 6]
     assert subset.read == 7
+
+
+def arrivals(times_ms: list[float]) -> list[Frame]:
+    return [Frame(np.zeros((8, 8, 3), np.uint8), i, t / 1000) for i, t in enumerate(times_ms)]
+
+
+@pytest.mark.parametrize(
+    ("times_ms", "kept"),
+    [
+        ([0, 33, 67, 100, 133, 167, 200], [0, 2, 4, 6]),  # a 30 frames/s camera: every 2nd
+        ([0, 36, 64, 104, 131, 169, 197], [0, 2, 4, 6]),  # the same with the jitter of arrival times
+        ([0, 40, 80, 120, 160], [0, 2, 4]),  # 25 frames/s: every 2nd, 12.5 a second
+        ([0, 70, 140, 210, 280], [0, 1, 2, 3, 4]),  # a pipeline behind, handed every 2nd-3rd frame: all due
+        ([0, 200, 233, 266], [0, 1, 3]),  # after a long gap, the rate resumes from the frame taken
+        ([0, 50, 100, 150, 200], [0, 2, 4]),  # 20 frames/s: every 2nd (10 a second), never 20
+    ],
+)
+def test_a_live_source_is_thinned_by_the_frames_times_not_their_count(times_ms: list[float], kept: list[int]) -> None:
+    """At most 15 a second: counting every 2nd frame handed over would halve a pipeline that is already
+    behind (the live source hands over only its newest frame) a second time."""
+    subset = AtMostPerSecond(arrivals(times_ms), 15)
+    assert [f.index for f in subset] == kept
+    assert subset.read == len(times_ms)
 
 
 class Recorder:
@@ -66,3 +89,23 @@ def test_the_annotated_video_holds_the_analysed_frames_at_their_rate(tmp_path) -
     assert (run.frames, run.frames_read, run.step) == (20, 40, 2)
     with VideoFile(out) as written:
         assert written.fps == 15 and len(list(written)) == 20
+
+
+class LiveFrames:
+    """A live source's frames, as seen by the pipeline: some already dropped by its reader."""
+
+    is_live = True
+
+    def __init__(self, times_ms: list[float], dropped: int) -> None:
+        self.frames, self.frames_dropped = arrivals(times_ms), dropped
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self.frames)
+
+
+def test_a_live_run_reports_the_frames_its_source_dropped_and_its_rate() -> None:
+    source = LiveFrames([0, 33, 67, 100, 133], dropped=4)
+    run = run_stream(source, Recorder(), lambda frame, people: None, progress=False, rate=15)
+    assert (run.frames, run.frames_read, run.dropped) == (3, 5, 4)
+    assert run.text().startswith("5 frames (3 analysed, at most 15 a second)")
+    assert run.text().endswith("; 4 more dropped while the pipeline was busy")

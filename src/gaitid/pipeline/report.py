@@ -88,9 +88,18 @@ def walk_run_json(result: WalkRun) -> dict[str, Any]:
     }
 
 
-def _subsampling(run: StreamRun) -> dict[str, int | None]:
-    """When only every n-th frame was analysed: n and the frames read."""
-    return {"frame_step": run.step, "frames_read": run.frames_read} if run.step > 1 else {}
+def _subsampling(run: StreamRun) -> dict[str, int | float | None]:
+    """When only every n-th frame was analysed: n and the frames read; for a live source analysed at most
+    so many frames a second, that rate and the frames read; for a live source, the frames it dropped
+    while the pipeline was busy."""
+    fields: dict[str, int | float | None] = {}
+    if run.step > 1:
+        fields |= {"frame_step": run.step, "frames_read": run.frames_read}
+    elif run.rate:
+        fields |= {"max_fps": run.rate, "frames_read": run.frames_read}
+    if run.dropped is not None:
+        fields["frames_dropped"] = run.dropped
+    return fields
 
 
 def event_json(event: WalkerEvent) -> dict[str, Any]:

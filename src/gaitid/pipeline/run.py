@@ -7,6 +7,7 @@ server's jobs and the benchmarks share; `PipelineOptions` is its one options obj
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -124,8 +125,9 @@ def run_source(
 ) -> tuple[StreamRun, bool]:
     """Open a source and run pose estimation and tracking over its frames (`frames` [first, end) of a file),
     calling `on_frame(frame, people)` after each; with `out`, write `draw(frame, people)` as the annotated
-    video. `max_fps`: analyse only every n-th frame of a faster source (`analysis_step`); the video then
-    holds the analysed frames, at the analysed rate. Returns the run and whether the source was live. A
+    video. `max_fps`: analyse only every n-th frame of a faster file (`analysis_step`), or of a live source
+    at most that many frames a second by their arrival times; the video then holds the analysed frames, at
+    the analysed rate. Returns the run and whether the source was live. A
     file that broke off leaves no video (a partial result is not the file's); a live source that failed
     partway keeps what it showed."""
     video = AnnotatedVideo(out, None)
@@ -133,8 +135,11 @@ def run_source(
     if source.is_live and frames != (0, None):
         source.close()
         raise InputError("a frame range applies to video files only, not to a camera or a stream")
-    step = analysis_step(source.fps, max_fps)
-    video.fps = (source.fps or 10.0) / step
+    # A file: every n-th frame. A live source: by the frames' arrival times (it may be handing over only
+    # some of its frames already, and its nominal rate is often unknown or wrong).
+    step = 1 if source.is_live else analysis_step(source.fps, max_fps)
+    rate = max_fps if source.is_live else None
+    video.fps = min(source.fps or 10.0, rate or math.inf) / step
 
     def each_frame(frame: Frame, people: FramePeople) -> None:
         on_frame(frame, people)
@@ -143,7 +148,7 @@ def run_source(
 
     keep_video = False
     try:
-        run = run_stream(frame_range(source, *frames), make_estimator(), each_frame, progress, step)
+        run = run_stream(frame_range(source, *frames), make_estimator(), each_frame, progress, step, rate)
         keep_video = run.frames > 0 and (run.error is None or source.is_live)
     finally:
         source.close()

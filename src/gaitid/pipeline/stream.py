@@ -63,6 +63,8 @@ class StreamRun:
     error: GaitidError | None = None  # a live source that gave up, or a file that broke off, partway
     step: int = 1
     frames_read: int | None = None  # None: the frames analysed
+    rate: float | None = None  # a live source analysed at most this many frames a second (by their times)
+    dropped: int | None = None  # frames a live source dropped while the pipeline was busy (None: a file)
 
     @property
     def fps(self) -> float:
@@ -73,8 +75,13 @@ class StreamRun:
     def text(self) -> str:
         """E.g. "161 frames in 2.7 s (59.6 fps)", saying so when only every n-th was analysed."""
         read = self.frames if self.frames_read is None else self.frames_read
-        subset = f" ({self.frames} analysed, 1 in {self.step})" if self.step > 1 else ""
-        return f"{read} frames{subset} in {self.seconds:.1f} s ({self.fps:.1f} fps)"
+        subset = ""
+        if self.step > 1:
+            subset = f" ({self.frames} analysed, 1 in {self.step})"
+        elif self.rate and read > self.frames:
+            subset = f" ({self.frames} analysed, at most {self.rate:g} a second)"
+        dropped = f"; {self.dropped} more dropped while the pipeline was busy" if self.dropped else ""
+        return f"{read} frames{subset} in {self.seconds:.1f} s ({self.fps:.1f} fps){dropped}"
 
 
 def analysis_step(fps: float | None, max_fps: float | None) -> int:
@@ -97,6 +104,29 @@ class EveryNth:
         for frame in self.frames:
             self.read += 1
             if (self.read - 1) % self.step == 0:
+                yield frame
+
+
+class AtMostPerSecond:
+    """The frames of a live source, at most about `rate` a second by their timestamps (arrival times),
+    counting the frames read (`read`): a frame is analysed when 0.9 / rate seconds have passed since the
+    last one analysed (the tenth of slack absorbs the jitter of arrivals). A live source hands over only its
+    newest frame, so when the pipeline falls behind, the frames it gets are already sparse: counting every
+    n-th of them would thin them again, while their times say whether they are due. A 30 frames/s camera
+    at rate 15 gives every 2nd frame, a 25 frames/s one every 2nd (12.5 a second)."""
+
+    def __init__(self, frames: Iterable[Frame], rate: float) -> None:
+        if rate <= 0:
+            raise ValueError("rate must be positive")
+        self.frames, self.rate, self.read = frames, rate, 0
+
+    def __iter__(self) -> Iterator[Frame]:
+        gap = 0.9 / self.rate
+        last = -math.inf
+        for frame in self.frames:
+            self.read += 1
+            if frame.time - last >= gap:
+                last = frame.time
                 yield frame
 
 
@@ -150,9 +180,11 @@ def run_stream(
     on_frame: Callable[[Frame, FramePeople], None],
     progress: bool = True,
     step: int = 1,
+    rate: float | None = None,
 ) -> StreamRun:  # type: ignore[no-untyped-def]
-    """Pose estimation and tracking over every frame of `source` (or every `step`-th), calling
-    `on_frame(frame, people)` with each analysed frame's tracked people. Ctrl-C and a source that fails
+    """Pose estimation and tracking over every frame of `source` (or every `step`-th; or, `rate`, at most
+    that many a second by the frames' times, for live sources), calling `on_frame(frame, people)` with each
+    analysed frame's tracked people. Ctrl-C and a source that fails
     partway end the run cleanly: the returned StreamRun says how it ended, and what was done so far stays
     done."""
     tracker = Tracker()
@@ -167,7 +199,7 @@ def run_stream(
     error: GaitidError | None = None
     start = time.perf_counter()
     frames = source if getattr(source, "is_live", False) else prefetched(source)  # live: its own reader
-    subset = EveryNth(frames, step)
+    subset = AtMostPerSecond(frames, rate) if rate else EveryNth(frames, step)
     stream = track_frames(subset, estimator, tracker)
     try:
         with stopping.checked():  # the command line's Ctrl-C and SIGTERM: a flag checked here, not an exception
@@ -192,8 +224,9 @@ def run_stream(
         if bar is not None:
             bar.close()
     seconds = time.perf_counter() - start
-    read = subset.read if step > 1 else None
-    return StreamRun(count, seconds, interrupted, error, step=step, frames_read=read)
+    read = subset.read if step > 1 or rate else None
+    dropped = getattr(source, "frames_dropped", None)
+    return StreamRun(count, seconds, interrupted, error, step=step, frames_read=read, rate=rate, dropped=dropped)
 
 
 MAX_THREADS = 256
