@@ -14,6 +14,7 @@ from gaitid.batch.search import Query, ending_text, result_json, vector_query
 from gaitid.batch.report import report_html
 from gaitid.errors import GaitidError, InputError
 from gaitid.gait.encoder import GaitEncoder
+from gaitid.gallery import CohortSource
 from gaitid.gallery.cohort import Cohort, shipped_cohort
 
 MODEL = GaitEncoder().model  # the shipped default model, whose cohort ships beside it
@@ -30,7 +31,7 @@ def cohort():  # type: ignore[no-untyped-def]
 def strangers(cohort):  # type: ignore[no-untyped-def]
     """The cohort the searches calibrate against: people 031-074, never in the test archives (001-030)."""
     keep = cohort.labels > "casia-b-030"
-    return Cohort.from_vectors(cohort.vectors[keep], cohort.labels[keep], MODEL), "people 031-074"
+    return CohortSource(MODEL, Cohort.from_vectors(cohort.vectors[keep], cohort.labels[keep], MODEL), shipped=False)
 
 
 def _people(numbers) -> list[str]:  # type: ignore[no-untyped-def]

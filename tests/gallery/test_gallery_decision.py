@@ -153,8 +153,9 @@ def test_a_small_site_cohort_also_calibrates_on_its_own(tmp_path):
     site = population(400, seed=12)
     shared = np.random.default_rng(13).normal(size=DIM).astype(np.float32)
     site.centres = site.centres + 1.2 * shared / np.linalg.norm(shared)
+    ada = site.embeddings(0, 4)
     with Gallery.open(tmp_path / "g.db", cohort=lab, target_fpir=0.05, audit_identifications=False) as g:
-        g.enroll("ada", site.embeddings(0, 4))
+        g.enroll("ada", ada)
         for w in range(100, 106):
             g.add_cohort(f"street#{w}", site.embeddings(w, 3))
         strangers = np.stack([site.vectors(p, 1)[0] for p in range(200, 400)])
@@ -165,6 +166,11 @@ def test_a_small_site_cohort_also_calibrates_on_its_own(tmp_path):
         assert g.calibration(MODEL)["cohort"].endswith("+ site (6 walkers)")
         site_windows = g._indexes[MODEL].calibration.site
         assert len(site_windows) == 18 and g.threshold(MODEL) > site_windows.max()  # 5 % of 18: not one window
+        # An archive search decides against a gallery of its own: made from cohort_for, it decides alike.
+        with g.cohort_for(MODEL).open_gallery(tmp_path / "search.db", 0.05) as twin:
+            twin.enroll("ada", ada)
+            assert twin.threshold(MODEL) == g.threshold(MODEL)
+            assert twin.calibration(MODEL) == g.calibration(MODEL)
 
 
 def test_a_walk_decided_again_shares_its_cohort_statistics(tmp_path):

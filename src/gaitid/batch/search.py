@@ -27,8 +27,7 @@ import numpy as np
 from gaitid.batch.store import IndexFolder, IndexSettings, video_id
 from gaitid.batch.vectors import VectorIndex, open_vectors
 from gaitid.errors import GaitidError, InputError
-from gaitid.gallery import Gallery
-from gaitid.gallery.cohort import Cohort
+from gaitid.gallery import CohortSource, Gallery
 from gaitid.gallery.evidence import TrackEvidence
 from gaitid.pipeline import PipelineOptions, WalkRun, choose_walker
 from gaitid.sources.archive import moment
@@ -218,12 +217,13 @@ def search_index(
     *,
     top: int = DEFAULT_TOP,
     target_fpir: float = DEFAULT_TARGET_FPIR,
-    cohort: tuple[Cohort | None, str] | None = None,
+    cohort: CohortSource | None = None,
     patience: int = PATIENCE,
     vectors: VectorIndex | None = None,
 ) -> SearchResult:
-    """The query's appearances in the index, best first (see the module doc). cohort: (cohort, what it is)
-    to normalise and calibrate against (None: the one shipped with the model)."""
+    """The query's appearances in the index, best first (see the module doc). cohort: how the user's gallery
+    makes its cohort (`Gallery.cohort_for`), so that the search decides as it would (None: the one shipped
+    with the model)."""
     if top < 1:
         raise InputError(f"--top must be at least 1, got {top}")
     settings = folder.settings()
@@ -234,16 +234,11 @@ def search_index(
         )
     vectors = vectors or open_vectors(folder)
     with tempfile.TemporaryDirectory(prefix="gaitid-search-") as tmp:
-        given, kind = cohort if cohort is not None else (None, "shipped")
-        gallery = Gallery.open(
-            Path(tmp) / "query.db", key=None, target_fpir=target_fpir, cohort=given,
-            shipped_cohort=given is None, audit_identifications=False,
-        )
-        with gallery:
+        source = cohort if cohort is not None else CohortSource(query.model)
+        with source.open_gallery(Path(tmp) / "query.db", target_fpir) as gallery:
             gallery.enroll(QUERY, [Embedding(v, query.model) for v in query.vectors])
             gallery.threshold(query.model)  # fails here, in one line, when the model has no cohort
             calibration = gallery.calibration(query.model)
-            calibration["cohort"] = kind if calibration["source"] == "cohort" else None
             found, checked, complete = _decide_candidates(folder, vectors, query, gallery, patience)
     found.sort(key=lambda a: (-a.score, -a.similarity))
     ranked = [_ranked(a, i + 1) for i, a in enumerate(found)]

@@ -13,10 +13,11 @@ from gaitid.gallery.errors import (
     NotAGalleryError,
     UnknownPersonError,
 )
-from gaitid.gallery.gallery import Gallery
+from gaitid.gallery.gallery import CohortSource, Gallery
 from gaitid.gallery.store import GalleryStore, NewVector, PersonRecord, default_gallery_path
 
 __all__ = [
+    "CohortSource",
     "CosineNN",
     "EmptyGalleryError",
     "Gallery",

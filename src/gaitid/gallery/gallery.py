@@ -25,7 +25,7 @@ import os
 import threading
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -48,6 +48,28 @@ NORMALISATION = "s"  # chosen on validation identities: experiments/results/open
 NORMALISATION_TOP = 0.1
 MIN_TNORM_PEOPLE = 5
 SITE_COHORT_ALONE = 10  # walkers of the site's own footage from which they replace the shipped cohort
+
+
+@dataclass(frozen=True)
+class CohortSource:
+    """How a gallery makes its cohort for one model, so that another gallery (an archive search's) makes
+    it the same way and decides as it does: the cohort it was given (`given`; otherwise the shipped one,
+    unless `shipped` is False) and the site's own walkers (labels and vectors, one row per window)."""
+
+    model: str
+    given: Cohort | None = None
+    shipped: bool = True
+    site_labels: np.ndarray = field(default_factory=lambda: np.zeros(0, str))
+    site_vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
+
+    def open_gallery(self, path: Path, target_fpir: float) -> Gallery:
+        """A new, unencrypted gallery at `path` with this cohort (the site's walkers added to it)."""
+        gallery = Gallery.open(path, key=None, target_fpir=target_fpir, cohort=self.given,
+                               shipped_cohort=self.shipped, audit_identifications=False)
+        for label in dict.fromkeys(self.site_labels.tolist()):
+            rows = self.site_vectors[self.site_labels == label]
+            gallery.add_cohort(label, [Embedding(v, self.model) for v in rows])
+        return gallery
 
 
 @dataclass
@@ -345,14 +367,12 @@ class Gallery:
             "normalisation": None if index.norm is None else f"{index.norm.mode}-norm, top {index.norm.top:g}",
         }
 
-    def cohort_for(self, model: str) -> tuple[Cohort | None, str]:
-        """The cohort that this gallery normalises and calibrates scores of `model` against (the shipped or
-        given one joined with the site's, or the site's alone: see `cohort` above), and what it is made of;
-        (None, "none") when there is none. For searches that decide against another gallery of the same
-        people's strangers (gaitid.batch.search)."""
-        with self._lock:
-            cohort, kind, _ = self._model_cohort(model)
-            return cohort, kind
+    def cohort_for(self, model: str) -> CohortSource:
+        """How this gallery makes its cohort for `model` (see `cohort` above), for a search that decides
+        against another gallery as this one would (gaitid.batch.search)."""
+        labels, vectors = self.store.load_cohort(model)
+        given = self.cohort if self.cohort is not None and self.cohort.model == model else None
+        return CohortSource(model, given, self.shipped_cohort, labels, vectors)
 
     @staticmethod
     def _check_probes(vectors: np.ndarray) -> np.ndarray:
