@@ -370,7 +370,8 @@ class Gallery:
     def cohort_for(self, model: str) -> CohortSource:
         """How this gallery makes its cohort for `model` (see `cohort` above), for a search that decides
         against another gallery as this one would (gaitid.batch.search)."""
-        labels, vectors = self.store.load_cohort(model)
+        with self._lock:
+            labels, vectors = self.store.load_cohort(model)
         given = self.cohort if self.cohort is not None and self.cohort.model == model else None
         return CohortSource(model, given, self.shipped_cohort, labels, vectors)
 
