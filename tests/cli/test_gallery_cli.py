@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from gallery_helpers import People, env, name  # noqa: F401 (env: a fixture)
+from gallery_helpers import MODEL, People, env, name  # noqa: F401 (env: a fixture)
 
 from gaitid.cli import main
 from gaitid.gallery import Gallery
@@ -108,3 +108,25 @@ def test_import_of_a_bad_file(env, capsys, content, message):
     bad.write_bytes(content)
     assert main(["gallery", "import", str(bad)]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_identify_says_what_a_small_site_cohort_promises(env, capsys):
+    """Below ten site walkers, the FPIR target cannot be resolved on the site's own strangers: the command
+    says how far it holds, and stops saying so once the site's walkers replace the laboratory ones."""
+    from gaitid.commands.identify import _check_ready
+    from gaitid.gallery.cohort import Cohort
+
+    people = People(n=60, dim=16, seed=4)
+    lab = Cohort.from_vectors(np.concatenate([people.vectors(p, 3) for p in range(20, 60)]),
+                              np.repeat([f"lab{p}" for p in range(20, 60)], 3), MODEL)
+    with Gallery.open(cohort=lab) as gallery:
+        gallery.enroll(name(0), people.embeddings(0, 2))
+        for w in range(1, 4):
+            gallery.add_cohort(f"street-{w}", people.embeddings(w, 2))
+        _check_ready(gallery, MODEL)
+        err = capsys.readouterr().err
+        assert "the site's cohort has 3 walkers" in err and "about 1 stranger in 4" in err
+        for w in range(4, 11):
+            gallery.add_cohort(f"street-{w}", people.embeddings(w, 2))
+        _check_ready(gallery, MODEL)
+        assert "site's cohort has" not in capsys.readouterr().err

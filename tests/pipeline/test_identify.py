@@ -77,7 +77,8 @@ def test_one_enrolled_person_is_named_and_strangers_are_unknown(tmp_path: Path, 
     assert gaitid("identify", vtest, "--frames", "0:200", "--json", str(theirs), gallery=one) == 0
     result = json.loads(theirs.read_text())
     assert result["calibration"] == {
-        "target_fpir": 0.01, "source": "cohort", "cohort": "shipped", "normalisation": "s-norm, top 0.1"
+        "target_fpir": 0.01, "source": "cohort", "cohort": "shipped", "site_walkers": 0,
+        "normalisation": "s-norm, top 0.1",
     }
     strangers = [t for t in result["tracks"] if t["windows"] > 0]
     assert len(strangers) >= 3 and all(t["status"] == "unknown" and t["fpir"] > 0.01 for t in strangers), strangers

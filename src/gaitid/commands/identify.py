@@ -86,11 +86,19 @@ def _check_ready(gallery, model: str) -> None:  # type: ignore[no-untyped-def]
     gallery.threshold(model)
     people = len(gallery.people())
     calibration = gallery.calibration(model)
+    site = int(calibration.get("site_walkers") or 0)
     if calibration["cohort"] == "shipped":
         print(
             "gaitid: note: \"unknown\" is calibrated on the laboratory walkers shipped with the model; on your own "
             f"cameras, add {SITE_COHORT_ALONE} or more local walkers who will never be enrolled (gaitid gallery cohort "
             "add VIDEO): strangers on other footage can score higher (benchmarks/RESULTS-openset.md)",
+            file=sys.stderr,
+        )
+    elif calibration["source"] == "cohort" and 0 < site < SITE_COHORT_ALONE:
+        print(
+            f"gaitid: note: the site's cohort has {counted(site, 'walker')}: a name must also score above them, "
+            f"so about 1 stranger in {site + 1} filmed like them may still be named, whatever --fpir says; "
+            f"from {SITE_COHORT_ALONE} on they replace the laboratory walkers (gaitid gallery cohort add VIDEO)",
             file=sys.stderr,
         )
     if calibration["source"] == "gallery" and people < RELIABLE_PEOPLE:

@@ -95,6 +95,7 @@ class _ModelIndex:
     site_rows: np.ndarray | None = None  # rows of a joined cohort that are a small site cohort's windows
     site_raw: np.ndarray | None = None  # (site windows, classes) their raw scores, searched as strangers
     site_stats: tuple[np.ndarray, np.ndarray] | None = None  # their own t-norm (mu, sd), own walker left out
+    site_walkers: int = 0  # walkers in the site's cohort, joined or alone
 
 
 class Gallery:
@@ -357,13 +358,15 @@ class Gallery:
 
     def calibration(self, model: str) -> dict[str, object]:
         """What a score of `model` means, for reports: the target FPIR, where its estimate comes from and,
-        with a cohort, what the cohort is made of ("shipped", "site (N walkers)", "shipped + site ...")."""
+        with a cohort, what the cohort is made of ("shipped", "site (N walkers)", "shipped + site ...") and
+        how many of the site's walkers it holds."""
         index = self._index(model)
         source = self._calibration(index).source
         return {
             "target_fpir": self.target_fpir,
             "source": source,
             "cohort": index.cohort_kind if source == "cohort" else None,
+            "site_walkers": index.site_walkers,
             "normalisation": None if index.norm is None else f"{index.norm.mode}-norm, top {index.norm.top:g}",
         }
 
@@ -509,6 +512,7 @@ class Gallery:
         n_people = len(np.unique(persons))
         index = _ModelIndex(model, generation, removals, int(ids[-1]), persons, None, self.method)
         index.cohort_kind = cohort_kind
+        index.site_walkers = len(np.unique(self.store.load_cohort(model)[0]))
         if self.method == "svm":
             if n_people < 2:
                 raise GalleryError("the linear SVM needs at least two enrolled people; use the cosine method")
