@@ -2,12 +2,12 @@
 pipeline identifies from it as `gaitid live` does; how many of the camera's frames the pipeline never saw
 (dropped by the live reader because the pipeline was still busy) is the figure.
 
-    python benchmarks/live_keepup.py [--video ../shared/data/media/vtest.avi] [--fps 30] [--max-fps F]
+    python benchmarks/live_keepup.py [--video ../shared/data/media/vtest.avi | --video single] [--fps 30] [--max-fps F]
         [--json benchmarks/results/live_keepup.json]
 
 The camera runs in a process of its own (the frames JPEG-encoded once, before it starts, so that it costs
 little CPU while serving) on 127.0.0.1, one frame every 1/fps seconds on a fixed schedule, the whole video
-once. The pipeline (HumanPoseNN, tracker, gait vectors; no gallery) reads it through the same live source
+once (then silence). The pipeline (HumanPoseNN, tracker, gait vectors; no gallery) reads it through the same live source
 as `gaitid live`, which keeps only the newest frame: every frame that arrives while the previous one is
 still waiting is dropped; the live source counts them (`StreamRun.dropped`). The models are loaded
 and run once before the camera starts, so the figure is the steady state. With --max-fps the pipeline
@@ -28,6 +28,8 @@ import multiprocessing
 import os
 import socket
 import sys
+import tempfile
+import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -58,7 +60,7 @@ def encoded_frames(video: Path) -> list[bytes]:
 
 
 def serve(port: int, fps: float, frames: list[bytes], ready: multiprocessing.Event) -> None:  # type: ignore[valid-type]
-    """The camera: every client gets the frames once, on a fixed schedule, then the connection closes."""
+    """The camera: a client gets the frames once, on a fixed schedule, then nothing, the connection open."""
 
     class Camera(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
@@ -73,6 +75,8 @@ def serve(port: int, fps: float, frames: list[bytes], ready: multiprocessing.Eve
                         time.sleep(delay)
                     head = f"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: {len(data)}\r\n\r\n"
                     self.wfile.write(head.encode() + data + b"\r\n")
+                    self.wfile.flush()
+                time.sleep(3600)  # then silence, the connection open: a reconnection would start the video again
             except (BrokenPipeError, ConnectionResetError):
                 return
 
@@ -109,11 +113,23 @@ def free_port() -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     media = Path(os.environ.get("GAITID_MEDIA", Path(__file__).resolve().parents[2] / "shared" / "data" / "media"))
-    parser.add_argument("--video", type=Path, default=media / "vtest.avi")
+    parser.add_argument("--video", default=str(media / "vtest.avi"),
+                        help="a video file, or 'single' for pipeline_speed.py's single-walker 640x480 video")
     parser.add_argument("--fps", type=float, default=30.0, help="the camera's frame rate")
     parser.add_argument("--max-fps", type=float, help="analyse at most this many frames a second (gaitid live --max-fps)")
     parser.add_argument("--json", dest="json_path", type=Path)
     args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.video == "single":
+            sys.path.insert(0, str(Path(__file__).resolve().parent))
+            from pipeline_speed import single_walker_video
+
+            args.video = single_walker_video(Path(tmp) / "walker_640x480.mp4")
+        return measure(args)
+
+
+def measure(args: argparse.Namespace) -> int:
+    args.video = Path(args.video)
     if not args.video.is_file():
         print(f"{args.video} not found (set GAITID_MEDIA or --video)", file=sys.stderr)
         return 2
@@ -127,21 +143,28 @@ def main() -> int:
     walkers = walkers_for(options, encoder_for(options))
     estimator = warm_estimator(args.video, walkers)
     people: list[int] = []
+    times: list[float] = []
 
     def on_frame(frame: Frame, seen: FramePeople) -> None:
         people.append(len(seen.people))
+        times.append(time.monotonic())
         if frame.index >= len(frames) - 1:  # the camera's last frame
             stopping.request()
 
+    # Stop at the camera's last frame, or shortly after it should have come (if it was dropped).
+    backstop = threading.Timer(len(frames) / args.fps + 5.0, stopping.request)
     load = os.getloadavg()
+    backstop.start()
     try:
         result_run = analyse(f"http://127.0.0.1:{port}/", walkers, options, estimator=estimator, on_frame=on_frame)
     finally:
+        backstop.cancel()
         camera.terminate()
     run = result_run.run
     read = run.frames if run.frames_read is None else run.frames_read
     dropped = run.dropped or 0
     arrived = read + dropped
+    analysed_fps = (len(times) - 1) / (times[-1] - times[0])  # from the first frame analysed to the last
     result = {
         "video": args.video.name,
         "camera_fps": args.fps,
@@ -151,9 +174,9 @@ def main() -> int:
         "frames_skipped_on_purpose": read - run.frames,
         "frames_dropped": dropped,
         "dropped_fraction": round(dropped / arrived, 4),
-        "analysed_fps": round(run.frames / run.seconds, 2),
+        "analysed_fps": round(analysed_fps, 2),
         # The frames the pipeline should have analysed: all of the camera's, or F a second with --max-fps.
-        "analysed_fraction_of_due": round(run.frames / (run.seconds * min(args.fps, args.max_fps or args.fps)), 4),
+        "analysed_fraction_of_due": round(analysed_fps / min(args.fps, args.max_fps or args.fps), 4),
         "people_per_frame": round(float(np.mean(people)), 2),
         "tracks": len(walkers.states),
         "load_average_before": load,
