@@ -1,0 +1,173 @@
+"""Issue 19: the person detector without its letterbox padding and without its in-graph box decoding.
+
+    PYTHONPATH=src python experiments/detector_unpadded.py [--repeat 3]
+
+The shipped CenterNet graph takes a 512 x 512 letterboxed frame and decodes its boxes inside the graph (a
+3 x 3 max-pool and a top-100 over all 80 classes' heat maps). Here the graph is cut at its two heads
+(`tower_0/keypoints`, the classes' heat maps after the sigmoid, and `tower_0/wh`, each cell's distances
+to the box sides), its input's height and width made free, and the boxes decoded in numpy from the person
+channel only, as the graph decodes them: a peak where the heat map equals its 3 x 3 max-pool, the top
+100, and for a peak at cell (x, y) the box (4x - wh0, 4y - wh1, 4x + wh2, 4y + wh3) in input pixels.
+
+Measured on real frames (every 20th of vtest.avi and of the sample clip): process CPU ms per call and
+agreement with the shipped detector (people found by both at IoU >= 0.5, score >= 0.25, by one only,
+largest score difference), for (a) the cut graph on the same 512 x 512 canvas (checks the decoding) and
+(b) the cut graph on the frame scaled to 512 on its long side, padded only to a multiple of 32.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from gaitid.pose.detector import CenterNetDetector, _letterbox
+from gaitid.pose.geometry import box_iou
+from gaitid.pose.runtime import model_path
+from gaitid.sources.files import VideoFile
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("GAITID_DATA", str(ROOT.parent / "shared" / "data")))
+INPUT = "tower_0/images:0"
+SCORE = 0.25
+
+
+def images() -> list[np.ndarray]:
+    found = []
+    for path in (DATA / "media" / "vtest.avi", ROOT / "src" / "gaitid" / "samples" / "walk.mp4"):
+        with VideoFile(path) as video:
+            found += [frame.image for frame in video if frame.index % 20 == 0]
+    return found
+
+
+def session(model: bytes | str, threads: int = 2):  # type: ignore[no-untyped-def]
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+
+
+def heads_model() -> bytes:
+    """The shipped graph cut at its two heads, with a free input height and width."""
+    import tempfile
+
+    import onnx
+    from onnx import utils
+
+    with tempfile.TemporaryDirectory() as tmp:
+        cut = Path(tmp) / "heads.onnx"
+        utils.extract_model(str(model_path(CenterNetDetector.model_file)), str(cut), [INPUT], ["tower_0/keypoints", "tower_0/wh"])
+        model = onnx.load(str(cut))
+    del model.graph.value_info[:]  # the intermediate shapes recorded for 512 x 512
+    dims = model.graph.input[0].type.tensor_type.shape.dim
+    dims[1].dim_param, dims[2].dim_param = "height", "width"
+    for output in model.graph.output:
+        dims = output.type.tensor_type.shape.dim
+        dims[1].dim_param, dims[2].dim_param = "rows", "columns"
+    return model.SerializeToString()
+
+
+def decode(heat: np.ndarray, wh: np.ndarray, top: int = 100) -> tuple[np.ndarray, np.ndarray]:
+    """Person boxes (n, 4) in input pixels and scores from the heads of one image: heat (rows, columns, 80)
+    after the sigmoid, wh (rows, columns, 4)."""
+    person = heat[:, :, 0]
+    padded = np.pad(person, 1, constant_values=-np.inf)
+    rows, columns = person.shape
+    pooled = np.max([padded[dy : dy + rows, dx : dx + columns] for dy in range(3) for dx in range(3)], axis=0)
+    scores = np.where(person == pooled, person, 0.0).ravel()
+    best = np.argsort(-scores, kind="stable")[:top]
+    best = best[scores[best] >= SCORE]
+    y, x = np.divmod(best, columns)
+    sides = wh.reshape(-1, 4)[best]
+    boxes = np.stack([4 * x - sides[:, 0], 4 * y - sides[:, 1], 4 * x + sides[:, 2], 4 * y + sides[:, 3]], axis=1)
+    return boxes.astype(np.float32), scores[best].astype(np.float32)
+
+
+def unpadded(image: np.ndarray, size: int = 512) -> tuple[np.ndarray, float]:
+    """The image scaled to `size` on its long side, padded at the right and bottom to a multiple of 32."""
+    height, width = image.shape[:2]
+    scale = size / max(height, width)
+    new_w, new_h = max(1, round(width * scale)), max(1, round(height * scale))
+    canvas = np.zeros((-(-new_h // 32) * 32, -(-new_w // 32) * 32, 3), np.uint8)
+    canvas[:new_h, :new_w] = cv2.resize(image, (new_w, new_h), interpolation=cv2.INTER_AREA)
+    return canvas, scale
+
+
+def agreement(ref: list[tuple[np.ndarray, np.ndarray]], other: list[tuple[np.ndarray, np.ndarray]]) -> str:
+    both = only_ref = only_other = 0
+    worst = 0.0
+    for (ba, sa), (bb, sb) in zip(ref, other):
+        used: set[int] = set()
+        for box, score in zip(ba, sa):
+            if len(bb):
+                iou = np.asarray(box_iou(box, bb), np.float64).ravel()
+                iou[list(used)] = 0
+                j = int(np.argmax(iou))
+                if iou[j] >= 0.5:
+                    used.add(j)
+                    both += 1
+                    worst = max(worst, abs(float(score) - float(sb[j])))
+                    continue
+            only_ref += 1
+        only_other += len(bb) - len(used)
+    return f"people in both {both}, shipped only {only_ref}, candidate only {only_other}; max score diff {worst:.3f}"
+
+
+def timed(fn, inputs: list, repeat: int) -> tuple[list, list[float]]:  # type: ignore[no-untyped-def]
+    costs = []
+    for _ in range(repeat):
+        start = time.process_time()
+        outs = [fn(x) for x in inputs]
+        costs.append(1000 * (time.process_time() - start) / len(inputs))
+    return outs, costs
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    frames = images()
+    print(f"{len(frames)} real frames; load average {os.getloadavg()}")
+    shipped, heads = session(str(model_path(CenterNetDetector.model_file))), session(heads_model())
+
+    def in_frame(boxes: np.ndarray, scale: float, pad: tuple[int, int]) -> np.ndarray:
+        return (boxes - np.array([pad[0], pad[1], pad[0], pad[1]], np.float32)) / scale
+
+    def run_shipped(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        canvas, scale, pad = _letterbox(image, 512)
+        raw = shipped.run(None, {INPUT: canvas.astype(np.float32)[None]})[2][0]
+        raw = raw[(raw[:, 5] == 0) & (raw[:, 4] >= SCORE)]
+        return in_frame(raw[:, :4], scale, pad), raw[:, 4]
+
+    def run_heads_letterboxed(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        canvas, scale, pad = _letterbox(image, 512)
+        heat, wh = heads.run(None, {INPUT: canvas.astype(np.float32)[None]})
+        boxes, scores = decode(heat[0], wh[0])
+        return in_frame(boxes, scale, pad), scores
+
+    def run_heads_unpadded(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        canvas, scale = unpadded(image)
+        heat, wh = heads.run(None, {INPUT: canvas.astype(np.float32)[None]})
+        boxes, scores = decode(heat[0], wh[0])
+        return in_frame(boxes, scale, (0, 0)), scores
+
+    reference, costs = timed(run_shipped, frames, args.repeat)
+    print(f"shipped graph, 512 x 512 letterbox: CPU ms/call {' '.join(f'{c:.1f}' for c in costs)}")
+    for name, fn in (("heads + numpy decoding, 512 x 512 letterbox", run_heads_letterboxed),
+                     ("heads + numpy decoding, unpadded", run_heads_unpadded)):
+        outs, costs = timed(fn, frames, args.repeat)
+        print(f"{name}: CPU ms/call {' '.join(f'{c:.1f}' for c in costs)}")
+        print("   ", agreement(reference, outs))
+    print(f"load average {os.getloadavg()}")
+
+
+if __name__ == "__main__":
+    main()
