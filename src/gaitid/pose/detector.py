@@ -61,18 +61,39 @@ class CenterNetDetector:
 
     def detect(self, image: np.ndarray) -> list[Detection]:
         canvas, scale, (pad_x, pad_y) = _letterbox(image, self.input_size)
-        raw = self._session.run(None, {"tower_0/images:0": canvas.astype(np.float32)[None]})[2][0]
-        raw = raw[(raw[:, 5] == self.person_class) & (raw[:, 4] >= self.score_threshold)]
+        heat, sides = self._session.run(None, {"tower_0/images:0": canvas.astype(np.float32)[None]})
+        boxes, scores = centernet_peaks(heat[0, :, :, self.person_class], sides[0], self.score_threshold)
         height, width = image.shape[:2]
-        boxes = (raw[:, :4] - np.array([pad_x, pad_y, pad_x, pad_y], np.float32)) / scale
+        boxes = (boxes - np.array([pad_x, pad_y, pad_x, pad_y], np.float32)) / scale
         boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, width)
         boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, height)
         valid = (boxes[:, 2] - boxes[:, 0] > 2) & (boxes[:, 3] - boxes[:, 1] > 4)
-        boxes, scores = boxes[valid], raw[valid, 4]
+        boxes, scores = boxes[valid], scores[valid]
         return [
             Detection(box=boxes[i], score=float(scores[i]), roi=roi_from_box(boxes[i]))
             for i in nms(boxes, scores, self.nms_iou)
         ]
+
+
+def centernet_peaks(
+    heat: np.ndarray, sides: np.ndarray, threshold: float, top: int = 100, stride: int = 4
+) -> tuple[np.ndarray, np.ndarray]:
+    """CenterNet's boxes of one class: heat (rows, columns), the class's heat map after the sigmoid; sides
+    (rows, columns, 4), each cell's distances to the box's left, top, right and bottom in input pixels.
+    A box is a cell whose heat is the largest of its 3 x 3 neighbourhood, among the `top` highest, at
+    least `threshold`; centred on the cell's corner (x * stride, y * stride). Returns boxes (n, 4) x1, y1,
+    x2, y2 in input pixels and their scores, best first. (The converted graph decoded the same way inside
+    itself, over all 80 classes at once, which cost a tenth of the detector's time.)"""
+    rows, columns = heat.shape
+    padded = np.pad(heat, 1, constant_values=-np.inf)
+    pooled = np.max([padded[dy : dy + rows, dx : dx + columns] for dy in range(3) for dx in range(3)], axis=0)
+    peaks = np.where(heat == pooled, heat, 0.0).ravel()
+    best = np.argsort(-peaks, kind="stable")[:top]
+    best = best[peaks[best] >= threshold]
+    y, x = np.divmod(best, columns)
+    d = sides.reshape(-1, 4)[best]
+    boxes = np.stack([stride * x - d[:, 0], stride * y - d[:, 1], stride * x + d[:, 2], stride * y + d[:, 3]], axis=1)
+    return boxes.astype(np.float32), peaks[best].astype(np.float32)
 
 
 def _letterbox(image: np.ndarray, size: int) -> tuple[np.ndarray, float, tuple[int, int]]:
