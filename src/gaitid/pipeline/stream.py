@@ -132,8 +132,8 @@ class AtMostPerSecond:
 
 def prefetched(frames: Iterable[Frame], depth: int = 4) -> Iterator[Frame]:
     """The frames of `frames`, read ahead on a thread of their own, so that decoding a file overlaps the
-    network work of the frame before (decoding took 29.0 -> 36.3 frames/s for one walker when the landmark
-    model still ran on one thread; benchmarks/RESULTS-pipeline.md).
+    network work of the frame before (it took one walker from 29.0 to 36.3 frames/s when the landmark model
+    still ran on one thread; benchmarks/RESULTS-pipeline.md).
     Exceptions of the reader arrive at the consumer, in order; stopping early stops the reader."""
     queue: Queue = Queue(maxsize=depth)
     stop = threading.Event()
