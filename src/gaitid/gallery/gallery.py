@@ -433,11 +433,11 @@ class Gallery:
             self._names_generation = generation
         return self._names
 
-    def _model_cohort(self, model: str) -> tuple[Cohort | None, str, int]:
-        """The cohort for `model`, what it is made of, and how many site windows were joined to it (they are
-        its last rows): the site's own when it has at least SITE_COHORT_ALONE walkers (strangers as the
-        site's cameras see them); else the one given (or shipped) joined with the site's; or (None, "none")."""
-        labels, vectors = self.store.load_cohort(model)
+    def _model_cohort(self, model: str, labels: np.ndarray, vectors: np.ndarray) -> tuple[Cohort | None, str, int]:
+        """The cohort for `model` given the site's own (`labels`, `vectors`), what it is made of, and how many
+        site windows were joined to it (they are its last rows): the site's own when it has at least
+        SITE_COHORT_ALONE walkers (strangers as the site's cameras see them); else the one given (or
+        shipped) joined with the site's; or (None, "none")."""
         site = len(np.unique(labels))
         if site >= SITE_COHORT_ALONE:
             return Cohort.from_vectors(vectors, labels, model), f"site ({site} walkers)", 0
@@ -503,7 +503,8 @@ class Gallery:
                 stacklevel=3,
             )
         ids, persons, matrix = self.store.load_vectors(model)
-        cohort, cohort_kind, joined_site = self._model_cohort(model)
+        site_labels, site_vectors = self.store.load_cohort(model)
+        cohort, cohort_kind, joined_site = self._model_cohort(model, site_labels, site_vectors)
         if cohort is not None and cohort.vectors.shape[1] != matrix.shape[1]:
             raise GalleryError(
                 f"the cohort of {model!r} has {cohort.vectors.shape[1]}-dimensional vectors but the gallery "
@@ -512,7 +513,7 @@ class Gallery:
         n_people = len(np.unique(persons))
         index = _ModelIndex(model, generation, removals, int(ids[-1]), persons, None, self.method)
         index.cohort_kind = cohort_kind
-        index.site_walkers = len(np.unique(self.store.load_cohort(model)[0]))
+        index.site_walkers = len(np.unique(site_labels))
         if self.method == "svm":
             if n_people < 2:
                 raise GalleryError("the linear SVM needs at least two enrolled people; use the cosine method")
