@@ -1,20 +1,22 @@
 """Issue 19: the person detector without its letterbox padding and without its in-graph box decoding.
 
-    PYTHONPATH=src python experiments/detector_unpadded.py [--repeat 3]
+    git show 4621b41:src/gaitid/pose/models/person_centernet.onnx > /tmp/whole.onnx
+    PYTHONPATH=src python experiments/detector_unpadded.py --whole /tmp/whole.onnx [--repeat 3]
 
 The shipped CenterNet graph takes a 512 x 512 letterboxed frame and decodes its boxes inside the graph (a
 3 x 3 max-pool and a top-100 over all 80 classes' heat maps). Here the graph is cut at its two heads
 (`tower_0/keypoints`, the classes' heat maps after the sigmoid, and `tower_0/wh`, each cell's distances
 to the box sides), its input's height and width made free, and the boxes decoded in numpy from the person
-channel only, as the graph decodes them: a peak where the heat map equals its 3 x 3 max-pool, the top
-100, and for a peak at cell (x, y) the box (4x - wh0, 4y - wh1, 4x + wh2, 4y + wh3) in input pixels.
+channel only, as the graph decodes them (`gaitid.pose.detector.centernet_peaks`, which came out of this
+study): a peak where the heat map equals its 3 x 3 max-pool, the top 100, and for a peak at cell (x, y)
+the box (4x - wh0, 4y - wh1, 4x + wh2, 4y + wh3) in input pixels.
 
 Measured on real frames (every 20th of vtest.avi and of the sample clip): process CPU ms per call and
 agreement with the shipped detector (people found by both at IoU >= 0.5, score >= 0.25, by one only,
 largest score difference), for (a) the cut graph on the same 512 x 512 canvas (checks the decoding) and
 (b) the cut graph on the frame scaled to 512 on its long side, padded only to a multiple of 32. The
-comparison needs the whole graph: run it at commit 4621b41 or earlier (RESULTS-pipeline.md has its figures);
-since then the shipped file is the cut graph (`--write` made it) and the detector decodes as in (a).
+comparison needs the whole graph, which the package no longer holds (the shipped file is the cut graph,
+made with `--write`): `--whole` takes it from the repository's history.
 """
 
 from __future__ import annotations
@@ -27,8 +29,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from gaitid.pose.detector import CenterNetDetector, _letterbox
-from gaitid.pose.geometry import box_iou
+from detector_speed import agreement  # this folder is on the path when a script here runs
+
+from gaitid.pose.detector import CenterNetDetector, _letterbox, centernet_peaks
 from gaitid.pose.runtime import model_path
 from gaitid.sources.files import VideoFile
 
@@ -70,7 +73,7 @@ def cut_at_heads(source: Path, target: Path) -> None:
     utils.extract_model(str(source), str(target), [INPUT], ["tower_0/keypoints", "tower_0/wh"])
 
 
-def heads_model() -> bytes:
+def heads_model(whole: Path) -> bytes:
     """The graph cut at its two heads, with a free input height and width."""
     import tempfile
 
@@ -78,7 +81,7 @@ def heads_model() -> bytes:
 
     with tempfile.TemporaryDirectory() as tmp:
         cut = Path(tmp) / "heads.onnx"
-        cut_at_heads(model_path(CenterNetDetector.model_file), cut)
+        cut_at_heads(whole, cut)
         model = onnx.load(str(cut))
     del model.graph.value_info[:]  # the intermediate shapes recorded for 512 x 512
     dims = model.graph.input[0].type.tensor_type.shape.dim
@@ -89,22 +92,6 @@ def heads_model() -> bytes:
     return model.SerializeToString()
 
 
-def decode(heat: np.ndarray, wh: np.ndarray, top: int = 100) -> tuple[np.ndarray, np.ndarray]:
-    """Person boxes (n, 4) in input pixels and scores from the heads of one image: heat (rows, columns, 80)
-    after the sigmoid, wh (rows, columns, 4)."""
-    person = heat[:, :, 0]
-    padded = np.pad(person, 1, constant_values=-np.inf)
-    rows, columns = person.shape
-    pooled = np.max([padded[dy : dy + rows, dx : dx + columns] for dy in range(3) for dx in range(3)], axis=0)
-    scores = np.where(person == pooled, person, 0.0).ravel()
-    best = np.argsort(-scores, kind="stable")[:top]
-    best = best[scores[best] >= SCORE]
-    y, x = np.divmod(best, columns)
-    sides = wh.reshape(-1, 4)[best]
-    boxes = np.stack([4 * x - sides[:, 0], 4 * y - sides[:, 1], 4 * x + sides[:, 2], 4 * y + sides[:, 3]], axis=1)
-    return boxes.astype(np.float32), scores[best].astype(np.float32)
-
-
 def unpadded(image: np.ndarray, size: int = 512) -> tuple[np.ndarray, float]:
     """The image scaled to `size` on its long side, padded at the right and bottom to a multiple of 32."""
     height, width = image.shape[:2]
@@ -113,26 +100,6 @@ def unpadded(image: np.ndarray, size: int = 512) -> tuple[np.ndarray, float]:
     canvas = np.zeros((-(-new_h // 32) * 32, -(-new_w // 32) * 32, 3), np.uint8)
     canvas[:new_h, :new_w] = cv2.resize(image, (new_w, new_h), interpolation=cv2.INTER_AREA)
     return canvas, scale
-
-
-def agreement(ref: list[tuple[np.ndarray, np.ndarray]], other: list[tuple[np.ndarray, np.ndarray]]) -> str:
-    both = only_ref = only_other = 0
-    worst = 0.0
-    for (ba, sa), (bb, sb) in zip(ref, other):
-        used: set[int] = set()
-        for box, score in zip(ba, sa):
-            if len(bb):
-                iou = np.asarray(box_iou(box, bb), np.float64).ravel()
-                iou[list(used)] = 0
-                j = int(np.argmax(iou))
-                if iou[j] >= 0.5:
-                    used.add(j)
-                    both += 1
-                    worst = max(worst, abs(float(score) - float(sb[j])))
-                    continue
-            only_ref += 1
-        only_other += len(bb) - len(used)
-    return f"people in both {both}, shipped only {only_ref}, candidate only {only_other}; max score diff {worst:.3f}"
 
 
 def timed(fn, inputs: list, repeat: int) -> tuple[list, list[float]]:  # type: ignore[no-untyped-def]
@@ -148,13 +115,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--write", type=Path, help="only write the graph cut at its heads to this file")
+    parser.add_argument("--whole", type=Path, default=model_path(CenterNetDetector.model_file),
+                        help="the whole converted graph (since the cut: git show 4621b41:src/gaitid/pose/models/"
+                        "person_centernet.onnx > whole.onnx)")
     args = parser.parse_args()
     if args.write:
-        cut_at_heads(model_path(CenterNetDetector.model_file), args.write)
+        cut_at_heads(args.whole, args.write)
         return
     frames = images()
     print(f"{len(frames)} real frames; load average {os.getloadavg()}")
-    shipped, heads = session(str(model_path(CenterNetDetector.model_file))), session(heads_model())
+    shipped, heads = session(str(args.whole)), session(heads_model(args.whole))
+    if len(shipped.get_outputs()) < 3:
+        raise SystemExit(f"{args.whole} is already cut at its heads: give the whole graph with --whole (see --help)")
 
     def in_frame(boxes: np.ndarray, scale: float, pad: tuple[int, int]) -> np.ndarray:
         return (boxes - np.array([pad[0], pad[1], pad[0], pad[1]], np.float32)) / scale
@@ -168,13 +140,13 @@ def main() -> None:
     def run_heads_letterboxed(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         canvas, scale, pad = _letterbox(image, 512)
         heat, wh = heads.run(None, {INPUT: canvas.astype(np.float32)[None]})
-        boxes, scores = decode(heat[0], wh[0])
+        boxes, scores = centernet_peaks(heat[0, :, :, 0], wh[0], SCORE)
         return in_frame(boxes, scale, pad), scores
 
     def run_heads_unpadded(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         canvas, scale = unpadded(image)
         heat, wh = heads.run(None, {INPUT: canvas.astype(np.float32)[None]})
-        boxes, scores = decode(heat[0], wh[0])
+        boxes, scores = centernet_peaks(heat[0, :, :, 0], wh[0], SCORE)
         return in_frame(boxes, scale, (0, 0)), scores
 
     reference, costs = timed(run_shipped, frames, args.repeat)
