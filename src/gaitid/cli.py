@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import math
 import os
 import signal
@@ -285,6 +286,7 @@ def _add_track(sub: argparse._SubParsersAction) -> None:
         help="seconds without frames, while reconnecting, before a live source is given up (default 30)",
     )
     p.add_argument("--frames", metavar="FIRST:END", help="only these frames of a video file, e.g. 0:300 (as enroll)")
+    _max_fps_argument(p)  # the rate of enroll and identify, so that the track numbers are theirs
     p.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
     p.set_defaults(run=_run_track)
 
@@ -309,6 +311,7 @@ def _run_track(args: argparse.Namespace) -> int:
         live_options=options,
         frames=parse_frame_range(args.frames),
         progress=not args.no_progress,
+        max_fps=_max_fps(args),
     )
 
 
@@ -346,14 +349,31 @@ def _pipeline_arguments(files_only: bool = True) -> argparse.ArgumentParser:
     )
     common.add_argument("--window", type=int, default=30, metavar="N", help="usable frames per gait window (default 30)")
     common.add_argument("--stride", type=int, default=15, metavar="N", help="usable frames between windows (default 15)")
-    common.add_argument(
-        "--max-fps", type=float, metavar="F",
-        help="analyse at most F frames a second: every n-th frame of a faster source (default: every frame)",
-    )
+    _max_fps_argument(common)
     if files_only:
         common.add_argument("--frames", metavar="FIRST:END", help="use only these frames of a video file, e.g. 0:300")
     common.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
     return common
+
+
+def _max_fps_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--max-fps", type=float, metavar="F",
+        help="analyse at most F frames a second: every n-th frame of a faster source, gait windows keeping "
+        "their time span (default 15: every 2nd frame of a 25-30 fps camera; 0: every frame)",
+    )
+
+
+def _max_fps(args: argparse.Namespace) -> float | None:
+    """--max-fps as the pipeline takes it: the default rate when not given, None (every frame) for 0."""
+    from gaitid.errors import InputError
+    from gaitid.pipeline import DEFAULT_MAX_FPS
+
+    if args.max_fps is None:
+        return DEFAULT_MAX_FPS
+    if not args.max_fps >= 0:
+        raise InputError(f"--max-fps must be 0 (every frame) or above, got {args.max_fps}")
+    return args.max_fps or None
 
 
 def _live_arguments(parser: argparse.ArgumentParser) -> None:
@@ -382,8 +402,6 @@ def _pipeline_options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from gaitid.pipeline.walkers import WindowSpec
     from gaitid.sources import LiveOptions
 
-    if args.max_fps is not None and not args.max_fps > 0:
-        raise InputError(f"--max-fps must be above 0, got {args.max_fps}")
     try:
         window = WindowSpec(size=args.window, stride=args.stride)
         live = LiveOptions(open_timeout=args.open_timeout, give_up_after=args.give_up_after) if hasattr(
@@ -401,7 +419,7 @@ def _pipeline_options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         frames=parse_frame_range(getattr(args, "frames", None)),
         live=live,
         progress=not args.no_progress,
-        max_fps=args.max_fps,
+        max_fps=_max_fps(args),
     )
 
 
@@ -626,6 +644,7 @@ def _add_serve(sub: argparse._SubParsersAction) -> None:
         "--archive", metavar="DIR", action="append", default=[],
         help="a folder the index's videos may be played from (again for more); results outside them show no video",
     )
+    _max_fps_argument(p)
     _identification_arguments(p)
     p.set_defaults(run=_run_serve)
 
@@ -659,7 +678,7 @@ def _run_serve(args: argparse.Namespace) -> int:
         method=args.method, target_fpir=args.fpir, work_dir=args.work_dir, max_upload_mb=args.max_upload_mb,
         allow_file_sources=args.allow_file_sources,
         allow_source_hosts=tuple(h.strip() for h in args.allow_source_hosts.split(",") if h.strip()),
-        pipeline=PipelineOptions(progress=False, modality=args.modality),
+        pipeline=PipelineOptions(progress=False, modality=args.modality, max_fps=_max_fps(args)),
         index=args.index, archive=tuple(args.archive),
     )
 
@@ -694,9 +713,21 @@ def _run_index(args: argparse.Namespace) -> int:
     from gaitid.commands.archive import run_index
 
     return run_index(
-        args.inputs, args.index, _pipeline_options(args), manifest=args.manifest, workers=args.workers,
+        args.inputs, args.index, _index_options(args), manifest=args.manifest, workers=args.workers,
         ray=args.ray, retry_failed=args.retry_failed,
     )
+
+
+def _index_options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """The pipeline options of `gaitid index`: an index keeps one analysis rate, so without --max-fps an
+    existing index goes on at the rate it was made at (every frame for those made before the default)."""
+    from gaitid.batch import IndexFolder
+
+    options = _pipeline_options(args)
+    folder = IndexFolder(args.index)
+    if args.max_fps is None and folder.exists():
+        options = dataclasses.replace(options, max_fps=folder.settings().extra.get("max_fps"))
+    return options
 
 
 def _add_search(sub: argparse._SubParsersAction) -> None:

@@ -248,7 +248,7 @@ def _cases() -> list[tuple[str, list[str]]]:
             "--stride": ["0", "-1", HUGE],
             "--detect-every": ["0"],
             "--threads": ["0", HUGE],
-            "--max-fps": ["0", "-15", "nan", "x"],
+            "--max-fps": ["-15", "nan", "x"],
             "--weights": ["{missing}.onnx", "{text_onnx}", "{video_onnx}", "{empty_onnx}", "{folder}", "nonesuch"],
             "--key-file": ["{missing}", "{folder}", "{empty_db}"],
         }

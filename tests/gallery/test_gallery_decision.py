@@ -202,7 +202,10 @@ def test_the_shipped_cohort_carries_its_calibration_probes_statistics():
     assert stored is not None and (stored.top, stored.max_probes) == (NORMALISATION_TOP, CALIBRATION_PROBES)
     without = Cohort(cohort.vectors, cohort.labels, cohort.model, cohort.weights_sha256)
     computed = CohortNorm(without, "s", NORMALISATION_TOP, CALIBRATION_PROBES).calibration_probe_stats()
-    assert np.array_equal(stored.mu, computed[0]) and np.array_equal(stored.sd, computed[1])
+    # Equal up to the float rounding of the CPU's matrix kernels (the file was made on another machine);
+    # statistics of another cohort or model differ by orders of magnitude more.
+    np.testing.assert_allclose(stored.mu, computed[0], rtol=0, atol=1e-6)
+    np.testing.assert_allclose(stored.sd, computed[1], rtol=0, atol=1e-6)
 
 
 def test_stored_probe_statistics_are_used_only_for_the_cohort_and_settings_they_were_made_for(tmp_path, monkeypatch):

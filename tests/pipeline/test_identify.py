@@ -44,20 +44,23 @@ def test_the_walker_is_identified_in_the_rest_of_the_clip(gallery: Path, tmp_pat
     js, out = tmp_path / "result.json", tmp_path / "annotated.mp4"
     assert gaitid("identify", SAMPLE, "--frames", "80:", "--json", str(js), "--out", str(out), gallery=gallery) == 0
     result = json.loads(js.read_text())
-    assert result["frames"] == 81 and result["model"].startswith("gaitset_strips_s/")
+    assert result["model"].startswith("gaitset_strips_s/")
+    # At most 15 frames a second by default: every 2nd of the 30 frames/s clip, windows of the same second.
+    assert (result["frames_read"], result["frames"], result["frame_step"]) == (81, 41, 2)
+    assert (result["window"]["size"], result["window"]["stride"]) == (15, 8)
     walkers = [t for t in result["tracks"] if t["windows"] > 0]
     assert len(walkers) == 1, result["tracks"]
     walker = walkers[0]
     assert walker["status"] == "identified" and walker["name"] == "walker"
     assert walker["candidates"][0][0] == "walker" and walker["score"] >= 0.99
     assert walker["history"] and walker["history"][-1]["name"] == "walker"
-    assert walker["first_frame"] >= 80 and walker["usable_frames"] >= 30
+    assert walker["first_frame"] >= 80 and walker["usable_frames"] >= 2 * 15  # two windows' worth
     # Everyone else was seen too briefly to say, and is reported so, with the frames needed.
     for track in result["tracks"]:
         if track is not walker:
-            assert track["status"] == "too_short" and track["name"] is None and "needs 30" in track["reason"]
-    with VideoFile(out) as annotated:
-        assert annotated.frame_count == 81 and (annotated.width, annotated.height) == (960, 540)
+            assert track["status"] == "too_short" and track["name"] is None and "needs 15" in track["reason"]
+    with VideoFile(out) as annotated:  # the frames analysed, at their rate
+        assert annotated.frame_count == 41 and annotated.fps == 15 and (annotated.width, annotated.height) == (960, 540)
     printed = capsys.readouterr().out
     assert "walker (score" in printed and "of strangers score as high" in printed and "too short" in printed
 
@@ -125,13 +128,13 @@ def test_a_stranger_on_the_same_camera_comes_out_unknown(gallery: Path, tmp_path
 def test_enrolment_needs_a_choice_when_several_walk(gallery: Path, capsys) -> None:
     assert gaitid("enroll", "someone", SAMPLE, "--frames", "0:80", gallery=gallery) == 2
     error = capsys.readouterr().err
-    assert "2 walkers were seen long enough for a gait window" in error and "--track" in error and "track 2: frames 0-79" in error
+    assert "2 walkers were seen long enough for a gait window" in error and "--track" in error and "track 2: frames 0-78" in error
 
 
 def test_enrolment_of_a_walk_too_short_says_how_much_is_needed(gallery: Path, capsys) -> None:
     assert gaitid("enroll", "someone", SAMPLE, "--frames", "0:20", gallery=gallery) == 2
     error = capsys.readouterr().err
-    assert "30 are needed" in error and "Traceback" not in error
+    assert "15 are needed" in error and "Traceback" not in error  # a second's window at 15 frames a second
 
 
 def test_enrolment_of_a_missing_track(gallery: Path, capsys) -> None:

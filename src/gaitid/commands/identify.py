@@ -15,6 +15,7 @@ from gaitid.errors import GaitidError, InputError
 from gaitid.gallery.gallery import SITE_COHORT_ALONE
 from gaitid.outputs import atomic_path, check_folder, check_output, counted, write_json
 from gaitid.pipeline import (
+    DEFAULT_MAX_FPS,
     LABEL_LEGEND,
     PipelineOptions,
     PoseEstimator,
@@ -350,7 +351,7 @@ def run_demo(out_dir: str, options: PipelineOptions, out: TextIO | None = None) 
         for state in sorted(enrolment.walkers.states.values(), key=lambda s: s.track_id):
             if state.vectors:
                 name = f"person-{state.track_id}"
-                gallery.enroll(name, state.embeddings(encoder.model, options.window.size), source=str(WALK_VIDEO))
+                gallery.enroll(name, state.embeddings(encoder.model, enrolment.window.size), source=str(WALK_VIDEO))
                 enrolled.append((name, sampler.crops(state.track_id)))
                 vectors = counted(len(state.vectors), "vector")
                 print(f"2. enrolled {name}: track {state.track_id}, {vectors}", file=out)
@@ -388,9 +389,11 @@ def run_track(
     estimator: PoseEstimator | None = None,
     progress: bool = True,
     frames: tuple[int, int | None] = (0, None),
+    max_fps: float | None = DEFAULT_MAX_FPS,
 ) -> int:
-    """`gaitid track`: track everyone in a file (or its `frames` [first, end)) or a live source. Returns the
-    exit status.
+    """`gaitid track`: track everyone in a file (or its `frames` [first, end)) or a live source, at most
+    `max_fps` frames a second as identification does (None: every frame), so that the track numbers are
+    those `gaitid enroll --track` means. Returns the exit status.
 
     A live source runs until Ctrl-C; then, as at the end of a file, the annotated video is closed and the
     JSON written with everything so far.
@@ -406,6 +409,7 @@ def run_track(
     run, live = run_source(
         source_spec, make_estimator, lambda frame, people: collector.add(people), frames=frames,
         live=live_options, out=out, draw=lambda frame, people: draw_tracks(frame.image, people), progress=progress,
+        max_fps=max_fps,
     )
     # A file that breaks off leaves no output (a partial result is not the video's); a live source that
     # fails keeps what was tracked up to then.
@@ -413,12 +417,12 @@ def run_track(
     if run.frames == 0 and frames != (0, None) and run.error is None and not run.interrupted:
         raise InputError(f"{source_spec}: no frame in --frames {frames[0]}:{'' if frames[1] is None else frames[1]}")
     if json_path is not None and keep:
-        write_json(tracks_to_json(collector.tracks()), json_path)
+        write_json({"max_fps": max_fps, **tracks_to_json(collector.tracks())}, json_path)
     tracks = counted(len(collector), "track")
     if run.error is not None:
         _failed_partway(source_spec, run, f"{tracks} written up to there" if keep else "")
     note = " (interrupted)" if run.interrupted else ""
-    summary = f"{source_spec}: {run.frames} frames in {run.seconds:.1f} s ({run.fps:.1f} fps), {tracks}{note}"
+    summary = f"{source_spec}: {run.text()}, {tracks}{note}"
     print(summary, file=sys.stderr)
     if run.interrupted and not live:
         return 130

@@ -31,6 +31,9 @@ from gaitid.tracking import TrackerConfig
 from gaitid.types import Frame, FramePeople
 
 
+DEFAULT_MAX_FPS = 15.0  # frames analysed a second at most, by default
+
+
 @dataclass
 class PipelineOptions:
     """Settings shared by identify, enroll and live.
@@ -41,10 +44,11 @@ class PipelineOptions:
     default, chosen by measurement: benchmarks/results/fusion_vtest.json), "skeleton" or "fused" (both).
     frames: (first, end) frame range of a file to use (end exclusive, None: to its end). live: timeouts
     of live sources. max_fps: analyse at most this many frames a second, every n-th frame of a faster
-    source (`analysis_step`; None: every frame). A window is `window.size` analysed frames whatever the
-    rate (the gait model was trained on sets of frames drawn at random from whole walks, not on a frame
-    rate), so at half the rate it spans twice the time; the annotated video holds the analysed frames, at
-    the analysed rate.
+    source (`analysis_step`; None or 0: every frame). The default, 15, halves the work on 25-30 frames/s
+    cameras: gait needs 10-15 silhouettes a second, and the shipped model finds the same casia-b-rgb walks
+    at 12.5 frames/s as at 25 (benchmarks/RESULTS-pipeline.md, issue 19's fourth pass). `window` counts the
+    source's frames, so a window spans the same time at any analysed rate (`WindowSpec.thinned`); the
+    annotated video holds the analysed frames, at the analysed rate.
     """
 
     pose_model: str = "full"
@@ -56,7 +60,7 @@ class PipelineOptions:
     frames: tuple[int, int | None] = (0, None)
     live: LiveOptions | None = None
     progress: bool = True
-    max_fps: float | None = None
+    max_fps: float | None = DEFAULT_MAX_FPS
 
 
 @dataclass
@@ -98,7 +102,7 @@ def analyse(
     run, live = run_source(
         source_spec, make_estimator, each_frame, frames=options.frames, live=options.live, out=out,
         draw=lambda frame, people: annotate(frame, people, walkers), progress=options.progress,
-        max_fps=options.max_fps,
+        max_fps=options.max_fps, on_step=walkers.analysing_every,
     )
     final = walkers.finish()
     if on_events is not None and final:
@@ -122,12 +126,15 @@ def run_source(
     draw: Callable[[Frame, FramePeople], np.ndarray] | None = None,
     progress: bool = True,
     max_fps: float | None = None,
+    on_step: Callable[[int], None] | None = None,
 ) -> tuple[StreamRun, bool]:
     """Open a source and run pose estimation and tracking over its frames (`frames` [first, end) of a file),
     calling `on_frame(frame, people)` after each; with `out`, write `draw(frame, people)` as the annotated
     video. `max_fps`: analyse only every n-th frame of a faster file (`analysis_step`), or of a live source
     at most that many frames a second by their arrival times; the video then holds the analysed frames, at
-    the analysed rate. Returns the run and whether the source was live. A
+    the analysed rate. `on_step(n)` is told, before the first frame, that about one frame in n of the
+    source will be analysed (1 for a live source of unknown rate). Returns the run and whether the source
+    was live. A
     file that broke off leaves no video (a partial result is not the file's); a live source that failed
     partway keeps what it showed."""
     video = AnnotatedVideo(out, None)
@@ -137,9 +144,12 @@ def run_source(
         raise InputError("a frame range applies to video files only, not to a camera or a stream")
     # A file: every n-th frame. A live source: by the frames' arrival times (it may be handing over only
     # some of its frames already, and its nominal rate is often unknown or wrong).
-    step = 1 if source.is_live else analysis_step(source.fps, max_fps)
+    thinning = analysis_step(source.fps, max_fps)
+    step = 1 if source.is_live else thinning
     rate = max_fps if source.is_live else None
     video.fps = min(source.fps or 10.0, rate or math.inf) / step
+    if on_step is not None:
+        on_step(thinning)
 
     def each_frame(frame: Frame, people: FramePeople) -> None:
         on_frame(frame, people)

@@ -6,8 +6,10 @@ is at least `WindowSpec.min_height` pixels tall and does not touch the frame's b
 border has a cut silhouette, which would read as another gait).
 
 Windows: every `stride` usable frames, once a track has `size` of them, its last `size` usable silhouettes
-are embedded by the gait model into one vector (defaults: 30 and 15; at 25-30 fps a window is about a
-second, one to two gait cycles; at vtest's 10 fps, 3 s).
+are embedded by the gait model into one vector (defaults: 30 and 15 frames of the source; at 25-30 fps a
+window is about a second, one to two gait cycles; at vtest's 10 fps, 3 s). A run that analyses only every
+n-th frame (`PipelineOptions.max_fps`: 15 a second by default) cuts the same time spans from the frames it
+analyses (`WindowSpec.thinned`): 15 silhouettes every 8 for a 30 frames/s camera.
 
 Evidence: with a gallery, every window's vector is added to the track's `TrackEvidence` and the gallery
 decides (`Gallery.decide`, the one decision every caller goes through): each window scored against every
@@ -25,8 +27,9 @@ judged on their last two minutes.
 
 from __future__ import annotations
 
+import math
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
 import numpy as np
@@ -44,8 +47,9 @@ MAX_WINDOW = 1000  # usable frames: over half a minute of walking at 30 frames/s
 
 @dataclass(frozen=True)
 class WindowSpec:
-    """size: usable frames per window; stride: usable frames between windows; min_height: the least box
-    height in pixels for a usable frame."""
+    """size: usable frames per window; stride: usable frames between windows, both counted in the source's
+    frames (a run that analyses every n-th frame uses `thinned(n)`); min_height: the least box height in
+    pixels for a usable frame."""
 
     size: int = 30
     stride: int = 15
@@ -57,6 +61,14 @@ class WindowSpec:
                 f"window size and stride must be between 1 and {MAX_WINDOW} frames, "
                 f"got {self.size} and {self.stride}"
             )
+
+    def thinned(self, step: int) -> WindowSpec:
+        """The same window in time when only every `step`-th frame of the source is analysed: size and
+        stride count the source's frames, so 30 / 15 at step 2 is 15 / 8 analysed frames (one second of a
+        30 frames/s camera either way)."""
+        if step <= 1:
+            return self
+        return replace(self, size=math.ceil(self.size / step), stride=math.ceil(self.stride / step))
 
 
 @dataclass(frozen=True)
@@ -141,9 +153,15 @@ class Walkers:
         self.encoder = encoder
         self.max_windows = max_windows
         self.gallery = gallery
-        self.window = window or WindowSpec()
+        self.spec = window or WindowSpec()  # in the source's frames
+        self.window = self.spec  # in the frames analysed (see `analysing_every`)
         self.leave_after = float(leave_after)
         self.states: dict[int, WalkerState] = {}
+
+    def analysing_every(self, step: int) -> None:
+        """Cut windows for a run that analyses every `step`-th frame of its source: the same time spans
+        (`WindowSpec.thinned`). `analyse` calls it once the source is open."""
+        self.window = self.spec.thinned(step)
 
     def update(self, people: FramePeople) -> list[WalkerEvent]:
         """Add one frame's tracked people; returns the events it caused (answers formed, tracks left)."""

@@ -22,6 +22,7 @@ from gaitid.errors import GaitidError, InputError
 from gaitid.pipeline import annotate, event_json, track_status
 from gaitid.pipeline.walkers import WalkerEvent, Walkers, WalkerState
 from gaitid.pipeline import PoseEstimator, run_stream
+from gaitid.pipeline.stream import analysis_step
 from gaitid.types import Embedding, Frame, FramePeople
 
 log = logging.getLogger("gaitid.server")
@@ -58,8 +59,10 @@ class LiveSession:
         gallery_ready: Callable[[], bool],
         gallery,  # type: ignore[no-untyped-def]
         publish: Callable[[dict[str, Any]], Any],
+        max_fps: float | None = None,
     ) -> None:
         self.id = uuid.uuid4().hex[:12]
+        self._max_fps = max_fps  # frames analysed a second at most, by their arrival times (None: all)
         self.spec = spec
         self.started = time.time()
         self.status = RUNNING
@@ -89,7 +92,10 @@ class LiveSession:
     def _run(self) -> None:
         try:
             estimator = self._estimator_factory()
-            run = run_stream(_Stoppable(self._source, self._stop), estimator, self._on_frame, progress=False)
+            self._walkers.analysing_every(analysis_step(getattr(self._source, "fps", None), self._max_fps))
+            run = run_stream(
+                _Stoppable(self._source, self._stop), estimator, self._on_frame, progress=False, rate=self._max_fps
+            )
             final = self._walkers.finish()
             self._emit(final)
             if run.error is not None:

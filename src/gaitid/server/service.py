@@ -70,15 +70,19 @@ class NotFound(GaitidError):
 
 
 class _Counting:
-    """A pose estimator that counts frames for a job's progress and stops the run when it is cancelled."""
+    """A pose estimator that counts frames for a job's progress and stops the run when it is cancelled. The
+    count is of the video's frames gone through (analysed or left out between two analysed), as the
+    job's total is."""
 
     def __init__(self, inner: PoseEstimator, job: Job) -> None:
         self.inner, self.job = inner, job
+        self.first: int | None = None  # the index of the first frame analysed: the start of the job's range
 
     def estimate(self, frame: Frame) -> FramePeople:
         self.job.check_cancelled()
         people = self.inner.estimate(frame)
-        self.job.frames_done += 1
+        self.first = frame.index if self.first is None else self.first
+        self.job.frames_done = max(self.job.frames_done, frame.index - self.first + 1)
         return people
 
     def reset(self) -> None:
@@ -305,7 +309,7 @@ class Service:
             raise GaitidError(f"{result.run.error}; nothing was enrolled")
         with self._listing_tracks(job, result):
             state = choose_walker(result, track)
-        embeddings = state.embeddings(result.model, options.window.size)
+        embeddings = state.embeddings(result.model, result.window.size)
         person = enrol_walker(self.gallery, name, state, embeddings, job.filename, add)
         job.result = {
             "name": person.name,
@@ -350,7 +354,8 @@ class Service:
         walkers = self._walkers(self.gallery if self.gallery_ready() else None)
         shown = str(getattr(source, "name", None) or getattr(source, "path", spec))  # a URL's password hidden
         session = LiveSession(
-            shown, source, self._new_estimator, walkers, self.gallery_ready, self.gallery, self.hub.publish
+            shown, source, self._new_estimator, walkers, self.gallery_ready, self.gallery, self.hub.publish,
+            max_fps=self.options.max_fps,
         )
         with self._live_lock:
             self._live = {k: s for k, s in self._live.items() if s.running or s.started > time.time() - 3600}
