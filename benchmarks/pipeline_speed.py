@@ -1,16 +1,16 @@
 """Speed of the whole identification pipeline (`gaitid identify`), frames per second with the time split by
 stage, on a 640x480 single-walker video and on vtest.avi (up to six walkers at once).
 
-    python benchmarks/pipeline_speed.py [--repeat 3] [--json benchmarks/results/pipeline_speed.json] [--max-fps 0]
+    python benchmarks/pipeline_speed.py [--repeat 3] [--json benchmarks/results/pipeline_speed.json] [--max-fps 15]
 
 The single-walker video is made from the shipped sample clip (gaitid/samples/walk.mp4): its central 4:3
 region scaled to 640x480, with everything above the utility box's roof (where a second person jumps)
 painted grey, so that one walker crosses the frame. vtest.avi is read from ../shared/data/media (or
 $GAITID_MEDIA); it is skipped when absent. Each video is first used to enrol its walkers' first halves
 into a temporary gallery, then identified whole; only the identification run is timed. Run it on an idle
-machine: the two cores are the budget. Enrolment and identification analyse at most --max-fps frames a
-second (default: `gaitid identify`'s, 15: every 2nd frame of the 30 frames/s single walker; 0: every
-frame); frames/s and ms per frame count the video's frames, analysed or not.
+machine: the two cores are the budget. With --max-fps the identification analyses every n-th frame of a
+faster video (PipelineOptions.max_fps; enrolment too, windows keeping their time span); frames/s and ms per frame count
+the video's frames, analysed or not.
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ import numpy as np
 from gaitid.gait.encoder import GaitEncoder
 from gaitid.gallery import Gallery
 from gaitid.pipeline import PipelineOptions, analyse
-from gaitid.pipeline.run import DEFAULT_MAX_FPS
 from gaitid.pipeline.walkers import Walkers
 from gaitid.pipeline import default_estimator
 from gaitid.samples import WALK_VIDEO
@@ -87,12 +86,12 @@ class TimedFrames:
 
 def measure(video: Path, gallery_path: Path, repeat: int, out: Path | None, max_fps: float | None = None) -> dict:
     encoder = GaitEncoder()
-    options = PipelineOptions(progress=False, max_fps=max_fps or None)
+    options = PipelineOptions(progress=False, max_fps=max_fps)
     with VideoFile(video) as v:
         frames = v.frame_count
     # Enrol every walker of the first half (so identification compares against a real gallery).
     enrol = Walkers(encoder, None, options.window)
-    analyse(str(video), enrol, PipelineOptions(progress=False, frames=(0, frames // 2), max_fps=options.max_fps))
+    analyse(str(video), enrol, PipelineOptions(progress=False, frames=(0, frames // 2), max_fps=max_fps))
     enrolled = [s for s in enrol.states.values() if s.vectors]
     with Gallery.open(gallery_path) as gallery:
         for s in enrolled:
@@ -142,10 +141,7 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--json", dest="json_path")
     parser.add_argument("--annotate", action="store_true", help="also write the annotated video (timed)")
-    parser.add_argument(
-        "--max-fps", type=float, default=DEFAULT_MAX_FPS,
-        help=f"analyse at most this many frames a second (default {DEFAULT_MAX_FPS:g}, as gaitid; 0: every frame)",
-    )
+    parser.add_argument("--max-fps", type=float, help="identify analysing at most this many frames a second")
     args = parser.parse_args()
     media = Path(os.environ.get("GAITID_MEDIA", Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "media"))
     results = {"load_average": os.getloadavg(), "cores": os.cpu_count(), "max_fps": args.max_fps}

@@ -286,7 +286,7 @@ def _add_track(sub: argparse._SubParsersAction) -> None:
         help="seconds without frames, while reconnecting, before a live source is given up (default 30)",
     )
     p.add_argument("--frames", metavar="FIRST:END", help="only these frames of a video file, e.g. 0:300 (as enroll)")
-    _max_fps_argument(p)  # the rate of enroll and identify, so that the track numbers are theirs
+    _max_fps_argument(p)  # enroll's rate, for its track numbers
     p.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
     p.set_defaults(run=_run_track)
 
@@ -359,18 +359,17 @@ def _pipeline_arguments(files_only: bool = True) -> argparse.ArgumentParser:
 def _max_fps_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--max-fps", type=float, metavar="F",
-        help="analyse at most F frames a second: every n-th frame of a faster source, gait windows keeping "
-        "their time span (default 15: every 2nd frame of a 25-30 fps camera; 0: every frame)",
+        help="analyse at most F frames a second: every n-th frame of a faster source (15: every 2nd frame of a "
+        "25-30 fps camera), gait windows keeping their time span (default, or 0: every frame)",
     )
 
 
 def _max_fps(args: argparse.Namespace) -> float | None:
-    """--max-fps as the pipeline takes it: the default rate when not given, None (every frame) for 0."""
+    """--max-fps as the pipeline takes it: None (every frame) when not given or 0."""
     from gaitid.errors import InputError
-    from gaitid.pipeline import DEFAULT_MAX_FPS
 
     if args.max_fps is None:
-        return DEFAULT_MAX_FPS
+        return None
     if not args.max_fps >= 0:
         raise InputError(f"--max-fps must be 0 (every frame) or above, got {args.max_fps}")
     return args.max_fps or None
@@ -720,7 +719,7 @@ def _run_index(args: argparse.Namespace) -> int:
 
 def _index_options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     """The pipeline options of `gaitid index`: an index keeps one analysis rate, so without --max-fps an
-    existing index goes on at the rate it was made at (every frame for those made before the default)."""
+    existing index goes on at the rate it was made at."""
     from gaitid.batch import IndexFolder
 
     options = _pipeline_options(args)

@@ -4,6 +4,7 @@ twice under two cameras, and a broken file; then the commands' answers to bad in
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -25,7 +26,7 @@ def test_every_video_is_indexed_once_and_a_failure_is_recorded(indexed: tuple[Pa
     assert sorted(records) == ["broken.mp4", "part0.mp4", "part1.mp4", "part2.mp4"]
     assert records["broken.mp4"].status == "failed" and "broken.mp4" in records["broken.mp4"].error
     assert records["part0.mp4"].status == "done" and records["part0.mp4"].camera == "gate"
-    assert records["part1.mp4"].camera == "hall" and [records[f"part{i}.mp4"].frames for i in range(3)] == [28, 28, 26]  # analysed: every 2nd at 30 fps
+    assert records["part1.mp4"].camera == "hall" and [records[f"part{i}.mp4"].frames for i in range(3)] == [55, 55, 51]
     tracks = IndexFolder(index).all_tracks(["video", "track", "windows", "thumbnail"]).to_pylist()
     assert len(tracks) == sum(records[f"part{i}.mp4"].tracks for i in range(3)) >= 3
     walked = [t for t in tracks if t["windows"]]
@@ -76,7 +77,9 @@ def test_search_for_the_walker_of_a_new_clip_runs_it_through_the_pipeline(indexe
     assert main(["search", "--index", str(index), "--video", str(clip)]) == 2  # two walkers: which one?
     err = capsys.readouterr().err
     assert "suspect.mp4 is not in the index" in err
-    assert "2 walkers were seen long enough" in err and "track 1: frames 0-54" in err and "with --track ID" in err
+    assert "2 walkers were seen long enough" in err and "with --track ID" in err
+    # which walker the tracker numbers first moves with the CPU's float rounding (detections' order)
+    assert re.search(r"track \d+: frames 0-54", err), err
     tracks = IndexFolder(index).all_tracks(["video", "track", "windows"]).to_pylist()
     longest = max((t for t in tracks if t["video"].endswith("/part0.mp4")), key=lambda t: t["windows"])
     out_json = tmp_path / "found.json"

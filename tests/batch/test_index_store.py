@@ -253,7 +253,7 @@ def test_an_index_keeps_one_analysis_rate(tmp_path: Path) -> None:
     from gaitid.batch.run import settings_for
     from gaitid.pipeline import PipelineOptions
 
-    every_frame, subsampled = settings_for(PipelineOptions(max_fps=None)), settings_for(PipelineOptions())
+    every_frame, subsampled = settings_for(PipelineOptions()), settings_for(PipelineOptions(max_fps=15))
     assert every_frame.extra == {} and subsampled.extra == {"max_fps": 15}
     folder = IndexFolder(tmp_path / "idx")
     folder.start(every_frame)
@@ -285,9 +285,9 @@ def test_a_track_too_short_for_a_window_is_indexed_without_vectors(tmp_path: Pat
     assert rows == [{"track": 1, "window_vectors": []}]
 
 
-def test_an_index_made_at_every_frame_goes_on_at_every_frame(tmp_path: Path) -> None:
-    """Without --max-fps, `gaitid index` into an existing index takes the rate the index was made at (an
-    index made before the 15 frames/s default analysed every frame), and a new index takes the default."""
+def test_an_index_goes_on_at_the_rate_it_was_made_at(tmp_path: Path) -> None:
+    """Without --max-fps, `gaitid index` into an existing index takes the rate the index was made at, and a
+    new index the default (every frame)."""
     from gaitid.batch.run import settings_for
     from gaitid.cli import _index_options, build_parser
     from gaitid.pipeline import PipelineOptions
@@ -296,7 +296,7 @@ def test_an_index_made_at_every_frame_goes_on_at_every_frame(tmp_path: Path) -> 
         return _index_options(build_parser().parse_args(["index", "clips", "--index", str(index), *extra]))
 
     old = IndexFolder(tmp_path / "old")
-    old.start(settings_for(PipelineOptions(max_fps=None)))
-    assert options(old.path).max_fps is None
-    assert options(old.path, "--max-fps", "15").max_fps == 15.0  # and start() refuses it, as before
-    assert options(tmp_path / "new").max_fps == 15.0
+    old.start(settings_for(PipelineOptions(max_fps=15)))
+    assert options(old.path).max_fps == 15
+    assert options(old.path, "--max-fps", "0").max_fps is None  # and start() refuses it, as before
+    assert options(tmp_path / "new").max_fps is None

@@ -140,12 +140,12 @@ def test_the_run_cuts_windows_of_the_same_time_span(max_fps: float | None, size:
     assert result.run.step == (2 if max_fps else 1) and walkers.spec.size == 30
 
 
-def test_gaitid_analyses_at_most_15_frames_a_second_unless_told() -> None:
+def test_gaitid_analyses_every_frame_unless_told() -> None:
     from gaitid.cli import _pipeline_options, build_parser
 
     def options(*extra: str):  # type: ignore[no-untyped-def]
         return _pipeline_options(build_parser().parse_args(["identify", "clip.mp4", *extra]))
 
-    assert options().max_fps == 15.0
+    assert options().max_fps is None
     assert options("--max-fps", "0").max_fps is None
     assert options("--max-fps", "10").max_fps == 10.0

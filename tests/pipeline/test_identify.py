@@ -44,23 +44,20 @@ def test_the_walker_is_identified_in_the_rest_of_the_clip(gallery: Path, tmp_pat
     js, out = tmp_path / "result.json", tmp_path / "annotated.mp4"
     assert gaitid("identify", SAMPLE, "--frames", "80:", "--json", str(js), "--out", str(out), gallery=gallery) == 0
     result = json.loads(js.read_text())
-    assert result["model"].startswith("gaitset_strips_s/")
-    # At most 15 frames a second by default: every 2nd of the 30 frames/s clip, windows of the same second.
-    assert (result["frames_read"], result["frames"], result["frame_step"]) == (81, 41, 2)
-    assert (result["window"]["size"], result["window"]["stride"]) == (15, 8)
+    assert result["frames"] == 81 and result["model"].startswith("gaitset_strips_s/")
     walkers = [t for t in result["tracks"] if t["windows"] > 0]
     assert len(walkers) == 1, result["tracks"]
     walker = walkers[0]
     assert walker["status"] == "identified" and walker["name"] == "walker"
     assert walker["candidates"][0][0] == "walker" and walker["score"] >= 0.99
     assert walker["history"] and walker["history"][-1]["name"] == "walker"
-    assert walker["first_frame"] >= 80 and walker["usable_frames"] >= 2 * 15  # two windows' worth
+    assert walker["first_frame"] >= 80 and walker["usable_frames"] >= 30
     # Everyone else was seen too briefly to say, and is reported so, with the frames needed.
     for track in result["tracks"]:
         if track is not walker:
-            assert track["status"] == "too_short" and track["name"] is None and "needs 15" in track["reason"]
-    with VideoFile(out) as annotated:  # the frames analysed, at their rate
-        assert annotated.frame_count == 41 and annotated.fps == 15 and (annotated.width, annotated.height) == (960, 540)
+            assert track["status"] == "too_short" and track["name"] is None and "needs 30" in track["reason"]
+    with VideoFile(out) as annotated:
+        assert annotated.frame_count == 81 and (annotated.width, annotated.height) == (960, 540)
     printed = capsys.readouterr().out
     assert "walker (score" in printed and "of strangers score as high" in printed and "too short" in printed
 
@@ -128,13 +125,13 @@ def test_a_stranger_on_the_same_camera_comes_out_unknown(gallery: Path, tmp_path
 def test_enrolment_needs_a_choice_when_several_walk(gallery: Path, capsys) -> None:
     assert gaitid("enroll", "someone", SAMPLE, "--frames", "0:80", gallery=gallery) == 2
     error = capsys.readouterr().err
-    assert "2 walkers were seen long enough for a gait window" in error and "--track" in error and "track 2: frames 0-78" in error
+    assert "2 walkers were seen long enough for a gait window" in error and "--track" in error and "track 2: frames 0-79" in error
 
 
 def test_enrolment_of_a_walk_too_short_says_how_much_is_needed(gallery: Path, capsys) -> None:
     assert gaitid("enroll", "someone", SAMPLE, "--frames", "0:20", gallery=gallery) == 2
     error = capsys.readouterr().err
-    assert "15 are needed" in error and "Traceback" not in error  # a second's window at 15 frames a second
+    assert "30 are needed" in error and "Traceback" not in error
 
 
 def test_enrolment_of_a_missing_track(gallery: Path, capsys) -> None:
@@ -262,17 +259,22 @@ def test_the_legend_explains_every_kind_of_label() -> None:
         assert re.sub(r"\d+(\.\d+)?", "N", label) in shapes, (label, shapes)
 
 
-def test_enrol_advice_works_the_track_numbers_of_gaitid_track_are_the_ones_enroll_means(tmp_path: Path, capsys) -> None:
-    """Enrolling from a clip with two walkers lists their tracks and points to `gaitid track ... --frames`:
-    that command exists, and its track numbers and spans are the ones enroll listed."""
+@pytest.mark.parametrize("rate", [(), ("--max-fps", "15")], ids=["every-frame", "max-fps-15"])
+def test_enrol_advice_works_the_track_numbers_of_gaitid_track_are_the_ones_enroll_means(
+    tmp_path: Path, capsys, rate: tuple[str, ...]
+) -> None:
+    """Enrolling from a clip with two walkers lists their tracks and points to `gaitid track ... --frames`
+    (and `--max-fps` when given): that command exists, and at the same settings its track numbers and spans
+    are the ones enroll listed."""
     import re
 
-    assert gaitid("enroll", "someone", SAMPLE, "--frames", "0:80", gallery=tmp_path / "g.db") == 2
+    assert gaitid("enroll", "someone", SAMPLE, "--frames", "0:80", *rate, gallery=tmp_path / "g.db") == 2
     advice = capsys.readouterr().err
     assert "gaitid track VIDEO --out tracked.mp4" in advice and "--frames" in advice
+    assert ("--max-fps" in advice) == bool(rate)
     listed = {int(t): (int(a), int(b)) for t, a, b in re.findall(r"track (\d+): frames (\d+)-(\d+)", advice)}
     js = tmp_path / "tracks.json"
-    assert main(["track", SAMPLE, "--frames", "0:80", "--json", str(js), "--no-progress"]) == 0
+    assert main(["track", SAMPLE, "--frames", "0:80", *rate, "--json", str(js), "--no-progress"]) == 0
     tracked = {t["id"]: (t["frames"][0], t["frames"][-1]) for t in json.loads(js.read_text())["tracks"]}
     assert listed and all(tracked[track] == span for track, span in listed.items()), (listed, tracked)
 

@@ -170,7 +170,7 @@ def test_identify_an_upload_names_the_walker_and_serves_the_annotated_video(clie
     assert done["status"] == "done" and done["progress"] == 1.0 and done["frames_done"] == 81
     result = done["result"]
     assert set(result) >= {"source", "model", "window", "frames", "seconds", "tracks"}  # the CLI's JSON
-    assert result["source"] == "walk.mp4" and (result["frames_read"], result["frames"]) == (81, 41)  # 1 in 2
+    assert result["source"] == "walk.mp4" and result["frames"] == 81
     named = [t for t in result["tracks"] if t["status"] == "identified"]
     assert [t["name"] for t in named] == ["walker"]
     video = client.get(done["video_url"], headers=AUTH)

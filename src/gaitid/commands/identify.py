@@ -15,7 +15,6 @@ from gaitid.errors import GaitidError, InputError
 from gaitid.gallery.gallery import SITE_COHORT_ALONE
 from gaitid.outputs import atomic_path, check_folder, check_output, counted, write_json
 from gaitid.pipeline import (
-    DEFAULT_MAX_FPS,
     LABEL_LEGEND,
     PipelineOptions,
     PoseEstimator,
@@ -204,9 +203,10 @@ def run_enroll(
     try:
         state = choose_walker(result, track)
     except SeveralWalkers as several:
+        same = "--frames and --max-fps" if options.max_fps else "--frames"
         raise InputError(
             f"{several} with --track ID (gaitid track VIDEO --out tracked.mp4 shows the track numbers; use the "
-            "same --frames)"
+            f"same {same})"
         ) from None
     with Gallery.open(gallery_path, key=key_from_environment(key_file)) as gallery:
         embeddings = state.embeddings(result.model, result.window.size)
@@ -389,11 +389,11 @@ def run_track(
     estimator: PoseEstimator | None = None,
     progress: bool = True,
     frames: tuple[int, int | None] = (0, None),
-    max_fps: float | None = DEFAULT_MAX_FPS,
+    max_fps: float | None = None,
 ) -> int:
-    """`gaitid track`: track everyone in a file (or its `frames` [first, end)) or a live source, at most
-    `max_fps` frames a second as identification does (None: every frame), so that the track numbers are
-    those `gaitid enroll --track` means. Returns the exit status.
+    """`gaitid track`: track everyone in a file (or its `frames` [first, end)) or a live source, every
+    frame or at most `max_fps` a second (as `gaitid enroll --max-fps`, whose track numbers are then these).
+    Returns the exit status.
 
     A live source runs until Ctrl-C; then, as at the end of a file, the annotated video is closed and the
     JSON written with everything so far.

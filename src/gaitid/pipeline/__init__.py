@@ -24,7 +24,6 @@ from gaitid.pipeline.enrol import (
 )
 from gaitid.pipeline.report import answer_text, event_json, event_text, identity_json, track_status, walk_run_json
 from gaitid.pipeline.run import (
-    DEFAULT_MAX_FPS,
     PipelineOptions,
     WalkRun,
     analyse,
@@ -51,7 +50,6 @@ from gaitid.pipeline.video import LABEL_LEGEND, AnnotatedVideo, annotate, check_
 from gaitid.pipeline.walkers import Answer, WalkerEvent, Walkers, WalkerState, WindowSpec
 
 __all__ = [
-    "DEFAULT_MAX_FPS",
     "LABEL_LEGEND",
     "MAX_THREADS",
     "AnnotatedVideo",

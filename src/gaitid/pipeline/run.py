@@ -31,9 +31,6 @@ from gaitid.tracking import TrackerConfig
 from gaitid.types import Frame, FramePeople
 
 
-DEFAULT_MAX_FPS = 15.0  # frames analysed a second at most, by default
-
-
 @dataclass
 class PipelineOptions:
     """Settings shared by identify, enroll and live.
@@ -44,11 +41,9 @@ class PipelineOptions:
     default, chosen by measurement: benchmarks/results/fusion_vtest.json), "skeleton" or "fused" (both).
     frames: (first, end) frame range of a file to use (end exclusive, None: to its end). live: timeouts
     of live sources. max_fps: analyse at most this many frames a second, every n-th frame of a faster
-    source (`analysis_step`; None or 0: every frame). The default, 15, halves the work on 25-30 frames/s
-    cameras: gait needs 10-15 silhouettes a second, and the shipped model finds the same casia-b-rgb walks
-    at 12.5 frames/s as at 25 (benchmarks/RESULTS-pipeline.md, issue 19's fourth pass). `window` counts the
-    source's frames, so a window spans the same time at any analysed rate (`WindowSpec.thinned`); the
-    annotated video holds the analysed frames, at the analysed rate.
+    source (`analysis_step`; None or 0: every frame). `window` counts the source's frames, so a window
+    spans the same time at any analysed rate (`WindowSpec.thinned`); the annotated video holds the
+    analysed frames, at the analysed rate.
     """
 
     pose_model: str = "full"
@@ -60,7 +55,7 @@ class PipelineOptions:
     frames: tuple[int, int | None] = (0, None)
     live: LiveOptions | None = None
     progress: bool = True
-    max_fps: float | None = DEFAULT_MAX_FPS
+    max_fps: float | None = None
 
 
 @dataclass
