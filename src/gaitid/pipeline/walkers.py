@@ -8,7 +8,7 @@ border has a cut silhouette, which would read as another gait).
 Windows: every `stride` usable frames, once a track has `size` of them, its last `size` usable silhouettes
 are embedded by the gait model into one vector (defaults: 30 and 15 frames of the source; at 25-30 fps a
 window is about a second, one to two gait cycles; at vtest's 10 fps, 3 s). A run that analyses only every
-n-th frame (`PipelineOptions.max_fps`: 15 a second by default) cuts the same time spans from the frames it
+n-th frame (`PipelineOptions.max_fps`, `--max-fps`) cuts the same time spans from the frames it
 analyses (`WindowSpec.thinned`): 15 silhouettes every 8 for a 30 frames/s camera.
 
 Evidence: with a gallery, every window's vector is added to the track's `TrackEvidence` and the gallery

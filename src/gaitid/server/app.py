@@ -92,7 +92,7 @@ class JobOut(BaseModel):
     status: str = Field(description="queued, running, done, failed or cancelled")
     queue_position: int | None = Field(description="1: runs next; null when not waiting")
     progress: float = Field(description="fraction of the video's frames processed, 0 to 1")
-    frames_done: int = Field(description="the video's frames gone through so far (at most 15 a second are analysed)")
+    frames_done: int = Field(description="the video's frames gone through so far (analysed or, with --max-fps, left out)")
     frames_total: int | None
     filename: str
     name: str | None = Field(description="the name to enrol (enroll jobs)")
