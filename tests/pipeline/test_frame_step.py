@@ -149,3 +149,14 @@ def test_gaitid_analyses_every_frame_unless_told() -> None:
     assert options().max_fps is None
     assert options("--max-fps", "0").max_fps is None
     assert options("--max-fps", "10").max_fps == 10.0
+
+
+def test_a_file_is_thinned_by_count_and_a_live_source_by_arrival_times() -> None:
+    from types import SimpleNamespace
+
+    from gaitid.pipeline.stream import Thinning, thinning
+
+    assert thinning(SimpleNamespace(fps=30.0, is_live=False), 15) == Thinning(2, 2, None)
+    assert thinning(SimpleNamespace(fps=30.0, is_live=True), 15) == Thinning(2, 1, 15)
+    assert thinning(SimpleNamespace(fps=None, is_live=True), 15) == Thinning(1, 1, 15)  # rate unknown
+    assert thinning(SimpleNamespace(fps=30.0, is_live=True), None) == Thinning(1, 1, None)

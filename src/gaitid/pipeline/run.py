@@ -19,11 +19,11 @@ from gaitid.pipeline.video import AnnotatedVideo, annotate
 from gaitid.pipeline.stream import (
     PoseEstimator,
     StreamRun,
-    analysis_step,
     check_threads,
     default_estimator,
     frame_range,
     run_stream,
+    thinning,
 )
 from gaitid.pipeline.walkers import WalkerEvent, Walkers, WindowSpec
 from gaitid.sources import LiveOptions, open_source
@@ -139,12 +139,10 @@ def run_source(
         raise InputError("a frame range applies to video files only, not to a camera or a stream")
     # A file: every n-th frame. A live source: by the frames' arrival times (it may be handing over only
     # some of its frames already, and its nominal rate is often unknown or wrong).
-    thinning = analysis_step(source.fps, max_fps)
-    step = 1 if source.is_live else thinning
-    rate = max_fps if source.is_live else None
+    every, step, rate = thinning(source, max_fps)
     video.fps = min(source.fps or 10.0, rate or math.inf) / step
     if on_step is not None:
-        on_step(thinning)
+        on_step(every)
 
     def each_frame(frame: Frame, people: FramePeople) -> None:
         on_frame(frame, people)

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from queue import Full, Queue
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from gaitid import stopping
 from gaitid.errors import GaitidError, InputError
@@ -90,6 +90,23 @@ def analysis_step(fps: float | None, max_fps: float | None) -> int:
     if not fps or not max_fps or fps <= max_fps:
         return 1
     return math.ceil(fps / max_fps - 1e-6)
+
+
+class Thinning(NamedTuple):
+    """How a run analyses at most `max_fps` frames a second of a source: about one frame in `every`; a file
+    by counting (every `step`-th), a live source by the frames' arrival times (`rate`; see AtMostPerSecond)."""
+
+    every: int
+    step: int
+    rate: float | None
+
+
+def thinning(source, max_fps: float | None) -> Thinning:  # type: ignore[no-untyped-def]
+    """A source's `Thinning` (its `fps` may be unknown: then `every` is 1)."""
+    every = analysis_step(getattr(source, "fps", None), max_fps)
+    if getattr(source, "is_live", False):
+        return Thinning(every, 1, max_fps or None)
+    return Thinning(every, every, None)
 
 
 class EveryNth:

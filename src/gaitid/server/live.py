@@ -22,7 +22,7 @@ from gaitid.errors import GaitidError, InputError
 from gaitid.pipeline import annotate, event_json, track_status
 from gaitid.pipeline.walkers import WalkerEvent, Walkers, WalkerState
 from gaitid.pipeline import PoseEstimator, run_stream
-from gaitid.pipeline.stream import analysis_step
+from gaitid.pipeline.stream import thinning
 from gaitid.types import Embedding, Frame, FramePeople
 
 log = logging.getLogger("gaitid.server")
@@ -92,10 +92,10 @@ class LiveSession:
     def _run(self) -> None:
         try:
             estimator = self._estimator_factory()
-            self._walkers.analysing_every(analysis_step(getattr(self._source, "fps", None), self._max_fps))
-            run = run_stream(
-                _Stoppable(self._source, self._stop), estimator, self._on_frame, progress=False, rate=self._max_fps
-            )
+            every, step, rate = thinning(self._source, self._max_fps)  # as `run_source` does
+            self._walkers.analysing_every(every)
+            frames = _Stoppable(self._source, self._stop)
+            run = run_stream(frames, estimator, self._on_frame, progress=False, step=step, rate=rate)
             final = self._walkers.finish()
             self._emit(final)
             if run.error is not None:
