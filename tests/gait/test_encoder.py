@@ -12,7 +12,7 @@ import pytest
 from gaitid.errors import GaitidError
 from gaitid.gait.encoder import DEFAULT_MODEL, WEIGHTS_DIR, GaitEncoder
 from gaitid.gait.normalize import normalize_sequence, normalize_silhouette
-from gaitid.types import Embedding
+from gaitid.types import Embedding, Walk
 
 DATA = Path(os.environ.get("GAITID_DATA", Path(__file__).resolve().parents[2].parent / "shared" / "data"))
 CASIA_B = DATA / "casia-b"
@@ -94,3 +94,26 @@ def test_encoder_session_threads_do_not_spin():
     # as HumanPoseNN's sessions (tests/pose/test_runtime.py): idle threads sleep instead of taking a core
     options = GaitEncoder(threads=2)._session.get_session_options()
     assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+
+
+@pytest.mark.skipif(not CASIA_B.exists(), reason=f"CASIA-B silhouettes not found at {CASIA_B}")
+def test_a_walk_filmed_the_other_way_embeds_as_the_training_direction():
+    """A CASIA-B walk mirrored (the walker crossing left to right, as no training walk does) with keypoints
+    that say so embeds as the walk itself; without keypoints, the mirror image is far from it."""
+    walk = np.unpackbits(np.load(CASIA_B / "001.npz")["nm-01_090"], axis=-1)
+    walk = walk[walk.reshape(len(walk), -1).any(axis=1)][:30, :, 10:54].astype(np.float32)
+    keypoints = np.zeros((len(walk), 33, 3), np.float32)
+    keypoints[:, :, 1] = np.linspace(100, 270, 33)
+    keypoints[:, :, 2] = 0.9
+    encoder = GaitEncoder()
+    filmed = encoder.embed(walk).vector
+
+    def cosine(v):
+        return float(v @ filmed / np.linalg.norm(v) / np.linalg.norm(filmed))
+
+    back = walk[:, :, ::-1].copy()
+    keypoints[:, :, 0] = 300 + 4.0 * np.arange(len(walk))[:, None]  # drifting right
+    assert cosine(encoder.embed(Walk(silhouettes=back, keypoints=keypoints)).vector) > 0.999
+    assert cosine(encoder.embed(back).vector) < 0.95  # 0.91: further than another person (0.93; own walks 0.99)
+    keypoints[:, :, 0] = 300 - 4.0 * np.arange(len(walk))[:, None]  # drifting left, as CASIA-B's walkers do
+    assert cosine(encoder.embed(Walk(silhouettes=walk, keypoints=keypoints)).vector) > 0.999

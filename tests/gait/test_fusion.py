@@ -44,7 +44,7 @@ def test_distance_over_shared_modalities():
 
 
 class FakeSilhouette:
-    def embed_masks(self, masks):
+    def embed_masks(self, masks, keypoints=None):
         if not any(m.sum() > 0 for m in masks):
             raise GaitidError("no silhouette in any frame of the sequence")
         return S1

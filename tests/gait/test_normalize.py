@@ -2,7 +2,14 @@ import numpy as np
 import pytest
 
 from gaitid.errors import GaitidError
-from gaitid.gait.normalize import normalize_sequence, normalize_silhouette
+from gaitid.gait.normalize import (
+    MIN_DRIFT,
+    TRAINING_DRIFT,
+    as_training_direction,
+    normalize_sequence,
+    normalize_silhouette,
+    sideways_drift,
+)
 
 
 def _person(h=300, w=200, top=40, left=60, body_h=200, body_w=50):
@@ -75,3 +82,39 @@ def test_matches_training_data(casia_root):
         ref = f[:, 10:54].astype(bool)
         iou = (out.astype(bool) & ref).sum() / (out.astype(bool) | ref).sum()
         assert iou > 0.95
+
+
+def _walking(frames: int, step: float, height: float = 170.0, confidence: float = 0.9) -> np.ndarray:
+    """Keypoints of a walker whose whole body moves `step` pixels to the right a frame (BlazePose layout)."""
+    k = np.zeros((frames, 33, 3), np.float32)
+    x = 300.0 + step * np.arange(frames)
+    k[:, :, 0] = x[:, None]
+    k[:, :, 1] = np.linspace(100.0, 100.0 + height, 33)[None, :]
+    k[:, :, 2] = confidence
+    return k
+
+
+def test_sideways_drift_in_body_heights():
+    assert sideways_drift(_walking(31, 3.4)) == pytest.approx(30 * 3.4 / 170.0)
+    assert sideways_drift(_walking(31, -3.4)) == pytest.approx(-30 * 3.4 / 170.0)
+    assert sideways_drift(_walking(31, 0.0)) == pytest.approx(0.0, abs=1e-9)
+    assert sideways_drift(_walking(31, 3.4, confidence=0.1)) == 0.0  # nothing seen: no direction
+    assert sideways_drift(_walking(1, 3.4)) == 0.0
+
+
+def test_a_walker_crossing_the_other_way_is_mirrored():
+    silhouettes = np.zeros((31, 64, 44), np.float32)
+    silhouettes[:, 10:60, 5:20] = 1.0  # leaning to one side, so a mirror image differs
+    left = as_training_direction(silhouettes, _walking(31, -3.4))
+    right = as_training_direction(silhouettes, _walking(31, 3.4))
+    np.testing.assert_array_equal(left, silhouettes)  # CASIA-B's direction: as it is
+    np.testing.assert_array_equal(right, silhouettes[:, :, ::-1])
+    # Too little sideways drift (toward the camera), or no keypoints: as it is.
+    np.testing.assert_array_equal(as_training_direction(silhouettes, _walking(31, 0.4)), silhouettes)
+    np.testing.assert_array_equal(as_training_direction(silhouettes, None), silhouettes)
+    assert TRAINING_DRIFT == -1 and MIN_DRIFT * 170.0 > 30 * 0.4
+
+
+def test_drift_needs_keypoints_in_the_blazepose_layout():
+    with pytest.raises(GaitidError, match="keypoints must be"):
+        sideways_drift(np.zeros((5, 17, 3)))

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from gaitid.errors import GaitidError
-from gaitid.gait.normalize import normalize_sequence
+from gaitid.gait.normalize import as_training_direction, normalize_sequence
 from gaitid.gait.spec import InputSpec
 from gaitid.types import Embedding, Walk
 
@@ -85,9 +85,12 @@ class GaitEncoder:
         """A walk's silhouettes -> its Embedding. A bare array is taken as the walk's silhouettes.
 
         silhouettes: (T, H, W) 0/1 values (float or uint8) already normalised to the spec's H x W (see
-        `gaitid.gait.normalize`), or (T, C, H, W) with the spec's C input channels.
+        `gaitid.gait.normalize`), or (T, C, H, W) with the spec's C input channels. When the walk has
+        keypoints, a walker crossing the image against the training data's direction is mirrored first
+        (`as_training_direction`); bare silhouettes are taken as they are.
         """
         silhouettes = walk.silhouettes if isinstance(walk, Walk) else walk
+        keypoints = walk.keypoints if isinstance(walk, Walk) else None
         if silhouettes is None:
             raise GaitidError("this walk has no silhouettes: the silhouette model needs them")
         x = np.asarray(silhouettes)
@@ -99,13 +102,15 @@ class GaitEncoder:
                 f"expected silhouettes of shape (T, {s.height}, {s.width}) or (T, {s.channels}, {s.height}, "
                 f"{s.width}) with T >= 1, got {np.asarray(silhouettes).shape}"
             )
-        x = x.astype(np.float32)
+        x = as_training_direction(x.astype(np.float32), keypoints)
         if x.max(initial=0) > 1:
             x = x / 255.0
         (vector,) = self._session.run(None, {self._input: x[None]})
         return Embedding(vector=vector[0].astype(np.float32), model=self.model, num_frames=int(x.shape[0]))
 
-    def embed_masks(self, masks: Iterable[np.ndarray]) -> Embedding:
+    def embed_masks(self, masks: Iterable[np.ndarray], keypoints: np.ndarray | None = None) -> Embedding:
         """Raw person masks of one walk (any size; float [0, 1] or uint8) -> Embedding, normalising each
-        with the same function the training data went through."""
-        return self.embed(normalize_sequence(masks, self.spec.height, self.spec.width))
+        with the same function the training data went through. keypoints: (T, 33, 3) of the walk's frames
+        in the frame's pixels, to turn the walk to the training data's direction (see `embed`)."""
+        silhouettes = normalize_sequence(masks, self.spec.height, self.spec.width)
+        return self.embed(silhouettes if keypoints is None else as_training_direction(silhouettes, keypoints))

@@ -124,12 +124,12 @@ def track_signature(
     sil = skel = None
     problems = []
     if silhouette is not None:
-        masks = [p.mask for p in track.people if p.mask is not None]
-        if len(masks) < MIN_SILHOUETTE_FRAMES:
-            problems.append(f"silhouette: {len(masks)} frames with a mask (< {MIN_SILHOUETTE_FRAMES})")
+        seen = [p for p in track.people if p.mask is not None]
+        if len(seen) < MIN_SILHOUETTE_FRAMES:
+            problems.append(f"silhouette: {len(seen)} frames with a mask (< {MIN_SILHOUETTE_FRAMES})")
         else:
             try:
-                sil = silhouette.embed_masks(masks)
+                sil = silhouette.embed_masks([p.mask for p in seen], np.stack([p.keypoints for p in seen]))
             except GaitidError as error:
                 problems.append(f"silhouette: {error}")
     if skeleton is not None:

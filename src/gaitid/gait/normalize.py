@@ -8,6 +8,10 @@ Training data (CASIA-B in OpenGait's pretreatment) was made the same way, so a m
 3. centre horizontally on the column that splits the silhouette's mass in half (OpenGait's centre),
    padding with background where the window runs past the crop;
 4. threshold the resized grey values at one half again: the output is 0/1, as the training frames are.
+
+A walk's direction is made the training data's too (`as_training_direction`): CASIA-B's walkers all cross
+the image from right to left, and a model trained on them does not recognise a walker crossing the other
+way (benchmarks/GAIT_RESULTS.md), so such a walk's silhouettes are mirrored.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import cv2
 import numpy as np
 
 from gaitid.errors import GaitidError
+from gaitid.pose.layouts import KEYPOINT
 
 HEIGHT = 64
 WIDTH = 44
@@ -68,3 +73,46 @@ def normalize_sequence(masks: Iterable[np.ndarray], height: int = HEIGHT, width:
     if not frames:
         raise GaitidError("no silhouette in any frame of the sequence")
     return np.stack(frames)
+
+
+# CASIA-B's cameras stand on one side of the walkers' path, so at every view its walkers drift the same way
+# across the image: to the left (-1). The silhouette models were trained on nothing else.
+TRAINING_DRIFT = -1
+MIN_DRIFT = 0.1  # body heights over a walk: less is no sideways direction (toward or away from the camera)
+TORSO = tuple(KEYPOINT[n] for n in ("left_shoulder", "right_shoulder", "left_hip", "right_hip"))
+MIN_CONFIDENCE = 0.3
+
+
+def sideways_drift(keypoints: np.ndarray) -> float:
+    """How far a walker moves across the image over a walk, in body heights: positive to the right.
+
+    keypoints: (T, 33, 3) x, y, confidence in frame pixels (BlazePose layout). The drift is the least-squares
+    slope of the torso's mean x over the frames times their span, divided by the median body height (the
+    confident keypoints' vertical extent); 0.0 when fewer than two frames show the torso.
+    """
+    k = np.asarray(keypoints, np.float64)
+    if k.ndim != 3 or k.shape[1:] != (len(KEYPOINT), 3):
+        raise GaitidError(f"keypoints must be (T, {len(KEYPOINT)}, 3), got shape {k.shape}")
+    confident = k[:, :, 2] >= MIN_CONFIDENCE
+    torso = confident[:, TORSO]
+    frames = np.flatnonzero(torso.any(axis=1))
+    if len(frames) < 2:
+        return 0.0
+    centre = np.array([k[f, TORSO, 0][torso[f]].mean() for f in frames])
+    heights = [np.ptp(k[f, confident[f], 1]) for f in frames if confident[f].sum() >= 2]
+    height = float(np.median(heights)) if heights else 0.0
+    if height <= 0:
+        return 0.0
+    slope = np.polyfit(frames.astype(np.float64), centre, 1)[0]
+    return float(slope * (frames[-1] - frames[0]) / height)
+
+
+def as_training_direction(silhouettes: np.ndarray, keypoints: np.ndarray | None) -> np.ndarray:
+    """A walk's normalised silhouettes (..., H, W), mirrored left-right when its keypoints show the walker
+    drifting across the image against the training data's direction (`TRAINING_DRIFT`) by more than
+    `MIN_DRIFT` body heights; as they are otherwise, or without keypoints."""
+    if keypoints is None or len(keypoints) == 0:
+        return silhouettes
+    if sideways_drift(keypoints) * TRAINING_DRIFT < -MIN_DRIFT:
+        return np.ascontiguousarray(silhouettes[..., ::-1])
+    return silhouettes
