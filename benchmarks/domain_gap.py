@@ -19,12 +19,18 @@ each walk, HumanPoseNN's masks of the walker (the frames the pipeline would use:
   cuts them (`WindowSpec()`, 30 / 15 source frames, thinned with `--max-fps`), closer to what
   identification does than the whole walk as one set.
 
+The pipeline's walks are embedded with their keypoints, as the pipeline embeds them (so a walker crossing
+against the training data's direction is turned round, `gaitid.gait.normalize.as_training_direction`); the
+dataset's have none. `--mirror` flips every frame left-right before HumanPoseNN (the walkers then cross the
+other way; the mask figures are taken after flipping the masks back).
+
 These subjects are training subjects (001-009): recognition on them is optimistic; the gap is the point.
 
     python3 benchmarks/domain_gap.py --json benchmarks/results/domain_gap.json [--cache ../runs/casia_rgb_masks.npz]
         [--weights MODEL.onnx]  # another gait model than the shipped one (the walks found depend on it)
         [--max-fps 15]   # the pipeline analysing every n-th frame (PipelineOptions.max_fps); the dataset's
                          # frames are then compared at the same step, at the parity that aligns best
+        [--mirror]       # the video mirrored left-right (walkers going the other way)
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 from pathlib import Path
 
 import cv2
@@ -40,21 +47,25 @@ import numpy as np
 from gaitid.datasets.casia_b import load_casia_b
 from gaitid.datasets.paths import data_root
 from gaitid.gait.encoder import GaitEncoder
-from gaitid.gait.normalize import normalize_silhouette
+from gaitid.gait.normalize import mirror_silhouettes, normalize_silhouette
 from gaitid.pipeline.run import run_source
 from gaitid.pipeline.stream import analysis_step, default_estimator
 from gaitid.pipeline.walkers import EDGE_MARGIN, WindowSpec
 from gaitid.sources import VideoFile
+from gaitid.types import Walk
 
 HEAD, LEGS, FEET = slice(0, 12), slice(40, 64), slice(56, 64)
 CUT = (10, 54)  # the dataset's 64-wide frames cut to the model's 44 columns, as the reader does
 
 
-def usable_masks(video: Path, max_fps: float | None = None) -> dict[int, list[tuple[int, np.ndarray]]]:
-    """Per track: (frame index, HumanPoseNN's mask probabilities) of every frame the pipeline would use
-    (box at least `WindowSpec.min_height` tall, not touching the frame's border)."""
+Frames = dict[int, list[tuple[int, np.ndarray, np.ndarray]]]  # per track: (frame index, mask, keypoints)
+
+
+def usable_masks(video: Path, max_fps: float | None = None) -> Frames:
+    """Per track: (frame index, HumanPoseNN's mask probabilities, keypoints) of every frame the pipeline
+    would use (box at least `WindowSpec.min_height` tall, not touching the frame's border)."""
     min_height = WindowSpec().min_height
-    tracks: dict[int, list[tuple[int, np.ndarray]]] = {}
+    tracks: Frames = {}
 
     def on_frame(frame, people) -> None:  # type: ignore[no-untyped-def]
         height, width = people.frame_size
@@ -66,7 +77,9 @@ def usable_masks(video: Path, max_fps: float | None = None) -> dict[int, list[tu
                 continue
             if x2 >= width - EDGE_MARGIN or y2 >= height - EDGE_MARGIN:
                 continue
-            tracks.setdefault(int(person.track_id), []).append((people.frame_index, person.mask.copy()))
+            tracks.setdefault(int(person.track_id), []).append(
+                (people.frame_index, person.mask.copy(), person.keypoints.copy())
+            )
 
     run, _ = run_source(
         str(video), lambda: default_estimator("full", 4, None), on_frame, progress=False, max_fps=max_fps
@@ -76,33 +89,50 @@ def usable_masks(video: Path, max_fps: float | None = None) -> dict[int, list[tu
     return tracks
 
 
-def pipeline_masks(
-    video: Path, threshold: float = 0.5, max_fps: float | None = None
-) -> dict[int, list[tuple[int, np.ndarray]]]:
-    """Per track: (frame index, normalised 64 x 44 silhouette) of every usable frame of the video, the
-    mask cut at `threshold` (0.5: as identification does)."""
+def pipeline_masks(video: Path, threshold: float = 0.5, max_fps: float | None = None) -> Frames:
+    """Per track: (frame index, normalised 64 x 44 silhouette, keypoints) of every usable frame of the
+    video, the mask cut at `threshold` (0.5: as identification does)."""
     return normalised(usable_masks(video, max_fps), threshold)
 
 
-def normalised(tracks: dict[int, list[tuple[int, np.ndarray]]], threshold: float = 0.5) -> dict[int, list[tuple[int, np.ndarray]]]:
-    out: dict[int, list[tuple[int, np.ndarray]]] = {}
+def normalised(tracks: Frames, threshold: float = 0.5) -> Frames:
+    out: Frames = {}
     for track, frames in tracks.items():
-        for index, mask in frames:
+        for index, mask, keypoints in frames:
             cut = mask if threshold == 0.5 else (mask >= threshold).astype(np.float32)
             silhouette = normalize_silhouette(cut)
             if silhouette is not None:
-                out.setdefault(track, []).append((index, silhouette))
+                out.setdefault(track, []).append((index, silhouette, keypoints))
     return out
 
 
-def walker_in(tracks: dict[int, list[tuple[int, np.ndarray]]], first: int, end: int) -> np.ndarray:
-    """The silhouettes of the track with most usable frames in [first, end)."""
-    best: list[np.ndarray] = []
+def walker_in(tracks: Frames, first: int, end: int) -> tuple[np.ndarray, np.ndarray]:
+    """The silhouettes and keypoints of the track with most usable frames in [first, end)."""
+    best: list[tuple[np.ndarray, np.ndarray]] = []
     for frames in tracks.values():
-        inside = [s for i, s in frames if first <= i < end]
+        inside = [(s, k) for i, s, k in frames if first <= i < end]
         if len(inside) > len(best):
             best = inside
-    return np.stack(best) if best else np.zeros((0, 64, 44), np.float32)
+    if not best:
+        return np.zeros((0, 64, 44), np.float32), np.zeros((0, 33, 3), np.float32)
+    return np.stack([s for s, _ in best]), np.stack([k for _, k in best])
+
+
+def mirrored_copy(video: Path, folder: str) -> Path:
+    """The video with every frame flipped left-right, losslessly (FFV1), in `folder`."""
+    out = Path(folder) / f"{video.stem}_mirrored.avi"
+    with VideoFile(video) as source:
+        writer = None
+        for frame in source:
+            image = frame.image[:, ::-1, ::-1]  # mirrored, and RGB to the writer's BGR
+            if writer is None:
+                height, width = image.shape[:2]
+                writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"FFV1"), source.fps, (width, height))
+            writer.write(np.ascontiguousarray(image))
+    if writer is None:
+        raise SystemExit(f"{video}: no frames")
+    writer.release()
+    return out
 
 
 def iou(a: np.ndarray, b: np.ndarray) -> float:
@@ -175,12 +205,14 @@ def training_gallery(encoder: GaitEncoder):  # type: ignore[no-untyped-def]
                         for i in range(len(gallery))])
     subjects = np.array([int(gallery.subjects[label]) for label in gallery.labels])
 
-    def rank(frames: np.ndarray, subject: int, window: WindowSpec | None = None) -> int:
+    def rank(frames: np.ndarray, subject: int, window: WindowSpec | None = None, keypoints: np.ndarray | None = None) -> int:
         """The whole walk as one set, or (`window`) the mean distance over its windows, cut as the pipeline
-        cuts them."""
-        pieces = [frames] if window is None else [frames[a:b] for a, b in window_bounds(len(frames), window)]
-        if not pieces:
+        cuts them; with `keypoints`, embedded as the pipeline embeds a walk (turned to the training
+        data's direction when it crosses the other way)."""
+        bounds = [(0, len(frames))] if window is None else window_bounds(len(frames), window)
+        if not bounds:
             return len(np.unique(subjects))
+        pieces = [Walk(frames[a:b], None if keypoints is None else keypoints[a:b]) for a, b in bounds]
         distance = np.mean([np.linalg.norm(vectors - encoder.embed(p).vector, axis=1) for p in pieces], axis=0)
         nearest = {s: distance[subjects == s].min() for s in np.unique(subjects)}
         return 1 + int(sum(d < nearest[subject] for s, d in nearest.items() if s != subject))
@@ -204,13 +236,14 @@ def main() -> int:
         help="windows of SIZE analysed frames every STRIDE (default: 30 / 15 source frames, thinned)",
     )
     parser.add_argument("--weights", help="the gait model: a shipped name or an .onnx file (default: shipped)")
+    parser.add_argument("--mirror", action="store_true", help="flip every frame left-right before HumanPoseNN")
     args = parser.parse_args()
     root = data_root() / "casia-b-rgb"
     if not root.is_dir():
         print(f"casia-b-rgb not found at {root} (set GAITID_DATA)", file=sys.stderr)
         return 2
     walks = json.loads((root / "walks.json").read_text())
-    ours = _pipeline_walks(root, walks, args.cache, args.max_fps)
+    ours = _pipeline_walks(root, walks, args.cache, args.max_fps, args.mirror)
     with VideoFile(root / walks["file"]) as video:
         step = analysis_step(video.fps, args.max_fps)
     window = WindowSpec().thinned(step) if args.window is None else WindowSpec(*args.window)
@@ -220,33 +253,48 @@ def main() -> int:
     for walk in walks["walks"]:
         key = f"{walk['subject']}-{walk['walk']}"
         theirs = dataset_walk(walk["subject"], walk["walk"])
-        mine = ours[key]
+        mine, keypoints = ours[key], ours.get(f"{key}/keypoints")
         if len(theirs) < 10 or len(mine) < 10:
             rows.append({"walk": key, "skipped": f"{len(theirs)} dataset and {len(mine)} pipeline frames"})
             continue
-        row = {"walk": key, "dataset_frames": len(theirs), "pipeline_frames": len(mine), **compare(mine, theirs, step)}
-        for name, frames in (("dataset", theirs), ("pipeline", mine)):
-            row[f"rank_from_{name}"] = rank(frames, int(walk["subject"]))
+        as_filmed = mirror_silhouettes(mine) if args.mirror else mine
+        row = {"walk": key, "dataset_frames": len(theirs), "pipeline_frames": len(mine), **compare(as_filmed, theirs, step)}
+        subject = int(walk["subject"])
+        row["rank_from_dataset"] = rank(theirs, subject)
+        row["rank_from_pipeline"] = rank(mine, subject, keypoints=keypoints)
+        for name in ("dataset", "pipeline"):
             row[f"found_from_{name}"] = row[f"rank_from_{name}"] == 1
-        row["rank_by_windows"] = rank(mine, int(walk["subject"]), window)
+        row["rank_by_windows"] = rank(mine, subject, window, keypoints)
         row["found_by_windows"] = row["rank_by_windows"] == 1
         rows.append(row)
         print(f"{key}: IoU {row['iou']:.3f} (head {row['iou_head']:.3f}, legs {row['iou_legs']:.3f}, feet "
               f"{row['iou_feet']:.3f}), offset {row['offset']}, found: dataset {row['found_from_dataset']}, "
               f"pipeline {row['found_from_pipeline']}", file=sys.stderr)
-    summary = _summary(rows, encoder.model, window)
+    summary = {**_summary(rows, encoder.model, window), "mirrored": args.mirror,
+               "keypoints": any(k.endswith("/keypoints") for k in ours)}
     print(json.dumps(summary, indent=1))
     if args.json_path:
         Path(args.json_path).write_text(json.dumps({"summary": summary, "walks": rows}, indent=1))
     return 0
 
 
-def _pipeline_walks(root: Path, walks: dict, cache: str | None, max_fps: float | None) -> dict[str, np.ndarray]:
+def _pipeline_walks(
+    root: Path, walks: dict, cache: str | None, max_fps: float | None, mirror: bool = False
+) -> dict[str, np.ndarray]:
+    """{walk: silhouettes, walk/keypoints: keypoints} (caches made before the keypoints were kept have
+    silhouettes only: those walks are embedded without a direction)."""
     if cache and Path(cache).is_file():
         with np.load(cache) as stored:
+            if not any(k.endswith("/keypoints") for k in stored.files):
+                print(f"{cache} holds no keypoints: walks embedded as filmed, whatever their direction", file=sys.stderr)
             return {k: stored[k] for k in stored.files}
-    tracks = pipeline_masks(root / walks["file"], max_fps=max_fps)
-    out = {f"{w['subject']}-{w['walk']}": walker_in(tracks, *w["frames"]) for w in walks["walks"]}
+    with tempfile.TemporaryDirectory() as folder:
+        video = mirrored_copy(root / walks["file"], folder) if mirror else root / walks["file"]
+        tracks = pipeline_masks(video, max_fps=max_fps)
+    out: dict[str, np.ndarray] = {}
+    for w in walks["walks"]:
+        key = f"{w['subject']}-{w['walk']}"
+        out[key], out[f"{key}/keypoints"] = walker_in(tracks, *w["frames"])
     if cache:
         np.savez_compressed(cache, **out)
     return out

@@ -44,7 +44,7 @@ def main() -> None:
         key = f"{walk['subject']}-{walk['walk']}"
         if key not in args.walks:
             continue
-        silhouettes = domain_gap.walker_in(tracks, *walk["frames"])
+        silhouettes, _ = domain_gap.walker_in(tracks, *walk["frames"])
         distances = np.linalg.norm(vectors - encoder.embed(silhouettes).vector, axis=1)
         own = subjects == int(walk["subject"])
         other = int(subjects[~own][np.argmin(distances[~own])])

@@ -31,7 +31,7 @@ def main() -> int:
         tracks = gap.normalised(raw, threshold)
         for walk in walks["walks"]:
             theirs = gap.dataset_walk(walk["subject"], walk["walk"])
-            mine = gap.walker_in(tracks, *walk["frames"])
+            mine, _ = gap.walker_in(tracks, *walk["frames"])
             if len(theirs) < 10 or len(mine) < 10:
                 continue
             ious.append(gap.compare(mine, theirs)["iou"])

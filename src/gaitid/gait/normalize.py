@@ -114,5 +114,15 @@ def as_training_direction(silhouettes: np.ndarray, keypoints: np.ndarray | None)
     if keypoints is None or len(keypoints) == 0:
         return silhouettes
     if sideways_drift(keypoints) * TRAINING_DRIFT < -MIN_DRIFT:
-        return np.ascontiguousarray(silhouettes[..., ::-1])
+        return mirror_silhouettes(silhouettes)
     return silhouettes
+
+
+def mirror_silhouettes(silhouettes: np.ndarray) -> np.ndarray:
+    """Normalised silhouettes (..., H, W) as `normalize_silhouette` makes them from the mirrored masks: flipped
+    left-right and moved one column right, so that the column splitting the mass in half stays at W // 2
+    (a plain flip would move it to W // 2 - 1 for an even W)."""
+    flipped = silhouettes[..., ::-1]
+    out = np.zeros_like(silhouettes)
+    out[..., 1:] = flipped[..., :-1]
+    return out
