@@ -98,13 +98,14 @@ def sideways_drift(keypoints: np.ndarray) -> float:
     frames = np.flatnonzero(torso.any(axis=1))
     if len(frames) < 2:
         return 0.0
-    centre = np.array([k[f, TORSO, 0][torso[f]].mean() for f in frames])
-    heights = [np.ptp(k[f, confident[f], 1]) for f in frames if confident[f].sum() >= 2]
-    height = float(np.median(heights)) if heights else 0.0
-    if height <= 0:
+    centre = (k[frames][:, TORSO, 0] * torso[frames]).sum(axis=1) / torso[frames].sum(axis=1)
+    y = np.where(confident[frames], k[frames, :, 1], np.nan)
+    height = float(np.median(np.nanmax(y, axis=1) - np.nanmin(y, axis=1)))
+    if not height > 0:
         return 0.0
-    slope = np.polyfit(frames.astype(np.float64), centre, 1)[0]
-    return float(slope * (frames[-1] - frames[0]) / height)
+    t = frames - frames.mean()
+    slope = float((t * (centre - centre.mean())).sum() / (t * t).sum())
+    return slope * float(frames[-1] - frames[0]) / height
 
 
 def as_training_direction(silhouettes: np.ndarray, keypoints: np.ndarray | None) -> np.ndarray:
