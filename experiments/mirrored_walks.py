@@ -5,7 +5,7 @@
 Each casia-b-rgb walk (CASIA-B walkers crossing the image from right to left at 090) is matched, as
 `benchmarks/domain_gap.py` matches it, against the 74 training subjects' dataset walks nm-01..04 at 090:
 from the pipeline's cached silhouettes and from the dataset's, each as filmed and mirrored left-right (the
-same walker walking back). The silhouettes are given to the model bare, without keypoints, so no
+same walker walking back; `mirror_silhouettes`, as normalising the mirrored masks would give them). The silhouettes are given to the model bare, without keypoints, so no
 direction is corrected: this measures the model itself. Prints walks found (rank 1) and the right
 subject's mean rank per set.
 """
@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 import domain_gap  # noqa: E402  (a benchmark script, not a package)
 
 from gaitid.gait.encoder import GaitEncoder  # noqa: E402
+from gaitid.gait.normalize import mirror_silhouettes  # noqa: E402
 
 
 def main() -> None:
@@ -40,7 +41,7 @@ def main() -> None:
             if len(ours) < 10 or len(theirs) < 10:
                 print(f"{key}: skipped ({len(theirs)} dataset, {len(ours)} pipeline frames)")
                 continue
-            row = [rank(s, int(subject)) for s in (ours, ours[:, :, ::-1], theirs, theirs[:, :, ::-1])]
+            row = [rank(s, int(subject)) for s in (ours, mirror_silhouettes(ours), theirs, mirror_silhouettes(theirs))]
             for name, r in zip(ranks, row):
                 ranks[name].append(r)
             print(f"{key}: ranks {row}", flush=True)
