@@ -12,8 +12,10 @@ import pytest
 from fastapi.testclient import TestClient
 from server_helpers import AUTH, settings_for
 
+from gaitid.pipeline import PipelineOptions
 from gaitid.samples import WALK_VIDEO
 from gaitid.server import create_app
+from gaitid.sources import VideoFile
 
 
 class EventReader:
@@ -49,8 +51,14 @@ class EventReader:
         raise AssertionError(f"no such event in {timeout} s; got {self.events}")
 
 
-def test_a_live_source_names_walkers_as_they_pass(loopback_server, make_gallery, tmp_path):
-    server = loopback_server(settings_for(make_gallery("walker", "jumper"), tmp_path, allow_file_sources=True))
+@pytest.mark.parametrize("max_fps", [None, 15.0])
+def test_a_live_source_names_walkers_as_they_pass(loopback_server, make_gallery, tmp_path, max_fps):
+    """At every frame, and (`gaitid serve --max-fps 15`) at every second frame of the 30 frames/s clip, with
+    windows of the same time span."""
+    pipeline = PipelineOptions(progress=False, max_fps=max_fps)
+    server = loopback_server(
+        settings_for(make_gallery("walker", "jumper"), tmp_path, allow_file_sources=True, pipeline=pipeline)
+    )
     reader = EventReader(server.url)
     assert reader.content_type.startswith("text/event-stream")
     with httpx.Client(base_url=server.url, headers=AUTH, timeout=30) as http:
@@ -83,7 +91,11 @@ def test_a_live_source_names_walkers_as_they_pass(loopback_server, make_gallery,
         reader.wait_for(lambda e: e["type"] == "source" and e["status"] == "ended", timeout=120)  # the clip's end
         left = [e for e in reader.events if e["type"] == "walker" and e["event"] == "left"]
         assert left, reader.events
-        assert http.get(f"/api/sources/{source['id']}").json()["status"] == "ended"
+        ended = http.get(f"/api/sources/{source['id']}").json()
+        assert ended["status"] == "ended"
+        with VideoFile(WALK_VIDEO) as clip:
+            every = clip.frame_count if max_fps is None else -(-clip.frame_count // 2)
+        assert ended["frames"] == every, ended
         stopped = http.delete(f"/api/sources/{source['id']}")
         assert stopped.status_code == 200
         assert http.get(f"/api/sources/{source['id']}").status_code == 404
