@@ -121,9 +121,11 @@ def as_training_direction(silhouettes: np.ndarray, keypoints: np.ndarray | None)
 
 def mirror_silhouettes(silhouettes: np.ndarray) -> np.ndarray:
     """Normalised silhouettes (..., H, W) as `normalize_silhouette` makes them from the mirrored masks: flipped
-    left-right and moved one column right, so that the column splitting the mass in half stays at W // 2
-    (a plain flip would move it to W // 2 - 1 for an even W)."""
+    left-right, and for an even W moved one column right, so that the column splitting the mass in half
+    stays at W // 2 (a plain flip moves it to W // 2 - 1 when W is even)."""
     flipped = silhouettes[..., ::-1]
+    if silhouettes.shape[-1] % 2:
+        return np.ascontiguousarray(flipped)
     out = np.zeros_like(silhouettes)
     out[..., 1:] = flipped[..., :-1]
     return out
