@@ -70,6 +70,23 @@ def test_search_for_a_track_finds_the_walker_again_under_the_other_camera(indexe
     assert "no more appearances" in capsys.readouterr().err
 
 
+def test_an_index_made_before_walkers_were_turned_is_searched_with_a_note_and_not_added_to(indexed: tuple[Path, Path], tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    root, index = indexed
+    old = tmp_path / "old.idx"
+    shutil.copytree(index, old)
+    settings = json.loads((old / "index.json").read_text())
+    del settings["walkers_turned"]  # as index.json was written before walkers were turned
+    (old / "index.json").write_text(json.dumps(settings))
+    track = max(IndexFolder(old).all_tracks(["video", "track", "windows"]).to_pylist(), key=lambda t: t["windows"])
+    capsys.readouterr()
+    assert main(["search", "--index", str(old), "--video", track["video"], "--track", str(track["track"])]) == 0
+    assert "before walkers crossing the image left to right were turned" in capsys.readouterr().err
+    assert main(["index", str(root), "--index", str(old), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "were turned to the gait model's direction" in err and "index into a new folder" in err
+    assert "Traceback" not in err
+
+
 def test_search_for_the_walker_of_a_new_clip_runs_it_through_the_pipeline(indexed: tuple[Path, Path], tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     root, index = indexed
     clip = tmp_path / "suspect.mp4"  # not in the index: the same footage as gate/part0.mp4 under another name

@@ -4,6 +4,8 @@ people 001-074), laid out as an archive of tracks. No video is processed here.""
 
 from __future__ import annotations
 
+import json
+
 from pathlib import Path
 
 import numpy as np
@@ -91,6 +93,31 @@ def test_an_index_refuses_other_settings(tmp_path: Path) -> None:
         folder.start(IndexSettings(MODEL, "silhouette", 20, 15, "full", 4))
     with pytest.raises(InputError, match="not a gaitid index"):
         IndexFolder(tmp_path / "other").settings()
+
+
+@pytest.mark.parametrize("modality, stale", [("silhouette", True), ("fused", True), ("skeleton", False)])
+def test_an_index_made_before_walkers_were_turned_is_refused_and_said_so(tmp_path: Path, modality: str, stale: bool) -> None:
+    """index.json files written before the field hold silhouette vectors of walkers crossing left to right as
+    filmed: adding turned ones to them would mix two kinds of vector, so the run is refused; skeleton vectors
+    never changed."""
+    from dataclasses import asdict
+
+    from gaitid.batch.store import STALE_DIRECTION
+
+    folder = IndexFolder(tmp_path / "idx")
+    current = IndexSettings(MODEL, modality, 30, 15, "full", 4)
+    before = {k: v for k, v in asdict(current).items() if k != "walkers_turned"}
+    folder.path.mkdir()
+    (folder.path / "index.json").write_text(json.dumps(before))
+    assert folder.settings().stale_direction is stale and not current.stale_direction
+    if stale:
+        with pytest.raises(InputError, match=f"{STALE_DIRECTION}: index into a new folder"):
+            folder.start(current)
+    else:
+        folder.start(current)  # the same settings: accepted
+    fresh = IndexFolder(tmp_path / "new")
+    fresh.start(current)
+    assert fresh.settings() == current and json.loads((fresh.path / "index.json").read_text())["walkers_turned"]
 
 
 @pytest.mark.parametrize("exact_limit", [10**9, 0], ids=["exact", "hnsw"])

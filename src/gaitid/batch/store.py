@@ -117,6 +117,21 @@ class IndexSettings:
     detect_interval: int
     format: int = FORMAT
     extra: dict[str, Any] = field(default_factory=dict)
+    # Silhouettes of walkers crossing left to right are mirrored before the model (since 2026-12-03,
+    # gaitid.gait.normalize.as_training_direction); an index made before holds them as filmed.
+    walkers_turned: bool = True
+
+    @property
+    def stale_direction(self) -> bool:
+        """Whether this index's silhouette vectors were made before walkers were turned to the model's
+        direction: those of walkers crossing left to right then differ from new ones."""
+        return not self.walkers_turned and self.modality != "skeleton"
+
+
+STALE_DIRECTION = (
+    "was indexed before walkers crossing the image left to right were turned to the gait model's direction, "
+    "so its vectors of such walkers do not match new ones"
+)
 
 
 class IndexFolder:
@@ -141,6 +156,8 @@ class IndexFolder:
     def settings(self) -> IndexSettings:
         try:
             data = json.loads((self.path / "index.json").read_text())
+            # Written before the field existed: silhouettes as filmed (skeletons never changed).
+            data.setdefault("walkers_turned", data.get("modality") == "skeleton")
             return IndexSettings(**data)
         except FileNotFoundError:
             raise InputError(f"{self.path}: not a gaitid index (no index.json); make one with gaitid index") from None
@@ -151,6 +168,8 @@ class IndexFolder:
         """Record the settings of a new index, or check that they are those of the index already here."""
         if self.exists():
             found = self.settings()
+            if found.stale_direction and not settings.stale_direction:
+                raise InputError(f"{self.path} {STALE_DIRECTION}: index into a new folder")
             if asdict(found) != asdict(settings):
                 differ = [k for k in asdict(settings) if asdict(found)[k] != asdict(settings)[k]]
                 raise InputError(

@@ -135,6 +135,11 @@ def run_search(
         raise InputError(f"--top must be at least 1, got {top}")
     folder = IndexFolder(index)
     settings = folder.settings()  # an index, before anything else
+    if settings.stale_direction:
+        from gaitid.batch.store import STALE_DIRECTION
+
+        print(f"gaitid: note: {index} {STALE_DIRECTION}: a walker sought may be missed where they walk that way; "
+              "index the archive into a new folder to search it fully", file=sys.stderr)
     if json_path is not None and json_path != "-":
         check_output(json_path, suffixes=(".json",))
     if html_path is not None:
