@@ -173,3 +173,20 @@ def test_a_server_without_an_index_says_so_and_a_bad_index_stops_it(client_for, 
         ServerSettings(token=TOKEN, archive=(tmp_path,))
     with pytest.raises(GaitidError, match="not a gaitid index"):
         create_app(ServerSettings(token=TOKEN, gallery=tmp_path / "g.db", index=tmp_path))
+
+
+def test_an_index_made_before_walkers_were_turned_is_served_with_a_warning(archive, caplog) -> None:  # type: ignore[no-untyped-def]
+    import json
+    import logging
+
+    from gaitid.server.archive import Archive
+
+    with caplog.at_level(logging.WARNING, logger="gaitid.server"):
+        Archive(archive["index"], (archive["root"],))
+    assert "were turned" not in caplog.text
+    settings = json.loads((archive["index"] / "index.json").read_text())
+    del settings["walkers_turned"]  # as index.json was written before walkers were turned
+    (archive["index"] / "index.json").write_text(json.dumps(settings))
+    with caplog.at_level(logging.WARNING, logger="gaitid.server"):
+        Archive(archive["index"], (archive["root"],))
+    assert "before walkers crossing the image left to right were turned" in caplog.text

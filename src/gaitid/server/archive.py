@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 import threading
 import time
@@ -36,11 +37,14 @@ from gaitid.batch import (
     result_json,
     search_index,
 )
+from gaitid.batch.store import STALE_DIRECTION
 from gaitid.batch.vectors import vector_info, vectors_current
 from gaitid.errors import GaitidError, InputError
 from gaitid.gallery import Gallery
 
 LINK_SECONDS = 6 * 3600  # how long a result's video link plays
+
+log = logging.getLogger("gaitid.server")
 
 
 class NoArchive(GaitidError):
@@ -60,7 +64,11 @@ class Archive:
 
     def __init__(self, index: Path, roots: tuple[Path, ...]) -> None:
         self.folder = IndexFolder(index)
-        self.model = self.folder.settings().model  # not an index: an error when the server starts
+        settings = self.folder.settings()  # not an index: an error when the server starts
+        self.model = settings.model
+        if settings.stale_direction:
+            log.warning("the index %s %s: a walker sought may be missed where they walk that way; index the "
+                        "archive into a new folder to search it fully", index, STALE_DIRECTION)
         self.roots = []
         for root in roots:
             if not Path(root).is_dir():
