@@ -5,7 +5,6 @@ people 001-074), laid out as an archive of tracks. No video is processed here.""
 from __future__ import annotations
 
 import json
-
 from pathlib import Path
 
 import numpy as np

@@ -134,6 +134,14 @@ STALE_DIRECTION = (
 )
 
 
+def stale_direction_note(path: str | os.PathLike, settings: IndexSettings) -> str | None:
+    """What a search of an index made before walkers were turned must tell its user (None for any other)."""
+    if not settings.stale_direction:
+        return None
+    return (f"{path} {STALE_DIRECTION}: a walker sought may be missed where they walk that way; index the "
+            "archive into a new folder to search it fully")
+
+
 class IndexFolder:
     """An index folder (see the module doc). Creating one writes nothing until `start` or a video's results."""
 

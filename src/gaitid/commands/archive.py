@@ -135,11 +135,11 @@ def run_search(
         raise InputError(f"--top must be at least 1, got {top}")
     folder = IndexFolder(index)
     settings = folder.settings()  # an index, before anything else
-    if settings.stale_direction:
-        from gaitid.batch.store import STALE_DIRECTION
+    from gaitid.batch.store import stale_direction_note
 
-        print(f"gaitid: note: {index} {STALE_DIRECTION}: a walker sought may be missed where they walk that way; "
-              "index the archive into a new folder to search it fully", file=sys.stderr)
+    note = stale_direction_note(index, settings)
+    if note is not None:
+        print(f"gaitid: note: {note}", file=sys.stderr)
     if json_path is not None and json_path != "-":
         check_output(json_path, suffixes=(".json",))
     if html_path is not None:

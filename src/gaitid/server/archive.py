@@ -37,7 +37,7 @@ from gaitid.batch import (
     result_json,
     search_index,
 )
-from gaitid.batch.store import STALE_DIRECTION
+from gaitid.batch.store import stale_direction_note
 from gaitid.batch.vectors import vector_info, vectors_current
 from gaitid.errors import GaitidError, InputError
 from gaitid.gallery import Gallery
@@ -66,9 +66,9 @@ class Archive:
         self.folder = IndexFolder(index)
         settings = self.folder.settings()  # not an index: an error when the server starts
         self.model = settings.model
-        if settings.stale_direction:
-            log.warning("the index %s %s: a walker sought may be missed where they walk that way; index the "
-                        "archive into a new folder to search it fully", index, STALE_DIRECTION)
+        note = stale_direction_note(index, settings)
+        if note is not None:
+            log.warning("%s", note)
         self.roots = []
         for root in roots:
             if not Path(root).is_dir():
