@@ -117,6 +117,10 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--subjects", help="a subset of the protocol's subjects, e.g. 075-084 (quick checks)")
     p.add_argument("--threads", type=int, default=1, help="CPU threads for the network (default 1)")
     p.add_argument(
+        "--device", choices=["cpu", "cuda", "auto"], default="cpu",
+        help="where a training checkpoint (.pt) runs: cpu (default), cuda, or auto (a GPU when torch sees one)",
+    )
+    p.add_argument(
         "--noise", type=int, metavar="SEED",
         help="kinect: add 2-D pose-estimator noise with this seed (a robustness check, not the protocol)",
     )
@@ -132,6 +136,8 @@ def _run_evaluate(args: argparse.Namespace) -> int:
 
     _check_evaluate_options(args)
     if args.protocol == "kinect":
+        if args.device != "cpu":
+            raise GaitidError("--device applies to the casia-b protocols; kinect runs on the CPU")
         return _run_evaluate_kinect(args)
     if args.noise is not None:
         raise GaitidError("--noise applies to the kinect protocol only")
@@ -144,7 +150,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
         from gaitid.training.config import parse_subjects
 
         subjects = tuple(parse_subjects(args.subjects))
-    embed, name = make_embedder(args.weights, threads=args.threads)
+    embed, name = make_embedder(args.weights, threads=args.threads, device=args.device)
     result = evaluate_cross_view(
         PROTOCOLS[args.protocol], embed, name, subjects=subjects, max_frames=args.max_frames
     )

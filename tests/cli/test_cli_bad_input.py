@@ -355,6 +355,9 @@ def _cases() -> list[tuple[str, list[str]]]:
     add("evaluate--threads=huge", "evaluate", "casia-b", "--threads", HUGE)
     add("evaluate--noise=negative", "evaluate", "kinect", "--noise", "-1")
     add("evaluate-unknown", "evaluate", "nonesuch")
+    add("evaluate--device=cuda-onnx", "evaluate", "casia-b", "--device", "cuda")
+    add("evaluate-kinect--device=cuda", "evaluate", "kinect", "--device", "cuda")
+    add("evaluate--device=tpu", "evaluate", "casia-b", "--device", "tpu")
     for what, place in UNWRITABLE.items():
         add(f"evaluate-json-{what}", "evaluate", "casia-b", "--json", place.format(name="r.json", **_LATER))
 

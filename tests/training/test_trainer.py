@@ -53,6 +53,20 @@ def test_resume_equals_uninterrupted(tmp_path, small_data):
     assert _losses(a) == _losses(b)
 
 
+def test_batches_made_ahead_train_as_batches_made_on_demand(tmp_path, small_data):
+    # [trainer] prefetch makes batches in a thread; a run stopped and resumed with it must still draw
+    # exactly the batches of an uninterrupted run that made each batch when needed
+    serial, ahead = tmp_path / "serial", tmp_path / "ahead"
+    train(_cfg(serial, 5), data=small_data, log=lambda s: None)
+    cfg = config_from_dict({**_cfg(ahead, 5).to_dict(), "trainer": {**_cfg(ahead, 5).to_dict()["trainer"], "prefetch": 3}})
+    train(cfg, data=small_data, stop_after=3, log=lambda s: None)
+    train(cfg, data=small_data, log=lambda s: None)  # resumes at step 3, two batches had been made ahead
+    sa = torch.load(serial / "last.pt", weights_only=False)["model"]
+    sb = torch.load(ahead / "last.pt", weights_only=False)["model"]
+    assert all(torch.equal(sa[k], sb[k]) for k in sa)
+    assert _losses(serial) == _losses(ahead)
+
+
 def test_cosine_schedule_with_warmup():
     cfg = config_from_dict({"model": {"name": "gaitnn_lstm"}, "schedule": {"steps": 100, "warmup": 10}})
     assert lr_factor(cfg, 0) == pytest.approx(0.1)

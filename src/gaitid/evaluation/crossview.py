@@ -18,24 +18,29 @@ from gaitid.datasets.casia_b import GaitSequences, load_casia_b
 Embedder = Callable[[np.ndarray], np.ndarray]
 
 
-def make_embedder(weights: str | Path | None, threads: int = 1) -> tuple[Embedder, str]:
+def make_embedder(weights: str | Path | None, threads: int = 1, device: str = "cpu") -> tuple[Embedder, str]:
     """An embedder and its model's name from `weights`: None (the shipped default model), a shipped model's
-    name, an .onnx file (onnxruntime) or a training checkpoint .pt (torch)."""
+    name, an .onnx file (onnxruntime, on the CPU) or a training checkpoint .pt (torch, on `device`: "cpu",
+    "cuda" or "auto")."""
     if weights is not None and str(weights).endswith(".pt"):
         import torch
 
-        from gaitid.training.trainer import load_checkpoint
+        from gaitid.training.trainer import load_checkpoint, training_device
 
         torch.set_num_threads(threads)
         model, cfg, meta = load_checkpoint(weights)
         _expect_silhouette_model(cfg, weights)
+        on = training_device(device)
+        model.to(on)
 
         def embed_torch(frames: np.ndarray) -> np.ndarray:
             with torch.no_grad():
-                x = torch.from_numpy(np.ascontiguousarray(frames, np.float32))[None, :, None]
-                return model(x)["embedding"][0].numpy()
+                x = torch.from_numpy(np.ascontiguousarray(frames, np.float32))[None, :, None].to(on)
+                return model(x)["embedding"][0].cpu().numpy()
 
         return embed_torch, f"{cfg.name}@step{meta.get('step', '?')}"
+    if device not in ("cpu", "auto"):
+        raise GaitidError(f"--device {device}: only a training checkpoint (.pt) runs on a GPU; ONNX models run on the CPU")
     from gaitid.gait.encoder import GaitEncoder
 
     encoder = GaitEncoder(weights, threads=threads)

@@ -11,6 +11,8 @@ inference uses (`gaitid.gait.skeleton.skeleton_features`), with the 3-D truth fo
 from __future__ import annotations
 
 import dataclasses
+import queue
+import threading
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -29,7 +31,7 @@ from gaitid.datasets.kinect import (
 from gaitid.errors import GaitidError
 from gaitid.gait.skeleton import GAIT_KEYPOINT_NAMES, SkeletonSpec, skeleton_features
 from gaitid.training.config import DataConfig
-from gaitid.training.sampler import sample_frames
+from gaitid.training.sampler import PKSampler, sample_frames
 from gaitid.training.silhouette_augment import SilhouetteAugment, degrade_clip
 
 
@@ -92,6 +94,68 @@ class SkeletonBatches:
             torch.from_numpy(np.repeat(self.labels[indices], views)),
             torch.from_numpy(np.stack([c[1] for c in clips])),
         )
+
+
+class BatchStream:
+    """A run's batches in the order its generator draws them: each made when asked for, or (`ahead` > 0) up
+    to `ahead` made in advance by a background thread, so that a GPU does not wait for the CPU. Both give
+    the same batches in the same order; nothing else may draw from `rng` while the stream is open.
+    `rng_state()` is the generator's state just after the last batch handed out: what a checkpoint keeps,
+    so that a resumed run draws the batch it would have drawn next."""
+
+    def __init__(
+        self, batches: Batches, sampler: PKSampler, rng: np.random.Generator, ahead: int = 0, pin: bool = False
+    ) -> None:
+        self._batches, self._sampler, self._rng, self._pin = batches, sampler, rng, pin
+        self._state = rng.bit_generator.state
+        self._queue: queue.Queue[tuple[Batch, dict[str, Any]] | BaseException] | None = None
+        self._stop = threading.Event()
+        if ahead > 0:
+            self._queue = queue.Queue(maxsize=ahead)
+            self._thread = threading.Thread(target=self._produce, name="batches", daemon=True)
+            self._thread.start()
+
+    def _make(self) -> Batch:
+        batch = self._batches.make(self._sampler.sample(self._rng), self._rng)
+        if self._pin:  # page-locked memory: the copy to the GPU can overlap the step before it
+            batch.x, batch.labels = batch.x.pin_memory(), batch.labels.pin_memory()
+        return batch
+
+    def _produce(self) -> None:
+        assert self._queue is not None
+        while not self._stop.is_set():
+            item: tuple[Batch, dict[str, Any]] | BaseException
+            try:
+                item = (self._make(), self._rng.bit_generator.state)
+            except BaseException as error:  # handed to the training loop, which raises it
+                item = error
+            while not self._stop.is_set():
+                try:
+                    self._queue.put(item, timeout=0.1)
+                    break
+                except queue.Full:
+                    continue
+            if isinstance(item, BaseException):
+                return
+
+    def next(self) -> Batch:
+        if self._queue is None:
+            batch = self._make()
+            self._state = self._rng.bit_generator.state
+            return batch
+        item = self._queue.get()
+        if isinstance(item, BaseException):
+            raise item
+        batch, self._state = item
+        return batch
+
+    def rng_state(self) -> dict[str, Any]:
+        return self._state
+
+    def close(self) -> None:
+        if self._queue is not None:
+            self._stop.set()
+            self._thread.join()
 
 
 def load_batches(

@@ -93,6 +93,9 @@ class TrainerConfig:
     threads: int = 1
     progress: bool = True
     device: str = "auto"  # "auto" (a CUDA GPU when there is one), "cpu" or "cuda"
+    # batches made ahead in a background thread (0: each made when needed). For a GPU, whose steps are
+    # shorter than making a batch; the batches and their order are the same either way.
+    prefetch: int = 0
     # a training checkpoint (.pt) whose weights start the run (fine-tuning); the optimizer, schedule and
     # random generators start afresh. Layers whose shape differs (a classifier over other subjects) keep
     # their initialisation. A run that resumes from its own last.pt ignores it.
@@ -182,6 +185,8 @@ def _validate(cfg: TrainConfig) -> None:
         raise GaitidError(f"config [schedule] max_seconds must be 0 (no budget) or more, got {cfg.schedule.max_seconds}")
     if cfg.trainer.device not in ("auto", "cpu", "cuda"):
         raise GaitidError(f"config [trainer] device must be 'auto', 'cpu' or 'cuda', got {cfg.trainer.device!r}")
+    if cfg.trainer.prefetch < 0:
+        raise GaitidError(f"config [trainer] prefetch must be 0 or more, got {cfg.trainer.prefetch}")
 
 
 def _validate_data(data: DataConfig, modality: str) -> None:

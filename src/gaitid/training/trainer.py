@@ -22,7 +22,7 @@ import torch
 from gaitid.datasets.casia_b import GaitSequences
 from gaitid.datasets.kinect import KinectWalk
 from gaitid.errors import GaitidError
-from gaitid.training.batches import Batch, Batches, load_batches
+from gaitid.training.batches import Batch, BatchStream, load_batches
 from gaitid.training.config import TrainConfig
 from gaitid.training.losses import part_cross_entropy, triplet_loss
 from gaitid.training.registry import create_from_config, model_config, model_config_from_dict
@@ -190,21 +190,27 @@ class _Run:
             "train_config": self.cfg.to_dict(),
         }
 
-    def state(self) -> dict[str, Any]:
-        """Everything to resume exactly where the run stopped."""
+    def state(self, rng_state: dict[str, Any]) -> dict[str, Any]:
+        """Everything to resume exactly where the run stopped; `rng_state`: the sampling generator's state
+        after the last batch trained on (batches made ahead are drawn again on resuming)."""
         return {
             **self.weights(),
             "optimizer": self.optimizer.state_dict(),
-            "rng": self.rng.bit_generator.state,
+            "rng": rng_state,
             "torch_rng": torch.get_rng_state(),
         }
 
-    def train_step(self, batches: Batches, sampler: PKSampler, elapsed: float) -> dict[str, torch.Tensor]:
-        """One optimisation step on a fresh P x K batch; returns its losses."""
+    def batch_stream(self, batches: Any, sampler: PKSampler) -> BatchStream:
+        """The run's batches from its generator, made ahead as [trainer] prefetch says."""
+        ahead = self.cfg.trainer.prefetch
+        return BatchStream(batches, sampler, self.rng, ahead, pin=ahead > 0 and self.device.type == "cuda")
+
+    def train_step(self, batch: Batch, elapsed: float) -> dict[str, torch.Tensor]:
+        """One optimisation step on a P x K batch; returns its losses."""
         t0, c0 = time.perf_counter(), time.process_time()
         for group in self.optimizer.param_groups:
             group["lr"] = self.cfg.optimizer.lr * lr_factor(self.cfg, self.step, elapsed)
-        result = self.losses(batches.make(sampler.sample(self.rng), self.rng))
+        result = self.losses(batch)
         self.optimizer.zero_grad(set_to_none=True)
         result["loss"].backward()
         self.optimizer.step()
@@ -216,7 +222,8 @@ class _Run:
     def losses(self, batch: Batch) -> dict[str, torch.Tensor]:
         """The loss of one batch and its parts; "logits" for the accuracy."""
         loss_cfg = self.cfg.loss
-        x, labels = batch.x.to(self.device), batch.labels.to(self.device)
+        x = batch.x.to(self.device, non_blocking=True)
+        labels = batch.labels.to(self.device, non_blocking=True)
         result = self.model(x)
         tri, active = triplet_loss(result["parts"], labels, loss_cfg.triplet_margin)
         ce = part_cross_entropy(result["logits"], labels, loss_cfg.label_smoothing)
@@ -246,6 +253,8 @@ def train(
     """
     torch.set_num_threads(cfg.trainer.threads)
     device = training_device(cfg.trainer.device)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # fixed input shapes: let cuDNN pick its fastest convolutions
     out = Path(cfg.trainer.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     settings = {k: v for k, v in cfg.model.items() if k != "name"}
@@ -269,24 +278,28 @@ def train(
     started = time.perf_counter()
     budget = cfg.schedule.max_seconds
     run.model.train()
-    with open(out / "log.jsonl", "a") as log_file:
-        out_of_time = False
-        while run.step < end and not out_of_time:
-            result = run.train_step(batches, sampler, time.perf_counter() - started)
-            out_of_time = budget > 0 and time.perf_counter() - started >= budget
-            if run.step % cfg.trainer.log_every == 0 or run.step == end or out_of_time:
-                summary = _log_line(run, result)
-                log_file.write(json.dumps(summary) + "\n")
-                log_file.flush()
+    stream = run.batch_stream(batches, sampler)
+    try:
+        with open(out / "log.jsonl", "a") as log_file:
+            out_of_time = False
+            while run.step < end and not out_of_time:
+                result = run.train_step(stream.next(), time.perf_counter() - started)
+                out_of_time = budget > 0 and time.perf_counter() - started >= budget
+                if run.step % cfg.trainer.log_every == 0 or run.step == end or out_of_time:
+                    summary = _log_line(run, result)
+                    log_file.write(json.dumps(summary) + "\n")
+                    log_file.flush()
+                    if progress is not None:
+                        progress.set_postfix(loss=summary["loss"], acc=summary["accuracy"])
                 if progress is not None:
-                    progress.set_postfix(loss=summary["loss"], acc=summary["accuracy"])
-            if progress is not None:
-                progress.update(1)
-            if run.step % cfg.trainer.checkpoint_every == 0:
-                save_checkpoint(last, run.state())
-                save_checkpoint(out / f"step{run.step:06d}.pt", run.weights())
-    if run.step % cfg.trainer.checkpoint_every:  # stopped between checkpoints: keep where it stopped
-        save_checkpoint(last, run.state())
+                    progress.update(1)
+                if run.step % cfg.trainer.checkpoint_every == 0:
+                    save_checkpoint(last, run.state(stream.rng_state()))
+                    save_checkpoint(out / f"step{run.step:06d}.pt", run.weights())
+        if run.step % cfg.trainer.checkpoint_every:  # stopped between checkpoints: keep where it stopped
+            save_checkpoint(last, run.state(stream.rng_state()))
+    finally:
+        stream.close()
     if progress is not None:
         progress.close()
     summary.setdefault("step", run.step)
