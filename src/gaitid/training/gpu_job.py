@@ -36,6 +36,7 @@ BASE_CONFIG = Path(__file__).resolve().parents[3] / "configs" / "gait" / "gaitse
 VALIDATION_TRAIN_SUBJECTS = "013-074"
 FINAL_SUBJECTS = "001-074"
 PACK_DIR = Path(".gpu/data")
+MIN_FINAL_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -51,8 +52,8 @@ ARMS: dict[str, Arm] = {
     "base": Arm({}, 0.0),
     # twice the identities per batch: more negatives for the triplet loss; no cost at inference
     "batch16": Arm({"sampler.p": 16}, 0.5),
-    # 1.5x the channels: 2.3x the CPU cost per frame (benchmarks/GAIT_RESULTS.md, the rule)
-    "wide48": Arm({"model.widths": [48, 96, 192]}, 1.0),
+    # 1.25x the channels: 1.75x the CPU cost per frame (benchmarks/GAIT_RESULTS.md, the rule)
+    "wide40": Arm({"model.widths": [40, 80, 160]}, 1.0),
 }
 
 
@@ -160,6 +161,9 @@ def run_job(out: Path, work: Path, budget: float, validation: float, device: str
     print(f"validation means {means}; chosen: {chosen}", flush=True)
     (out / "job.json").write_text(json.dumps(job, indent=1))
     left = deadline - time.monotonic() - 30.0  # data loading, start-up and the copy to OUT
+    if left < MIN_FINAL_SECONDS:
+        raise GaitidError(f"{left:.0f} s left for the final run after validation (at least {MIN_FINAL_SECONDS:.0f}"
+                          " needed): give the job a larger --budget or a smaller --validation")
     final_dir = work / "final"
     process = _start_training("final", arm_overrides(arms[chosen], FINAL_SUBJECTS, left, device, final_dir),
                               work / "final.log")
