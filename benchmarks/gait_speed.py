@@ -1,13 +1,19 @@
 """Inference speed and size of the shipped gait models (onnxruntime, CPU, one thread by default).
 
-    PYTHONPATH=src python benchmarks/gait_speed.py [--threads 1] [--frames 30,80]
+    PYTHONPATH=src python benchmarks/gait_speed.py [--threads 1] [--frames 30,80] [--widths 40,80,160 ...]
+
+--widths also times gaitset_strips_s with other channel widths, randomly initialised and exported (the cost
+of a candidate before it is trained: it does not depend on the weights).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 import onnx
@@ -16,28 +22,50 @@ from onnx import numpy_helper
 from gaitid.gait.encoder import WEIGHTS_DIR, GaitEncoder
 
 
+def candidate(widths: tuple[int, ...], folder: Path) -> Path:
+    """gaitset_strips_s with these widths, randomly initialised, as an ONNX file in `folder`."""
+    from gaitid.training.export import export_silhouette_onnx
+    from gaitid.training.registry import create_model
+    from gaitid.training.trainer import save_checkpoint
+
+    model = create_model("gaitset_strips_s", widths=widths)
+    name = "x".join(map(str, widths))
+    state = {"model_config": dataclasses.asdict(model.cfg), "model": model.state_dict(), "step": 0}
+    save_checkpoint(folder / f"{name}.pt", state)
+    return export_silhouette_onnx(folder / f"{name}.pt", folder / f"widths_{name}.onnx", version="0")
+
+
+def time_model(path: Path, threads: int, frames: list[int], repeats: int, rng: np.random.Generator) -> dict:
+    params = sum(numpy_helper.to_array(t).size for t in onnx.load(str(path)).graph.initializer)
+    encoder = GaitEncoder(path, threads=threads)
+    row = {"model": encoder.model, "file": path.name, "params": int(params),
+           "file_kib": round(path.stat().st_size / 1024, 1), "dim": encoder.dim, "threads": threads}
+    for t in frames:
+        sil = (rng.random((t, 64, 44)) > 0.5).astype(np.float32)
+        encoder.embed(sil)
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            encoder.embed(sil)
+            times.append(time.perf_counter() - t0)
+        row[f"ms_{t}_frames"] = round(1000 * float(np.median(times)), 2)
+    return row
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--frames", default="30,80")
     parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--widths", action="append", default=[], help="also time gaitset_strips_s with these widths")
     args = parser.parse_args()
     rng = np.random.default_rng(0)
-    for path in sorted(WEIGHTS_DIR.glob("*.onnx")):
-        params = sum(numpy_helper.to_array(t).size for t in onnx.load(str(path)).graph.initializer)
-        encoder = GaitEncoder(path, threads=args.threads)
-        row = {"model": encoder.model, "params": int(params), "file_kib": round(path.stat().st_size / 1024, 1),
-               "dim": encoder.dim, "threads": args.threads}
-        for t in (int(x) for x in args.frames.split(",")):
-            sil = (rng.random((t, 64, 44)) > 0.5).astype(np.float32)
-            encoder.embed(sil)
-            times = []
-            for _ in range(args.repeats):
-                t0 = time.perf_counter()
-                encoder.embed(sil)
-                times.append(time.perf_counter() - t0)
-            row[f"ms_{t}_frames"] = round(1000 * float(np.median(times)), 2)
-        print(json.dumps(row))
+    frames = [int(x) for x in args.frames.split(",")]
+    with tempfile.TemporaryDirectory() as folder:
+        paths = sorted(WEIGHTS_DIR.glob("*.onnx"))
+        paths += [candidate(tuple(int(w) for w in widths.split(",")), Path(folder)) for widths in args.widths]
+        for path in paths:
+            print(json.dumps(time_model(path, args.threads, frames, args.repeats, rng)), flush=True)
 
 
 if __name__ == "__main__":
