@@ -10,7 +10,8 @@ trained on every training subject, in one call of a lent GPU.
 2. each arm's last checkpoint is scored on `casia-b-val` (the standard protocol on 001-012);
 3. `choose_arm` picks one by the rule written in benchmarks/GAIT_RESULTS.md before any run;
 4. the chosen arm trains on 001-074 in the time left (its cosine schedule follows that budget);
-5. OUT receives its last checkpoint, job.json (scores, choice, timings) and logs.tar.gz.
+5. OUT receives its last checkpoint (final_last.pt), each arm's (val_ARM.pt), job.json (scores, choice,
+   timings), job.log and logs.tar.gz: 8 files at most, as the GPU machine returns.
 Export, cohort and the one score on the test subjects follow on the CPU (DEVELOPERS.md, "The GPU machine").
 
 Only torch, numpy and gaitid's training and evaluation modules are imported, which the GPU machine's image
@@ -155,6 +156,8 @@ def run_job(out: Path, work: Path, budget: float, validation: float, device: str
                                     work / f"val_{name}.score.log") for name in trained}
     _wait(scoring, time.monotonic() + 180)
     means = _validation_means(work, trained)
+    for name in trained:  # for the measures that need the CPU's pipeline data (casia-b-rgb), afterwards
+        shutil.copy(work / f"val_{name}" / "last.pt", out / f"val_{name}.pt")
     job["validation"] = {"means": means, "exit_codes": codes, "seconds": round(time.monotonic() - started, 1)}
     chosen = choose_arm(means, arms)
     job["chosen"] = chosen
