@@ -5,7 +5,16 @@ import pytest
 
 from gaitid.errors import GaitidError
 from gaitid.training.config import load_config, parse_overrides
-from gaitid.training.gpu_job import ARMS, BASE_CONFIG, Arm, arm_overrides, choose_arm, pack, validation_mean
+from gaitid.training.gpu_job import (
+    ARMS,
+    BASE_CONFIG,
+    Arm,
+    arm_overrides,
+    choose_arm,
+    pack,
+    validation_mean,
+    verdict,
+)
 
 
 def test_base_stays_unless_an_arm_gains_its_margin():
@@ -59,3 +68,11 @@ def test_the_base_config_is_version_5s_recipe_on_a_time_budget():
         assert base[section] == v5[section], section
     assert base["schedule"]["max_seconds"] > 0 and base["schedule"]["kind"] == "cosine"
     json.dumps(base)
+
+
+def test_the_final_run_ships_only_one_point_above_version_5s_recipe_on_validation():
+    job = {"chosen": "batch16", "validation": {"means": {"base": 86.0, "batch16": 86.74}}, "final": {"exit_code": 0}}
+    assert verdict(job)[0]
+    assert not verdict({**job, "validation": {"means": {"base": 86.0, "batch16": 86.73}}})[0]
+    assert not verdict({**job, "final": {"exit_code": 1}})[0]
+    assert not verdict({"validation": {"means": {}}})[0]

@@ -38,6 +38,10 @@ VALIDATION_TRAIN_SUBJECTS = "013-074"
 FINAL_SUBJECTS = "001-074"
 PACK_DIR = Path(".gpu/data")
 MIN_FINAL_SECONDS = 60.0
+#: casia-b-val mean of version 5's recipe trained on 013-074 (frames20 at 1200 CPU steps, GAIT_RESULTS.md),
+#: and what the chosen arm must add to it for its final run to ship.
+VERSION5_VALIDATION_MEAN = 85.74
+SHIP_MARGIN = 1.0
 
 
 @dataclass(frozen=True)
@@ -179,6 +183,21 @@ def run_job(out: Path, work: Path, budget: float, validation: float, device: str
     return job
 
 
+def verdict(job: dict[str, Any]) -> tuple[bool, str]:
+    """What the rule says of a finished job (its job.json): whether its final checkpoint ships as the next
+    version, and why, in one line."""
+    chosen, means = job.get("chosen"), job.get("validation", {}).get("means", {})
+    if chosen not in means:
+        return False, "the job chose no arm: version 5 stays"
+    if job.get("final", {}).get("exit_code") != 0:
+        return False, f"the final run of {chosen!r} did not finish: version 5 stays"
+    bar = VERSION5_VALIDATION_MEAN + SHIP_MARGIN
+    mean = float(means[chosen])
+    if mean < bar:
+        return False, f"{chosen!r} scored {mean:.2f} on casia-b-val, under {bar:.2f}: version 5 stays"
+    return True, f"{chosen!r} scored {mean:.2f} on casia-b-val (at least {bar:.2f}): final_last.pt ships"
+
+
 def _pack_logs(work: Path, path: Path) -> None:
     with tarfile.open(path, "w:gz") as tar:
         for item in sorted(work.rglob("*")):
@@ -222,6 +241,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--validation", type=float, default=150.0, help="seconds of training per arm (default 150)")
     p.add_argument("--device", default="cuda", choices=["cuda", "cpu"], help="cpu: a dry run here")
     p.add_argument("--score-subjects", help="score the arms on these validation subjects only (a dry run)")
+    p = sub.add_parser("verdict", help="after the job: does its final checkpoint ship (the rule)?")
+    p.add_argument("results", help="the folder the job's files came back to")
     p = sub.add_parser("score", help="one arm's casia-b-val report (what run starts per arm)")
     p.add_argument("checkpoint")
     p.add_argument("--device", default="cuda", choices=["cuda", "cpu"])
@@ -241,6 +262,13 @@ def main(argv: list[str] | None = None) -> int:
                           args.score_subjects)
             print(json.dumps(job), flush=True)
             return 0 if job["final"]["exit_code"] == 0 else 1
+        elif args.command == "verdict":
+            path = Path(args.results) / "job.json"
+            if not path.is_file():
+                raise GaitidError(f"{path} not found: give the folder the GPU job's files came back to")
+            ships, reason = verdict(json.loads(path.read_text()))
+            print(reason)
+            return 0 if ships else 1
         elif args.command == "score":
             result = score(Path(args.checkpoint), args.device, args.subjects)
             Path(args.json).write_text(json.dumps(result, indent=1))
