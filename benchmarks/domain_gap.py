@@ -61,21 +61,25 @@ CUT = (10, 54)  # the dataset's 64-wide frames cut to the model's 44 columns, as
 Frames = dict[int, list[tuple[int, np.ndarray, np.ndarray]]]  # per track: (frame index, mask, keypoints)
 
 
+def usable(person, frame_size: tuple[int, int]) -> bool:  # type: ignore[no-untyped-def]
+    """Whether the pipeline would use this tracked person's frame for gait: a mask, a box at least
+    `WindowSpec.min_height` tall, not touching the frame's border."""
+    if person.mask is None or person.track_id is None:
+        return False
+    height, width = frame_size
+    x1, y1, x2, y2 = (float(v) for v in person.box)
+    inside = x1 > EDGE_MARGIN and y1 > EDGE_MARGIN and x2 < width - EDGE_MARGIN and y2 < height - EDGE_MARGIN
+    return inside and y2 - y1 >= WindowSpec().min_height
+
+
 def usable_masks(video: Path, max_fps: float | None = None) -> Frames:
     """Per track: (frame index, HumanPoseNN's mask probabilities, keypoints) of every frame the pipeline
-    would use (box at least `WindowSpec.min_height` tall, not touching the frame's border)."""
-    min_height = WindowSpec().min_height
+    would use (`usable`)."""
     tracks: Frames = {}
 
     def on_frame(frame, people) -> None:  # type: ignore[no-untyped-def]
-        height, width = people.frame_size
         for person in people.people:
-            if person.mask is None or person.track_id is None:
-                continue
-            x1, y1, x2, y2 = (float(v) for v in person.box)
-            if y2 - y1 < min_height or x1 <= EDGE_MARGIN or y1 <= EDGE_MARGIN:
-                continue
-            if x2 >= width - EDGE_MARGIN or y2 >= height - EDGE_MARGIN:
+            if not usable(person, people.frame_size):
                 continue
             tracks.setdefault(int(person.track_id), []).append(
                 (people.frame_index, person.mask.copy(), person.keypoints.copy())

@@ -25,13 +25,12 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from domain_gap import walker_in  # noqa: E402
+from domain_gap import usable, walker_in  # noqa: E402
 
 from gaitid.datasets.paths import data_root  # noqa: E402
 from gaitid.gait.normalize import normalize_silhouette  # noqa: E402
 from gaitid.pipeline.run import run_source  # noqa: E402
 from gaitid.pipeline.stream import default_estimator  # noqa: E402
-from gaitid.pipeline.walkers import EDGE_MARGIN, WindowSpec  # noqa: E402
 
 SIDE = 256
 ROI_SCALE = 1.25
@@ -69,18 +68,11 @@ class SelfieSegmenter:
 
 def selfie_tracks(video: Path, segmenter: SelfieSegmenter) -> dict[int, list[tuple[int, np.ndarray, np.ndarray]]]:
     """As domain_gap.usable_masks, with the selfie model's mask in place of BlazePose's."""
-    min_height = WindowSpec().min_height
     tracks: dict[int, list[tuple[int, np.ndarray, np.ndarray]]] = {}
 
     def on_frame(frame, people) -> None:  # type: ignore[no-untyped-def]
-        height, width = people.frame_size
         for person in people.people:
-            if person.mask is None or person.track_id is None:
-                continue
-            x1, y1, x2, y2 = (float(v) for v in person.box)
-            if y2 - y1 < min_height or x1 <= EDGE_MARGIN or y1 <= EDGE_MARGIN:
-                continue
-            if x2 >= width - EDGE_MARGIN or y2 >= height - EDGE_MARGIN:
+            if not usable(person, people.frame_size):
                 continue
             mask = segmenter.person_mask(frame.image, person.box)
             silhouette = normalize_silhouette(mask)
