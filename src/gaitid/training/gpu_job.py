@@ -57,7 +57,7 @@ ARMS: dict[str, Arm] = {
     "base": Arm({}, 0.0),
     # twice the identities per batch: more negatives for the triplet loss; no cost at inference
     "batch16": Arm({"sampler.p": 16}, 0.5),
-    # 1.25x the channels: 1.75x the CPU cost per frame (benchmarks/GAIT_RESULTS.md, the rule)
+    # 1.25x the channels: 1.7x the CPU cost per frame (benchmarks/GAIT_RESULTS.md, the rule)
     "wide40": Arm({"model.widths": [40, 80, 160]}, 1.0),
 }
 
