@@ -15,7 +15,7 @@ case "${1:-}" in
     if ! git diff --quiet || ! git diff --cached --quiet; then
       echo "gpu_tree: commit or stash your changes first" >&2; exit 2
     fi
-    branch=$(git symbolic-ref --short HEAD)
+    branch=$(git symbolic-ref --short -q HEAD) || { echo "gpu_tree: not on a branch (already slim?)" >&2; exit 2; }
     git checkout -q --detach
     git rm -q -r -- "${HEAVY[@]}"
     git -c user.name=gpu -c user.email=gpu@localhost commit -q -m "slim tree for the GPU machine (from $branch)"
