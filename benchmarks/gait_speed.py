@@ -9,7 +9,6 @@ of a candidate before it is trained: it does not depend on the weights).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import tempfile
 import time
@@ -24,15 +23,11 @@ from gaitid.gait.encoder import WEIGHTS_DIR, GaitEncoder
 
 def candidate(widths: tuple[int, ...], folder: Path) -> Path:
     """gaitset_strips_s with these widths, randomly initialised, as an ONNX file in `folder`."""
-    from gaitid.training.export import export_silhouette_onnx
+    from gaitid.training.export import export_silhouette_model
     from gaitid.training.registry import create_model
-    from gaitid.training.trainer import save_checkpoint
 
-    model = create_model("gaitset_strips_s", widths=widths)
     name = "x".join(map(str, widths))
-    state = {"model_config": dataclasses.asdict(model.cfg), "model": model.state_dict(), "step": 0}
-    save_checkpoint(folder / f"{name}.pt", state)
-    return export_silhouette_onnx(folder / f"{name}.pt", folder / f"widths_{name}.onnx", version="0")
+    return export_silhouette_model(create_model("gaitset_strips_s", widths=widths), folder / f"widths_{name}.onnx", "0")
 
 
 def time_model(path: Path, threads: int, frames: list[int], repeats: int, rng: np.random.Generator) -> dict:

@@ -117,18 +117,15 @@ def onnx_metadata(path: Path) -> dict[str, str]:
 
 def random_silhouette_onnx(shipped: Path, out: Path, seed: int) -> Path:
     """An ONNX file of the shipped silhouette model's architecture (its recorded config) with freshly
-    initialised weights: a checkpoint of the untrained network, exported by the one exporter."""
+    initialised weights, exported by the one exporter."""
     torch = pytest.importorskip("torch")
-    from gaitid.training.export import export_silhouette_onnx
+    from gaitid.training.export import export_silhouette_model
     from gaitid.training.registry import create_from_config, model_config
 
     settings = json.loads(onnx_metadata(shipped)["gaitid_config"])
     cfg = model_config(settings.pop("name"), **settings)
     torch.manual_seed(seed)
-    model = create_from_config(cfg)
-    checkpoint = out.with_suffix(".pt")
-    torch.save({"model_config": dataclasses.asdict(cfg), "model": model.state_dict(), "step": 0}, checkpoint)
-    return export_silhouette_onnx(checkpoint, out, notes=f"randomly initialised, seed {seed}")
+    return export_silhouette_model(create_from_config(cfg), out, notes=f"randomly initialised, seed {seed}")
 
 
 def random_skeleton_onnx(shipped: Path, out: Path, seed: int) -> Path:

@@ -74,6 +74,12 @@ def export_silhouette_onnx(checkpoint: Path | str, out: Path | str, version: str
     return _export_silhouette(load_checkpoint(checkpoint), Path(out), version, notes)
 
 
+def export_silhouette_model(model: torch.nn.Module, out: Path | str, version: str = "1", notes: str = "") -> Path:
+    """Write the embedding part of a silhouette model in memory (one of the registry's, with its `cfg`), as
+    its checkpoint would be written, at step 0: an untrained network's cost or accuracy, for instance."""
+    return _export_silhouette((model.eval(), model.cfg, {"step": 0}), Path(out), version, notes)
+
+
 Loaded = tuple[torch.nn.Module, Any, dict[str, Any]]
 
 
