@@ -66,15 +66,12 @@ def choose_arm(val_means: dict[str, float], arms: dict[str, Arm] = ARMS) -> str:
     """The rule: "base" unless other arms beat its validation mean by their margin; of those that do, the
     one with the highest mean (ties: the first in `arms`). An arm missing from `val_means` (it failed) is
     out; without "base", the highest mean among the others wins."""
-    if not val_means:
+    base = val_means.get("base")
+    candidates = [name for name in arms if name in val_means
+                  and (base is None or name == "base" or val_means[name] >= base + arms[name].margin)]
+    if not candidates:
         raise GaitidError("no arm was scored: nothing to choose")
-    if "base" not in val_means:
-        return max(val_means, key=lambda name: (val_means[name], -list(arms).index(name)))
-    beat = [name for name in arms if name in val_means and name != "base"
-            and val_means[name] >= val_means["base"] + arms[name].margin]
-    if not beat:
-        return "base"
-    return max(beat, key=lambda name: (val_means[name], -list(arms).index(name)))
+    return max(candidates, key=lambda name: (val_means[name], -list(arms).index(name)))
 
 
 def arm_overrides(arm: Arm, subjects: str, seconds: float, device: str, out_dir: Path) -> list[str]:
@@ -87,12 +84,16 @@ def arm_overrides(arm: Arm, subjects: str, seconds: float, device: str, out_dir:
 # ------------------------------------------------------------------------------------ the job's steps
 
 
-def _start_training(name: str, overrides: list[str], log_path: Path) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "gaitid.training.gpu_job", "train", "--config", str(BASE_CONFIG)]
-    for item in overrides:
-        command += ["--set", item]
-    print(f"[{name}] {' '.join(command[3:])}", flush=True)
+def _start(name: str, arguments: list[str], log_path: Path) -> subprocess.Popen[bytes]:
+    """One of this module's subcommands (train, score) in its own process, its output in `log_path`."""
+    print(f"[{name}] {' '.join(arguments)}", flush=True)
+    command = [sys.executable, "-m", "gaitid.training.gpu_job", *arguments]
     return subprocess.Popen(command, stdout=log_path.open("wb"), stderr=subprocess.STDOUT)
+
+
+def _start_training(name: str, overrides: list[str], log_path: Path) -> subprocess.Popen[bytes]:
+    settings = [part for item in overrides for part in ("--set", item)]
+    return _start(name, ["train", "--config", str(BASE_CONFIG), *settings], log_path)
 
 
 def _wait(processes: dict[str, subprocess.Popen[bytes]], deadline: float) -> dict[str, int]:
@@ -109,10 +110,9 @@ def _wait(processes: dict[str, subprocess.Popen[bytes]], deadline: float) -> dic
 
 def _start_scoring(name: str, run_dir: Path, device: str, subjects: str | None, json_path: Path,
                    log_path: Path) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "gaitid.training.gpu_job", "score", str(run_dir / "last.pt"),
-               "--device", device, "--json", str(json_path)] + (["--subjects", subjects] if subjects else [])
-    print(f"[{name}] {' '.join(command[3:])}", flush=True)
-    return subprocess.Popen(command, stdout=log_path.open("wb"), stderr=subprocess.STDOUT)
+    only = ["--subjects", subjects] if subjects else []
+    return _start(name, ["score", str(run_dir / "last.pt"), "--device", device, "--json", str(json_path), *only],
+                  log_path)
 
 
 def score(checkpoint: Path, device: str, subjects: str | None = None) -> dict[str, Any]:
