@@ -3,7 +3,7 @@
 # in $OUT. A dry run here: OUT=/tmp/gpu_out tools/gpu_job.sh --device cpu --budget 150 --validation 40 \
 #   --score-subjects 001-002
 set -o pipefail
-export PYTHONPATH=src GAITID_DATA=.gpu/data PYTHONUNBUFFERED=1
+export PYTHONPATH=src${PYTHONPATH:+:$PYTHONPATH} GAITID_DATA=.gpu/data PYTHONUNBUFFERED=1
 : "${OUT:?set OUT to the folder for the results}"
 mkdir -p "$OUT"
 { nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || true; python3 --version

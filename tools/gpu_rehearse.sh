@@ -9,7 +9,7 @@ out=${1:-/tmp/gpu_rehearsal}
 copy=$(mktemp -d /tmp/gpu_slim.XXXX)
 [ -d "$root/.gpu/data/casia-b" ] || { echo "no pack: PYTHONPATH=src python3 -m gaitid.training.gpu_job pack" >&2; exit 2; }
 git -C "$root" archive HEAD | tar -x -C "$copy"
-rm -rf "$copy/src/gaitid/pose/models" "$copy/src/gaitid/gait/weights" "$copy/src/gaitid/samples"
+"$root/tools/gpu_tree.sh" heavy | (cd "$copy" && xargs rm -rf)
 ln -s "$root/.gpu" "$copy/.gpu"
 mkdir -p "$copy/.block"
 cat > "$copy/.block/sitecustomize.py" <<'PY'
@@ -24,6 +24,5 @@ sys.meta_path.insert(0, _Absent())
 PY
 rm -rf "$out"
 cd "$copy"
-sed 's#^export PYTHONPATH=src #export PYTHONPATH=src:.block #' tools/gpu_job.sh > .block/gpu_job.sh
-OUT=$out bash .block/gpu_job.sh --device cpu --budget 420 --validation 40 --score-subjects 001-002 --work "$copy/work"
+OUT=$out PYTHONPATH=.block bash tools/gpu_job.sh --device cpu --budget 420 --validation 40 --score-subjects 001-002 --work "$copy/work"
 ls -l "$out"

@@ -6,11 +6,15 @@
 #   tools/gpu_tree.sh slim    # commit or stash your work first
 #   (call the GPU machine: DEVELOPERS.md, "The GPU machine")
 #   tools/gpu_tree.sh back
+#   tools/gpu_tree.sh heavy   # the folders left out, one a line (tools/gpu_rehearse.sh leaves them out too)
 set -euo pipefail
-cd "$(git rev-parse --show-toplevel)"
+cd "$(dirname "$0")/.."
 HEAVY=(src/gaitid/pose/models src/gaitid/gait/weights src/gaitid/samples)
 
 case "${1:-}" in
+  heavy)
+    printf '%s\n' "${HEAVY[@]}"
+    ;;
   slim)
     if ! git diff --quiet || ! git diff --cached --quiet; then
       echo "gpu_tree: commit or stash your changes first" >&2; exit 2
@@ -34,6 +38,6 @@ case "${1:-}" in
     echo "back on $branch"
     ;;
   *)
-    echo "usage: tools/gpu_tree.sh slim|back" >&2; exit 2
+    echo "usage: tools/gpu_tree.sh slim|back|heavy" >&2; exit 2
     ;;
 esac
