@@ -67,6 +67,36 @@ def test_batches_made_ahead_train_as_batches_made_on_demand(tmp_path, small_data
     assert _losses(serial) == _losses(ahead)
 
 
+def test_channels_last_computes_as_the_standard_layout_and_saves_the_standard_layout(tmp_path, small_data):
+    # [trainer] channels_last only changes how the convolution weights lie in memory (a CPU speed-up): with
+    # the same weights the outputs are those of the standard layout to float rounding, a run trains alike
+    # (not to the bit: the max-pooling's ties on binary silhouettes send gradients by rounding), and its
+    # checkpoints are laid out as a model made afresh expects (export, evaluation)
+    import copy
+
+    from gaitid.training.registry import create_from_config, model_config
+
+    torch.manual_seed(0)
+    standard = create_from_config(model_config("gaitset_strips_s").replace(num_classes=6)).train()
+    last = copy.deepcopy(standard).to(memory_format=torch.channels_last)
+    x = torch.from_numpy(np.stack([small_data.frames(i)[:4] for i in range(8)]).astype(np.float32)).unsqueeze(2)
+    assert torch.allclose(standard(x)["parts"], last(x)["parts"], rtol=1e-4, atol=1e-3)
+
+    losses = {}
+    for layout in (True, False):
+        out = tmp_path / str(layout)
+        raw = _cfg(out, 3).to_dict()
+        train(config_from_dict({**raw, "trainer": {**raw["trainer"], "channels_last": layout}}), data=small_data,
+              log=lambda s: None)
+        losses[layout] = _losses(out)
+        state = torch.load(out / "last.pt", weights_only=False)
+        conv = state["model"]["backbone.stages.0.conv1.weight"]
+        assert conv.is_contiguous() and not conv.is_contiguous(memory_format=torch.channels_last)
+        moment = next(s["exp_avg"] for s in state["optimizer"]["state"].values() if s["exp_avg"].shape == conv.shape)
+        assert moment.is_contiguous(memory_format=torch.channels_last) == layout  # the run did use the layout
+    assert losses[True] == pytest.approx(losses[False], rel=1e-2)
+
+
 def test_cosine_schedule_with_warmup():
     cfg = config_from_dict({"model": {"name": "gaitnn_lstm"}, "schedule": {"steps": 100, "warmup": 10}})
     assert lr_factor(cfg, 0) == pytest.approx(0.1)

@@ -152,6 +152,8 @@ class _Run:
         self.rng = np.random.default_rng(cfg.seed)
         self.model_config = build_model_config(cfg, num_classes, cfg.data.frames)
         self.model = create_from_config(self.model_config).to(device)
+        if cfg.trainer.channels_last:
+            self.model = self.model.to(memory_format=torch.channels_last)  # only 4-D weights change layout
         self.optimizer = _optimizer(cfg, self.model)
         self.cfg, self.device = cfg, device
         self.step, self.train_seconds, self.cpu_seconds = 0, 0.0, 0.0
@@ -183,7 +185,7 @@ class _Run:
         """What a step checkpoint holds: enough to evaluate and export."""
         return {
             "model_config": dataclasses.asdict(self.model_config),
-            "model": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
+            "model": {k: v.detach().cpu().contiguous() for k, v in self.model.state_dict().items()},
             "step": self.step,
             "train_seconds": self.train_seconds,
             "cpu_seconds": self.cpu_seconds,
