@@ -4,8 +4,10 @@ import pytest
 from gaitid.errors import GaitidError
 from gaitid.gait.normalize import (
     MIN_DRIFT,
+    MIN_FACING,
     TRAINING_DRIFT,
     as_training_direction,
+    facing,
     mirror_silhouettes,
     normalize_sequence,
     normalize_silhouette,
@@ -114,6 +116,42 @@ def test_a_walker_crossing_the_other_way_is_mirrored():
     np.testing.assert_array_equal(as_training_direction(silhouettes, _walking(31, 0.4)), silhouettes)
     np.testing.assert_array_equal(as_training_direction(silhouettes, None), silhouettes)
     assert TRAINING_DRIFT == -1 and MIN_DRIFT * 170.0 > 30 * 0.4
+
+
+def _feet_pointing(keypoints: np.ndarray, toes_ahead: float) -> np.ndarray:
+    """The keypoints with both toes `toes_ahead` pixels to the right of their heels."""
+    from gaitid.pose.layouts import KEYPOINT
+
+    k = keypoints.copy()
+    for side in ("left", "right"):
+        k[:, KEYPOINT[f"{side}_foot_index"], 0] = k[:, KEYPOINT[f"{side}_heel"], 0] + toes_ahead
+    return k
+
+
+def test_facing_in_body_heights():
+    assert facing(_feet_pointing(_walking(31, 0.0), 17.0)) == pytest.approx(0.1)
+    assert facing(_feet_pointing(_walking(31, 0.0), -17.0)) == pytest.approx(-0.1)
+    assert facing(_walking(31, 0.0)) == 0.0
+    assert facing(_feet_pointing(_walking(31, 0.0, confidence=0.1), 17.0)) == 0.0  # no foot seen
+
+
+def test_a_walker_who_does_not_cross_is_turned_by_the_way_the_feet_point():
+    """On a treadmill, on the spot or turning, a walker does not drift across the image; the feet then say
+    which way the walker faces, and one facing right is mirrored as one crossing to the right is."""
+    silhouettes = np.zeros((31, 64, 44), np.float32)
+    silhouettes[:, 10:60, 5:20] = 1.0
+    on_the_spot = _walking(31, 0.0)
+    right, left = _feet_pointing(on_the_spot, 17.0), _feet_pointing(on_the_spot, -17.0)
+    np.testing.assert_array_equal(as_training_direction(silhouettes, right), mirror_silhouettes(silhouettes))
+    np.testing.assert_array_equal(as_training_direction(silhouettes, left), silhouettes)
+    # Feet pointing less than MIN_FACING body heights (toward the camera): as it is.
+    barely = _feet_pointing(on_the_spot, 0.5 * MIN_FACING * 170.0)
+    np.testing.assert_array_equal(as_training_direction(silhouettes, barely), silhouettes)
+    # Clear drift decides, whichever way the feet seem to point.
+    np.testing.assert_array_equal(as_training_direction(silhouettes, _feet_pointing(_walking(31, -3.4), 17.0)),
+                                  silhouettes)
+    np.testing.assert_array_equal(as_training_direction(silhouettes, _feet_pointing(_walking(31, 3.4), -17.0)),
+                                  mirror_silhouettes(silhouettes))
 
 
 def test_drift_needs_keypoints_in_the_blazepose_layout():

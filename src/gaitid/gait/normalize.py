@@ -79,8 +79,26 @@ def normalize_sequence(masks: Iterable[np.ndarray], height: int = HEIGHT, width:
 # across the image: to the left (-1). The silhouette models were trained on nothing else.
 TRAINING_DRIFT = -1
 MIN_DRIFT = 0.1  # body heights over a walk: less is no sideways direction (toward or away from the camera)
+# body heights the toes lie ahead of the heels: less is no facing direction. Without drift (a treadmill, a
+# walker on the spot or turning) the feet say which way a walker faces; on vtest's small walkers filmed
+# from above they agree with the drift on 98 % of the windows where both are clear (GAIT_RESULTS.md).
+MIN_FACING = 0.04
 TORSO = tuple(KEYPOINT[n] for n in ("left_shoulder", "right_shoulder", "left_hip", "right_hip"))
+FEET = tuple((KEYPOINT[f"{side}_heel"], KEYPOINT[f"{side}_foot_index"]) for side in ("left", "right"))
 MIN_CONFIDENCE = 0.3
+
+
+def _checked(keypoints: np.ndarray) -> np.ndarray:
+    k = np.asarray(keypoints, np.float64)
+    if k.ndim != 3 or k.shape[1:] != (len(KEYPOINT), 3):
+        raise GaitidError(f"keypoints must be (T, {len(KEYPOINT)}, 3), got shape {k.shape}")
+    return k
+
+
+def _body_height(k: np.ndarray, confident: np.ndarray, frames: np.ndarray) -> float:
+    """The median over `frames` of the confident keypoints' vertical extent, in pixels."""
+    y = np.where(confident[frames], k[frames, :, 1], np.nan)
+    return float(np.median(np.nanmax(y, axis=1) - np.nanmin(y, axis=1)))
 
 
 def sideways_drift(keypoints: np.ndarray) -> float:
@@ -90,17 +108,14 @@ def sideways_drift(keypoints: np.ndarray) -> float:
     slope of the torso's mean x over the frames times their span, divided by the median body height (the
     confident keypoints' vertical extent); 0.0 when fewer than two frames show the torso.
     """
-    k = np.asarray(keypoints, np.float64)
-    if k.ndim != 3 or k.shape[1:] != (len(KEYPOINT), 3):
-        raise GaitidError(f"keypoints must be (T, {len(KEYPOINT)}, 3), got shape {k.shape}")
+    k = _checked(keypoints)
     confident = k[:, :, 2] >= MIN_CONFIDENCE
     torso = confident[:, TORSO]
     frames = np.flatnonzero(torso.any(axis=1))
     if len(frames) < 2:
         return 0.0
     centre = (k[frames][:, TORSO, 0] * torso[frames]).sum(axis=1) / torso[frames].sum(axis=1)
-    y = np.where(confident[frames], k[frames, :, 1], np.nan)
-    height = float(np.median(np.nanmax(y, axis=1) - np.nanmin(y, axis=1)))
+    height = _body_height(k, confident, frames)
     if not height > 0:
         return 0.0
     t = frames - frames.mean()
@@ -108,13 +123,41 @@ def sideways_drift(keypoints: np.ndarray) -> float:
     return slope * float(frames[-1] - frames[0]) / height
 
 
+def facing(keypoints: np.ndarray) -> float:
+    """Which way a walker's feet point, in body heights: the median over a walk's frames of the toe's x minus
+    the heel's x (both feet, wherever both points are confident); positive to the right, 0.0 when no foot
+    is seen. keypoints as for `sideways_drift`."""
+    k = _checked(keypoints)
+    confident = k[:, :, 2] >= MIN_CONFIDENCE
+    lengths = np.concatenate([k[confident[:, heel] & confident[:, toe], toe, 0]
+                              - k[confident[:, heel] & confident[:, toe], heel, 0] for heel, toe in FEET])
+    frames = np.flatnonzero(confident.any(axis=1))
+    if not len(lengths) or len(frames) == 0:
+        return 0.0
+    height = _body_height(k, confident, frames)
+    return float(np.median(lengths)) / height if height > 0 else 0.0
+
+
+def walking_direction(keypoints: np.ndarray) -> int:
+    """Which way a walker goes across the image: +1 to the right, -1 to the left, 0 unknown. By the sideways
+    drift where it is clear (over `MIN_DRIFT`); otherwise by the way the feet point, where that is clear
+    (over `MIN_FACING`)."""
+    drift = sideways_drift(keypoints)
+    if abs(drift) > MIN_DRIFT:
+        return 1 if drift > 0 else -1
+    pointing = facing(keypoints)
+    if abs(pointing) > MIN_FACING:
+        return 1 if pointing > 0 else -1
+    return 0
+
+
 def as_training_direction(silhouettes: np.ndarray, keypoints: np.ndarray | None) -> np.ndarray:
     """A walk's normalised silhouettes (..., H, W), mirrored left-right when its keypoints show the walker
-    drifting across the image against the training data's direction (`TRAINING_DRIFT`) by more than
-    `MIN_DRIFT` body heights; as they are otherwise, or without keypoints."""
+    going against the training data's direction (`TRAINING_DRIFT`; `walking_direction`: across the image,
+    or facing that way where it does not cross); as they are otherwise, or without keypoints."""
     if keypoints is None or len(keypoints) == 0:
         return silhouettes
-    if sideways_drift(keypoints) * TRAINING_DRIFT < -MIN_DRIFT:
+    if walking_direction(keypoints) == -TRAINING_DRIFT:
         return mirror_silhouettes(silhouettes)
     return silhouettes
 
