@@ -58,15 +58,22 @@ def treadmill(cache: Path, weights: str | None) -> None:
             flipped = keypoints.copy()
             flipped[:, :, 0] *= -1  # the mirror image's x, up to a shift that no direction measure sees
             subject = int(key.split("-", 1)[0])
-            row = [rank(s, subject, window, k) for s, k in (
+            record(ranks, key, [rank(s, subject, window, k) for s, k in (
                 (frames, keypoints), (frames, on_treadmill(keypoints)),
-                (mirror_silhouettes(frames), flipped), (mirror_silhouettes(frames), on_treadmill(flipped)))]
-            for name, r in zip(ranks, row):
-                ranks[name].append(r)
-            print(f"{key}: ranks {row}", flush=True)
+                (mirror_silhouettes(frames), flipped), (mirror_silhouettes(frames), on_treadmill(flipped)))])
+    summarise(ranks, "found by windows")
+
+
+def record(ranks: dict[str, list[int]], key: str, row: list[int]) -> None:
+    for name, r in zip(ranks, row):
+        ranks[name].append(r)
+    print(f"{key}: ranks {row}", flush=True)
+
+
+def summarise(ranks: dict[str, list[int]], found: str) -> None:
     for name, values in ranks.items():
         v = np.array(values)
-        print(f"{name}: found by windows {(v == 1).sum()} of {len(v)}, mean rank {v.mean():.2f}")
+        print(f"{name}: {found} {(v == 1).sum()} of {len(v)}, mean rank {v.mean():.2f}")
 
 
 def main() -> None:
@@ -88,13 +95,9 @@ def main() -> None:
             if len(ours) < 10 or len(theirs) < 10:
                 print(f"{key}: skipped ({len(theirs)} dataset, {len(ours)} pipeline frames)")
                 continue
-            row = [rank(s, int(subject)) for s in (ours, mirror_silhouettes(ours), theirs, mirror_silhouettes(theirs))]
-            for name, r in zip(ranks, row):
-                ranks[name].append(r)
-            print(f"{key}: ranks {row}", flush=True)
-    for name, values in ranks.items():
-        v = np.array(values)
-        print(f"{name}: found {(v == 1).sum()} of {len(v)}, mean rank {v.mean():.2f}")
+            record(ranks, key, [rank(s, int(subject)) for s in (ours, mirror_silhouettes(ours), theirs,
+                                                               mirror_silhouettes(theirs))])
+    summarise(ranks, "found")
 
 
 if __name__ == "__main__":
