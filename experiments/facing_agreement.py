@@ -13,14 +13,19 @@ and how many windows without clear drift the feet decide. No identity is involve
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import numpy as np
 
-from gaitid.gait.encoder import GaitEncoder
-from gaitid.gait.normalize import MIN_DRIFT, MIN_FACING, facing, sideways_drift
-from gaitid.pipeline import PipelineOptions, analyse
-from gaitid.pipeline.walkers import Walkers, WindowSpec
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+
+from domain_gap import window_bounds  # noqa: E402  (a benchmark script, not a package)
+
+from gaitid.gait.encoder import GaitEncoder  # noqa: E402
+from gaitid.gait.normalize import MIN_DRIFT, MIN_FACING, facing, sideways_drift  # noqa: E402
+from gaitid.pipeline import PipelineOptions, analyse  # noqa: E402
+from gaitid.pipeline.walkers import Walkers, WindowSpec  # noqa: E402
 
 
 def video_windows(video: str) -> list[np.ndarray]:
@@ -41,7 +46,7 @@ def cached_windows(cache: Path) -> list[np.ndarray]:
     window = WindowSpec()
     with np.load(cache) as z:
         walks = [z[k] for k in z.files if k.endswith("/keypoints")]
-    return [k[end - window.size:end] for k in walks for end in range(window.size, len(k) + 1, window.stride)]
+    return [k[a:b] for k in walks for a, b in window_bounds(len(k), window)]
 
 
 def agreement(name: str, windows: list[np.ndarray]) -> None:

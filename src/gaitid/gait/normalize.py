@@ -129,12 +129,11 @@ def facing(keypoints: np.ndarray) -> float:
     is seen. keypoints as for `sideways_drift`."""
     k = _checked(keypoints)
     confident = k[:, :, 2] >= MIN_CONFIDENCE
-    lengths = np.concatenate([k[confident[:, heel] & confident[:, toe], toe, 0]
-                              - k[confident[:, heel] & confident[:, toe], heel, 0] for heel, toe in FEET])
-    frames = np.flatnonzero(confident.any(axis=1))
-    if not len(lengths) or len(frames) == 0:
+    seen = [confident[:, heel] & confident[:, toe] for heel, toe in FEET]
+    lengths = np.concatenate([k[s, toe, 0] - k[s, heel, 0] for s, (heel, toe) in zip(seen, FEET)])
+    if not len(lengths):
         return 0.0
-    height = _body_height(k, confident, frames)
+    height = _body_height(k, confident, np.flatnonzero(confident.any(axis=1)))
     return float(np.median(lengths)) / height if height > 0 else 0.0
 
 

@@ -97,7 +97,7 @@ class TrainerConfig:
     # shorter than making a batch; the batches and their order are the same either way.
     prefetch: int = 0
     # convolution weights (and so their activations) laid out channels-last: the same arithmetic, and on the
-    # CPU about 1.6x faster steps for the silhouette models (oneDNN's preferred layout; GAIT_RESULTS.md).
+    # CPU 1.55x faster steps for the silhouette models (oneDNN's preferred layout; GAIT_RESULTS.md).
     # Checkpoints are saved in the standard layout either way.
     channels_last: bool = True
     # a training checkpoint (.pt) whose weights start the run (fine-tuning); the optimizer, schedule and
