@@ -38,8 +38,8 @@ from gaitid.pipeline import (
     track_status,
     walk_run_json,
     walkers_for,
+    windows_text,
 )
-from gaitid.pipeline.report import windows_text
 from gaitid.sources import LiveOptions, check_source
 from gaitid.sources.files import write_image
 from gaitid.tracking import TrackCollector, tracks_to_json

@@ -47,7 +47,7 @@ from gaitid.pipeline.stream import (
     track_frames,
 )
 from gaitid.pipeline.video import LABEL_LEGEND, AnnotatedVideo, annotate, check_outputs, walker_label
-from gaitid.pipeline.walkers import Answer, WalkerEvent, Walkers, WalkerState, WindowSpec
+from gaitid.pipeline.walkers import Answer, WalkerEvent, Walkers, WalkerState, WindowSpec, windows_text
 
 __all__ = [
     "LABEL_LEGEND",
@@ -90,4 +90,5 @@ __all__ = [
     "walk_run_json",
     "walker_label",
     "walkers_for",
+    "windows_text",
 ]

@@ -8,9 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from gaitid.errors import InputError
-from gaitid.pipeline.report import windows_text
 from gaitid.pipeline.run import WalkRun
-from gaitid.pipeline.walkers import WalkerState
+from gaitid.pipeline.walkers import WalkerState, windows_text
 from gaitid.types import Embedding
 
 

@@ -16,10 +16,6 @@ if TYPE_CHECKING:
     from gaitid.pipeline.stream import StreamRun
 
 
-def windows_text(count: int) -> str:
-    return f"{count} window" if count == 1 else f"{count} windows"
-
-
 def answer_text(identity: Identity) -> str:
     """An answer in words: the name (or unknown), its score, and what the score means."""
     fpir = identity.fpir if identity.fpir is not None else 1.0 - identity.score

@@ -12,8 +12,7 @@ import numpy as np
 
 from gaitid.errors import GaitidError, InputError
 from gaitid.outputs import atomic_path, check_output
-from gaitid.pipeline.report import windows_text
-from gaitid.pipeline.walkers import Walkers, WalkerState, WindowSpec
+from gaitid.pipeline.walkers import Walkers, WalkerState, WindowSpec, windows_text
 from gaitid.pose.drawing import draw_people
 from gaitid.sources import VideoWriter
 from gaitid.types import Frame, FramePeople

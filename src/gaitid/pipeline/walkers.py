@@ -45,6 +45,11 @@ EDGE_MARGIN = 2.0  # pixels: a box this close to the frame's border touches it
 MAX_WINDOW = 1000  # usable frames: over half a minute of walking at 30 frames/s, far past any use
 
 
+def windows_text(count: int) -> str:
+    """How many windows of a walk have been seen, in words ("1 window", "3 windows")."""
+    return f"{count} window" if count == 1 else f"{count} windows"
+
+
 @dataclass(frozen=True)
 class WindowSpec:
     """size: usable frames per window; stride: usable frames between windows, both counted in the source's
