@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Ship a silhouette checkpoint as the default model (gaitset_strips_s), then score it once on every
+# benchmark its rule names (benchmarks/GAIT_RESULTS.md): export and cohort first, whatever any score says;
+# the test subjects after. Each finished step leaves a mark in WORK, so a run cut short (a session's end)
+# goes on where it stopped when started again with the same arguments.
+#
+#   bash tools/ship_gait_model.sh CHECKPOINT VERSION "NOTES" [WORK]
+#
+# WORK (default ../runs/ship_vVERSION, outside the repository) keeps the logs and the vector caches. Then
+# read the logs, move the CI floors (tests/gait/test_shipped_accuracy.py) and the recorded figures, commit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ $# -lt 3 ]; then
+    sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//' >&2
+    exit 2
+fi
+checkpoint=$1 version=$2 notes=$3 work=${4:-../runs/ship_v$2}
+[ -f "$checkpoint" ] || { echo "no checkpoint at $checkpoint" >&2; exit 2; }
+mkdir -p "$work"
+results=benchmarks/results
+
+step() {  # step NAME COMMAND...: run once, log to WORK/NAME.log, mark WORK/NAME.done
+    local name=$1; shift
+    if [ -f "$work/$name.done" ]; then echo "== $name: done before"; return; fi
+    echo "== $name: $* ($(date -u +%H:%M) UTC)"
+    "$@" 2>&1 | tee "$work/$name.log"
+    touch "$work/$name.done"
+}
+
+step export gaitid export "$checkpoint" src/gaitid/gait/weights/gaitset_strips_s.onnx --version "$version" --notes "$notes"
+step cohort python3 -m gaitid.training.cohort --cache "$work/windows_train.npz"
+step casia_b gaitid evaluate casia-b --threads 2 --json "$results/gait_gaitset_strips_s_v${version}_full.json"
+step ci_subset gaitid evaluate casia-b --subjects 075-084 --max-frames 30 --threads 2
+step domain_gap python3 benchmarks/domain_gap.py --cache ../runs/casia_rgb_masks.npz --json "$results/domain_gap.json"
+step identify_vtest python3 benchmarks/identify_vtest.py --cache "$work/vtest.npz" --json "$results/identify_vtest.json"
+step openset python3 benchmarks/openset_small_galleries.py --windows "$work/windows_test.npz" \
+    --json "$results/openset_small_galleries.json"
+echo "all steps done; logs in $work"
