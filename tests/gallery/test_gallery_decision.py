@@ -173,6 +173,35 @@ def test_a_small_site_cohort_also_calibrates_on_its_own(tmp_path):
             assert twin.calibration(MODEL) == g.calibration(MODEL)
 
 
+def test_people_enrolled_from_the_site_are_a_null_of_their_own(tmp_path):
+    """Ten people enrolled from the site's cameras, a laboratory cohort, no site cohort: the site's strangers
+    resemble the enrolled people more than any laboratory walker, and most are named at a 5 % target. The
+    enrolled people's own windows, searched against each other, hold them back, and the enrolled are still
+    named; with four people enrolled nothing changes."""
+    lab = cohort_of(population(300, seed=11), per=3)
+    site = population(400, seed=12)
+    shared = np.random.default_rng(13).normal(size=DIM).astype(np.float32)
+    site.centres = site.centres + 1.2 * shared / np.linalg.norm(shared)
+    strangers = np.stack([site.vectors(p, 1)[0] for p in range(200, 400)])
+    enrolment = [site.embeddings(p, 6) for p in range(10)]
+    genuine = np.stack([v for p in range(10) for v in site.vectors(p, 5)])
+    outcome = {}
+    for people, enrolled_null in ((10, False), (10, True), (4, False), (4, True)):
+        path = tmp_path / f"g{people}{enrolled_null}.db"
+        with Gallery.open(path, cohort=lab, target_fpir=0.05, audit_identifications=False,
+                          enrolled_null=enrolled_null) as g:
+            for p in range(people):
+                g.enroll(f"p{p}", enrolment[p])
+            named = np.mean([i.name is not None for i in g.identify_batch(strangers, MODEL)])
+            answers = g.identify_batch(genuine[: 5 * people], MODEL)
+            right = np.mean([i.name == f"p{j // 5}" for j, i in enumerate(answers)])
+            outcome[people, enrolled_null] = (named, right, g.threshold(MODEL), g.calibration(MODEL)["enrolled_null"])
+    assert outcome[10, False][0] >= 0.5, outcome  # the laboratory cohort alone lets most of them through
+    assert outcome[10, True][0] <= 0.15 and outcome[10, True][1] >= 0.6, outcome
+    assert outcome[10, True][3] and not outcome[10, False][3]
+    assert outcome[4, True][2] == outcome[4, False][2] and not outcome[4, True][3]  # below 5 people: as before
+
+
 def test_a_walk_decided_again_shares_its_cohort_statistics(tmp_path):
     people = population(30, seed=14)
     cohort = cohort_of(population(60, seed=15))

@@ -28,8 +28,10 @@ The estimate holds for strangers who look like the cohort: on footage unlike it,
 cohort (benchmarks/RESULTS-openset.md). The resolution is 1/N.
 
 A site cohort too small to be used alone is joined to the shipped one, where its few windows hardly move
-the estimate; its windows are then also searched on their own (`site`), and a score must pass both: the
-calibrated score is the lower of the two, its FPIR the higher.
+the estimate; its windows are then also searched on their own (`site`), and a score must pass both. So
+must it pass the enrolled people's own windows searched against each other (`enrolled`, leave one person
+out), once there are enough of them: they were filmed by the site's cameras, like the strangers to come.
+The calibrated score is the lowest of the nulls', its FPIR the highest.
 """
 
 from __future__ import annotations
@@ -42,28 +44,36 @@ import numpy as np
 @dataclass(frozen=True)
 class ScoreCalibration:
     """nonmated: (N,) sorted raw top scores of non-mated searches. source: where they came from.
-    site: (M,) sorted top scores of a small site cohort's own searches, which a score must pass too (or None)."""
+    site: (M,) sorted top scores of a small site cohort's own searches, which a score must pass too (or None).
+    enrolled: (E,) sorted top scores of the enrolled people's windows searched against each other, which a
+    score must pass too (or None)."""
 
     nonmated: np.ndarray
     source: str = "gallery"
     site: np.ndarray | None = None
+    enrolled: np.ndarray | None = None
 
     def __post_init__(self) -> None:
-        for scores in (self.nonmated, self.site):
+        for scores in (self.nonmated, self.site, self.enrolled):
             if scores is not None and (scores.ndim != 1 or len(scores) == 0):
                 raise ValueError("a calibration needs at least one non-mated score")
 
     @staticmethod
-    def from_scores(scores: np.ndarray, source: str = "gallery", site: np.ndarray | None = None) -> ScoreCalibration:
-        ordered = None if site is None else np.sort(np.asarray(site, np.float64))
-        return ScoreCalibration(np.sort(np.asarray(scores, np.float64)), source, ordered)
+    def from_scores(
+        scores: np.ndarray, source: str = "gallery", site: np.ndarray | None = None,
+        enrolled: np.ndarray | None = None,
+    ) -> ScoreCalibration:
+        def ordered(null: np.ndarray | None) -> np.ndarray | None:
+            return None if null is None else np.sort(np.asarray(null, np.float64))
+
+        return ScoreCalibration(ordered(scores), source, ordered(site), ordered(enrolled))
 
     def _nulls(self) -> list[np.ndarray]:
-        return [self.nonmated] if self.site is None else [self.nonmated, self.site]
+        return [null for null in (self.nonmated, self.site, self.enrolled) if null is not None]
 
     def __call__(self, raw: np.ndarray | float) -> np.ndarray:
-        """Calibrated scores in [0, 1]: the fraction of non-mated top scores strictly below `raw` (the lower
-        fraction of the two nulls when there is a site's)."""
+        """Calibrated scores in [0, 1]: the fraction of non-mated top scores strictly below `raw` (the lowest
+        fraction over the nulls when there is more than one)."""
         raw = np.asarray(raw, np.float64)
         return np.min([np.searchsorted(null, raw, side="left") / len(null) for null in self._nulls()], axis=0)
 

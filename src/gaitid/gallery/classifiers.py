@@ -164,6 +164,15 @@ class CosineNN(_GalleryClassifier):
         sims = X @ Xs.T
         return np.maximum.reduceat(sims, starts, axis=1)
 
+    def leave_one_out(self, max_probes: int = 2000, rng: np.random.Generator | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(probes, scores): up to `max_probes` training vectors, drawn at random, and their (probes, classes)
+        scores against every class, their own class's set to -inf: each searched as a stranger to the others."""
+        self._check_fitted()
+        probes = self._probe_sample(max_probes, rng if rng is not None else np.random.default_rng(0))
+        scores = self.decision_function(self.X_[probes])
+        scores[np.arange(len(probes)), self.y_index_[probes]] = -np.inf
+        return self.X_[probes], scores
+
     def top_k(self, X: np.ndarray, k: int = 5) -> tuple[np.ndarray, np.ndarray]:
         """Exact top-k classes, without a per-class pass over the whole gallery.
 

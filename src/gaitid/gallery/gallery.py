@@ -48,6 +48,7 @@ NORMALISATION = "s"  # chosen on validation identities: experiments/results/open
 NORMALISATION_TOP = 0.1
 MIN_TNORM_PEOPLE = 5
 SITE_COHORT_ALONE = 10  # walkers of the site's own footage from which they replace the shipped cohort
+ENROLLED_NULL_PEOPLE = 5  # enrolled people from which their own windows are a null too (benchmarks/RESULTS-openset.md)
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,7 @@ class _ModelIndex:
     site_raw: np.ndarray | None = None  # (site windows, classes) their raw scores, searched as strangers
     site_stats: tuple[np.ndarray, np.ndarray] | None = None  # their own t-norm (mu, sd), own walker left out
     site_walkers: int = 0  # walkers in the site's cohort, joined or alone
+    enrolled_null: bool = False  # whether the calibration holds the enrolled people's own null
 
 
 class Gallery:
@@ -117,6 +119,9 @@ class Gallery:
         gallery, calibrate the scores (gaitid.gallery.calibration); with the SVM, half of the cohort's
         people are extra negatives and the other half calibrate. A model with no cohort falls
         back to calibrating against the enrolled people themselves (needs 2 people, unreliable below 10).
+    enrolled_null: with cosine and a cohort, once ENROLLED_NULL_PEOPLE people are enrolled with a model, their
+        own windows, searched as strangers against the others (leave one person out), are a null that a
+        score must pass too: they were filmed like the strangers to come, which a laboratory cohort was not.
     shipped_cohort: look for the cohort shipped with the model (set False to use only `cohort` and the site's).
     audit_identifications: write every identification (time, result, score) to the audit log.
     """
@@ -129,6 +134,7 @@ class Gallery:
         target_fpir: float = DEFAULT_TARGET_FPIR,
         cohort: Cohort | None = None,
         shipped_cohort: bool = True,
+        enrolled_null: bool = True,
         normalisation: str = NORMALISATION,
         normalisation_top: float = NORMALISATION_TOP,
         audit_identifications: bool = True,
@@ -149,6 +155,7 @@ class Gallery:
         self.target_fpir = float(target_fpir)
         self.cohort = cohort
         self.shipped_cohort = shipped_cohort
+        self.enrolled_null = enrolled_null
         self.normalisation = normalisation
         self.normalisation_top = normalisation_top
         self.audit_identifications = audit_identifications
@@ -358,8 +365,8 @@ class Gallery:
 
     def calibration(self, model: str) -> dict[str, object]:
         """What a score of `model` means, for reports: the target FPIR, where its estimate comes from and,
-        with a cohort, what the cohort is made of ("shipped", "site (N walkers)", "shipped + site ...") and
-        how many of the site's walkers it holds."""
+        with a cohort, what the cohort is made of ("shipped", "site (N walkers)", "shipped + site ..."), how
+        many of the site's walkers it holds, and whether the enrolled people are a null of their own too."""
         index = self._index(model)
         source = self._calibration(index).source
         return {
@@ -367,6 +374,7 @@ class Gallery:
             "source": source,
             "cohort": index.cohort_kind if source == "cohort" else None,
             "site_walkers": index.site_walkers,
+            "enrolled_null": index.enrolled_null,
             "normalisation": None if index.norm is None else f"{index.norm.mode}-norm, top {index.norm.top:g}",
         }
 
@@ -565,6 +573,15 @@ class Gallery:
         with self._lock:
             return self._current_calibration(index)
 
+    def _enrolled_null(self, index: _ModelIndex) -> np.ndarray | None:
+        """The top normalised scores of the enrolled people's own windows (at most CALIBRATION_PROBES) searched
+        against everyone else enrolled; None below ENROLLED_NULL_PEOPLE people or when switched off."""
+        if not self.enrolled_null or len(index.classifier.classes_) < ENROLLED_NULL_PEOPLE:
+            return None
+        probes, raw = index.classifier.leave_one_out(CALIBRATION_PROBES, np.random.default_rng(0))
+        stats = index.norm.probe_stats(probes) if index.norm.needs_probe_stats() else None
+        return index.norm.normalise(raw, stats, index.person_stats).max(axis=1)
+
     def _current_calibration(self, index: _ModelIndex) -> ScoreCalibration:
         n_people = len(index.classifier.classes_)
         if index.norm is not None:  # cosine with a cohort: cheap, so always current
@@ -573,7 +590,9 @@ class Gallery:
                 site = None
                 if index.site_rows is not None:
                     site = index.norm.normalise(index.site_raw, index.site_stats, index.person_stats).max(axis=1)
-                index.calibration = ScoreCalibration.from_scores(null.max(axis=1), "cohort", site)
+                enrolled = self._enrolled_null(index)
+                index.enrolled_null = enrolled is not None
+                index.calibration = ScoreCalibration.from_scores(null.max(axis=1), "cohort", site, enrolled)
                 index.calibrated_generation = index.generation
             return index.calibration
         # Otherwise recalibrated when the number of people changed by more than 5 % (always below 20
