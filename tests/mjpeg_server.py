@@ -3,7 +3,8 @@
 Serves multipart/x-mixed-replace JPEG frames on 127.0.0.1 only, the way many IP cameras do. Without VIDEO
 each frame is a flat grey image whose level is the frame counter modulo 256, so a reader can tell frames
 apart; with VIDEO it films that video's frames, LOOPS times (default 1), then the last frame forever.
-Prints "ready" once listening; killing the process breaks every open stream, like a camera losing power.
+Prints "ready" once listening, then "client" as each reader connects; killing the process breaks every open
+stream, like a camera losing power.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ class _Camera(BaseHTTPRequestHandler):
         self.send_response(200)
         self.send_header("Content-Type", "multipart/x-mixed-replace; boundary=frame")
         self.end_headers()
+        print("client", flush=True)
         count = 0
         try:
             while True:

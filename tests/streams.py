@@ -5,6 +5,7 @@ Imported by the test modules that need them (kept out of conftest.py so that it 
 from __future__ import annotations
 
 import os
+import select
 import socket
 import subprocess
 import sys
@@ -33,6 +34,7 @@ class MjpegCamera:
         self.port, self.fps, self.video, self.loops = port, fps, video, loops
         self.url = f"http://127.0.0.1:{port}/stream.mjpg"
         self.process: subprocess.Popen[str] | None = None
+        self.clients = 0  # readers that have connected, as far as read from the server's output (`readers`)
 
     def start(self) -> None:
         script = Path(__file__).with_name("mjpeg_server.py")
@@ -52,6 +54,30 @@ class MjpegCamera:
             if time.monotonic() > deadline:
                 raise RuntimeError("the test MJPEG server did not start")
             time.sleep(0.2)
+
+    def readers(self) -> int:
+        """How many readers have connected so far."""
+        while self._read(0.0):
+            pass
+        return self.clients
+
+    def wait_for_reader(self, seen: int, timeout: float) -> bool:
+        """Wait until more than `seen` readers have connected (False if none did within `timeout` s)."""
+        deadline = time.monotonic() + timeout
+        while self.clients <= seen:
+            if not self._read(deadline - time.monotonic()):
+                return False
+        return True
+
+    def _read(self, timeout: float) -> bool:
+        """Read what the server printed, waiting up to `timeout` s; False when there was nothing."""
+        assert self.process is not None and self.process.stdout is not None
+        pipe = self.process.stdout.fileno()
+        if not select.select([pipe], [], [], max(timeout, 0.0))[0]:
+            return False
+        chunk = os.read(pipe, 4096)  # whole lines: the server flushes each
+        self.clients += chunk.count(b"client\n")
+        return bool(chunk)
 
     def kill(self) -> None:
         if self.process is not None:

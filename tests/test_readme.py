@@ -6,8 +6,8 @@ README names, cut from the shipped sample clip: `ada*.mp4` show the woman alone 
 where only she walks), the other videos the whole clip, `photo.jpg` one of its frames. Each block's test
 then asserts that its block ran cleanly. What a test machine cannot have is stood in for, and nothing else:
 
-- a camera (`0`, `rtsp://...`) is a local MJPEG camera filming the sample clip; a live run is stopped after
-  a few seconds with SIGTERM, as systemd or `docker stop` would, and must end cleanly;
+- a camera (`0`, `rtsp://...`) is a local MJPEG camera filming the sample clip; a live run is stopped a few
+  seconds after it connects with SIGTERM, as systemd or `docker stop` would, and must end cleanly;
 - `gaitid serve` runs in the background until its section of the README ends, then gets SIGTERM;
 - the set-up block's commands are the ones `.ci/run` runs (checked, not run again inside the tests);
 - blocks that read the real data sets skip, with the reason, where `GAITID_DATA` is missing.
@@ -34,6 +34,7 @@ from streams import DATA, ROOT, SAMPLE, MjpegCamera, free_port
 
 README = ROOT / "README.md"
 LIVE_SECONDS = 5.0  # how long a live run watches the stand-in camera before SIGTERM
+CONNECT_SECONDS = 120.0  # how long it may take to start and connect to the camera
 CAMERAS = ("0", "rtsp://camera/stream", "rtsp://user:pass@camera/stream")
 NEEDS_DATA = ("gaitid evaluate", "gaitid train")  # read CASIA-B or the Kinect walks
 
@@ -227,9 +228,13 @@ class Session:
         words[2] = self.camera.url
 
         def run(outcome: Outcome) -> None:
+            seen = self.camera.readers()
             process = subprocess.Popen(
                 words, cwd=self.folder, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
             )
+            # Watch from the moment it connects: on a loaded machine, starting up can take longer than that.
+            if not self.camera.wait_for_reader(seen, CONNECT_SECONDS):
+                outcome.failures.append(f"{command}: did not connect to the camera within {CONNECT_SECONDS:g} s")
             time.sleep(LIVE_SECONDS)
             outcome.failures += _terminate(command, process, timeout=60)
 
