@@ -1,7 +1,7 @@
 """The enrolled people as a null of their own, on validation identities: does it keep the FPIR where the
 cohort is like the footage? (the rule: benchmarks/RESULTS-openset.md, "the enrolled people as a null")
 
-    python experiments/enrolled_null_validation.py --windows ../runs/windows_train_v5.npz [--json OUT]
+    python experiments/enrolled_null_validation.py --windows ../runs/windows_train_v5.npz [--sizes 10 20] [--json OUT]
 
 Training subjects only (the windows cache of `python -m gaitid.training.cohort --cache`; the test subjects
 075-124 are not read). As in experiments/openset_methods.py, 001-037 are the cohort (the middle window of
@@ -38,6 +38,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--windows", type=Path, required=True)
     parser.add_argument("--draws", type=int, default=30)
+    parser.add_argument("--sizes", type=int, nargs="+", default=SIZES,
+                        help="gallery sizes (below 5 people the two decisions are the same by construction)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     w = WindowVectors.load(args.windows)
@@ -49,6 +51,7 @@ def main() -> int:
     walks = probe_walks(people)
     rng = np.random.default_rng(0)
     draws = {k: [np.sort(rng.choice(PEOPLE, k, replace=False)) for _ in range(args.draws)] for k in SIZES}
+    draws = {k: draws[k] for k in args.sizes}  # the same draws whichever sizes are run
     results: dict = {"model": w.model, "draws": args.draws, "decisions": {}}
     with tempfile.TemporaryDirectory() as tmp:
         for enrolled_null in (False, True):
