@@ -35,6 +35,7 @@ class MjpegCamera:
         self.url = f"http://127.0.0.1:{port}/stream.mjpg"
         self.process: subprocess.Popen[str] | None = None
         self.clients = 0  # readers that have connected, as far as read from the server's output (`readers`)
+        self._partial = b""
 
     def start(self) -> None:
         script = Path(__file__).with_name("mjpeg_server.py")
@@ -49,6 +50,7 @@ class MjpegCamera:
             )
             assert self.process.stdout is not None
             if self.process.stdout.readline().strip() == "ready":
+                self._partial = b""
                 return
             self.process.wait()
             if time.monotonic() > deadline:
@@ -75,8 +77,10 @@ class MjpegCamera:
         pipe = self.process.stdout.fileno()
         if not select.select([pipe], [], [], max(timeout, 0.0))[0]:
             return False
-        chunk = os.read(pipe, 4096)  # whole lines: the server flushes each
-        self.clients += chunk.count(b"client\n")
+        chunk = os.read(pipe, 4096)
+        lines = (self._partial + chunk).split(b"\n")  # a line can come in two reads
+        self._partial = lines.pop()
+        self.clients += lines.count(b"client")
         return bool(chunk)
 
     def kill(self) -> None:
