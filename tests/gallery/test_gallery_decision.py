@@ -196,6 +196,10 @@ def test_people_enrolled_from_the_site_are_a_null_of_their_own(tmp_path):
             answers = g.identify_batch(genuine[: 5 * people], MODEL)
             right = np.mean([i.name == f"p{j // 5}" for j, i in enumerate(answers)])
             outcome[people, enrolled_null] = (named, right, g.threshold(MODEL), g.calibration(MODEL)["enrolled_null"])
+            with g.cohort_for(MODEL).open_gallery(tmp_path / f"twin{people}{enrolled_null}.db", 0.05) as twin:
+                for p in range(people):  # an archive search's gallery decides as this one does
+                    twin.enroll(f"p{p}", enrolment[p])
+                assert twin.threshold(MODEL) == g.threshold(MODEL)
     assert outcome[10, False][0] >= 0.5, outcome  # the laboratory cohort alone lets most of them through
     assert outcome[10, True][0] <= 0.15 and outcome[10, True][1] >= 0.6, outcome
     assert outcome[10, True][3] and not outcome[10, False][3]

@@ -28,10 +28,10 @@ The estimate holds for strangers who look like the cohort: on footage unlike it,
 cohort (benchmarks/RESULTS-openset.md). The resolution is 1/N.
 
 A site cohort too small to be used alone is joined to the shipped one, where its few windows hardly move
-the estimate; its windows are then also searched on their own (`site`), and a score must pass both. So
-must it pass the enrolled people's own windows searched against each other (`enrolled`, leave one person
-out), once there are enough of them: they were filmed by the site's cameras, like the strangers to come.
-The calibrated score is the lowest of the nulls', its FPIR the highest.
+the estimate; its windows are then also searched on their own (`site`), and a score must pass both. A
+gallery asked to (`Gallery(enrolled_null=True)`, off by default) also holds the enrolled people's own
+windows up against each other (`enrolled`, leave one person out), filmed by the site's cameras like the
+strangers to come. The calibrated score is the lowest of the nulls', its FPIR the highest.
 """
 
 from __future__ import annotations

@@ -55,18 +55,21 @@ ENROLLED_NULL_PEOPLE = 5  # enrolled people from which their own windows are a n
 class CohortSource:
     """How a gallery makes its cohort for one model, so that another gallery (an archive search's) makes
     it the same way and decides as it does: the cohort it was given (`given`; otherwise the shipped one,
-    unless `shipped` is False) and the site's own walkers (labels and vectors, one row per window)."""
+    unless `shipped` is False), the site's own walkers (labels and vectors, one row per window), and whether
+    the enrolled people are a null of their own too."""
 
     model: str
     given: Cohort | None = None
     shipped: bool = True
     site_labels: np.ndarray = field(default_factory=lambda: np.zeros(0, str))
     site_vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
+    enrolled_null: bool = False
 
     def open_gallery(self, path: Path, target_fpir: float) -> Gallery:
         """A new, unencrypted gallery at `path` with this cohort (the site's walkers added to it)."""
         gallery = Gallery.open(path, key=None, target_fpir=target_fpir, cohort=self.given,
-                               shipped_cohort=self.shipped, audit_identifications=False)
+                               shipped_cohort=self.shipped, enrolled_null=self.enrolled_null,
+                               audit_identifications=False)
         for label in dict.fromkeys(self.site_labels.tolist()):
             rows = self.site_vectors[self.site_labels == label]
             gallery.add_cohort(label, [Embedding(v, self.model) for v in rows])
@@ -387,7 +390,7 @@ class Gallery:
         with self._lock:
             labels, vectors = self.store.load_cohort(model)
         given = self.cohort if self.cohort is not None and self.cohort.model == model else None
-        return CohortSource(model, given, self.shipped_cohort, labels, vectors)
+        return CohortSource(model, given, self.shipped_cohort, labels, vectors, self.enrolled_null)
 
     @staticmethod
     def _check_probes(vectors: np.ndarray) -> np.ndarray:
