@@ -100,7 +100,6 @@ class _ModelIndex:
     site_raw: np.ndarray | None = None  # (site windows, classes) their raw scores, searched as strangers
     site_stats: tuple[np.ndarray, np.ndarray] | None = None  # their own t-norm (mu, sd), own walker left out
     site_walkers: int = 0  # walkers in the site's cohort, joined or alone
-    enrolled_null: bool = False  # whether the calibration holds the enrolled people's own null
 
 
 class Gallery:
@@ -374,13 +373,14 @@ class Gallery:
         with a cohort, what the cohort is made of ("shipped", "site (N walkers)", "shipped + site ..."), how
         many of the site's walkers it holds, and whether the enrolled people are a null of their own too."""
         index = self._index(model)
-        source = self._calibration(index).source
+        calibration = self._calibration(index)
+        source = calibration.source
         return {
             "target_fpir": self.target_fpir,
             "source": source,
             "cohort": index.cohort_kind if source == "cohort" else None,
             "site_walkers": index.site_walkers,
-            "enrolled_null": index.enrolled_null,
+            "enrolled_null": calibration.enrolled is not None,
             "normalisation": None if index.norm is None else f"{index.norm.mode}-norm, top {index.norm.top:g}",
         }
 
@@ -596,9 +596,9 @@ class Gallery:
                 site = None
                 if index.site_rows is not None:
                     site = index.norm.normalise(index.site_raw, index.site_stats, index.person_stats).max(axis=1)
-                enrolled = self._enrolled_null(index)
-                index.enrolled_null = enrolled is not None
-                index.calibration = ScoreCalibration.from_scores(null.max(axis=1), "cohort", site, enrolled)
+                index.calibration = ScoreCalibration.from_scores(
+                    null.max(axis=1), "cohort", site, self._enrolled_null(index)
+                )
                 index.calibrated_generation = index.generation
             return index.calibration
         # Otherwise recalibrated when the number of people changed by more than 5 % (always below 20
