@@ -99,6 +99,24 @@ def tally(decisions: list[tuple], enrolled: np.ndarray, acc: dict) -> None:
                 cell["fp"][1] += 1
 
 
+def new_counts() -> dict:
+    """Per target: strangers named and strangers seen ("fp"), and per condition type enrolled walks named right
+    and seen (what `tally` adds to)."""
+    return {t: {"fp": [0, 0], **{c: [0, 0] for c in PROBES}} for t in TARGETS}
+
+
+def rates(acc: dict) -> dict:
+    """Counts from `tally` as rates per target: FPIR (None without strangers), strangers, TPIR per condition."""
+    return {
+        f"{t:g}": {
+            "fpir": acc[t]["fp"][0] / acc[t]["fp"][1] if acc[t]["fp"][1] else None,
+            "strangers": acc[t]["fp"][1],
+            **{f"tpir_{c}": acc[t][c][0] / acc[t][c][1] for c in PROBES},
+        }
+        for t in TARGETS
+    }
+
+
 def _format(cell: dict) -> str:
     fpir = "-" if cell["fpir"] is None else f"{100 * cell['fpir']:.2f}"
     return f"FPIR {fpir} TPIR {100 * cell['tpir_NM']:.1f}/{100 * cell['tpir_BG']:.1f}/{100 * cell['tpir_CL']:.1f}"
@@ -123,17 +141,10 @@ def main() -> int:
             for k, galleries in draws.items():
                 if decision != "cohort" and k < 2:
                     continue
-                acc = {t: {"fp": [0, 0], **{c: [0, 0] for c in PROBES}} for t in TARGETS}
+                acc = new_counts()
                 for enrolled in galleries:
                     tally(run_gallery(Path(tmp), w, enrolled, walks, options), enrolled, acc)
-                table[k] = {
-                    f"{t:g}": {
-                        "fpir": acc[t]["fp"][0] / acc[t]["fp"][1] if acc[t]["fp"][1] else None,
-                        "strangers": acc[t]["fp"][1],
-                        **{f"tpir_{c}": acc[t][c][0] / acc[t][c][1] for c in PROBES},
-                    }
-                    for t in TARGETS
-                }
+                table[k] = rates(acc)
                 row = "   ".join(f"target {t}: {_format(v)}" for t, v in table[k].items())
                 print(f"{decision:>14} k={k:2d}  {row}  ({time.perf_counter() - t0:.0f} s)", file=sys.stderr)
             results["decisions"][decision] = table

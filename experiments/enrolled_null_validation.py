@@ -24,7 +24,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
-from openset_small_galleries import PROBES, TARGETS, probe_walks, run_gallery, tally  # noqa: E402
+from openset_small_galleries import PROBES, new_counts, probe_walks, rates, run_gallery, tally  # noqa: E402
 
 from gaitid.gallery.cohort import Cohort  # noqa: E402
 from gaitid.training.cohort import WindowVectors, middle_windows  # noqa: E402
@@ -58,16 +58,10 @@ def main() -> int:
             options = {"cohort": cohort, "shipped_cohort": False, "enrolled_null": enrolled_null}
             table = {}
             for k, galleries in draws.items():
-                acc = {t: {"fp": [0, 0], **{c: [0, 0] for c in PROBES}} for t in TARGETS}
+                acc = new_counts()
                 for enrolled in galleries:
                     tally(run_gallery(Path(tmp), people, enrolled, walks, options), enrolled, acc)
-                table[k] = {
-                    f"{t:g}": {
-                        "fpir": acc[t]["fp"][0] / acc[t]["fp"][1],
-                        **{f"tpir_{c}": acc[t][c][0] / acc[t][c][1] for c in PROBES},
-                    }
-                    for t in TARGETS
-                }
+                table[k] = rates(acc)
                 print(f"enrolled null {'on ' if enrolled_null else 'off'} k={k:2d}  " + "   ".join(
                     f"target {t}: FPIR {100 * v['fpir']:.2f} TPIR " + "/".join(f"{100 * v[f'tpir_{c}']:.1f}" for c in PROBES)
                     for t, v in table[k].items()), file=sys.stderr)
