@@ -7,11 +7,12 @@
 #   bash tools/ship_gait_model.sh CHECKPOINT VERSION "NOTES" [WORK]
 #
 # WORK (default ../runs/ship_vVERSION, outside the repository) keeps the logs and the vector caches. Then
-# read the logs, move the CI floors (tests/gait/test_shipped_accuracy.py) and the recorded figures, commit.
+# read WORK/summary.md (tools/ship_summary.py) and the logs, move the CI floors
+# (tests/gait/test_shipped_accuracy.py) and the recorded figures, commit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ $# -lt 3 ]; then
-    sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
 fi
 checkpoint=$1 version=$2 notes=$3 work=${4:-../runs/ship_v$2}
@@ -30,7 +31,7 @@ step() {  # step NAME COMMAND...: run once, log to WORK/NAME.log, mark WORK/NAME
 step export gaitid export "$checkpoint" src/gaitid/gait/weights/gaitset_strips_s.onnx --version "$version" --notes "$notes"
 step cohort python3 -m gaitid.training.cohort --cache "$work/windows_train.npz"
 step casia_b gaitid evaluate casia-b --threads 2 --json "$results/gait_gaitset_strips_s_v${version}_full.json"
-step ci_subset gaitid evaluate casia-b --subjects 075-084 --max-frames 30 --threads 2
+step ci_subset gaitid evaluate casia-b --subjects 075-084 --max-frames 30 --threads 2 --json "$work/ci_subset.json"
 step domain_gap python3 benchmarks/domain_gap.py --cache ../runs/casia_rgb_masks.npz --json "$results/domain_gap.json"
 step identify_vtest python3 benchmarks/identify_vtest.py --cache "$work/vtest.npz" --json "$results/identify_vtest.json"
 step openset python3 benchmarks/openset_small_galleries.py --windows "$work/windows_test.npz" \
@@ -41,4 +42,5 @@ step enrolled_null_vtest python3 benchmarks/identify_vtest.py --cache "$work/vte
 step enrolled_null_validation env OPENBLAS_NUM_THREADS=1 python3 experiments/enrolled_null_validation.py \
     --windows "$work/windows_train.npz" --sizes 10 20 \
     --json "experiments/results/enrolled_null_validation_v${version}.json"
-echo "all steps done; logs in $work"
+python3 tools/ship_summary.py "$version" "$work" | tee "$work/summary.md"
+echo "all steps done; logs in $work, the figures in $work/summary.md"

@@ -1,0 +1,138 @@
+"""The figures of a shipped silhouette model, read from what `tools/ship_gait_model.sh` wrote, as Markdown:
+the test subjects against issue 15's floors, the CI subset, casia-b-rgb, vtest, the open-set table against
+issue 14's floors, and the verdict of the enrolled people's null by its rule (benchmarks/RESULTS-openset.md,
+"asked again with version 6"). It only reads and compares; the floors and the rule are the documents'.
+
+    python3 tools/ship_summary.py VERSION [WORK]      # WORK: ../runs/ship_vVERSION
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+RESULTS = Path("benchmarks/results")
+CASIA_FLOORS = {"NM": 92.0, "BG": 84.0, "CL": 62.0}  # issue 15, on the CPU
+OPENSET_K4_FLOORS = {"NM": 90.0, "BG": 75.0, "CL": 50.0}  # issue 14, k = 4 at a 5 % target
+# The enrolled null's rule: at most this much lower with the null (points), validation identities, 5 %.
+NULL_FPIR_COST, NULL_TPIR_COST = 1.0, 5.0
+
+
+def load(path: Path) -> dict[str, Any] | None:
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def casia_lines(full: dict | None, subset: dict | None) -> list[str]:
+    lines = ["## CASIA-B", ""]
+    if full:
+        r = full["rank1"]
+        short = {k: round(CASIA_FLOORS[k] - r[k], 2) for k in CASIA_FLOORS if r[k] < CASIA_FLOORS[k]}
+        lines.append(f"- test subjects 075-124, all frames: NM {r['NM']:.2f} / BG {r['BG']:.2f} / CL {r['CL']:.2f}; "
+                     + (f"under issue 15's CPU floors by {short}" if short else "issue 15's CPU floors met"))
+    if subset:
+        r = subset["rank1"]
+        lines.append(f"- CI subset 075-084, 30-frame clips: NM {r['NM']:.2f} / BG {r['BG']:.2f} / CL {r['CL']:.2f}")
+    return lines + [""]
+
+
+def domain_gap_lines(gap: dict | None) -> list[str]:
+    if not gap:
+        return []
+    s = gap["summary"]
+    return ["## casia-b-rgb", "",
+            f"- walks found from the pipeline's silhouettes: {s['found_from_pipeline']} of {s['walks']} "
+            f"(floor 15; mean rank {s['mean_rank_from_pipeline']:.2f}); from the dataset's: {s['found_from_dataset']}; "
+            f"IoU {s['iou']:.4f}", ""]
+
+
+def vtest_lines(vtest: dict | None) -> list[str]:
+    if not vtest:
+        return []
+    closed = vtest["closed_set_rank1"]
+    lines = ["## vtest", "", f"- closed set: {closed['correct']} of {closed['walkers']} walkers first (floor 10 of 21)", "",
+             "| k | decision | target | strangers named | TPIR | misnamed |", "|---:|---|---:|---:|---:|---:|"]
+    for k, decisions in vtest["galleries"].items():
+        for name in ("cohort", "cohort + site"):
+            for target, cell in decisions.get(name, {}).items():
+                lines.append(f"| {k} | {name} | {float(target):.0%} | {cell['fpir']:.1%} ({cell['named']}/{cell['strangers']}) "
+                             f"| {cell['tpir']:.1%} | {cell['misnamed']:.1%} |")
+    return lines + [""]
+
+
+def openset_lines(openset: dict | None) -> list[str]:
+    if not openset:
+        return []
+    lines = ["## Open set, CASIA-B test subjects", "", "| k | FPIR @1 % | FPIR @5 % | TPIR NM / BG / CL @5 % |", "|---:|---:|---:|---|"]
+    misses = []
+    for k, cells in openset["decisions"]["cohort"].items():
+        row = []
+        for target in ("0.01", "0.05"):
+            fpir = cells[target].get("fpir")
+            row.append("-" if fpir is None else f"{100 * fpir:.2f}")
+            if fpir is not None and int(k) in (1, 2, 4, 10) and abs(100 * fpir - 100 * float(target)) > 2.0:
+                misses.append(f"k = {k} at {float(target):.0%}: {100 * fpir:.2f} %")
+        five = cells["0.05"]
+        tpir = " / ".join(f"{100 * five[f'tpir_{c}']:.1f}" for c in ("NM", "BG", "CL"))
+        lines.append(f"| {k} | {row[0]} | {row[1]} | {tpir} |")
+        if k == "4":
+            misses += [f"k = 4 TPIR {c} {100 * five[f'tpir_{c}']:.1f} < {floor:g}"
+                       for c, floor in OPENSET_K4_FLOORS.items() if 100 * five[f"tpir_{c}"] < floor]
+    lines += ["", "- issue 14's floors: " + ("met" if not misses else "missed: " + "; ".join(misses)), ""]
+    return lines
+
+
+def enrolled_null_verdict(vtest: dict, vtest_null: dict, validation: dict) -> tuple[bool, list[str]]:
+    """The rule of benchmarks/RESULTS-openset.md ("asked again with version 6"): (1) with the null, vtest's
+    shipped-cohort decision names fewer strangers at k = 5 and 10 at both targets; (2) on the validation
+    identities at a 5 % target, k = 10 and 20, FPIR at most 1.0 point and each TPIR at most 5.0 points
+    lower than without it. Returns whether both hold and one line per check."""
+    checks: list[tuple[bool, str]] = []
+    for k in ("5", "10"):
+        for target in ("0.01", "0.05"):
+            before = vtest["galleries"][k]["cohort"][target]["named"]
+            after = vtest_null["galleries"][k]["cohort"][target]["named"]
+            checks.append((after < before, f"vtest k = {k} at {float(target):.0%}: strangers named {before} -> {after}"))
+    without, with_null = validation["decisions"]["cohort only"], validation["decisions"]["with enrolled null"]
+    for k in ("10", "20"):
+        a, b = without[k]["0.05"], with_null[k]["0.05"]
+        cost = 100 * (a["fpir"] - b["fpir"])
+        checks.append((cost <= NULL_FPIR_COST, f"validation k = {k}: FPIR {100 * a['fpir']:.2f} -> {100 * b['fpir']:.2f} %"))
+        for c in ("NM", "BG", "CL"):
+            cost = 100 * (a[f"tpir_{c}"] - b[f"tpir_{c}"])
+            checks.append((cost <= NULL_TPIR_COST,
+                           f"validation k = {k}: TPIR {c} {100 * a[f'tpir_{c}']:.1f} -> {100 * b[f'tpir_{c}']:.1f} %"))
+    return all(ok for ok, _ in checks), [("holds: " if ok else "FAILS: ") + text for ok, text in checks]
+
+
+def summary(version: str, work: Path) -> str:
+    model = f"gaitset_strips_s version {version}"
+    lines = [f"# {model}: the figures of its one scoring", ""]
+    lines += casia_lines(load(RESULTS / f"gait_gaitset_strips_s_v{version}_full.json"), load(work / "ci_subset.json"))
+    lines += domain_gap_lines(load(RESULTS / "domain_gap.json"))
+    vtest = load(RESULTS / "identify_vtest.json")
+    lines += vtest_lines(vtest)
+    lines += openset_lines(load(RESULTS / "openset_small_galleries.json"))
+    vtest_null = load(RESULTS / f"identify_vtest_enrolled_null_v{version}.json")
+    validation = load(Path("experiments/results") / f"enrolled_null_validation_v{version}.json")
+    if vtest and vtest_null and validation:
+        kept, checks = enrolled_null_verdict(vtest, vtest_null, validation)
+        lines += ["## The enrolled people's null, by its rule", "",
+                  f"- **{'default' if kept else 'stays an option'}**", *[f"- {c}" for c in checks], ""]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("version")
+    parser.add_argument("work", nargs="?", type=Path)
+    args = parser.parse_args()
+    work = args.work or Path(f"../runs/ship_v{args.version}")
+    sys.stdout.write(summary(args.version, work) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
