@@ -109,3 +109,39 @@ def test_a_playlist_is_not_a_video_file_when_containers_are_required(tmp_path):
 def test_impossible_file_names_are_a_clear_error(name):
     with pytest.raises(InputError):
         VideoFile(name)
+
+
+@pytest.mark.parametrize(
+    "rotation, size, rows, cols",
+    [
+        (0, (48, 64), (0, 11), (0, 15)),
+        (90, (64, 48), (48, 63), (0, 11)),  # turned a quarter anticlockwise: top-left goes bottom-left
+        (-90, (64, 48), (0, 15), (36, 47)),  # a phone held upright: top-left goes top-right
+        (180, (48, 64), (36, 47), (48, 63)),
+    ],
+)
+def test_a_phone_video_is_read_upright_as_players_show_it(tmp_path, rotation, size, rows, cols):
+    """Phones store portrait video as landscape frames with a display rotation; players (and FFmpeg's own
+    command line) turn the frames upright, and so must gaitid, or every walker lies on their side."""
+    import av
+
+    path = tmp_path / "phone.mp4"
+    stored = np.zeros((48, 64, 3), np.uint8)
+    stored[:12, :16] = (255, 0, 0)  # a red block in the stored frame's top-left corner
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        stream.set_display_rotation(float(rotation))
+        for _ in range(5):
+            for packet in stream.encode(av.VideoFrame.from_ndarray(stored, "rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    with VideoFile(path) as video:
+        assert (video.height, video.width) == size
+        frames = list(video)
+    assert len(frames) == 5
+    image = frames[0].image
+    assert image.shape == (*size, 3) and image.flags.c_contiguous
+    red = np.argwhere((image[..., 0] > 128) & (image[..., 1] < 100))
+    assert (red[:, 0].min(), red[:, 0].max()) == rows and (red[:, 1].min(), red[:, 1].max()) == cols

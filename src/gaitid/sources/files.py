@@ -223,8 +223,11 @@ class VideoFile:
         self._stream.thread_type = "AUTO"
         rate = self._stream.average_rate or self._stream.guessed_rate or Fraction(25)
         self.fps = float(rate)
+        self._turns = _display_turns(self.path, container, options)
         self.width = int(self._stream.codec_context.width)
         self.height = int(self._stream.codec_context.height)
+        if self._turns % 2:
+            self.width, self.height = self.height, self.width
         if self.width <= 0 or self.height <= 0:
             self.close()
             raise InputError(f"{self.path}: not a readable video (no frame size)")
@@ -249,7 +252,10 @@ class VideoFile:
         try:
             for decoded in self._container.decode(self._stream):
                 time = float(decoded.time) if decoded.time is not None else index / self.fps
-                yield Frame(image=decoded.to_ndarray(format="rgb24"), index=index, time=time)
+                image = decoded.to_ndarray(format="rgb24")
+                if self._turns:
+                    image = np.ascontiguousarray(np.rot90(image, self._turns))
+                yield Frame(image=image, index=index, time=time)
                 index += 1
         except av.error.FFmpegError as error:
             raise InputError(f"{self.path}: video breaks off after frame {index} ({_reason(error)})") from None
@@ -266,6 +272,20 @@ class VideoFile:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _display_turns(path: Path, container: str | None, options: dict[str, str]) -> int:
+    """Quarter turns anticlockwise (0-3) that show the video's frames upright: phones store portrait video
+    as landscape frames with a display rotation, which players apply. Read from the first frame's display
+    matrix (FFmpeg attaches the stream's to every frame), on a reader of its own so the real one starts at
+    the first frame; 0 when there is none or the first frame cannot be decoded (the real reader says why)."""
+    try:
+        with av.open(str(path), mode="r", format=container, options=options, timeout=10.0) as probe:
+            first = next(probe.decode(probe.streams.video[0]), None)
+    except (av.error.FFmpegError, UnicodeDecodeError, IndexError):
+        return 0
+    rotation = getattr(first, "rotation", 0) or 0
+    return round(rotation / 90) % 4
 
 
 def _reason(error: Exception) -> str:
