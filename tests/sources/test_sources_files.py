@@ -145,3 +145,31 @@ def test_a_phone_video_is_read_upright_as_players_show_it(tmp_path, rotation, si
     assert image.shape == (*size, 3) and image.flags.c_contiguous
     red = np.argwhere((image[..., 0] > 128) & (image[..., 1] < 100))
     assert (red[:, 0].min(), red[:, 0].max()) == rows and (red[:, 1].min(), red[:, 1].max()) == cols
+
+
+@pytest.mark.parametrize("ratio, width", [("2/1", 128), ("1/2", 32), ("1/1", 64)])
+def test_non_square_pixels_are_made_square_as_players_show_them(tmp_path, ratio, width):
+    """Anamorphic video (DV, DVD, some CCTV exports) stores pixels that players stretch; a walker's
+    silhouette keeps its true proportions only if gaitid stretches them too."""
+    from fractions import Fraction
+
+    import av
+
+    path = tmp_path / "anamorphic.mp4"
+    stored = np.zeros((48, 64, 3), np.uint8)
+    stored[:, 32:] = 255  # the right half white
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        stream.codec_context.sample_aspect_ratio = Fraction(ratio)
+        for _ in range(3):
+            for packet in stream.encode(av.VideoFrame.from_ndarray(stored, "rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    with VideoFile(path) as video:
+        assert (video.width, video.height) == (width, 48)
+        image = next(iter(video)).image
+    assert image.shape == (48, width, 3)
+    white = np.flatnonzero(image[24, :, 0] > 128)
+    assert abs(white.min() - width // 2) <= 1 and white.max() == width - 1

@@ -223,17 +223,20 @@ class VideoFile:
         self._stream.thread_type = "AUTO"
         rate = self._stream.average_rate or self._stream.guessed_rate or Fraction(25)
         self.fps = float(rate)
-        self._turns = _display_turns(self.path, container, options)
-        self.width = int(self._stream.codec_context.width)
+        stored_width = int(self._stream.codec_context.width)
         self.height = int(self._stream.codec_context.height)
-        if self._turns % 2:
-            self.width, self.height = self.height, self.width
+        # Shown as players show it: pixels made square (anamorphic DV, DVD, some CCTV), then turned upright.
+        self._square_width = _square_pixel_width(stored_width, self._stream)
+        self.width = self._square_width or stored_width
         if self.width <= 0 or self.height <= 0:
             self.close()
             raise InputError(f"{self.path}: not a readable video (no frame size)")
-        if self.width * self.height > MAX_PIXELS:
+        if max(self.width, stored_width) * self.height > MAX_PIXELS:
             self.close()
-            _check_pixels(self.path, self.width, self.height)
+            _check_pixels(self.path, max(self.width, stored_width), self.height)
+        self._turns = _display_turns(self.path, container, options)
+        if self._turns % 2:
+            self.width, self.height = self.height, self.width
 
     @property
     def frame_count(self) -> int | None:
@@ -253,6 +256,10 @@ class VideoFile:
             for decoded in self._container.decode(self._stream):
                 time = float(decoded.time) if decoded.time is not None else index / self.fps
                 image = decoded.to_ndarray(format="rgb24")
+                if self._square_width:
+                    shrink = self._square_width < image.shape[1]
+                    image = cv2.resize(image, (self._square_width, image.shape[0]),
+                                       interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
                 if self._turns:
                     image = np.ascontiguousarray(np.rot90(image, self._turns))
                 yield Frame(image=image, index=index, time=time)
@@ -272,6 +279,15 @@ class VideoFile:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _square_pixel_width(width: int, stream) -> int | None:  # type: ignore[no-untyped-def]
+    """The frame width that makes the stream's pixels square (its sample aspect ratio, as players apply
+    it), or None when they already are, or the ratio is missing or implausible (outside 1:4 to 4:1)."""
+    ratio = stream.sample_aspect_ratio or stream.codec_context.sample_aspect_ratio
+    if not ratio or ratio == 1 or not 0.25 <= ratio <= 4:
+        return None
+    return max(2, round(width * ratio / 2) * 2)
 
 
 def _display_turns(path: Path, container: str | None, options: dict[str, str]) -> int:
