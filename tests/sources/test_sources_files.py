@@ -173,3 +173,40 @@ def test_non_square_pixels_are_made_square_as_players_show_them(tmp_path, ratio,
     assert image.shape == (48, width, 3)
     white = np.flatnonzero(image[24, :, 0] > 128)
     assert abs(white.min() - width // 2) <= 1 and white.max() == width - 1
+
+
+def test_interlaced_video_is_not_combed(tmp_path):
+    """In interlaced video (analogue CCTV, DV, broadcast) each frame weaves two fields filmed 1/50 s apart;
+    anything moving is combed into two, as a walker's legs would be. Players deinterlace; so does gaitid."""
+    import av
+
+    path = tmp_path / "interlaced.mp4"
+    woven = np.zeros((64, 96, 3), np.uint8)
+    woven[0::2, 16:32] = 255  # the top field sees the bar here...
+    woven[1::2, 56:72] = 255  # ...and the bottom field, 1/50 s later, here
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=25, options={"x264-params": "tff=1"})  # coded as interlaced
+        stream.width, stream.height, stream.pix_fmt = 96, 64, "yuv420p"
+        for _ in range(3):
+            for packet in stream.encode(av.VideoFrame.from_ndarray(woven, "rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    with VideoFile(path) as video:
+        image = next(iter(video)).image
+    assert image.shape == (64, 96, 3)
+    rows = image[8:56, :, 0].astype(int)
+    assert (rows[:, 18:30] > 200).all()  # the top field's bar, on every line
+    assert (rows[:, 58:70] < 60).all()  # no comb teeth of the other field between them
+
+
+def test_progressive_video_keeps_every_line(tmp_path):
+    path = tmp_path / "progressive.mp4"
+    lines = np.zeros((48, 64, 3), np.uint8)
+    lines[0::2] = 255  # one-pixel stripes that a deinterlacer would blur away
+    with VideoWriter(path, fps=25, width=64, height=48, crf=0) as writer:
+        for _ in range(3):
+            writer.write(lines)
+    with VideoFile(path) as video:
+        image = next(iter(video)).image
+    assert (image[10:40:2, 8:56, 0] > 150).all() and (image[11:41:2, 8:56, 0] < 100).all()
