@@ -117,10 +117,13 @@ def test_passwords_are_kept_out_of_messages() -> None:
     assert redact_url("http://127.0.0.1/x") == "http://127.0.0.1/x"
 
 
-def test_hls_over_http(tmp_path) -> None:
-    """An HLS playlist (H.264 segments written with PyAV) served on loopback reads as a live source."""
+@pytest.mark.parametrize("ratio, width", [("1/1", 128), ("2/1", 256)])
+def test_hls_over_http(tmp_path, ratio: str, width: int) -> None:
+    """An HLS playlist (H.264 segments written with PyAV) served on loopback reads as a live source, its
+    pixels made square as players show them (an encoder of analogue cameras may send 2:1 or 12:11)."""
     import functools
     import threading
+    from fractions import Fraction
     from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
     import av
@@ -129,6 +132,7 @@ def test_hls_over_http(tmp_path) -> None:
     container = av.open(str(tmp_path / "index.m3u8"), "w", format="hls", options={"hls_time": "1"})
     stream = container.add_stream("libx264", rate=10)
     stream.width, stream.height, stream.pix_fmt = 128, 96, "yuv420p"
+    stream.codec_context.sample_aspect_ratio = Fraction(ratio)
     for i in range(20):
         frame = av.VideoFrame.from_ndarray(np.full((96, 128, 3), i * 10, np.uint8), format="rgb24")
         for packet in stream.encode(frame):
@@ -146,8 +150,8 @@ def test_hls_over_http(tmp_path) -> None:
     try:
         with open_source(f"http://127.0.0.1:{server.server_address[1]}/index.m3u8", FAST) as source:
             frames = _read(source, 3)
-            assert (source.width, source.height) == (128, 96)
-        assert len(frames) == 3 and frames[0].image.shape == (96, 128, 3)
+            assert (source.width, source.height) == (width, 96)
+        assert len(frames) == 3 and frames[0].image.shape == (96, width, 3)
     finally:
         server.shutdown()
         server.server_close()

@@ -226,7 +226,7 @@ class VideoFile:
         stored_width = int(self._stream.codec_context.width)
         self.height = int(self._stream.codec_context.height)
         # Shown as players show it: pixels made square (anamorphic DV, DVD, some CCTV), then turned upright.
-        self._square_width = _square_pixel_width(stored_width, self._stream)
+        self._square_width = square_pixel_width(stored_width, self._stream)
         self.width = self._square_width or stored_width
         if self.width <= 0 or self.height <= 0:
             self.close()
@@ -255,16 +255,7 @@ class VideoFile:
         try:
             for decoded in self._container.decode(self._stream):
                 time = float(decoded.time) if decoded.time is not None else index / self.fps
-                image = decoded.to_ndarray(format="rgb24")
-                if decoded.interlaced_frame:
-                    image = _one_field(image)
-                if self._square_width:
-                    shrink = self._square_width < image.shape[1]
-                    image = cv2.resize(image, (self._square_width, image.shape[0]),
-                                       interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
-                if self._turns:
-                    image = np.ascontiguousarray(np.rot90(image, self._turns))
-                yield Frame(image=image, index=index, time=time)
+                yield Frame(image=as_displayed(decoded, self._square_width, self._turns), index=index, time=time)
                 index += 1
         except av.error.FFmpegError as error:
             raise InputError(f"{self.path}: video breaks off after frame {index} ({_reason(error)})") from None
@@ -283,6 +274,20 @@ class VideoFile:
         self.close()
 
 
+def as_displayed(decoded: av.VideoFrame, square_width: int | None = None, turns: int = 0) -> np.ndarray:
+    """A decoded frame as RGB, as players show it: deinterlaced when coded as interlaced, stretched to
+    `square_width` (square pixels; `square_pixel_width`), turned `turns` quarter turns anticlockwise."""
+    image = decoded.to_ndarray(format="rgb24")
+    if decoded.interlaced_frame:
+        image = _one_field(image)
+    if square_width:
+        shrink = square_width < image.shape[1]
+        image = cv2.resize(image, (square_width, image.shape[0]), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+    if turns:
+        image = np.ascontiguousarray(np.rot90(image, turns))
+    return image
+
+
 def _one_field(image: np.ndarray) -> np.ndarray:
     """An interlaced frame from its top field alone, its lines interpolated back to the frame's height: the
     two fields are 1/50 or 1/60 s apart, so a walker's legs in the woven frame are combed into two."""
@@ -292,7 +297,7 @@ def _one_field(image: np.ndarray) -> np.ndarray:
     return cv2.resize(image[::2], (width, height), interpolation=cv2.INTER_LINEAR)
 
 
-def _square_pixel_width(width: int, stream) -> int | None:  # type: ignore[no-untyped-def]
+def square_pixel_width(width: int, stream) -> int | None:  # type: ignore[no-untyped-def]
     """The frame width that makes the stream's pixels square (its sample aspect ratio, as players apply
     it), or None when they already are, or the ratio is missing or implausible (outside 1:4 to 4:1)."""
     ratio = stream.sample_aspect_ratio or stream.codec_context.sample_aspect_ratio

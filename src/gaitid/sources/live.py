@@ -22,6 +22,7 @@ import numpy as np
 
 from gaitid import stopping
 from gaitid.errors import InputError
+from gaitid.sources.files import as_displayed, square_pixel_width
 from gaitid.types import Frame
 
 URL_SCHEMES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "udp://", "tcp://", "srt://")
@@ -99,8 +100,9 @@ class _PyAVConnection:
         stream.thread_type = "AUTO"
         rate = stream.average_rate or stream.guessed_rate
         self.fps = float(rate) if rate else None
-        self.width = int(stream.codec_context.width)
         self.height = int(stream.codec_context.height)
+        self._square_width = square_pixel_width(int(stream.codec_context.width), stream)
+        self.width = self._square_width or int(stream.codec_context.width)
         self._frames = self._container.decode(stream)
 
     def read(self) -> Callable[[], np.ndarray]:
@@ -110,7 +112,7 @@ class _PyAVConnection:
             raise _StreamEnded("the stream ended") from None
         except (av.error.FFmpegError, OSError) as error:
             raise _StreamEnded(_reason(error)) from None
-        return lambda: frame.to_ndarray(format="rgb24")
+        return lambda: as_displayed(frame, self._square_width)
 
     def close(self) -> None:
         try:
