@@ -107,9 +107,19 @@ def enrolled_null_verdict(vtest: dict, vtest_null: dict, validation: dict) -> tu
     return all(ok for ok, _ in checks), [("holds: " if ok else "FAILS: ") + text for ok, text in checks]
 
 
+def machine_line() -> str:
+    """Whether this CPU has AVX-512: the tracker makes 21 walkers of vtest with it and 17 without, so
+    figures from the two kinds of machine do not compare (benchmarks/RESULTS-openset.md)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return "- machine: unknown CPU flags"
+    return f"- machine: {'AVX-512' if 'avx512f' in flags else 'no AVX-512 (AVX2)'}"
+
+
 def summary(version: str, work: Path) -> str:
     model = f"gaitset_strips_s version {version}"
-    lines = [f"# {model}: the figures of its one scoring", ""]
+    lines = [f"# {model}: the figures of its one scoring", "", machine_line(), ""]
     lines += casia_lines(load(RESULTS / f"gait_gaitset_strips_s_v{version}_full.json"), load(work / "ci_subset.json"))
     lines += domain_gap_lines(load(RESULTS / "domain_gap.json"))
     vtest = load(RESULTS / "identify_vtest.json")
