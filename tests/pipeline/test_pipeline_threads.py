@@ -142,3 +142,39 @@ def test_a_run_that_fails_midway_stops_the_reader_before_the_source_is_closed() 
         assert not source.read_after_close
     else:
         raise AssertionError("the run should have failed")
+
+
+def _blas_threads() -> int:
+    from threadpoolctl import threadpool_info
+
+    return min(pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas")
+
+
+def test_numpys_blas_runs_on_one_thread_once_frames_are_analysed() -> None:
+    """The pose models' threads need the cores; BLAS threads spinning after the gallery's small products took
+    them (benchmarks/RESULTS-pipeline.md). In a process of its own: the limit is process-wide."""
+    import subprocess
+    import sys
+
+    script = """
+import numpy as np
+from threadpoolctl import threadpool_info, threadpool_limits
+from gaitid.pipeline.stream import run_stream
+from gaitid.types import Frame, FramePeople
+
+def blas():
+    return sorted({p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"})
+
+class Estimator:
+    def reset(self): pass
+    def estimate(self, frame):
+        return FramePeople(frame.index, frame.time, (), (frame.height, frame.width))
+
+threadpool_limits(limits=2, user_api="blas")
+before, seen = blas(), []
+frames = [Frame(np.zeros((8, 8, 3), np.uint8), i, i / 10) for i in range(3)]
+run_stream(frames, Estimator(), lambda frame, people: seen.append(blas()), progress=False)
+print(before, seen, blas())
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True).stdout
+    assert out.strip() == "[2] [[1], [1], [1]] [1]"

@@ -204,7 +204,8 @@ def run_stream(
     that many a second by the frames' times, for live sources), calling `on_frame(frame, people)` with each
     analysed frame's tracked people. Ctrl-C and a source that fails
     partway end the run cleanly: the returned StreamRun says how it ended, and what was done so far stays
-    done."""
+    done. From the first run on, numpy's BLAS runs on one thread in this process (`one_blas_thread`)."""
+    one_blas_thread()
     tracker = Tracker()
     estimator.reset()
     bar = None
@@ -246,6 +247,24 @@ def run_stream(
     dropped = getattr(source, "frames_dropped", None)
     return StreamRun(count, seconds, interrupted, error, step=step, frames_read=read, rate=rate, dropped=dropped)
 
+
+_blas_lock = threading.Lock()
+_blas_limited = False
+
+
+def one_blas_thread() -> None:
+    """Hold numpy's BLAS to one thread from the first run that analyses frames in this process on: the pose
+    models' threads need the cores, and BLAS threads that spin after each of the gallery's small products
+    took them (the single-walker video: 8.7 % less CPU and 5 % less time; benchmarks/RESULTS-pipeline.md).
+    Process-wide and not undone: OpenBLAS did not take its threads back when another thread restored them,
+    and a process that analyses video (the command line, the server) wants it so throughout."""
+    global _blas_limited
+    with _blas_lock:
+        if not _blas_limited:
+            from threadpoolctl import threadpool_limits
+
+            threadpool_limits(limits=1, user_api="blas")
+            _blas_limited = True
 
 MAX_THREADS = 256
 
