@@ -255,7 +255,8 @@ _blas_limited = False
 def one_blas_thread() -> None:
     """Hold numpy's BLAS to one thread from the first run that analyses frames in this process on: the pose
     models' threads need the cores, and BLAS threads that spin after each of the gallery's small products
-    took them (the single-walker video: 8.7 % less CPU and 5 % less time; benchmarks/RESULTS-pipeline.md).
+    took them (4-8 % less CPU in paired runs, wall time within noise on an idle machine and the gallery's
+    decisions 4.7 times faster on a busy one; benchmarks/RESULTS-pipeline.md, issue 19's fifth pass).
     Process-wide and not undone: OpenBLAS did not take its threads back when another thread restored them,
     and a process that analyses video (the command line, the server) wants it so throughout."""
     global _blas_limited
@@ -265,6 +266,7 @@ def one_blas_thread() -> None:
 
             threadpool_limits(limits=1, user_api="blas")
             _blas_limited = True
+
 
 MAX_THREADS = 256
 
