@@ -6,13 +6,15 @@
 #
 #   bash tools/ship_gait_model.sh CHECKPOINT VERSION "NOTES" [WORK]
 #
+# CHECKPOINT is a training checkpoint (.pt), or an ONNX file already exported from one with this VERSION
+# and NOTES (kept in the repository when a run ended before it could be shipped): that file is copied.
 # WORK (default ../runs/ship_vVERSION, outside the repository) keeps the logs and the vector caches. Then
 # read WORK/summary.md (tools/ship_summary.py) and the logs, move the CI floors
 # (tests/gait/test_shipped_accuracy.py) and the recorded figures, commit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ $# -lt 3 ]; then
-    sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
 fi
 checkpoint=$1 version=$2 notes=$3 work=${4:-../runs/ship_v$2}
@@ -28,7 +30,18 @@ step() {  # step NAME COMMAND...: run once, log to WORK/NAME.log, mark WORK/NAME
     touch "$work/$name.done"
 }
 
-step export gaitid export "$checkpoint" src/gaitid/gait/weights/gaitset_strips_s.onnx --version "$version" --notes "$notes"
+shipped=src/gaitid/gait/weights/gaitset_strips_s.onnx
+if [[ $checkpoint == *.onnx ]]; then
+    python3 - "$checkpoint" "$version" <<'PY'
+import sys, onnxruntime
+meta = onnxruntime.InferenceSession(sys.argv[1]).get_modelmeta().custom_metadata_map
+if meta.get("gaitid_model") != "gaitset_strips_s" or meta.get("gaitid_version") != sys.argv[2]:
+    sys.exit(f"{sys.argv[1]} is {meta.get('gaitid_model')} version {meta.get('gaitid_version')}, not gaitset_strips_s version {sys.argv[2]}")
+PY
+    step export cp "$checkpoint" "$shipped"
+else
+    step export gaitid export "$checkpoint" "$shipped" --version "$version" --notes "$notes"
+fi
 step cohort python3 -m gaitid.training.cohort --cache "$work/windows_train.npz"
 step casia_b gaitid evaluate casia-b --threads 2 --json "$results/gait_gaitset_strips_s_v${version}_full.json"
 step ci_subset gaitid evaluate casia-b --subjects 075-084 --max-frames 30 --threads 2 --json "$work/ci_subset.json"
