@@ -2,10 +2,10 @@
 enrol the first half of some walkers' tracks, identify the second half of everyone's.
 
     python benchmarks/identify_vtest.py [--cache ../runs/vtest_walkers.npz] \
-        [--json benchmarks/results/identify_vtest.json]
+        [--json benchmarks/results/identify_vtest.json] [--window SIZE STRIDE]
 
 The video is run once through `gaitid identify`'s stages (HumanPoseNN, tracker, silhouette windows of 30
-usable frames every 15, the shipped GaitNN; `--cache` keeps the vectors). Every track with at least 4 windows
+usable frames every 15 or `--window`'s, the shipped GaitNN; `--cache` keeps the vectors). Every track with at least 4 windows
 is a walker; its windows are split in two halves that share no frame (the windows across the middle are
 dropped). For gallery sizes k = 1, 2, 5, 10 (30 random draws each, seed 0), k walkers are enrolled from their
 first halves. The other walkers are dealt in two: the first group's first halves may serve as the site's
@@ -50,19 +50,26 @@ def halves(vectors: list[np.ndarray], size: int, stride: int) -> tuple[list[np.n
     return vectors[: cut - overlap // 2 or 1], vectors[cut + (overlap - overlap // 2) :]
 
 
-def track_vectors(cache: Path | None) -> tuple[dict[int, np.ndarray], str, tuple[int, int]]:
-    """{track id: (windows, d) vectors} of vtest's tracks, the model, and the window (size, stride)."""
+def track_vectors(
+    cache: Path | None, window: tuple[int, int] | None = None
+) -> tuple[dict[int, np.ndarray], str, tuple[int, int]]:
+    """{track id: (windows, d) vectors} of vtest's tracks, the model, and the window (size, stride):
+    `window`'s, or the pipeline's default when None."""
     if cache is not None and cache.is_file():
         z = np.load(cache)
         tracks = {int(k.removeprefix("track_")): z[k] for k in z.files if k.startswith("track_")}
-        return tracks, str(z["model"]), tuple(int(v) for v in z["window"])
+        cached = tuple(int(v) for v in z["window"])
+        if window is not None and cached != tuple(window):
+            sys.exit(f"{cache} holds windows of {cached[0]} / {cached[1]} frames, not {window[0]} / {window[1]}: "
+                     "give another --cache")
+        return tracks, str(z["model"]), cached
     from gaitid.gait.encoder import GaitEncoder
     from gaitid.pipeline import PipelineOptions, analyse
-    from gaitid.pipeline.walkers import Walkers
+    from gaitid.pipeline.walkers import Walkers, WindowSpec
 
     media = Path(os.environ.get("GAITID_MEDIA", Path(__file__).resolve().parents[2] / "shared" / "data" / "media"))
     encoder = GaitEncoder()
-    options = PipelineOptions(progress=False)
+    options = PipelineOptions(progress=False, window=WindowSpec(*window) if window else WindowSpec())
     seen = Walkers(encoder, None, options.window)
     analyse(str(media / "vtest.avi"), seen, options)
     tracks = {s.track_id: np.stack(s.vectors) for s in seen.states.values() if s.vectors}
@@ -88,8 +95,10 @@ def main() -> int:
     parser.add_argument("--draws", type=int, default=30)
     parser.add_argument("--enrolled-null", action="store_true",
                         help="the cohort decisions also hold the enrolled people up against each other (Gallery(enrolled_null=True))")
+    parser.add_argument("--window", type=int, nargs=2, metavar=("SIZE", "STRIDE"),
+                        help="gait windows of SIZE frames every STRIDE (default: the pipeline's, 30 15)")
     args = parser.parse_args()
-    tracks, model, (size, stride) = track_vectors(args.cache)
+    tracks, model, (size, stride) = track_vectors(args.cache, args.window)
     walkers = {}
     for t, vectors in tracks.items():
         first, second = halves(list(vectors), size, stride)

@@ -1,7 +1,8 @@
 """Speed of the whole identification pipeline (`gaitid identify`), frames per second with the time split by
 stage, on a 640x480 single-walker video and on vtest.avi (up to six walkers at once).
 
-    python benchmarks/pipeline_speed.py [--repeat 3] [--json benchmarks/results/pipeline_speed.json] [--max-fps 15]
+    python benchmarks/pipeline_speed.py [--repeat 3] [--json benchmarks/results/pipeline_speed.json] [--max-fps 15] \
+        [--window SIZE STRIDE]
 
 The single-walker video is made from the shipped sample clip (gaitid/samples/walk.mp4): its central 4:3
 region scaled to 640x480, with everything above the utility box's roof (where a second person jumps)
@@ -10,7 +11,7 @@ $GAITID_MEDIA); it is skipped when absent. Each video is first used to enrol its
 into a temporary gallery, then identified whole; only the identification run is timed. Run it on an idle
 machine: the two cores are the budget. With --max-fps the identification analyses every n-th frame of a
 faster video (PipelineOptions.max_fps; enrolment too, windows keeping their time span); frames/s and ms per frame count
-the video's frames, analysed or not.
+the video's frames, analysed or not. --window sets the gait windows in the source's frames (default 30 / 15).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import numpy as np
 from gaitid.gait.encoder import GaitEncoder
 from gaitid.gallery import Gallery
 from gaitid.pipeline import PipelineOptions, analyse
-from gaitid.pipeline.walkers import Walkers
+from gaitid.pipeline.walkers import Walkers, WindowSpec
 from gaitid.pipeline import default_estimator
 from gaitid.samples import WALK_VIDEO
 from gaitid.sources import VideoFile, VideoWriter
@@ -84,14 +85,17 @@ class TimedFrames:
             yield frame
 
 
-def measure(video: Path, gallery_path: Path, repeat: int, out: Path | None, max_fps: float | None = None) -> dict:
+def measure(
+    video: Path, gallery_path: Path, repeat: int, out: Path | None, max_fps: float | None = None,
+    window: WindowSpec | None = None,
+) -> dict:
     encoder = GaitEncoder()
-    options = PipelineOptions(progress=False, max_fps=max_fps)
+    options = PipelineOptions(progress=False, max_fps=max_fps, window=window or WindowSpec())
     with VideoFile(video) as v:
         frames = v.frame_count
     # Enrol every walker of the first half (so identification compares against a real gallery).
     enrol = Walkers(encoder, None, options.window)
-    analyse(str(video), enrol, PipelineOptions(progress=False, frames=(0, frames // 2), max_fps=max_fps))
+    analyse(str(video), enrol, PipelineOptions(progress=False, frames=(0, frames // 2), max_fps=max_fps, window=options.window))
     enrolled = [s for s in enrol.states.values() if s.vectors]
     with Gallery.open(gallery_path) as gallery:
         for s in enrolled:
@@ -142,9 +146,13 @@ def main() -> int:
     parser.add_argument("--json", dest="json_path")
     parser.add_argument("--annotate", action="store_true", help="also write the annotated video (timed)")
     parser.add_argument("--max-fps", type=float, help="identify analysing at most this many frames a second")
+    parser.add_argument("--window", type=int, nargs=2, metavar=("SIZE", "STRIDE"),
+                        help="gait windows of SIZE source frames every STRIDE (default 30 15)")
     args = parser.parse_args()
+    window = WindowSpec(*args.window) if args.window else WindowSpec()
     media = Path(os.environ.get("GAITID_MEDIA", Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "media"))
-    results = {"load_average": os.getloadavg(), "cores": os.cpu_count(), "max_fps": args.max_fps}
+    results = {"load_average": os.getloadavg(), "cores": os.cpu_count(), "max_fps": args.max_fps,
+               "window": [window.size, window.stride]}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         videos = {"single walker 640x480": single_walker_video(tmp / "walker_640x480.mp4")}
@@ -154,7 +162,7 @@ def main() -> int:
             print(f"vtest.avi not found in {media}: skipped", file=sys.stderr)
         for label, video in videos.items():
             out = tmp / f"{video.stem}_annotated.mp4" if args.annotate else None
-            r = measure(video, tmp / f"{video.stem}.db", args.repeat, out, args.max_fps)
+            r = measure(video, tmp / f"{video.stem}.db", args.repeat, out, args.max_fps, window)
             results[label] = r
             print(f"{label}: median {r['median_fps']:.1f} fps over {args.repeat} runs; best run ms/frame {r['best']['ms_per_frame']}")
     results["load_average_after"] = os.getloadavg()
