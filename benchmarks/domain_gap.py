@@ -249,8 +249,8 @@ def main() -> int:
     walks = json.loads((root / "walks.json").read_text())
     ours = _pipeline_walks(root, walks, args.cache, args.max_fps, args.mirror)
     with VideoFile(root / walks["file"]) as video:
-        step = analysis_step(video.fps, args.max_fps)
-    window = WindowSpec().thinned(step) if args.window is None else WindowSpec(*args.window)
+        step, fps = analysis_step(video.fps, args.max_fps), video.fps
+    window = WindowSpec().analysed(step, fps) if args.window is None else WindowSpec(*args.window)
     encoder = GaitEncoder(args.weights, threads=1)
     rank = training_gallery(encoder)
     rows = []

@@ -116,8 +116,24 @@ def test_a_window_keeps_its_time_span_at_any_analysed_rate(step: int, size: int,
     """30 / 15 frames of a 30 frames/s camera is one second every half second, at every frame or every 2nd."""
     from gaitid.pipeline.walkers import WindowSpec
 
-    thinned = WindowSpec(30, 15, min_height=55.0).thinned(step)
+    thinned = WindowSpec(30, 15, min_height=55.0).analysed(step, 30.0)
     assert (thinned.size, thinned.stride, thinned.min_height) == (size, stride, 55.0)
+
+
+@pytest.mark.parametrize(
+    ("fps", "every", "size", "stride"),
+    [(25, 2, 20, 10), (30, 2, 20, 10), (25, 1, 40, 20), (60, 1, 80, 40), (60, 4, 20, 10), (10, 1, 20, 10),
+     (None, 1, 20, 10), (25, 3, 14, 7)],
+)
+def test_a_window_counted_at_a_rate_spans_the_same_time_whatever_is_analysed(
+    fps: float | None, every: int, size: int, stride: int
+) -> None:
+    """20 / 10 frames at 15 a second: 1.6 s of a 25 frames/s camera analysed at every 2nd frame or every
+    frame, 2 s of a 10 frames/s one (never thinned), 20 frames when the source's rate is unknown."""
+    from gaitid.pipeline.walkers import WindowSpec
+
+    analysed = WindowSpec(20, 10, rate=15.0).analysed(every, fps)
+    assert (analysed.size, analysed.stride) == (size, stride)
 
 
 class NoEncoder:

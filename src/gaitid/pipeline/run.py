@@ -42,7 +42,7 @@ class PipelineOptions:
     frames: (first, end) frame range of a file to use (end exclusive, None: to its end). live: timeouts
     of live sources. max_fps: analyse at most this many frames a second, every n-th frame of a faster
     source (`analysis_step`; None or 0: every frame). `window` counts the source's frames, so a window
-    spans the same time at any analysed rate (`WindowSpec.thinned`); the annotated video holds the
+    spans the same time at any analysed rate (`WindowSpec.analysed`); the annotated video holds the
     analysed frames, at the analysed rate.
     """
 
@@ -121,14 +121,14 @@ def run_source(
     draw: Callable[[Frame, FramePeople], np.ndarray] | None = None,
     progress: bool = True,
     max_fps: float | None = None,
-    on_step: Callable[[int], None] | None = None,
+    on_step: Callable[[int, float | None], None] | None = None,
 ) -> tuple[StreamRun, bool]:
     """Open a source and run pose estimation and tracking over its frames (`frames` [first, end) of a file),
     calling `on_frame(frame, people)` after each; with `out`, write `draw(frame, people)` as the annotated
     video. `max_fps`: analyse only every n-th frame of a faster file (`analysis_step`), or of a live source
     at most that many frames a second by their arrival times; the video then holds the analysed frames, at
-    the analysed rate. `on_step(n)` is told, before the first frame, that about one frame in n of the
-    source will be analysed (1 for a live source of unknown rate). Returns the run and whether the source
+    the analysed rate. `on_step(n, fps)` is told, before the first frame, that about one frame in n of the
+    source (of `fps` frames/s, None when unknown) will be analysed (1 for a live source of unknown rate). Returns the run and whether the source
     was live. A
     file that broke off leaves no video (a partial result is not the file's); a live source that failed
     partway keeps what it showed."""
@@ -142,7 +142,7 @@ def run_source(
     every, step, rate = thinning(source, max_fps)
     video.fps = min(source.fps or 10.0, rate or math.inf) / step
     if on_step is not None:
-        on_step(every)
+        on_step(every, getattr(source, "fps", None))
 
     def each_frame(frame: Frame, people: FramePeople) -> None:
         on_frame(frame, people)

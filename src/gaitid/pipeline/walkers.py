@@ -9,7 +9,7 @@ Windows: every `stride` usable frames, once a track has `size` of them, its last
 are embedded by the gait model into one vector (defaults: 30 and 15 frames of the source; at 25-30 fps a
 window is about a second, one to two gait cycles; at vtest's 10 fps, 3 s). A run that analyses only every
 n-th frame (`PipelineOptions.max_fps`, `--max-fps`) cuts the same time spans from the frames it
-analyses (`WindowSpec.thinned`): 15 silhouettes every 8 for a 30 frames/s camera.
+analyses (`WindowSpec.analysed`): 15 silhouettes every 8 for a 30 frames/s camera.
 
 Evidence: with a gallery, every window's vector is added to the track's `TrackEvidence` and the gallery
 decides (`Gallery.decide`, the one decision every caller goes through): each window scored against every
@@ -30,6 +30,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass, field, replace
+from fractions import Fraction
 from typing import NamedTuple
 
 import numpy as np
@@ -37,6 +38,7 @@ import numpy as np
 from gaitid.errors import GaitidError
 from gaitid.gait.normalize import normalize_silhouette
 from gaitid.gallery.evidence import TrackEvidence
+from gaitid.pipeline.stream import analysis_step
 from gaitid.types import Embedding, FramePeople, Identity, Person, Walk
 
 EDGE_MARGIN = 2.0  # pixels: a box this close to the frame's border touches it
@@ -52,13 +54,15 @@ def windows_text(count: int) -> str:
 
 @dataclass(frozen=True)
 class WindowSpec:
-    """size: usable frames per window; stride: usable frames between windows, both counted in the source's
-    frames (a run that analyses every n-th frame uses `thinned(n)`); min_height: the least box height in
-    pixels for a usable frame."""
+    """size: usable frames per window; stride: usable frames between windows; min_height: the least box
+    height in pixels for a usable frame. Size and stride count the frames a run analysing at most `rate` a
+    second keeps (every 2nd frame of a 25-30 frames/s camera at 15), or the source's own frames when `rate`
+    is None; a run that analyses other frames cuts windows of the same time span (`analysed`)."""
 
     size: int = 30
     stride: int = 15
     min_height: float = 40.0
+    rate: float | None = None
 
     def __post_init__(self) -> None:
         if not (1 <= self.size <= MAX_WINDOW and 1 <= self.stride <= MAX_WINDOW):
@@ -67,13 +71,15 @@ class WindowSpec:
                 f"got {self.size} and {self.stride}"
             )
 
-    def thinned(self, step: int) -> WindowSpec:
-        """The same window in time when only every `step`-th frame of the source is analysed: size and
-        stride count the source's frames, so 30 / 15 at step 2 is 15 / 8 analysed frames (one second of a
-        30 frames/s camera either way)."""
-        if step <= 1:
+    def analysed(self, every: int, fps: float | None = None) -> WindowSpec:
+        """The same window in time, in the frames of a run that analyses every `every`-th frame of a source
+        of `fps` frames/s: 30 / 15 source frames at every 2nd frame are 15 / 8 analysed frames (one second
+        of a 30 frames/s camera either way); 20 / 10 frames at 15 a second are 40 / 20 analysed frames when
+        every frame of a 25-30 frames/s camera is analysed."""
+        scale = Fraction(analysis_step(fps, self.rate), max(every, 1))
+        if scale == 1:
             return self
-        return replace(self, size=math.ceil(self.size / step), stride=math.ceil(self.stride / step))
+        return replace(self, size=math.ceil(self.size * scale), stride=math.ceil(self.stride * scale))
 
 
 @dataclass(frozen=True)
@@ -158,15 +164,15 @@ class Walkers:
         self.encoder = encoder
         self.max_windows = max_windows
         self.gallery = gallery
-        self.spec = window or WindowSpec()  # in the source's frames
+        self.spec = window or WindowSpec()  # as given (see `WindowSpec.rate`)
         self.window = self.spec  # in the frames analysed (see `analysing_every`)
         self.leave_after = float(leave_after)
         self.states: dict[int, WalkerState] = {}
 
-    def analysing_every(self, step: int) -> None:
-        """Cut windows for a run that analyses every `step`-th frame of its source: the same time spans
-        (`WindowSpec.thinned`). `analyse` calls it once the source is open."""
-        self.window = self.spec.thinned(step)
+    def analysing_every(self, step: int, fps: float | None = None) -> None:
+        """Cut windows for a run that analyses every `step`-th frame of a source of `fps` frames/s: the same
+        time spans (`WindowSpec.analysed`). `analyse` calls it once the source is open."""
+        self.window = self.spec.analysed(step, fps)
 
     def update(self, people: FramePeople) -> list[WalkerEvent]:
         """Add one frame's tracked people; returns the events it caused (answers formed, tracks left)."""

@@ -93,7 +93,7 @@ class LiveSession:
         try:
             estimator = self._estimator_factory()
             every, step, rate = thinning(self._source, self._max_fps)  # as `run_source` does
-            self._walkers.analysing_every(every)
+            self._walkers.analysing_every(every, getattr(self._source, "fps", None))
             frames = _Stoppable(self._source, self._stop)
             run = run_stream(frames, estimator, self._on_frame, progress=False, step=step, rate=rate)
             final = self._walkers.finish()
