@@ -1,11 +1,11 @@
 """Does "unknown" mean the same whatever the gallery's size? Open-set identification on CASIA-B test subjects.
 
     python benchmarks/openset_small_galleries.py [--windows ../runs/cohort/windows_test_v4.npz] \
-        [--json benchmarks/results/openset_small_galleries.json]
+        [--json benchmarks/results/openset_small_galleries.json] [--window SIZE STRIDE --every N]
 
 CASIA-B test subjects 075-124 only (never used for training, tuning or the cohort). Each walk is cut into
-the windows the pipeline makes (30 silhouettes every 15) and each window embedded by the shipped model
-(`--windows` keeps them). For galleries of k = 1, 2, 4, 10, 25, 40 and 50 enrolled subjects (30 random
+the windows the pipeline makes (30 silhouettes every 15; `--window` and `--every` as for the cohort,
+`gaitid.training.cohort`) and each window embedded by the shipped model (`--windows` keeps them). For galleries of k = 1, 2, 4, 10, 25, 40 and 50 enrolled subjects (30 random
 draws each, seed 0; one for k = 50), each enrolled from every window of their nm-01..02 walks (all 11
 views), every walk nm-05..06 (NM), bg-01..02 (BG), cl-01..02 (CL) of the 50 subjects is a probe: all its
 windows go into one `TrackEvidence` and the gallery decides once (`Gallery.decide`, exactly what
@@ -42,11 +42,13 @@ TARGETS = (0.01, 0.05)
 DECISIONS = {"cohort": {}, "self (before)": {"shipped_cohort": False}}
 
 
-def load_windows(path: Path | None) -> WindowVectors:
+def load_windows(path: Path | None, size: int = 30, stride: int = 15, every: int = 1) -> WindowVectors:
     if path is not None and path.is_file():
         windows = WindowVectors.load(path)
+        if windows.frames != f"{size}/{stride}/{every}":
+            raise SystemExit(f"{path} holds windows {windows.frames} (size/stride/every), not {size}/{stride}/{every}")
     else:
-        windows = embed_windows(GaitEncoder(), TEST, "test")
+        windows = embed_windows(GaitEncoder(), TEST, "test", size=size, stride=stride, every=every)
         if path is not None:
             windows.save(path)
     if not set(np.unique(windows.subjects)) <= set(TEST):
@@ -74,7 +76,8 @@ def run_gallery(folder: Path, w: WindowVectors, enrolled: np.ndarray, walks, opt
     with Gallery.open(folder / "g.db", audit_identifications=False, **options) as gallery:
         for s in enrolled:
             rows = np.flatnonzero((w.subjects == s) & np.isin(w.conditions, ENROL))
-            gallery.enroll(f"{s:03d}", [Embedding(v, w.model, 30) for v in w.vectors[rows]])
+            size = int(w.frames.split("/")[0])
+            gallery.enroll(f"{s:03d}", [Embedding(v, w.model, size) for v in w.vectors[rows]])
         out = []
         for subject, kind, walk in walks:
             # The first gallery decides on the walk itself, which keeps its windows' cohort statistics; the
@@ -127,8 +130,11 @@ def main() -> int:
     parser.add_argument("--windows", type=Path, help="cache of the test windows' vectors (.npz)")
     parser.add_argument("--draws", type=int, default=30)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--window", type=int, nargs=2, metavar=("SIZE", "STRIDE"), default=(30, 15),
+                        help="windows of SIZE analysed frames every STRIDE (default 30 15)")
+    parser.add_argument("--every", type=int, default=1, metavar="N", help="analyse every N-th frame (default 1)")
     args = parser.parse_args()
-    w = load_windows(args.windows)
+    w = load_windows(args.windows, *args.window, args.every)
     walks = probe_walks(w)
     print(f"{len(w.vectors)} windows, {len(walks)} probe walks, model {w.model}", file=sys.stderr)
     rng = np.random.default_rng(0)

@@ -3,7 +3,9 @@
     python -m gaitid.training.cohort [--weights NAME|FILE.onnx] [--out FILE.npz] [--cache windows.npz]
 
 The cohort is made of CASIA-B's training subjects 001-074 (never 075-124), embedded by the model it ships
-with exactly as the pipeline embeds a walker: windows of 30 silhouettes every 15 (`WindowSpec`'s defaults).
+with exactly as the pipeline embeds a walker: windows of 30 silhouettes every 15 (`WindowSpec`'s defaults);
+`--window SIZE STRIDE --every N` for a pipeline that analyses every N-th frame of a 25 frames/s camera and
+cuts windows of SIZE analysed frames every STRIDE.
 Per subject it keeps one window per walk (condition and view): the middle window of each of the 110 walks,
 so that every view and every condition (normal, bag, coat) is in it. Vectors are stored as int8 with a
 per-vector scale (cosine error below 0.002), beside the weights, with the model's name and the SHA-256 of
@@ -28,6 +30,7 @@ from gaitid.datasets.casia_b import CASIA_B_TRAIN_SUBJECTS, load_casia_b
 
 WINDOW_SIZE = 30
 WINDOW_STRIDE = 15
+EVERY = 1  # analyse every frame of CASIA-B's 25 frames/s walks
 
 
 @dataclass(frozen=True)
@@ -41,20 +44,26 @@ class WindowVectors:
     walk: np.ndarray  # (n,) int: index of the walk the window comes from
     window: np.ndarray  # (n,) int: index of the window within its walk
     model: str
+    frames: str = f"{WINDOW_SIZE}/{WINDOW_STRIDE}/{EVERY}"  # the windows: "size/stride/every" (`embed_windows`)
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(path, **{k: getattr(self, k) for k in self.__dataclass_fields__ if k != "model"}, model=self.model)
+        text = ("model", "frames")
+        np.savez(path, **{k: getattr(self, k) for k in self.__dataclass_fields__ if k not in text},
+                 model=self.model, frames=self.frames)
 
     @staticmethod
     def load(path: Path) -> WindowVectors:
+        """A saved file (one saved before windows were recorded holds today's defaults)."""
         with np.load(path) as z:
-            return WindowVectors(**{k: z[k] for k in z.files if k != "model"}, model=str(z["model"]))
+            arrays = {k: z[k] for k in z.files if k not in ("model", "frames")}
+            text = {k: str(z[k]) for k in ("model", "frames") if k in z.files}
+            return WindowVectors(**arrays, **text)
 
     def rows(self, keep: np.ndarray) -> WindowVectors:
         return WindowVectors(
             self.vectors[keep], self.subjects[keep], self.conditions[keep], self.views[keep],
-            self.walk[keep], self.window[keep], self.model,
+            self.walk[keep], self.window[keep], self.model, self.frames,
         )
 
 
@@ -72,15 +81,19 @@ def embed_windows(
     purpose: str,
     root: Path | None = None,
     progress: bool = True,
+    size: int = WINDOW_SIZE,
+    stride: int = WINDOW_STRIDE,
+    every: int = EVERY,
 ) -> WindowVectors:
-    """Every window of every walk of `subjects` embedded by `encoder` (a GaitEncoder)."""
+    """Every window of every walk of `subjects` embedded by `encoder` (a GaitEncoder): `size` silhouettes
+    every `stride` of the walk's every `every`-th frame."""
     data = load_casia_b(subjects, purpose, root)
     vectors, subs, conds, views, walks, windows = [], [], [], [], [], []
     t0 = time.perf_counter()
     for i, key in enumerate(data.keys):
-        frames = data.frames(i)
-        for w, start in enumerate(window_starts(len(frames))):
-            vectors.append(encoder.embed(frames[start : start + WINDOW_SIZE]).vector)
+        frames = data.frames(i)[::every]
+        for w, start in enumerate(window_starts(len(frames), size, stride)):
+            vectors.append(encoder.embed(frames[start : start + size]).vector)
             subs.append(key.subject)
             conds.append(key.condition)
             views.append(key.view)
@@ -90,7 +103,7 @@ def embed_windows(
             print(f"  {i}/{len(data)} walks, {len(vectors)} windows ({time.perf_counter() - t0:.0f} s)", file=sys.stderr)
     return WindowVectors(
         np.stack(vectors).astype(np.float32), np.array(subs), np.array(conds), np.array(views),
-        np.array(walks), np.array(windows), encoder.model,
+        np.array(walks), np.array(windows), encoder.model, f"{size}/{stride}/{every}",
     )
 
 
@@ -129,6 +142,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--weights", help="a shipped model's name or an .onnx file (default: the shipped default)")
     parser.add_argument("--out", type=Path, help="where to write the cohort (default: beside the weights)")
     parser.add_argument("--cache", type=Path, help="keep (or reuse) every window's vector in this .npz")
+    parser.add_argument("--window", type=int, nargs=2, metavar=("SIZE", "STRIDE"), default=(WINDOW_SIZE, WINDOW_STRIDE),
+                        help=f"windows of SIZE analysed frames every STRIDE (default {WINDOW_SIZE} {WINDOW_STRIDE})")
+    parser.add_argument("--every", type=int, default=EVERY, metavar="N",
+                        help="analyse every N-th frame of the 25 frames/s walks, as the pipeline would (default 1)")
     parser.add_argument("--probe-stats-only", action="store_true",
                         help="only add the calibration probes' statistics to the existing cohort file")
     args = parser.parse_args(argv)
@@ -138,13 +155,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{out}: calibration probes' statistics added")
         return 0
     encoder = GaitEncoder(args.weights)
+    size, stride = args.window
     if args.cache is not None and args.cache.is_file():
         windows = WindowVectors.load(args.cache)
         if windows.model != encoder.model:
             raise SystemExit(f"{args.cache} holds vectors of {windows.model}, not {encoder.model}")
+        if windows.frames != f"{size}/{stride}/{args.every}":
+            raise SystemExit(f"{args.cache} holds windows {windows.frames} (size/stride/every), not "
+                             f"{size}/{stride}/{args.every}: give another --cache")
         windows = windows.rows(windows.subjects <= max(CASIA_B_TRAIN_SUBJECTS))
     else:
-        windows = embed_windows(encoder, CASIA_B_TRAIN_SUBJECTS, "train")
+        windows = embed_windows(encoder, CASIA_B_TRAIN_SUBJECTS, "train", size=size, stride=stride, every=args.every)
         if args.cache is not None:
             windows.save(args.cache)
     cohort = build_cohort(windows, encoder.path)
