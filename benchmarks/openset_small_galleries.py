@@ -5,8 +5,9 @@
 
 CASIA-B test subjects 075-124 only (never used for training, tuning or the cohort). Each walk is cut into
 the windows the pipeline makes (30 silhouettes every 15; `--window` and `--every` as for the cohort,
-`gaitid.training.cohort`) and each window embedded by the shipped model (`--windows` keeps them). For galleries of k = 1, 2, 4, 10, 25, 40 and 50 enrolled subjects (30 random
-draws each, seed 0; one for k = 50), each enrolled from every window of their nm-01..02 walks (all 11
+`gaitid.training.cohort`) and each window embedded by the shipped model (`--windows` keeps them). For
+galleries of k = 1, 2, 4, 10, 25, 40 and 50 enrolled subjects (30 random draws each, seed 0; one for
+k = 50), each enrolled from every window of their nm-01..02 walks (all 11
 views), every walk nm-05..06 (NM), bg-01..02 (BG), cl-01..02 (CL) of the 50 subjects is a probe: all its
 windows go into one `TrackEvidence` and the gallery decides once (`Gallery.decide`, exactly what
 `gaitid identify` calls). At targets FPIR 1 % and 5 %:
@@ -73,10 +74,10 @@ def probe_walks(w: WindowVectors) -> list[tuple[int, str, TrackEvidence]]:
 
 def run_gallery(folder: Path, w: WindowVectors, enrolled: np.ndarray, walks, options: dict) -> list[tuple]:
     """(subject, condition type, named, score) for every probe walk against a gallery of `enrolled`."""
+    size = int(w.frames.split("/")[0])
     with Gallery.open(folder / "g.db", audit_identifications=False, **options) as gallery:
         for s in enrolled:
             rows = np.flatnonzero((w.subjects == s) & np.isin(w.conditions, ENROL))
-            size = int(w.frames.split("/")[0])
             gallery.enroll(f"{s:03d}", [Embedding(v, w.model, size) for v in w.vectors[rows]])
         out = []
         for subject, kind, walk in walks:
