@@ -9,7 +9,8 @@ the windows the pipeline makes (30 silhouettes every 15; `--window` and `--every
 galleries of k = 1, 2, 4, 10, 25, 40 and 50 enrolled subjects (30 random draws each, seed 0; one for
 k = 50), each enrolled from every window of their nm-01..02 walks (all 11 views), every walk nm-05..06
 (NM), bg-01..02 (BG), cl-01..02 (CL) of the 50 subjects is a probe: all its windows go into one
-`TrackEvidence` and the gallery decides once (`Gallery.decide`, exactly what `gaitid identify` calls). At targets FPIR 1 % and 5 %:
+`TrackEvidence` and the gallery decides once (`Gallery.decide`, exactly what `gaitid identify` calls).
+At targets FPIR 1 % and 5 %:
 - FPIR: walks of subjects not enrolled that are given a name (none at k = 50: everyone is enrolled);
 - TPIR: walks of enrolled subjects named right, per condition.
 Two decisions: the shipped one (scores normalised against the model's cohort, calibrated on the cohort)
