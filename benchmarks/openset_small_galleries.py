@@ -45,9 +45,7 @@ DECISIONS = {"cohort": {}, "self (before)": {"shipped_cohort": False}}
 
 def load_windows(path: Path | None, size: int = 30, stride: int = 15, every: int = 1) -> WindowVectors:
     if path is not None and path.is_file():
-        windows = WindowVectors.load(path)
-        if windows.frames != f"{size}/{stride}/{every}":
-            raise SystemExit(f"{path} holds windows {windows.frames} (size/stride/every), not {size}/{stride}/{every}")
+        windows = WindowVectors.load(path, (size, stride, every))
     else:
         windows = embed_windows(GaitEncoder(), TEST, "test", size=size, stride=stride, every=every)
         if path is not None:
@@ -74,7 +72,7 @@ def probe_walks(w: WindowVectors) -> list[tuple[int, str, TrackEvidence]]:
 
 def run_gallery(folder: Path, w: WindowVectors, enrolled: np.ndarray, walks, options: dict) -> list[tuple]:
     """(subject, condition type, named, score) for every probe walk against a gallery of `enrolled`."""
-    size = int(w.frames.split("/")[0])
+    size = w.frames[0]
     with Gallery.open(folder / "g.db", audit_identifications=False, **options) as gallery:
         for s in enrolled:
             rows = np.flatnonzero((w.subjects == s) & np.isin(w.conditions, ENROL))

@@ -12,7 +12,7 @@ from gaitid.training import cohort
 from gaitid.training.cohort import WindowVectors, window_starts
 
 
-def _vectors(frames: str | None = None) -> WindowVectors:
+def _vectors(frames: tuple[int, int, int] | None = None) -> WindowVectors:
     n = 4
     extra = {} if frames is None else {"frames": frames}
     return WindowVectors(
@@ -23,11 +23,11 @@ def _vectors(frames: str | None = None) -> WindowVectors:
 
 def test_saved_windows_come_back_with_what_made_them(tmp_path: Path) -> None:
     path = tmp_path / "w.npz"
-    _vectors("20/10/2").save(path)
-    back = WindowVectors.load(path)
-    assert (back.model, back.frames) == ("m", "20/10/2")
+    _vectors((20, 10, 2)).save(path)
+    back = WindowVectors.load(path, (20, 10, 2))
+    assert (back.model, back.frames) == ("m", (20, 10, 2))
     np.testing.assert_array_equal(back.vectors, _vectors().vectors)
-    assert back.rows(back.subjects == 2).frames == "20/10/2"
+    assert back.rows(back.subjects == 2).frames == (20, 10, 2)
 
 
 def test_a_file_saved_before_windows_were_recorded_holds_the_old_defaults(tmp_path: Path) -> None:
@@ -35,12 +35,12 @@ def test_a_file_saved_before_windows_were_recorded_holds_the_old_defaults(tmp_pa
     w = _vectors()
     np.savez(path, vectors=w.vectors, subjects=w.subjects, conditions=w.conditions, views=w.views,
              walk=w.walk, window=w.window, model="m")
-    assert WindowVectors.load(path).frames == "30/15/1"
+    assert WindowVectors.load(path).frames == (30, 15, 1)
 
 
 def test_a_cache_of_other_windows_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "cache.npz"
-    _vectors("30/15/1").save(path)
+    _vectors((30, 15, 1)).save(path)
 
     class Encoder:
         model, path = "m", tmp_path / "m.onnx"
@@ -49,7 +49,7 @@ def test_a_cache_of_other_windows_is_refused(tmp_path: Path, monkeypatch: pytest
             pass
 
     monkeypatch.setattr("gaitid.gait.encoder.GaitEncoder", Encoder)
-    with pytest.raises(SystemExit, match="holds windows 30/15/1 .* not 20/10/2"):
+    with pytest.raises(SystemExit, match="holds windows of 30/15/1 .* not 20/10/2"):
         cohort.main(["--cache", str(path), "--window", "20", "10", "--every", "2", "--out", str(tmp_path / "c.npz")])
 
 

@@ -41,9 +41,9 @@ class PipelineOptions:
     default, chosen by measurement: benchmarks/results/fusion_vtest.json), "skeleton" or "fused" (both).
     frames: (first, end) frame range of a file to use (end exclusive, None: to its end). live: timeouts
     of live sources. max_fps: analyse at most this many frames a second, every n-th frame of a faster
-    source (`analysis_step`; None or 0: every frame). `window` counts the source's frames, so a window
-    spans the same time at any analysed rate (`WindowSpec.analysed`); the annotated video holds the
-    analysed frames, at the analysed rate.
+    source (`analysis_step`; None or 0: every frame). `window` counts the source's frames (or frames at its
+    `rate`), so a window spans the same time at any analysed rate (`WindowSpec.analysed`); the annotated
+    video holds the analysed frames, at the analysed rate.
     """
 
     pose_model: str = "full"
@@ -128,10 +128,9 @@ def run_source(
     video. `max_fps`: analyse only every n-th frame of a faster file (`analysis_step`), or of a live source
     at most that many frames a second by their arrival times; the video then holds the analysed frames, at
     the analysed rate. `on_step(n, fps)` is told, before the first frame, that about one frame in n of the
-    source (of `fps` frames/s, None when unknown) will be analysed (1 for a live source of unknown rate). Returns the run and whether the source
-    was live. A
-    file that broke off leaves no video (a partial result is not the file's); a live source that failed
-    partway keeps what it showed."""
+    source (of `fps` frames/s, None when unknown) will be analysed (1 for a live source of unknown rate).
+    Returns the run and whether the source was live. A file that broke off leaves no video (a partial
+    result is not the file's); a live source that failed partway keeps what it showed."""
     video = AnnotatedVideo(out, None)
     source = open_source(source_spec, live)
     if source.is_live and frames != (0, None):

@@ -44,21 +44,24 @@ class WindowVectors:
     walk: np.ndarray  # (n,) int: index of the walk the window comes from
     window: np.ndarray  # (n,) int: index of the window within its walk
     model: str
-    frames: str = f"{WINDOW_SIZE}/{WINDOW_STRIDE}/{EVERY}"  # the windows: "size/stride/every" (`embed_windows`)
+    frames: tuple[int, int, int] = (WINDOW_SIZE, WINDOW_STRIDE, EVERY)  # the windows' size, stride, every
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        text = ("model", "frames")
-        np.savez(path, **{k: getattr(self, k) for k in self.__dataclass_fields__ if k not in text},
-                 model=self.model, frames=self.frames)
+        np.savez(path, **{k: np.asarray(getattr(self, k)) for k in self.__dataclass_fields__})
 
     @staticmethod
-    def load(path: Path) -> WindowVectors:
-        """A saved file (one saved before windows were recorded holds today's defaults)."""
+    def load(path: Path, frames: tuple[int, int, int] | None = None) -> WindowVectors:
+        """A saved file (one saved before windows were recorded holds today's defaults); with `frames`,
+        one of other windows is refused."""
         with np.load(path) as z:
             arrays = {k: z[k] for k in z.files if k not in ("model", "frames")}
-            text = {k: str(z[k]) for k in ("model", "frames") if k in z.files}
-            return WindowVectors(**arrays, **text)
+            saved = tuple(int(v) for v in z["frames"]) if "frames" in z.files else None
+            windows = WindowVectors(**arrays, model=str(z["model"]), **({"frames": saved} if saved else {}))
+        if frames is not None and windows.frames != tuple(frames):
+            raise SystemExit(f"{path} holds windows of {'/'.join(map(str, windows.frames))} (size/stride/every), "
+                             f"not {'/'.join(map(str, frames))}: give another cache")
+        return windows
 
     def rows(self, keep: np.ndarray) -> WindowVectors:
         return WindowVectors(
@@ -103,7 +106,7 @@ def embed_windows(
             print(f"  {i}/{len(data)} walks, {len(vectors)} windows ({time.perf_counter() - t0:.0f} s)", file=sys.stderr)
     return WindowVectors(
         np.stack(vectors).astype(np.float32), np.array(subs), np.array(conds), np.array(views),
-        np.array(walks), np.array(windows), encoder.model, f"{size}/{stride}/{every}",
+        np.array(walks), np.array(windows), encoder.model, (size, stride, every),
     )
 
 
@@ -157,12 +160,9 @@ def main(argv: list[str] | None = None) -> int:
     encoder = GaitEncoder(args.weights)
     size, stride = args.window
     if args.cache is not None and args.cache.is_file():
-        windows = WindowVectors.load(args.cache)
+        windows = WindowVectors.load(args.cache, (size, stride, args.every))
         if windows.model != encoder.model:
             raise SystemExit(f"{args.cache} holds vectors of {windows.model}, not {encoder.model}")
-        if windows.frames != f"{size}/{stride}/{args.every}":
-            raise SystemExit(f"{args.cache} holds windows {windows.frames} (size/stride/every), not "
-                             f"{size}/{stride}/{args.every}: give another --cache")
         windows = windows.rows(windows.subjects <= max(CASIA_B_TRAIN_SUBJECTS))
     else:
         windows = embed_windows(encoder, CASIA_B_TRAIN_SUBJECTS, "train", size=size, stride=stride, every=args.every)
