@@ -15,8 +15,9 @@ as `gaitid identify` does, and the final answer counts. Three decisions, on the 
 - "self (before)": raw scores calibrated on the enrolled people themselves (the decision before the cohort);
 - "cohort": scores normalised against, and calibrated on, the cohort shipped with the model;
 - "cohort + site": the same with the first group's walkers added to the cohort.
-With `--enrolled-null`, both cohort decisions also hold the enrolled people up against each other as
-strangers (a null of their own, from 5 people enrolled; not the default: benchmarks/RESULTS-openset.md).
+Both cohort decisions also hold the enrolled people up against each other as strangers (a null of their
+own, from 5 people enrolled; the gallery's default: benchmarks/RESULTS-openset.md); `--enrolled-null off`
+leaves it out.
 Reported at targets FPIR 1 % and 5 %: enrolled walkers named right (TPIR) and wrongly, strangers given a
 name (FPIR); and closed-set rank-1 with all walkers enrolled.
 vtest.avi comes from ../shared/data/media (or $GAITID_MEDIA).
@@ -93,8 +94,9 @@ def main() -> int:
     parser.add_argument("--json", dest="json_path", type=Path)
     parser.add_argument("--cache", type=Path, help="keep (or reuse) the tracks' vectors in this .npz")
     parser.add_argument("--draws", type=int, default=30)
-    parser.add_argument("--enrolled-null", action="store_true",
-                        help="the cohort decisions also hold the enrolled people up against each other (Gallery(enrolled_null=True))")
+    parser.add_argument("--enrolled-null", choices=["on", "off"], default="on",
+                        help="whether the cohort decisions also hold the enrolled people up against each other "
+                        "(Gallery(enrolled_null=...); default on)")
     parser.add_argument("--window", type=int, nargs=2, metavar=("SIZE", "STRIDE"),
                         help="gait windows of SIZE frames every STRIDE (default: the pipeline's, 30 15)")
     args = parser.parse_args()
@@ -108,7 +110,7 @@ def main() -> int:
     print(f"{len(tracks)} tracks with vectors, {len(ids)} walkers with 4 windows or more: {ids}", file=sys.stderr)
     rng = np.random.default_rng(0)
     results: dict = {"model": model, "walkers": ids, "window": [size, stride], "draws": args.draws,
-                     "enrolled_null": args.enrolled_null, "galleries": {}}
+                     "enrolled_null": args.enrolled_null == "on", "galleries": {}}
     with tempfile.TemporaryDirectory() as tmp:
         for k in SIZES:
             counts = {d: {t: {"enrolled": 0, "correct": 0, "wrong": 0, "strangers": 0, "named": 0} for t in TARGETS}
@@ -121,7 +123,7 @@ def main() -> int:
                     if decision == "self (before)" and k < 2:
                         continue
                     path = Path(tmp) / f"g{k}_{draw}_{number}.db"
-                    options = {"shipped_cohort": False} if decision == "self (before)" else {"enrolled_null": args.enrolled_null}
+                    options = {"shipped_cohort": False} if decision == "self (before)" else {"enrolled_null": args.enrolled_null == "on"}
                     with Gallery.open(path, audit_identifications=False, **options) as gallery:
                         for t in enrolled:
                             gallery.enroll(f"w{t}", [Embedding(v, model, size) for v in walkers[t][0]])

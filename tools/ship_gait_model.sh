@@ -49,11 +49,5 @@ step domain_gap python3 benchmarks/domain_gap.py --cache ../runs/casia_rgb_masks
 step identify_vtest python3 benchmarks/identify_vtest.py --cache "$work/vtest.npz" --json "$results/identify_vtest.json"
 step openset python3 benchmarks/openset_small_galleries.py --windows "$work/windows_test.npz" \
     --json "$results/openset_small_galleries.json"
-# The enrolled people's null, asked once per model by its rule (benchmarks/RESULTS-openset.md).
-step enrolled_null_vtest python3 benchmarks/identify_vtest.py --cache "$work/vtest.npz" --enrolled-null \
-    --json "$results/identify_vtest_enrolled_null_v${version}.json"
-step enrolled_null_validation env OPENBLAS_NUM_THREADS=1 python3 experiments/enrolled_null_validation.py \
-    --windows "$work/windows_train.npz" --sizes 10 20 \
-    --json "experiments/results/enrolled_null_validation_v${version}.json"
 python3 tools/ship_summary.py "$version" "$work" | tee "$work/summary.md"
 echo "all steps done; logs in $work, the figures in $work/summary.md"

@@ -29,7 +29,7 @@ cohort (benchmarks/RESULTS-openset.md). The resolution is 1/N.
 
 A site cohort too small to be used alone is joined to the shipped one, where its few windows hardly move
 the estimate; its windows are then also searched on their own (`site`), and a score must pass both. A
-gallery asked to (`Gallery(enrolled_null=True)`, off by default) also holds the enrolled people's own
+gallery of 5 people or more (`Gallery(enrolled_null=True)`, the default) also holds the enrolled people's own
 windows up against each other (`enrolled`, leave one person out), filmed by the site's cameras like the
 strangers to come. The calibrated score is the lowest of the nulls', its FPIR the highest.
 """
