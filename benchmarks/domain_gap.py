@@ -16,8 +16,8 @@ each walk, HumanPoseNN's masks of the walker (the frames the pipeline would use:
   the 74 training subjects' dataset silhouettes nm-01..04 at 090 (296 walks): rank-1 subject right or not,
   and the rank of the right subject (its mean over the walks is the finer figure for comparing models);
 - walks found by windows: the same, from the mean distance over the walk's gait windows as the pipeline
-  cuts them (`WindowSpec()`, 30 / 15 source frames, thinned with `--max-fps`), closer to what
-  identification does than the whole walk as one set.
+  cuts them (`WindowSpec()`: 20 / 10 frames at 15 a second, the same time span at any `--max-fps`),
+  closer to what identification does than the whole walk as one set.
 
 The pipeline's walks are embedded with their keypoints, as the pipeline embeds them (so a walker crossing
 against the training data's direction is turned round, `gaitid.gait.normalize.as_training_direction`); the
@@ -26,10 +26,11 @@ other way; the mask figures are taken after flipping the masks back).
 
 These subjects are training subjects (001-009): recognition on them is optimistic; the gap is the point.
 
-    python3 benchmarks/domain_gap.py --json benchmarks/results/domain_gap.json [--cache ../runs/casia_rgb_masks.npz]
+    python3 benchmarks/domain_gap.py --json benchmarks/results/domain_gap.json [--cache ../runs/casia_rgb_masks_15.npz]
         [--weights MODEL.onnx]  # another gait model than the shipped one (the walks found depend on it)
-        [--max-fps 15]   # the pipeline analysing every n-th frame (PipelineOptions.max_fps); the dataset's
-                         # frames are then compared at the same step, at the parity that aligns best
+        [--max-fps F]    # the pipeline analysing at most F frames a second (PipelineOptions.max_fps, default
+                         # 15: every 2nd frame; 0: every frame); the dataset's frames are compared at the
+                         # same step, at the parity that aligns best; a cache holds one rate
         [--mirror]       # the video mirrored left-right (walkers going the other way)
 """
 
@@ -50,7 +51,7 @@ from gaitid.gait.encoder import GaitEncoder
 from gaitid.gait.normalize import mirror_silhouettes, normalize_silhouette
 from gaitid.pipeline.run import run_source
 from gaitid.pipeline.stream import analysis_step, default_estimator
-from gaitid.pipeline.walkers import EDGE_MARGIN, WindowSpec
+from gaitid.pipeline.walkers import EDGE_MARGIN, WINDOW_RATE, WindowSpec
 from gaitid.sources import VideoFile
 from gaitid.types import Walk
 
@@ -234,10 +235,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--json", dest="json_path")
     parser.add_argument("--cache", help="keep (or reuse) the pipeline's silhouettes in this .npz")
-    parser.add_argument("--max-fps", type=float, help="the pipeline analyses at most this many frames a second")
+    parser.add_argument("--max-fps", type=float, default=WINDOW_RATE,
+                        help="the pipeline analyses at most this many frames a second (default 15; 0: every frame)")
     parser.add_argument(
         "--window", type=int, nargs=2, metavar=("SIZE", "STRIDE"),
-        help="windows of SIZE analysed frames every STRIDE (default: 30 / 15 source frames, thinned)",
+        help="windows of SIZE analysed frames every STRIDE (default: the pipeline's, 20 / 10 at 15 a second)",
     )
     parser.add_argument("--weights", help="the gait model: a shipped name or an .onnx file (default: shipped)")
     parser.add_argument("--mirror", action="store_true", help="flip every frame left-right before HumanPoseNN")
@@ -247,6 +249,7 @@ def main() -> int:
         print(f"casia-b-rgb not found at {root} (set GAITID_DATA)", file=sys.stderr)
         return 2
     walks = json.loads((root / "walks.json").read_text())
+    args.max_fps = args.max_fps or None
     ours = _pipeline_walks(root, walks, args.cache, args.max_fps, args.mirror)
     with VideoFile(root / walks["file"]) as video:
         step, fps = analysis_step(video.fps, args.max_fps), video.fps
@@ -289,9 +292,13 @@ def _pipeline_walks(
     silhouettes only: those walks are embedded without a direction)."""
     if cache and Path(cache).is_file():
         with np.load(cache) as stored:
+            cached = float(stored["max_fps"]) if "max_fps" in stored.files else 0.0  # older caches: every frame
+            if cached != (max_fps or 0.0):
+                sys.exit(f"{cache} holds silhouettes analysed at --max-fps {cached:g}, not {max_fps or 0:g}: "
+                         "give another --cache")
             if not any(k.endswith("/keypoints") for k in stored.files):
                 print(f"{cache} holds no keypoints: walks embedded as filmed, whatever their direction", file=sys.stderr)
-            return {k: stored[k] for k in stored.files}
+            return {k: stored[k] for k in stored.files if k != "max_fps"}
     with tempfile.TemporaryDirectory() as folder:
         video = mirrored_copy(root / walks["file"], folder) if mirror else root / walks["file"]
         tracks = pipeline_masks(video, max_fps=max_fps)
@@ -300,7 +307,7 @@ def _pipeline_walks(
         key = f"{w['subject']}-{w['walk']}"
         out[key], out[f"{key}/keypoints"] = walker_in(tracks, *w["frames"])
     if cache:
-        np.savez_compressed(cache, **out)
+        np.savez_compressed(cache, max_fps=np.float64(max_fps or 0.0), **out)
     return out
 
 

@@ -4,9 +4,9 @@ enrol the first half of some walkers' tracks, identify the second half of everyo
     python benchmarks/identify_vtest.py [--cache ../runs/vtest_walkers.npz] \
         [--json benchmarks/results/identify_vtest.json] [--window SIZE STRIDE]
 
-The video is run once through `gaitid identify`'s stages (HumanPoseNN, tracker, silhouette windows of 30
-usable frames every 15 or `--window`'s, the shipped GaitNN; `--cache` keeps the vectors). Every track with at least 4 windows
-is a walker; its windows are split in two halves that share no frame (the windows across the middle are
+The video is run once through `gaitid identify`'s stages (HumanPoseNN, tracker, silhouette windows of 20
+usable frames every 10 or `--window`'s, the shipped GaitNN; `--cache` keeps the vectors; vtest is 10 frames/s,
+so every frame is analysed). Every track with at least 4 windows is a walker; its windows are split in two halves that share no frame (the windows across the middle are
 dropped). For gallery sizes k = 1, 2, 5, 10 (30 random draws each, seed 0), k walkers are enrolled from their
 first halves. The other walkers are dealt in two: the first group's first halves may serve as the site's
 own cohort (`gaitid gallery cohort add`), the second group's second halves are the strangers. Every
@@ -98,7 +98,7 @@ def main() -> int:
                         help="whether the cohort decisions also hold the enrolled people up against each other "
                         "(Gallery(enrolled_null=...); default on)")
     parser.add_argument("--window", type=int, nargs=2, metavar=("SIZE", "STRIDE"),
-                        help="gait windows of SIZE frames every STRIDE (default: the pipeline's, 30 15)")
+                        help="gait windows of SIZE frames every STRIDE (default: the pipeline's, 20 10)")
     args = parser.parse_args()
     tracks, model, (size, stride) = track_vectors(args.cache, args.window)
     walkers = {}

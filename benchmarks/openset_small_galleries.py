@@ -4,7 +4,7 @@
         [--json benchmarks/results/openset_small_galleries.json] [--window SIZE STRIDE --every N]
 
 CASIA-B test subjects 075-124 only (never used for training, tuning or the cohort). Each walk is cut into
-the windows the pipeline makes (30 silhouettes every 15; `--window` and `--every` as for the cohort,
+the windows the pipeline makes (20 silhouettes of every 2nd frame, every 10; `--window` and `--every` as for the cohort,
 `gaitid.training.cohort`) and each window embedded by the shipped model (`--windows` keeps them). For
 galleries of k = 1, 2, 4, 10, 25, 40 and 50 enrolled subjects (30 random draws each, seed 0; one for
 k = 50), each enrolled from every window of their nm-01..02 walks (all 11 views), every walk nm-05..06
@@ -32,7 +32,7 @@ import numpy as np
 from gaitid.gait.encoder import GaitEncoder
 from gaitid.gallery import Gallery
 from gaitid.gallery.evidence import TrackEvidence
-from gaitid.training.cohort import WindowVectors, embed_windows
+from gaitid.training.cohort import EVERY, WINDOW_SIZE, WINDOW_STRIDE, WindowVectors, embed_windows
 from gaitid.types import Embedding
 
 TEST = tuple(range(75, 125))
@@ -43,7 +43,9 @@ TARGETS = (0.01, 0.05)
 DECISIONS = {"cohort": {}, "self (before)": {"shipped_cohort": False}}
 
 
-def load_windows(path: Path | None, size: int = 30, stride: int = 15, every: int = 1) -> WindowVectors:
+def load_windows(
+    path: Path | None, size: int = WINDOW_SIZE, stride: int = WINDOW_STRIDE, every: int = EVERY
+) -> WindowVectors:
     if path is not None and path.is_file():
         windows = WindowVectors.load(path, (size, stride, every))
     else:
@@ -129,9 +131,10 @@ def main() -> int:
     parser.add_argument("--windows", type=Path, help="cache of the test windows' vectors (.npz)")
     parser.add_argument("--draws", type=int, default=30)
     parser.add_argument("--json", type=Path)
-    parser.add_argument("--window", type=int, nargs=2, metavar=("SIZE", "STRIDE"), default=(30, 15),
-                        help="windows of SIZE analysed frames every STRIDE (default 30 15)")
-    parser.add_argument("--every", type=int, default=1, metavar="N", help="analyse every N-th frame (default 1)")
+    parser.add_argument("--window", type=int, nargs=2, metavar=("SIZE", "STRIDE"), default=(WINDOW_SIZE, WINDOW_STRIDE),
+                        help=f"windows of SIZE analysed frames every STRIDE (default {WINDOW_SIZE} {WINDOW_STRIDE}, the pipeline's)")
+    parser.add_argument("--every", type=int, default=EVERY, metavar="N",
+                        help=f"analyse every N-th frame (default {EVERY}, the pipeline's at 25 frames/s)")
     args = parser.parse_args()
     w = load_windows(args.windows, *args.window, args.every)
     walks = probe_walks(w)

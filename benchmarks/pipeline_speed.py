@@ -1,7 +1,7 @@
 """Speed of the whole identification pipeline (`gaitid identify`), frames per second with the time split by
 stage, on a 640x480 single-walker video and on vtest.avi (up to six walkers at once).
 
-    python benchmarks/pipeline_speed.py [--repeat 3] [--json benchmarks/results/pipeline_speed.json] [--max-fps 15] \
+    python benchmarks/pipeline_speed.py [--repeat 3] [--json benchmarks/results/pipeline_speed.json] [--max-fps F] \
         [--window SIZE STRIDE]
 
 The single-walker video is made from the shipped sample clip (gaitid/samples/walk.mp4): its central 4:3
@@ -9,9 +9,10 @@ region scaled to 640x480, with everything above the utility box's roof (where a 
 painted grey, so that one walker crosses the frame. vtest.avi is read from ../shared/data/media (or
 $GAITID_MEDIA); it is skipped when absent. Each video is first used to enrol its walkers' first halves
 into a temporary gallery, then identified whole; only the identification run is timed. Run it on an idle
-machine: the two cores are the budget. With --max-fps the identification analyses every n-th frame of a
-faster video (PipelineOptions.max_fps; enrolment too, windows keeping their time span); frames/s and ms per frame count
-the video's frames, analysed or not. --window sets the gait windows in the source's frames (default 30 / 15).
+machine: the two cores are the budget. As `gaitid identify`, the run analyses at most 15 frames a second
+(every 2nd frame of the 30 frames/s single walker; `--max-fps F` another rate, 0 every frame; enrolment too,
+windows keeping their time span); frames/s and ms per frame count the video's frames, analysed or not.
+--window sets the gait windows in frames at 15 a second (default the pipeline's, 20 / 10).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import numpy as np
 from gaitid.gait.encoder import GaitEncoder
 from gaitid.gallery import Gallery
 from gaitid.pipeline import PipelineOptions, analyse
-from gaitid.pipeline.walkers import Walkers, WindowSpec
+from gaitid.pipeline.walkers import WINDOW_RATE, Walkers, WindowSpec
 from gaitid.pipeline import default_estimator
 from gaitid.samples import WALK_VIDEO
 from gaitid.sources import VideoFile, VideoWriter
@@ -145,10 +146,12 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--json", dest="json_path")
     parser.add_argument("--annotate", action="store_true", help="also write the annotated video (timed)")
-    parser.add_argument("--max-fps", type=float, help="identify analysing at most this many frames a second")
+    parser.add_argument("--max-fps", type=float, default=WINDOW_RATE,
+                        help="identify analysing at most this many frames a second (default 15; 0: every frame)")
     parser.add_argument("--window", type=int, nargs=2, metavar=("SIZE", "STRIDE"),
-                        help="gait windows of SIZE source frames every STRIDE (default 30 15)")
+                        help="gait windows of SIZE frames every STRIDE, counted at 15 a second (default 20 10)")
     args = parser.parse_args()
+    args.max_fps = args.max_fps or None
     window = WindowSpec(*args.window) if args.window else WindowSpec()
     media = Path(os.environ.get("GAITID_MEDIA", Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "media"))
     results = {"load_average": os.getloadavg(), "cores": os.cpu_count(), "max_fps": args.max_fps,

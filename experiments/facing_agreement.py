@@ -38,12 +38,12 @@ def video_windows(video: str) -> list[np.ndarray]:
                 seen.append(np.asarray(walk.keypoints))
             return super().embed(walk)
 
-    analyse(video, Walkers(Recording()), PipelineOptions(progress=False))
+    analyse(video, Walkers(Recording()), PipelineOptions(progress=False, max_fps=None))
     return seen
 
 
 def cached_windows(cache: Path) -> list[np.ndarray]:
-    window = WindowSpec()
+    window = WindowSpec(30, 15, rate=None)  # the windows of the recorded figures: 30 / 15 of every frame
     with np.load(cache) as z:
         walks = [z[k] for k in z.files if k.endswith("/keypoints")]
     return [k[a:b] for k in walks for a, b in window_bounds(len(k), window)]

@@ -46,10 +46,10 @@ def on_treadmill(keypoints: np.ndarray) -> np.ndarray:
 
 def treadmill(cache: Path, weights: str | None) -> None:
     rank = domain_gap.training_gallery(GaitEncoder(weights))
-    window = WindowSpec()
+    window = WindowSpec(30, 15, rate=None)  # the windows of the recorded figures: 30 / 15 of every frame
     ranks: dict[str, list[int]] = {"as filmed": [], "treadmill": [], "mirrored": [], "treadmill mirrored": []}
     with np.load(cache) as z:
-        for key in [k for k in z.files if "/" not in k]:
+        for key in [k for k in z.files if "/" not in k and k != "max_fps"]:
             frames, keypoints = z[key], z[f"{key}/keypoints"]
             theirs = len(domain_gap.dataset_walk(*key.split("-", 1)))
             if len(frames) < 10 or theirs < 10:  # as domain_gap.py and the default mode count walks

@@ -45,7 +45,7 @@ fi
 step cohort python3 -m gaitid.training.cohort --cache "$work/windows_train.npz"
 step casia_b gaitid evaluate casia-b --threads 2 --json "$results/gait_gaitset_strips_s_v${version}_full.json"
 step ci_subset gaitid evaluate casia-b --subjects 075-084 --max-frames 30 --threads 2 --json "$work/ci_subset.json"
-step domain_gap python3 benchmarks/domain_gap.py --cache ../runs/casia_rgb_masks.npz --json "$results/domain_gap.json"
+step domain_gap python3 benchmarks/domain_gap.py --cache ../runs/casia_rgb_masks_15.npz --json "$results/domain_gap.json"
 step identify_vtest python3 benchmarks/identify_vtest.py --cache "$work/vtest.npz" --json "$results/identify_vtest.json"
 step openset python3 benchmarks/openset_small_galleries.py --windows "$work/windows_test.npz" \
     --json "$results/openset_small_galleries.json"

@@ -353,8 +353,14 @@ def _pipeline_arguments(files_only: bool = True) -> argparse.ArgumentParser:
         "--modality", choices=["silhouette", "skeleton", "fused"], default="silhouette",
         help="gait vectors from silhouettes (default: the most accurate on real video), keypoints, or both fused",
     )
-    common.add_argument("--window", type=int, default=30, metavar="N", help="usable frames per gait window (default 30)")
-    common.add_argument("--stride", type=int, default=15, metavar="N", help="usable frames between windows (default 15)")
+    common.add_argument(
+        "--window", type=int, default=20, metavar="N",
+        help="usable frames per gait window, counted at 15 frames a second (default 20: 1.3 s; the same time span "
+        "at any --max-fps)",
+    )
+    common.add_argument(
+        "--stride", type=int, default=10, metavar="N", help="usable frames between windows, counted as --window (default 10)"
+    )
     _max_fps_argument(common)
     if files_only:
         common.add_argument("--frames", metavar="FIRST:END", help="use only these frames of a video file, e.g. 0:300")
@@ -365,17 +371,18 @@ def _pipeline_arguments(files_only: bool = True) -> argparse.ArgumentParser:
 def _max_fps_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--max-fps", type=float, metavar="F",
-        help="analyse at most F frames a second: every n-th frame of a faster source (15: every 2nd frame of a "
-        "25-30 fps camera), gait windows keeping their time span (default, or 0: every frame)",
+        help="analyse at most F frames a second: every n-th frame of a faster source, gait windows keeping their "
+        "time span (default 15: every 2nd frame of a 25-30 fps camera; 0: every frame)",
     )
 
 
 def _max_fps(args: argparse.Namespace) -> float | None:
-    """--max-fps as the pipeline takes it: None (every frame) when not given or 0."""
+    """--max-fps as the pipeline takes it: the default rate when not given, None (every frame) for 0."""
     from gaitid.errors import InputError
+    from gaitid.pipeline.walkers import WINDOW_RATE
 
     if args.max_fps is None:
-        return None
+        return WINDOW_RATE
     if not args.max_fps >= 0:
         raise InputError(f"--max-fps must be 0 (every frame) or above, got {args.max_fps}")
     return args.max_fps or None

@@ -279,12 +279,26 @@ def test_an_index_keeps_one_analysis_rate(tmp_path: Path) -> None:
     from gaitid.batch.run import settings_for
     from gaitid.pipeline import PipelineOptions
 
-    every_frame, subsampled = settings_for(PipelineOptions()), settings_for(PipelineOptions(max_fps=15))
-    assert every_frame.extra == {} and subsampled.extra == {"max_fps": 15}
+    every_frame, subsampled = settings_for(PipelineOptions(max_fps=None)), settings_for(PipelineOptions())
+    assert every_frame.extra == {"window_rate": 15} and subsampled.extra == {"max_fps": 15, "window_rate": 15}
     folder = IndexFolder(tmp_path / "idx")
     folder.start(every_frame)
     with pytest.raises(InputError, match="other settings"):
         folder.start(subsampled)
+
+
+def test_a_clip_is_searched_for_with_the_windows_and_rate_of_its_index() -> None:
+    """Windows counted at 15 a second in an index of today; in the source's frames, at every frame, in an
+    index made before windows had a rate (no "window_rate", no "max_fps")."""
+    from gaitid.batch.run import settings_for
+    from gaitid.batch.search import clip_options
+    from gaitid.pipeline import PipelineOptions
+    from gaitid.pipeline.walkers import WindowSpec
+
+    today = clip_options(settings_for(PipelineOptions()))
+    assert (today.window, today.max_fps) == (WindowSpec(20, 10, rate=15), 15)
+    before = clip_options(IndexSettings(MODEL, "silhouette", 30, 15, "full", 4))
+    assert (before.window, before.max_fps) == (WindowSpec(30, 15, rate=None), None)
 
 
 def test_a_track_too_short_for_a_window_is_indexed_without_vectors(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -313,7 +327,7 @@ def test_a_track_too_short_for_a_window_is_indexed_without_vectors(tmp_path: Pat
 
 def test_an_index_goes_on_at_the_rate_it_was_made_at(tmp_path: Path) -> None:
     """Without --max-fps, `gaitid index` into an existing index takes the rate the index was made at, and a
-    new index the default (every frame)."""
+    new index the default (at most 15 frames a second)."""
     from gaitid.batch.run import settings_for
     from gaitid.cli import _index_options, build_parser
     from gaitid.pipeline import PipelineOptions
@@ -325,4 +339,4 @@ def test_an_index_goes_on_at_the_rate_it_was_made_at(tmp_path: Path) -> None:
     old.start(settings_for(PipelineOptions(max_fps=15)))
     assert options(old.path).max_fps == 15
     assert options(old.path, "--max-fps", "0").max_fps is None  # and start() refuses it, as before
-    assert options(tmp_path / "new").max_fps is None
+    assert options(tmp_path / "new").max_fps == 15

@@ -113,10 +113,11 @@ def test_a_live_run_reports_the_frames_its_source_dropped_and_its_rate() -> None
 
 @pytest.mark.parametrize(("step", "size", "stride"), [(1, 30, 15), (2, 15, 8), (3, 10, 5), (4, 8, 4)])
 def test_a_window_keeps_its_time_span_at_any_analysed_rate(step: int, size: int, stride: int) -> None:
-    """30 / 15 frames of a 30 frames/s camera is one second every half second, at every frame or every 2nd."""
+    """30 / 15 frames of a 30 frames/s camera (counted in the source's frames: no rate) is one second every
+    half second, at every frame or every 2nd."""
     from gaitid.pipeline.walkers import WindowSpec
 
-    thinned = WindowSpec(30, 15, min_height=55.0).analysed(step, 30.0)
+    thinned = WindowSpec(30, 15, min_height=55.0, rate=None).analysed(step, 30.0)
     assert (thinned.size, thinned.stride, thinned.min_height) == (size, stride, 55.0)
 
 
@@ -141,10 +142,10 @@ class NoEncoder:
     silhouette_size = None
 
 
-@pytest.mark.parametrize(("max_fps", "size", "stride"), [(15.0, 15, 8), (None, 30, 15)])
+@pytest.mark.parametrize(("max_fps", "size", "stride"), [(15.0, 20, 10), (None, 40, 20)])
 def test_the_run_cuts_windows_of_the_same_time_span(max_fps: float | None, size: int, stride: int) -> None:
-    """The sample clip (30 frames/s) analysed at most 15 a second: the walkers cut 15-frame windows every 8
-    analysed frames, the default window's second; at every frame, the window as given."""
+    """The sample clip (30 frames/s) analysed at most 15 a second, as by default: the default windows, 20
+    analysed frames every 10; at every frame, 40 every 20, the same 1.3 s."""
     from gaitid.pipeline import PipelineOptions, analyse
     from gaitid.pipeline.walkers import Walkers
     from gaitid.samples import WALK_VIDEO
@@ -153,16 +154,20 @@ def test_the_run_cuts_windows_of_the_same_time_span(max_fps: float | None, size:
     options = PipelineOptions(frames=(0, 12), progress=False, max_fps=max_fps)
     result = analyse(str(WALK_VIDEO), walkers, options, estimator=Recorder())
     assert (result.window.size, result.window.stride) == (size, stride)
-    assert result.run.step == (2 if max_fps else 1) and walkers.spec.size == 30
+    assert result.run.step == (2 if max_fps else 1) and walkers.spec.size == 20
 
 
-def test_gaitid_analyses_every_frame_unless_told() -> None:
+def test_gaitid_analyses_at_most_15_frames_a_second_unless_told() -> None:
+    """The command line's defaults are the pipeline's: 15 frames a second, windows of 20 every 10 at that rate."""
     from gaitid.cli import _pipeline_options, build_parser
+    from gaitid.pipeline import PipelineOptions
+    from gaitid.pipeline.walkers import WindowSpec
 
     def options(*extra: str):  # type: ignore[no-untyped-def]
         return _pipeline_options(build_parser().parse_args(["identify", "clip.mp4", *extra]))
 
-    assert options().max_fps is None
+    assert options().max_fps == PipelineOptions().max_fps == 15.0
+    assert options().window == PipelineOptions().window == WindowSpec(20, 10, rate=15.0)
     assert options("--max-fps", "0").max_fps is None
     assert options("--max-fps", "10").max_fps == 10.0
 

@@ -45,20 +45,21 @@ def test_the_walker_is_identified_in_the_rest_of_the_clip(gallery: Path, tmp_pat
     js, out = tmp_path / "result.json", tmp_path / "annotated.mp4"
     assert gaitid("identify", SAMPLE, "--frames", "80:", "--json", str(js), "--out", str(out), gallery=gallery) == 0
     result = json.loads(js.read_text())
-    assert result["frames"] == 81 and result["model"].startswith("gaitset_strips_s/")
+    # 81 frames of a 30 frames/s clip, every 2nd analysed (at most 15 a second, the default)
+    assert (result["frames"], result["frames_read"]) == (41, 81) and result["model"].startswith("gaitset_strips_s/")
     walkers = [t for t in result["tracks"] if t["windows"] > 0]
     assert len(walkers) == 1, result["tracks"]
     walker = walkers[0]
     assert walker["status"] == "identified" and walker["name"] == "walker"
     assert walker["candidates"][0][0] == "walker" and walker["score"] >= 0.99
     assert walker["history"] and walker["history"][-1]["name"] == "walker"
-    assert walker["first_frame"] >= 80 and walker["usable_frames"] >= 30
+    assert walker["first_frame"] >= 80 and walker["usable_frames"] >= 20
     # Everyone else was seen too briefly to say, and is reported so, with the frames needed.
     for track in result["tracks"]:
         if track is not walker:
-            assert track["status"] == "too_short" and track["name"] is None and "needs 30" in track["reason"]
+            assert track["status"] == "too_short" and track["name"] is None and "needs 20" in track["reason"]
     with VideoFile(out) as annotated:
-        assert annotated.frame_count == 81 and (annotated.width, annotated.height) == (960, 540)
+        assert annotated.frame_count == 41 and (annotated.width, annotated.height) == (960, 540)
     printed = capsys.readouterr().out
     assert "walker (score" in printed and "of strangers score as high" in printed and "too short" in printed
 
@@ -81,7 +82,7 @@ def test_the_walker_is_named_walking_the_other_way(gallery: Path, tmp_path: Path
     back = mirrored(SAMPLE, tmp_path / "mirrored.avi")
     assert gaitid("identify", str(back), "--frames", "80:", "--json", str(js), gallery=gallery) == 0
     walker, *others = sorted(json.loads(js.read_text())["tracks"], key=lambda t: -t["windows"])
-    assert walker["status"] == "identified" and walker["name"] == "walker" and walker["windows"] >= 3, walker
+    assert walker["status"] == "identified" and walker["name"] == "walker" and walker["windows"] >= 2, walker
     assert [answer["name"] for answer in walker["history"]] == ["walker"] * len(walker["history"])
     # The jumper gets a window of his own in the mirrored frames: he is not taken for her.
     assert all(t["name"] != "walker" for t in others if t["windows"] > 0), others
@@ -151,13 +152,13 @@ def test_a_stranger_on_the_same_camera_comes_out_unknown(gallery: Path, tmp_path
 def test_enrolment_needs_a_choice_when_several_walk(gallery: Path, capsys) -> None:
     assert gaitid("enroll", "someone", SAMPLE, "--frames", "0:80", gallery=gallery) == 2
     error = capsys.readouterr().err
-    assert "2 walkers were seen long enough for a gait window" in error and "--track" in error and "track 2: frames 0-79" in error
+    assert "2 walkers were seen long enough for a gait window" in error and "--track" in error and "track 2: frames 0-78" in error
 
 
 def test_enrolment_of_a_walk_too_short_says_how_much_is_needed(gallery: Path, capsys) -> None:
     assert gaitid("enroll", "someone", SAMPLE, "--frames", "0:20", gallery=gallery) == 2
     error = capsys.readouterr().err
-    assert "30 are needed" in error and "Traceback" not in error
+    assert "20 are needed" in error and "Traceback" not in error
 
 
 def test_enrolment_of_a_missing_track(gallery: Path, capsys) -> None:
@@ -251,7 +252,7 @@ def test_a_frame_range_past_the_end_is_an_error(gallery: Path, capsys) -> None:
 
 def test_gallery_cohort_add_show_and_clear(tmp_path: Path, capsys) -> None:
     path = tmp_path / "g.db"
-    assert gaitid("gallery", "cohort", "add", SAMPLE, "--frames", "0:40", gallery=path) == 0
+    assert gaitid("gallery", "cohort", "add", SAMPLE, "--frames", "0:80", gallery=path) == 0
     assert "added 2 walkers" in capsys.readouterr().out
     assert main(["gallery", "cohort", "show", "--gallery", str(path)]) == 0
     assert "2 walkers" in capsys.readouterr().out
@@ -285,13 +286,13 @@ def test_the_legend_explains_every_kind_of_label() -> None:
         assert re.sub(r"\d+(\.\d+)?", "N", label) in shapes, (label, shapes)
 
 
-@pytest.mark.parametrize("rate", [(), ("--max-fps", "15")], ids=["every-frame", "max-fps-15"])
+@pytest.mark.parametrize("rate", [(), ("--max-fps", "0")], ids=["default-rate", "every-frame"])
 def test_enrol_advice_works_the_track_numbers_of_gaitid_track_are_the_ones_enroll_means(
     tmp_path: Path, capsys, rate: tuple[str, ...]
 ) -> None:
     """Enrolling from a clip with two walkers lists their tracks and points to `gaitid track ... --frames`
-    (and `--max-fps` when given): that command exists, and at the same settings its track numbers and spans
-    are the ones enroll listed."""
+    (and `--max-fps` when another rate than the default was given): that command exists, and at the same
+    settings its track numbers and spans are the ones enroll listed."""
     import re
 
     assert gaitid("enroll", "someone", SAMPLE, "--frames", "0:80", *rate, gallery=tmp_path / "g.db") == 2

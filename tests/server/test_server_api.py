@@ -43,11 +43,11 @@ def test_every_api_route_needs_the_token_and_the_page_does_not(client_for, tmp_p
 def test_list_rename_and_remove_people(client_for, make_gallery):
     client = client_for(make_gallery("walker", "jumper"))
     people = client.get("/api/people", headers=AUTH).json()
-    assert [(p["name"], p["enrolments"], p["vectors"]) for p in people] == [("jumper", 1, 4), ("walker", 1, 4)]
+    assert [(p["name"], p["enrolments"], p["vectors"]) for p in people] == [("jumper", 1, 2), ("walker", 1, 3)]
     assert client.get("/api/health", headers=AUTH).json()["ready"] is True
 
     renamed = client.patch("/api/people/walker", json={"name": "Wanda W"}, headers=AUTH)
-    assert renamed.status_code == 200 and renamed.json()["name"] == "Wanda W" and renamed.json()["vectors"] == 4
+    assert renamed.status_code == 200 and renamed.json()["name"] == "Wanda W" and renamed.json()["vectors"] == 3
     assert client.get("/api/people/Wanda W", headers=AUTH).json()["history"][0]["source"] == "walk.mp4"
     errors = [
         (client.patch("/api/people/nobody", json={"name": "x"}, headers=AUTH), 404, "nobody called"),
@@ -60,7 +60,7 @@ def test_list_rename_and_remove_people(client_for, make_gallery):
         assert response.status_code == status and message in str(response.json()["detail"])
 
     removed = client.delete("/api/people/Wanda W", headers=AUTH)
-    assert removed.json() == {"name": "Wanda W", "vectors": 4}
+    assert removed.json() == {"name": "Wanda W", "vectors": 3}
     assert [p["name"] for p in client.get("/api/people", headers=AUTH).json()] == ["jumper"]
     assert client.get("/api/health", headers=AUTH).json()["ready"] is True  # one person: the cohort calibrates
     client.delete("/api/people/jumper", headers=AUTH)
@@ -170,7 +170,7 @@ def test_identify_an_upload_names_the_walker_and_serves_the_annotated_video(clie
     assert done["status"] == "done" and done["progress"] == 1.0 and done["frames_done"] == 81
     result = done["result"]
     assert set(result) >= {"source", "model", "window", "frames", "seconds", "tracks"}  # the CLI's JSON
-    assert result["source"] == "walk.mp4" and result["frames"] == 81
+    assert result["source"] == "walk.mp4" and result["frames"] == 41
     named = [t for t in result["tracks"] if t["status"] == "identified"]
     assert [t["name"] for t in named] == ["walker"]
     video = client.get(done["video_url"], headers=AUTH)
@@ -181,7 +181,7 @@ def test_identify_an_upload_names_the_walker_and_serves_the_annotated_video(clie
 
 def test_enrolment_of_a_video_with_two_walkers_asks_for_a_track(client_for, make_gallery):
     client = client_for(make_gallery())
-    job = client.post("/api/people", files=_video(), data={"name": "carol", "frames": "0:40"}, headers=AUTH).json()
+    job = client.post("/api/people", files=_video(), data={"name": "carol", "frames": "0:80"}, headers=AUTH).json()
     done = wait_job(client, job)
     assert done["status"] == "failed" and "2 walkers were seen long enough for a gait window" in done["error"]
     assert "track field" in done["error"] and "--" not in done["error"]  # the API's words, not the CLI's
@@ -193,7 +193,7 @@ def test_enrolment_of_a_video_with_two_walkers_asks_for_a_track(client_for, make
 def test_the_site_cohort_grows_from_an_upload_and_can_be_erased(client_for, make_gallery):
     client = client_for(make_gallery("walker"))
     assert client.get("/api/cohort", headers=AUTH).json() == {"models": {}}
-    job = client.post("/api/cohort", files=_video(), data={"frames": "0:40"}, headers=AUTH)
+    job = client.post("/api/cohort", files=_video(), data={"frames": "0:80"}, headers=AUTH)
     assert job.status_code == 202 and job.json()["kind"] == "cohort"
     done = wait_job(client, job.json())
     assert done["status"] == "done" and done["result"]["walkers"] == 2, done

@@ -47,9 +47,16 @@ def settings_for(options: PipelineOptions) -> IndexSettings:
     return IndexSettings(
         model=encoder.model, modality=options.modality, window=options.window.size, stride=options.window.stride,
         pose_model=options.pose_model, detect_interval=options.detect_interval,
-        # windows of every n-th frame span other times: an index keeps one rate (absent: every frame)
-        extra={"max_fps": options.max_fps} if options.max_fps else {},
+        extra=rates(options),
     )
+
+
+def rates(options: PipelineOptions) -> dict[str, float]:
+    """The frame rates an index keeps, so its windows span the same time in every video: the analysed rate
+    ("max_fps"; absent: every frame) and the rate the window sizes count at ("window_rate"; absent: the
+    source's frames, as indexes made before 2026-12-04 were)."""
+    kept = {"max_fps": options.max_fps, "window_rate": options.window.rate}
+    return {key: rate for key, rate in kept.items() if rate}
 
 
 def to_do(folder: IndexFolder, videos: list[ArchiveVideo], retry_failed: bool = False) -> list[ArchiveVideo]:

@@ -158,7 +158,8 @@ def clip_options(settings: IndexSettings) -> PipelineOptions:
 
     return PipelineOptions(
         pose_model=settings.pose_model, detect_interval=settings.detect_interval, modality=settings.modality,
-        window=WindowSpec(size=settings.window, stride=settings.stride), max_fps=settings.extra.get("max_fps"),
+        window=WindowSpec(size=settings.window, stride=settings.stride, rate=settings.extra.get("window_rate")),
+        max_fps=settings.extra.get("max_fps"),
     )
 
 

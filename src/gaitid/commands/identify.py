@@ -203,7 +203,7 @@ def run_enroll(
     try:
         state = choose_walker(result, track)
     except SeveralWalkers as several:
-        same = "--frames and --max-fps" if options.max_fps else "--frames"
+        same = "--frames and --max-fps" if options.max_fps != PipelineOptions().max_fps else "--frames"
         raise InputError(
             f"{several} with --track ID (gaitid track VIDEO --out tracked.mp4 shows the track numbers; use the "
             f"same {same})"

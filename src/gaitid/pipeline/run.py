@@ -25,7 +25,7 @@ from gaitid.pipeline.stream import (
     run_stream,
     thinning,
 )
-from gaitid.pipeline.walkers import WalkerEvent, Walkers, WindowSpec
+from gaitid.pipeline.walkers import WINDOW_RATE, WalkerEvent, Walkers, WindowSpec
 from gaitid.sources import LiveOptions, open_source
 from gaitid.tracking import TrackerConfig
 from gaitid.types import Frame, FramePeople
@@ -41,9 +41,10 @@ class PipelineOptions:
     default, chosen by measurement: benchmarks/results/fusion_vtest.json), "skeleton" or "fused" (both).
     frames: (first, end) frame range of a file to use (end exclusive, None: to its end). live: timeouts
     of live sources. max_fps: analyse at most this many frames a second, every n-th frame of a faster
-    source (`analysis_step`; None or 0: every frame). `window` counts the source's frames (or frames at its
-    `rate`), so a window spans the same time at any analysed rate (`WindowSpec.analysed`); the annotated
-    video holds the analysed frames, at the analysed rate.
+    source (`analysis_step`; default 15, every 2nd frame of a 25-30 frames/s camera; None or 0: every
+    frame). `window` counts frames at its `rate` (or the source's frames), so a window spans the same time
+    at any analysed rate (`WindowSpec.analysed`); the annotated video holds the analysed frames, at the
+    analysed rate.
     """
 
     pose_model: str = "full"
@@ -55,7 +56,7 @@ class PipelineOptions:
     frames: tuple[int, int | None] = (0, None)
     live: LiveOptions | None = None
     progress: bool = True
-    max_fps: float | None = None
+    max_fps: float | None = WINDOW_RATE
 
 
 @dataclass

@@ -6,10 +6,11 @@ is at least `WindowSpec.min_height` pixels tall and does not touch the frame's b
 border has a cut silhouette, which would read as another gait).
 
 Windows: every `stride` usable frames, once a track has `size` of them, its last `size` usable silhouettes
-are embedded by the gait model into one vector (defaults: 30 and 15 frames of the source; at 25-30 fps a
-window is about a second, one to two gait cycles; at vtest's 10 fps, 3 s). A run that analyses only every
-n-th frame (`PipelineOptions.max_fps`, `--max-fps`) cuts the same time spans from the frames it
-analyses (`WindowSpec.analysed`): 15 silhouettes every 8 for a 30 frames/s camera.
+are embedded by the gait model into one vector. The defaults count frames at 15 a second, the rate the
+pipeline analyses by default (`PipelineOptions.max_fps`): 20 silhouettes every 10, 1.3-1.6 s of a 25-60
+frames/s camera (two to three gait cycles), 2 s of vtest's 10 frames/s. A run that analyses another rate
+cuts the same time spans from the frames it analyses (`WindowSpec.analysed`): 40 silhouettes every 20 when
+every frame of a 30 frames/s camera is analysed (`--max-fps 0`).
 
 Evidence: with a gallery, every window's vector is added to the track's `TrackEvidence` and the gallery
 decides (`Gallery.decide`, the one decision every caller goes through): each window scored against every
@@ -21,8 +22,8 @@ answer holds for two windows in a row (see gaitid.gallery.evidence).
 A track that has not been seen for `leave_after` seconds has left: its answer is final.
 
 Memory stays bounded on a live camera: a track keeps the vectors (and scores) of its last `max_windows`
-windows (default 240: two minutes in view at 30 frames/s), so someone who stays in view for an hour is
-judged on their last two minutes.
+windows (default 240: about two minutes in view), so someone who stays in view for an hour is judged on
+their last two minutes.
 """
 
 from __future__ import annotations
@@ -45,6 +46,9 @@ EDGE_MARGIN = 2.0  # pixels: a box this close to the frame's border touches it
 
 
 MAX_WINDOW = 1000  # usable frames: over half a minute of walking at 30 frames/s, far past any use
+#: The rate the default windows count frames at: the pipeline's default analysis rate (`PipelineOptions.max_fps`),
+#: chosen with the windows' length (benchmarks/GAIT_RESULTS.md, "Windows of 20 frames at 15 a second").
+WINDOW_RATE = 15.0
 
 
 def windows_text(count: int) -> str:
@@ -59,10 +63,10 @@ class WindowSpec:
     second keeps (every 2nd frame of a 25-30 frames/s camera at 15), or the source's own frames when `rate`
     is None; a run that analyses other frames cuts windows of the same time span (`analysed`)."""
 
-    size: int = 30
-    stride: int = 15
+    size: int = 20
+    stride: int = 10
     min_height: float = 40.0
-    rate: float | None = None
+    rate: float | None = WINDOW_RATE
 
     def __post_init__(self) -> None:
         if not (1 <= self.size <= MAX_WINDOW and 1 <= self.stride <= MAX_WINDOW):

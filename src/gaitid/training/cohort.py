@@ -3,9 +3,9 @@
     python -m gaitid.training.cohort [--weights NAME|FILE.onnx] [--out FILE.npz] [--cache windows.npz]
 
 The cohort is made of CASIA-B's training subjects 001-074 (never 075-124), embedded by the model it ships
-with exactly as the pipeline embeds a walker: windows of 30 silhouettes every 15 (`WindowSpec`'s defaults);
-`--window SIZE STRIDE --every N` for a pipeline that analyses every N-th frame of a 25 frames/s camera and
-cuts windows of SIZE analysed frames every STRIDE.
+with exactly as the pipeline embeds a walker by default: every 2nd frame of the 25 frames/s walks (at most 15
+a second), windows of 20 silhouettes every 10 (`WindowSpec`'s defaults); `--window SIZE STRIDE --every N`
+for a pipeline that analyses every N-th frame and cuts windows of SIZE analysed frames every STRIDE.
 Per subject it keeps one window per walk (condition and view): the middle window of each of the 110 walks,
 so that every view and every condition (normal, bag, coat) is in it. Vectors are stored as int8 with a
 per-vector scale (cosine error below 0.002), beside the weights, with the model's name and the SHA-256 of
@@ -28,14 +28,16 @@ import numpy as np
 from gaitid.gallery.cohort import Cohort, ProbeStats, cohort_path, file_sha256
 from gaitid.datasets.casia_b import CASIA_B_TRAIN_SUBJECTS, load_casia_b
 
-WINDOW_SIZE = 30
-WINDOW_STRIDE = 15
-EVERY = 1  # analyse every frame of CASIA-B's 25 frames/s walks
+WINDOW_SIZE = 20
+WINDOW_STRIDE = 10
+EVERY = 2  # CASIA-B's walks are 25 frames/s: the pipeline analyses every 2nd frame of them (at most 15 a second)
+UNRECORDED_FRAMES = (30, 15, 1)  # the windows of a vector file saved before they were recorded
 
 
 @dataclass(frozen=True)
 class WindowVectors:
-    """Vectors of the 30-frame windows of CASIA-B walks. Row i: window `window[i]` of walk `walk[i]`."""
+    """Vectors of windows of CASIA-B walks (`frames`: their size, stride and every-n-th frame). Row i: window
+    `window[i]` of walk `walk[i]`."""
 
     vectors: np.ndarray  # (n, d) float32
     subjects: np.ndarray  # (n,) int
@@ -52,12 +54,12 @@ class WindowVectors:
 
     @staticmethod
     def load(path: Path, frames: tuple[int, int, int] | None = None) -> WindowVectors:
-        """A saved file (one saved before windows were recorded holds today's defaults); with `frames`,
-        one of other windows is refused."""
+        """A saved file (one saved before windows were recorded holds 30 / 15 of every frame, the defaults
+        until 2026-12-04); with `frames`, one of other windows is refused."""
         with np.load(path) as z:
             arrays = {k: z[k] for k in z.files if k not in ("model", "frames")}
-            saved = tuple(int(v) for v in z["frames"]) if "frames" in z.files else None
-            windows = WindowVectors(**arrays, model=str(z["model"]), **({"frames": saved} if saved else {}))
+            saved = tuple(int(v) for v in z["frames"]) if "frames" in z.files else UNRECORDED_FRAMES
+            windows = WindowVectors(**arrays, model=str(z["model"]), frames=saved)
         if frames is not None and windows.frames != tuple(frames):
             raise SystemExit(f"{path} holds windows of {'/'.join(map(str, windows.frames))} (size/stride/every), "
                              f"not {'/'.join(map(str, frames))}: give another cache")
@@ -148,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--window", type=int, nargs=2, metavar=("SIZE", "STRIDE"), default=(WINDOW_SIZE, WINDOW_STRIDE),
                         help=f"windows of SIZE analysed frames every STRIDE (default {WINDOW_SIZE} {WINDOW_STRIDE})")
     parser.add_argument("--every", type=int, default=EVERY, metavar="N",
-                        help="analyse every N-th frame of the 25 frames/s walks, as the pipeline would (default 1)")
+                        help=f"analyse every N-th frame of the 25 frames/s walks, as the pipeline would (default {EVERY})")
     parser.add_argument("--probe-stats-only", action="store_true",
                         help="only add the calibration probes' statistics to the existing cohort file")
     args = parser.parse_args(argv)
