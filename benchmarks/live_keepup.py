@@ -10,10 +10,11 @@ little CPU while serving) on 127.0.0.1, one frame every 1/fps seconds on a fixed
 once (then silence). The pipeline (HumanPoseNN, tracker, gait vectors; no gallery) reads it through the same live source
 as `gaitid live`, which keeps only the newest frame: every frame that arrives while the previous one is
 still waiting is dropped; the live source counts them (`StreamRun.dropped`). The models are loaded
-and run once before the camera starts, so the figure is the steady state. With --max-fps the pipeline
-leaves out, on purpose, frames that arrive sooner than 0.9/F s after the last it analysed; those are
-reported apart, but the reader's count of dropped frames then includes frames that would have been left
-out anyway (any frame replaced while the pipeline is busy counts), so with --max-fps the figure to read is
+and run once before the camera starts, so the figure is the steady state. As `gaitid live`, the pipeline
+analyses at most 15 frames a second by default (`--max-fps F` another rate, 0 every frame): it leaves out,
+on purpose, frames that arrive sooner than 0.9/F s after the last it analysed; those are reported apart,
+but the reader's count of dropped frames then includes frames that would have been left out anyway (any
+frame replaced while the pipeline is busy counts), so below every frame the figure to read is
 `analysed_fraction_of_due`: the frames analysed over the F a second that were due.
 
 vtest.avi (768 x 576, 3-6 walkers at once) was filmed at 10 frames/s: served at 30, its walkers cross three
@@ -41,6 +42,7 @@ from gaitid import stopping
 from gaitid.pipeline import PipelineOptions, analyse, default_estimator
 from gaitid.pipeline.run import encoder_for, walkers_for
 from gaitid.pipeline.stream import PoseEstimator
+from gaitid.pipeline.walkers import WINDOW_RATE
 from gaitid.pose.geometry import Roi
 from gaitid.types import Frame, FramePeople
 
@@ -116,9 +118,11 @@ def main() -> int:
     parser.add_argument("--video", default=str(media / "vtest.avi"),
                         help="a video file, or 'single' for pipeline_speed.py's single-walker 640x480 video")
     parser.add_argument("--fps", type=float, default=30.0, help="the camera's frame rate")
-    parser.add_argument("--max-fps", type=float, help="analyse at most this many frames a second (gaitid live --max-fps)")
+    parser.add_argument("--max-fps", type=float, default=WINDOW_RATE,
+                        help="analyse at most this many frames a second (gaitid live --max-fps; default 15, 0: every frame)")
     parser.add_argument("--json", dest="json_path", type=Path)
     args = parser.parse_args()
+    args.max_fps = args.max_fps or None
     with tempfile.TemporaryDirectory() as tmp:
         if args.video == "single":
             sys.path.insert(0, str(Path(__file__).resolve().parent))
