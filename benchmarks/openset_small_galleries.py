@@ -1,7 +1,8 @@
 """Does "unknown" mean the same whatever the gallery's size? Open-set identification on CASIA-B test subjects.
 
     python benchmarks/openset_small_galleries.py [--windows ../runs/cohort/windows_test_v4.npz] \
-        [--json benchmarks/results/openset_small_galleries.json] [--window SIZE STRIDE --every N]
+        [--json benchmarks/results/openset_small_galleries.json] [--window SIZE STRIDE --every N] \
+        [--enrolled-null off] [--cohort-only]
 
 CASIA-B test subjects 075-124 only (never used for training, tuning or the cohort). Each walk is cut into
 the windows the pipeline makes (20 silhouettes of every 2nd frame, every 10; `--window` and `--every` as for the cohort,
@@ -135,16 +136,23 @@ def main() -> int:
                         help=f"windows of SIZE analysed frames every STRIDE (default {WINDOW_SIZE} {WINDOW_STRIDE}, the pipeline's)")
     parser.add_argument("--every", type=int, default=EVERY, metavar="N",
                         help=f"analyse every N-th frame (default {EVERY}, the pipeline's at 25 frames/s)")
+    parser.add_argument("--enrolled-null", choices=["on", "off"], default="on",
+                        help="the cohort decision with the enrolled people's null (the gallery's default) or without")
+    parser.add_argument("--cohort-only", action="store_true", help="leave out the self-calibrated decision")
     args = parser.parse_args()
+    decisions = {"cohort": {"enrolled_null": args.enrolled_null == "on"}}
+    if not args.cohort_only:
+        decisions["self (before)"] = DECISIONS["self (before)"]
     w = load_windows(args.windows, *args.window, args.every)
     walks = probe_walks(w)
     print(f"{len(w.vectors)} windows, {len(walks)} probe walks, model {w.model}", file=sys.stderr)
     rng = np.random.default_rng(0)
     draws = {k: [np.sort(rng.choice(TEST, k, replace=False)) for _ in range(1 if k == len(TEST) else args.draws)] for k in SIZES}
-    results: dict = {"model": w.model, "draws": args.draws, "decisions": {}}
+    results: dict = {"model": w.model, "draws": args.draws, "window": list(w.frames),
+                     "enrolled_null": args.enrolled_null == "on", "decisions": {}}
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        for decision, options in DECISIONS.items():
+        for decision, options in decisions.items():
             table = {}
             for k, galleries in draws.items():
                 if decision != "cohort" and k < 2:
