@@ -26,7 +26,8 @@ other way; the mask figures are taken after flipping the masks back).
 
 These subjects are training subjects (001-009): recognition on them is optimistic; the gap is the point.
 
-    python3 benchmarks/domain_gap.py --json benchmarks/results/domain_gap.json [--cache ../runs/casia_rgb_masks_15.npz]
+    python3 benchmarks/domain_gap.py --json benchmarks/results/domain_gap.json \
+        [--cache ../runs/casia_rgb_masks_15.npz]
         [--weights MODEL.onnx]  # another gait model than the shipped one (the walks found depend on it)
         [--max-fps F]    # the pipeline analysing at most F frames a second (PipelineOptions.max_fps, default
                          # 15: every 2nd frame; 0: every frame); the dataset's frames are compared at the

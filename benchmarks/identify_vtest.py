@@ -6,12 +6,13 @@ enrol the first half of some walkers' tracks, identify the second half of everyo
 
 The video is run once through `gaitid identify`'s stages (HumanPoseNN, tracker, silhouette windows of 20
 usable frames every 10 or `--window`'s, the shipped GaitNN; `--cache` keeps the vectors; vtest is 10 frames/s,
-so every frame is analysed). Every track with at least 4 windows is a walker; its windows are split in two halves that share no frame (the windows across the middle are
-dropped). For gallery sizes k = 1, 2, 5, 10 (30 random draws each, seed 0), k walkers are enrolled from their
-first halves. The other walkers are dealt in two: the first group's first halves may serve as the site's
-own cohort (`gaitid gallery cohort add`), the second group's second halves are the strangers. Every
-enrolled walker's and every stranger's second half is identified window by window through `Gallery.decide`,
-as `gaitid identify` does, and the final answer counts. Three decisions, on the same probes:
+so every frame is analysed). Every track with at least 4 windows is a walker; its windows are split in two
+halves that share no frame (the windows across the middle are dropped). For gallery sizes k = 1, 2, 5, 10 (30
+random draws each, seed 0), k walkers are enrolled from their first halves. The other walkers are dealt in
+two: the first group's first halves may serve as the site's own cohort (`gaitid gallery cohort add`), the
+second group's second halves are the strangers. Every enrolled walker's and every stranger's second half is
+identified window by window through `Gallery.decide`, as `gaitid identify` does, and the final answer counts.
+Three decisions, on the same probes:
 - "self (before)": raw scores calibrated on the enrolled people themselves (the decision before the cohort);
 - "cohort": scores normalised against, and calibrated on, the cohort shipped with the model;
 - "cohort + site": the same with the first group's walkers added to the cohort.

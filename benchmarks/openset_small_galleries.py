@@ -5,10 +5,10 @@
         [--enrolled-null off] [--cohort-only]
 
 CASIA-B test subjects 075-124 only (never used for training, tuning or the cohort). Each walk is cut into
-the windows the pipeline makes (20 silhouettes of every 2nd frame, every 10; `--window` and `--every` as for the cohort,
-`gaitid.training.cohort`) and each window embedded by the shipped model (`--windows` keeps them). For
-galleries of k = 1, 2, 4, 10, 25, 40 and 50 enrolled subjects (30 random draws each, seed 0; one for
-k = 50), each enrolled from every window of their nm-01..02 walks (all 11 views), every walk nm-05..06
+the windows the pipeline makes (20 silhouettes of every 2nd frame, every 10; `--window` and `--every` as
+for the cohort, `gaitid.training.cohort`) and each window embedded by the shipped model (`--windows` keeps
+them). For galleries of k = 1, 2, 4, 10, 25, 40 and 50 enrolled subjects (30 random draws each, seed 0;
+one for k = 50), each enrolled from every window of their nm-01..02 walks (all 11 views), every walk nm-05..06
 (NM), bg-01..02 (BG), cl-01..02 (CL) of the 50 subjects is a probe: all its windows go into one
 `TrackEvidence` and the gallery decides once (`Gallery.decide`, exactly what `gaitid identify` calls).
 At targets FPIR 1 % and 5 %:
