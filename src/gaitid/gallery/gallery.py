@@ -126,7 +126,8 @@ class Gallery:
         score must pass too: they were filmed like the strangers to come, which a laboratory cohort was not.
         On by default since version 6 of the silhouette model, by a rule written before its figures: on
         vtest it held back nearly all same-camera strangers, and on validation identities it cost at most
-        0.55 points of FPIR and 2.6 of TPIR at a 5 % target (benchmarks/RESULTS-openset.md).
+        0.55 points of FPIR and 2.6 of TPIR at a 5 % target; on unseen CASIA-B people it costs more, 1-15
+        points of TPIR with 10-50 enrolled (benchmarks/RESULTS-openset.md).
     shipped_cohort: look for the cohort shipped with the model (set False to use only `cohort` and the site's).
     audit_identifications: write every identification (time, result, score) to the audit log.
     """
