@@ -101,6 +101,7 @@ def main() -> int:
     parser.add_argument("--window", type=int, nargs=2, metavar=("SIZE", "STRIDE"),
                         help="gait windows of SIZE frames every STRIDE (default: the pipeline's, 20 10)")
     args = parser.parse_args()
+    enrolled_null = args.enrolled_null == "on"
     tracks, model, (size, stride) = track_vectors(args.cache, args.window)
     walkers = {}
     for t, vectors in tracks.items():
@@ -111,7 +112,7 @@ def main() -> int:
     print(f"{len(tracks)} tracks with vectors, {len(ids)} walkers with 4 windows or more: {ids}", file=sys.stderr)
     rng = np.random.default_rng(0)
     results: dict = {"model": model, "walkers": ids, "window": [size, stride], "draws": args.draws,
-                     "enrolled_null": args.enrolled_null == "on", "galleries": {}}
+                     "enrolled_null": enrolled_null, "galleries": {}}
     with tempfile.TemporaryDirectory() as tmp:
         for k in SIZES:
             counts = {d: {t: {"enrolled": 0, "correct": 0, "wrong": 0, "strangers": 0, "named": 0} for t in TARGETS}
@@ -124,7 +125,7 @@ def main() -> int:
                     if decision == "self (before)" and k < 2:
                         continue
                     path = Path(tmp) / f"g{k}_{draw}_{number}.db"
-                    options = {"shipped_cohort": False} if decision == "self (before)" else {"enrolled_null": args.enrolled_null == "on"}
+                    options = {"shipped_cohort": False} if decision == "self (before)" else {"enrolled_null": enrolled_null}
                     with Gallery.open(path, audit_identifications=False, **options) as gallery:
                         for t in enrolled:
                             gallery.enroll(f"w{t}", [Embedding(v, model, size) for v in walkers[t][0]])

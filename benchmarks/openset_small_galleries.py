@@ -41,7 +41,7 @@ ENROL = ("nm-01", "nm-02")
 PROBES = {"NM": ("nm-05", "nm-06"), "BG": ("bg-01", "bg-02"), "CL": ("cl-01", "cl-02")}
 SIZES = (1, 2, 4, 10, 25, 40, 50)
 TARGETS = (0.01, 0.05)
-DECISIONS = {"cohort": {}, "self (before)": {"shipped_cohort": False}}
+SELF_CALIBRATED = {"shipped_cohort": False}  # the decision before the cohort: calibrated on the enrolled people
 
 
 def load_windows(
@@ -142,7 +142,7 @@ def main() -> int:
     args = parser.parse_args()
     decisions = {"cohort": {"enrolled_null": args.enrolled_null == "on"}}
     if not args.cohort_only:
-        decisions["self (before)"] = DECISIONS["self (before)"]
+        decisions["self (before)"] = SELF_CALIBRATED
     w = load_windows(args.windows, *args.window, args.every)
     walks = probe_walks(w)
     print(f"{len(w.vectors)} windows, {len(walks)} probe walks, model {w.model}", file=sys.stderr)
