@@ -8,6 +8,7 @@ and resumed draws the same batches as one that was not.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
@@ -64,6 +65,14 @@ def training_device(name: str) -> torch.device:
     if name == "cuda" and not torch.cuda.is_available():
         raise GaitidError("device 'cuda' asked for, but torch sees no CUDA GPU (use 'auto' or 'cpu')")
     return torch.device(name)
+
+
+def _native_bf16() -> bool:
+    """Whether oneDNN computes bfloat16 natively on this CPU (AVX512-BF16 or AMX)."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
 
 
 def build_model_config(cfg: TrainConfig, num_classes: int, frames: int) -> Any:
@@ -221,12 +230,19 @@ class _Run:
         self.cpu_seconds += time.process_time() - c0
         return result
 
+    def autocast(self) -> contextlib.AbstractContextManager[Any]:
+        """The forward pass's precision ([trainer] precision); the losses are computed in float32."""
+        if self.cfg.trainer.precision == "bf16":
+            return torch.autocast(self.device.type, dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
     def losses(self, batch: Batch) -> dict[str, torch.Tensor]:
         """The loss of one batch and its parts; "logits" for the accuracy."""
         loss_cfg = self.cfg.loss
         x = batch.x.to(self.device, non_blocking=True)
         labels = batch.labels.to(self.device, non_blocking=True)
-        result = self.model(x)
+        with self.autocast():
+            result = {k: v.float() if v.is_floating_point() else v for k, v in self.model(x).items()}
         tri, active = triplet_loss(result["parts"], labels, loss_cfg.triplet_margin)
         ce = part_cross_entropy(result["logits"], labels, loss_cfg.label_smoothing)
         out = {"loss": loss_cfg.triplet_weight * tri + loss_cfg.ce_weight * ce, "triplet": tri, "ce": ce,
@@ -255,6 +271,9 @@ def train(
     """
     torch.set_num_threads(cfg.trainer.threads)
     device = training_device(cfg.trainer.device)
+    if cfg.trainer.precision == "bf16" and device.type == "cpu" and not _native_bf16():
+        log("warning: [trainer] precision is bf16, and this CPU has no native bfloat16: steps will be several "
+            "times slower than in fp32")
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # fixed input shapes: let cuDNN pick its fastest convolutions
     out = Path(cfg.trainer.out_dir)
