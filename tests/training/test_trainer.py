@@ -97,6 +97,37 @@ def test_channels_last_computes_as_the_standard_layout_and_saves_the_standard_la
     assert losses[True] == pytest.approx(losses[False], rel=1e-2)
 
 
+def test_bf16_autocasts_the_forward_pass_and_keeps_float32_weights(tmp_path, small_data, monkeypatch):
+    # [trainer] precision = bf16 runs the forward pass under bfloat16 autocast: the losses differ from a
+    # float32 run's (so the autocast was applied) by no more than bfloat16's rounding, and the weights, the
+    # optimizer's moments and the checkpoints stay float32 (export and evaluation read them as ever)
+    import gaitid.training.trainer as trainer
+
+    monkeypatch.setattr(trainer, "_native_bf16", lambda: False)
+    losses, warned = {}, {}
+    for precision in ("fp32", "bf16"):
+        out, lines = tmp_path / precision, []
+        raw = _cfg(out, 3).to_dict()
+        train(config_from_dict({**raw, "trainer": {**raw["trainer"], "precision": precision}}), data=small_data,
+              log=lines.append)
+        warned[precision] = sum("no native bfloat16" in line for line in lines)
+        losses[precision] = _losses(out)
+        state = torch.load(out / "last.pt", weights_only=False)
+        assert all(v.dtype == torch.float32 for v in state["model"].values() if v.is_floating_point())
+        assert all(m["exp_avg"].dtype == torch.float32 for m in state["optimizer"]["state"].values())
+    assert losses["bf16"] != losses["fp32"]
+    assert losses["bf16"] == pytest.approx(losses["fp32"], rel=5e-2)
+    assert warned == {"fp32": 0, "bf16": 1}
+
+
+def test_precision_must_be_fp32_or_bf16(tmp_path):
+    from gaitid.errors import GaitidError
+
+    raw = _cfg(tmp_path, 1).to_dict()
+    with pytest.raises(GaitidError, match="precision"):
+        config_from_dict({**raw, "trainer": {**raw["trainer"], "precision": "fp16"}})
+
+
 def test_cosine_schedule_with_warmup():
     cfg = config_from_dict({"model": {"name": "gaitnn_lstm"}, "schedule": {"steps": 100, "warmup": 10}})
     assert lr_factor(cfg, 0) == pytest.approx(0.1)
