@@ -67,7 +67,7 @@ def seeded_server(loopback_server, make_gallery, archive, tmp_path):
     )
     with httpx.Client(base_url=server.url, headers=AUTH, timeout=30) as http:
         clip = write_clip(tmp_path / "clip.mp4", 80, 95, 240).read_bytes()
-        job = wait_job(http, http.post("/api/identify", files={"video": ("clip.mp4", clip, "video/mp4")}).json(), 60)
+        job = wait_job(http, http.post("/api/identify", files={"video": ("clip.mp4", clip, "video/mp4")}).json())
         source = http.post("/api/sources", json={"spec": camera.url}).json()
     ids = {
         "name": ["walker", "jumper"], "job_id": [job["id"]], "source_id": [source["id"]], "track_id": [1, 2],
