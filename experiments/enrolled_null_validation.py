@@ -2,6 +2,7 @@
 cohort is like the footage? (the rule: benchmarks/RESULTS-openset.md, "the enrolled people as a null")
 
     python experiments/enrolled_null_validation.py --windows ../runs/windows_train_v5.npz [--sizes 10 20] [--json OUT]
+        [--cohort-subjects 001-037 --people 038-074]
 
 Training subjects only (the windows cache of `python -m gaitid.training.cohort --cache`; the test subjects
 075-124 are not read). As in experiments/openset_methods.py, 001-037 are the cohort (the middle window of
@@ -10,6 +11,8 @@ each of their walks) and galleries of k = 1, 2, 4, 10, 20 people (30 draws each,
 once on all its windows through `Gallery.decide` (benchmarks/openset_small_galleries.py's machinery), with
 and without the enrolled people's null. The shipped model was trained on these subjects, so its vectors
 separate them better than strangers': the figures say how the two decisions differ, not what a user meets.
+With the windows of a model trained on some of 001-074 only (a validation arm), `--cohort-subjects` (its
+training subjects) and `--people` (the ones it never saw) ask the same of people the model never saw.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from openset_small_galleries import PROBES, new_counts, probe_walks, rates, run_
 
 from gaitid.gallery.cohort import Cohort  # noqa: E402
 from gaitid.training.cohort import WindowVectors, middle_windows  # noqa: E402
+from gaitid.training.config import parse_subjects  # noqa: E402
 
 COHORT = np.arange(1, 38)
 PEOPLE = np.arange(38, 75)
@@ -41,17 +45,26 @@ def main() -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=SIZES,
                         help="gallery sizes (below 5 people the two decisions are the same by construction)")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--cohort-subjects", type=parse_subjects, default=list(COHORT),
+                        help="the cohort's subjects (default 001-037)")
+    parser.add_argument("--people", type=parse_subjects, default=list(PEOPLE),
+                        help="the subjects enrolled and probed (default 038-074)")
     args = parser.parse_args()
+    cohort_subjects, people_subjects = np.array(args.cohort_subjects), np.array(args.people)
+    if max(cohort_subjects.max(), people_subjects.max()) > 74 or np.isin(cohort_subjects, people_subjects).any():
+        raise SystemExit("validation reads training subjects 001-074 only, and the cohort must not hold the people")
     w = WindowVectors.load(args.windows)
     if w.subjects.max() > 74:
         raise SystemExit("validation reads training subjects 001-074 only")
-    chosen = middle_windows(w.rows(np.isin(w.subjects, COHORT)))
+    chosen = middle_windows(w.rows(np.isin(w.subjects, cohort_subjects)))
     cohort = Cohort.from_vectors(chosen.vectors, chosen.subjects.astype(str), w.model)
-    people = w.rows(np.isin(w.subjects, PEOPLE))
+    people = w.rows(np.isin(w.subjects, people_subjects))
     walks = probe_walks(people)
     rng = np.random.default_rng(0)
-    draws = {k: [np.sort(rng.choice(PEOPLE, k, replace=False)) for _ in range(args.draws)] for k in SIZES}
-    draws = {k: draws[k] for k in args.sizes}  # the same draws whichever sizes are run
+    sizes = sorted(set(SIZES) | set(args.sizes))
+    draws = {k: [np.sort(rng.choice(people_subjects, k, replace=False)) for _ in range(args.draws)]
+             for k in sizes if k < len(people_subjects)}
+    draws = {k: draws[k] for k in args.sizes if k in draws}  # the same draws whichever sizes are run
     results: dict = {"model": w.model, "draws": args.draws, "decisions": {}}
     with tempfile.TemporaryDirectory() as tmp:
         for enrolled_null in (False, True):
