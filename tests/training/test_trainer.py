@@ -120,6 +120,22 @@ def test_bf16_autocasts_the_forward_pass_and_keeps_float32_weights(tmp_path, sma
     assert warned == {"fp32": 0, "bf16": 1}
 
 
+@pytest.mark.parametrize("native", [True, False])
+def test_auto_precision_is_bf16_only_on_a_cpu_that_computes_it(tmp_path, small_data, monkeypatch, native):
+    import gaitid.training.trainer as trainer
+
+    monkeypatch.setattr(trainer, "_native_bf16", lambda: native)
+    losses = {}
+    for precision in ("auto", "bf16" if native else "fp32"):
+        out = tmp_path / precision
+        raw = _cfg(out, 2).to_dict()
+        train(config_from_dict({**raw, "trainer": {**raw["trainer"], "precision": precision}}), data=small_data,
+              log=lambda s: None)
+        losses[precision] = _losses(out)
+    assert losses["auto"] == losses["bf16" if native else "fp32"]
+    assert trainer.training_precision("auto", torch.device("cuda")) == "fp32"  # GPUs: as rehearsed
+
+
 def test_precision_must_be_fp32_or_bf16(tmp_path):
     from gaitid.errors import GaitidError
 

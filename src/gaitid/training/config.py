@@ -101,8 +101,10 @@ class TrainerConfig:
     # Checkpoints are saved in the standard layout either way.
     channels_last: bool = True
     # "bf16": the forward pass under bfloat16 autocast (weights, optimizer and checkpoints stay float32).
-    # On a CPU with native bfloat16 (AVX512-BF16, AMX) a silhouette model's step is 1.7x faster; on one
-    # without it, about 10x slower (GAIT_RESULTS.md, "Training speed on the CPU"). "fp32": no autocast.
+    # On a CPU with native bfloat16 (AVX512-BF16, AMX) a silhouette model's step is 1.7x faster and learns
+    # as well (validation subjects); on one without it, about 10x slower (GAIT_RESULTS.md, "Training in
+    # bfloat16"). "fp32": no autocast. "auto": bf16 on a CPU that computes it natively, fp32 elsewhere
+    # (GPUs included).
     precision: str = "fp32"
     # a training checkpoint (.pt) whose weights start the run (fine-tuning); the optimizer, schedule and
     # random generators start afresh. Layers whose shape differs (a classifier over other subjects) keep
@@ -193,8 +195,10 @@ def _validate(cfg: TrainConfig) -> None:
         raise GaitidError(f"config [schedule] max_seconds must be 0 (no budget) or more, got {cfg.schedule.max_seconds}")
     if cfg.trainer.device not in ("auto", "cpu", "cuda"):
         raise GaitidError(f"config [trainer] device must be 'auto', 'cpu' or 'cuda', got {cfg.trainer.device!r}")
-    if cfg.trainer.precision not in ("fp32", "bf16"):
-        raise GaitidError(f"config [trainer] precision must be 'fp32' or 'bf16', got {cfg.trainer.precision!r}")
+    if cfg.trainer.precision not in ("auto", "fp32", "bf16"):
+        raise GaitidError(
+            f"config [trainer] precision must be 'auto', 'fp32' or 'bf16', got {cfg.trainer.precision!r}"
+        )
     if cfg.trainer.prefetch < 0:
         raise GaitidError(f"config [trainer] prefetch must be 0 or more, got {cfg.trainer.prefetch}")
 

@@ -75,6 +75,13 @@ def _native_bf16() -> bool:
         return False
 
 
+def training_precision(setting: str, device: torch.device) -> str:
+    """[trainer] precision resolved on `device`: "auto" is bf16 on a CPU that computes it natively."""
+    if setting == "auto":
+        return "bf16" if device.type == "cpu" and _native_bf16() else "fp32"
+    return setting
+
+
 def build_model_config(cfg: TrainConfig, num_classes: int, frames: int) -> Any:
     """The model's config with the training set's classes; a skeleton model that embeds walks in windows
     (spec.window 0) gets windows as long as the training clips, so inference sees what training saw."""
@@ -156,7 +163,7 @@ def _check_resumable(old: dict[str, Any], new: dict[str, Any], path: Path, log: 
 class _Run:
     """The state of one training run: model, optimizer, random generators and counters."""
 
-    def __init__(self, cfg: TrainConfig, num_classes: int, device: torch.device) -> None:
+    def __init__(self, cfg: TrainConfig, num_classes: int, device: torch.device, precision: str = "fp32") -> None:
         torch.manual_seed(cfg.seed)
         self.rng = np.random.default_rng(cfg.seed)
         self.model_config = build_model_config(cfg, num_classes, cfg.data.frames)
@@ -164,7 +171,7 @@ class _Run:
         if cfg.trainer.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)  # only 4-D weights change layout
         self.optimizer = _optimizer(cfg, self.model)
-        self.cfg, self.device = cfg, device
+        self.cfg, self.device, self.precision = cfg, device, precision
         self.step, self.train_seconds, self.cpu_seconds = 0, 0.0, 0.0
 
     def resume(self, path: Path, log: Callable[[str], None]) -> None:
@@ -232,7 +239,7 @@ class _Run:
 
     def autocast(self) -> contextlib.AbstractContextManager[Any]:
         """The forward pass's precision ([trainer] precision); the losses are computed in float32."""
-        if self.cfg.trainer.precision == "bf16":
+        if self.precision == "bf16":
             return torch.autocast(self.device.type, dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
@@ -274,6 +281,9 @@ def train(
     if cfg.trainer.precision == "bf16" and device.type == "cpu" and not _native_bf16():
         log("warning: [trainer] precision is bf16, and this CPU has no native bfloat16: steps will be several "
             "times slower than in fp32")
+    precision = training_precision(cfg.trainer.precision, device)
+    if precision != cfg.trainer.precision:
+        log(f"[trainer] precision auto: {precision} on this {device.type}")
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # fixed input shapes: let cuDNN pick its fastest convolutions
     out = Path(cfg.trainer.out_dir)
@@ -281,7 +291,7 @@ def train(
     settings = {k: v for k, v in cfg.model.items() if k != "name"}
     skeleton_spec = getattr(model_config(str(cfg.model["name"]), **settings), "spec", None)
     batches = load_batches(cfg.data, skeleton_spec, data)
-    run = _Run(cfg, len(np.unique(batches.labels)), device)
+    run = _Run(cfg, len(np.unique(batches.labels)), device, precision)
     last = out / LAST
     if resume and last.is_file():
         run.resume(last, log)
