@@ -136,7 +136,7 @@ def test_auto_precision_is_bf16_only_on_a_cpu_that_computes_it(tmp_path, small_d
     assert trainer.training_precision("auto", torch.device("cuda")) == "fp32"  # GPUs: as rehearsed
 
 
-def test_precision_must_be_fp32_or_bf16(tmp_path):
+def test_precision_must_be_auto_fp32_or_bf16(tmp_path):
     from gaitid.errors import GaitidError
 
     raw = _cfg(tmp_path, 1).to_dict()
