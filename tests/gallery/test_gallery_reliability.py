@@ -20,7 +20,7 @@ import pytest
 
 from gaitid.gallery import Gallery, GalleryStore
 from gaitid.gallery.errors import GalleryKeyError, NotAGalleryError
-from gaitid.gallery.store import NewVector
+from gaitid.gallery.store import NewVector, _use_wal
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="uses SIGKILL")
@@ -262,3 +262,34 @@ def test_removal_erases_the_template_bytes(tmp_path, key):
                 assert v.tobytes()[start : start + 32] not in raw
         assert b"alice-unique-name" not in raw and b"alice-source" not in raw
         assert len(store.people()) == 20
+
+
+class _BusyThenFree:
+    """A connection whose journal-mode pragma answers "database is locked" a number of times first."""
+
+    def __init__(self, busy_times: int, code: int = sqlite3.SQLITE_BUSY):
+        self.busy_times, self.code, self.calls = busy_times, code, 0
+
+    def execute(self, sql: str) -> None:
+        self.calls += 1
+        if self.calls <= self.busy_times:
+            error = sqlite3.OperationalError("database is locked")
+            error.sqlite_errorcode = self.code
+            raise error
+
+
+def test_a_busy_file_is_waited_out_when_switching_to_wal():
+    # SQLite answers the pragma busy at once (no busy handler) while another process's last connection
+    # checkpoints on close; seen once in CI as a writer's "database is locked" on its first write.
+    db = _BusyThenFree(busy_times=3)
+    _use_wal(db, time.monotonic() + 5)
+    assert db.calls == 4
+
+
+def test_a_file_busy_past_the_timeout_or_another_error_still_raises():
+    with pytest.raises(sqlite3.OperationalError):
+        _use_wal(_BusyThenFree(busy_times=10**6), time.monotonic() + 0.05)
+    other = _BusyThenFree(busy_times=1, code=sqlite3.SQLITE_IOERR)
+    with pytest.raises(sqlite3.OperationalError):
+        _use_wal(other, time.monotonic() + 5)
+    assert other.calls == 1

@@ -238,6 +238,22 @@ def _same_file(fd: int, path: Path) -> bool:
     return opened.st_nlink > 0 and (opened.st_dev, opened.st_ino) == (named.st_dev, named.st_ino)
 
 
+def _use_wal(db: sqlite3.Connection, deadline: float) -> None:
+    """Put the connection in WAL mode, waiting out a busy file until `deadline` (time.monotonic()).
+
+    SQLite can answer this pragma "database is locked" at once, without its busy handler, while another
+    process's last connection to the file is checkpointing and removing its WAL as it closes."""
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            busy = getattr(error, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_BUSY
+            if not busy or time.monotonic() >= deadline:
+                raise
+        time.sleep(0.01)
+
+
 def _guarded(method: Callable) -> Callable:
     """Turn SQLite's "damaged file" errors into a clear NotAGalleryError (locks and constraints pass through)."""
 
@@ -306,7 +322,7 @@ class GalleryStore:
         )
         try:
             db.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_s * 1000)}")
-            db.execute("PRAGMA journal_mode = WAL")
+            _use_wal(db, time.monotonic() + self._busy_timeout_s)
             db.execute("PRAGMA synchronous = FULL")
             db.execute("PRAGMA foreign_keys = ON")
             db.execute("PRAGMA secure_delete = ON")
