@@ -163,7 +163,7 @@ def _check_resumable(old: dict[str, Any], new: dict[str, Any], path: Path, log: 
 class _Run:
     """The state of one training run: model, optimizer, random generators and counters."""
 
-    def __init__(self, cfg: TrainConfig, num_classes: int, device: torch.device, precision: str = "fp32") -> None:
+    def __init__(self, cfg: TrainConfig, num_classes: int, device: torch.device, precision: str) -> None:
         torch.manual_seed(cfg.seed)
         self.rng = np.random.default_rng(cfg.seed)
         self.model_config = build_model_config(cfg, num_classes, cfg.data.frames)
