@@ -1,0 +1,116 @@
+"""Does centring each domain on its own mean let the shipped cohort calibrate vtest's walkers?
+
+Why: on vtest, any two walkers' vectors score higher against each other (mean cosine of walk halves 0.96)
+than the cohort's laboratory walkers do (0.91), so a stranger filmed by the same camera as an enrolled
+person passes the cohort's threshold (RESULTS-openset.md). If what they share is a common offset of the
+site (camera, distance, pipeline silhouettes), subtracting the site's mean vector, and the cohort's own mean
+from the cohort, puts both on one footing.
+
+The draws, walkers and halves are benchmarks/identify_vtest.py's (same seed, same dealing). What a site
+knows before it identifies anyone is the footage it enrolled from and the site walkers' first halves (the
+walkers `cohort + site` adds to the cohort); the site's mean is taken from exactly those windows. Four
+decisions on the same probes, each through `Gallery.decide` as the pipeline calls it:
+- "cohort", "cohort + site": as identify_vtest.py;
+- "centred": every vtest window (L2-normalised, as the cohort's are) minus the site's mean, the shipped
+  cohort minus its own mean;
+- "centred + site": the same, with the centred site walkers added to the cohort.
+
+    python3 experiments/site_centring_vtest.py --cache ../runs/window_rule/vtest_20_10.npz \
+        [--json experiments/results/site_centring_vtest.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from identify_vtest import SIZES, TARGETS, decide, halves, track_vectors  # noqa: E402
+
+from gaitid.gallery import Gallery  # noqa: E402
+from gaitid.gallery.cohort import Cohort, shipped_cohort  # noqa: E402
+from gaitid.types import Embedding  # noqa: E402
+
+DECISIONS = ("cohort", "cohort + site", "centred", "centred + site")
+
+
+def unit(v: np.ndarray) -> np.ndarray:
+    return v / np.linalg.norm(v, axis=-1, keepdims=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cache", type=Path, required=True, help="identify_vtest.py's cache of vtest's windows")
+    parser.add_argument("--json", dest="json_path", type=Path)
+    parser.add_argument("--draws", type=int, default=30)
+    args = parser.parse_args()
+    tracks, model, (size, stride) = track_vectors(args.cache)
+    walkers = {}
+    for t, vectors in tracks.items():
+        first, second = halves(list(vectors), size, stride)
+        if len(vectors) >= 4 and first and second:
+            walkers[t] = (first, second)
+    ids = sorted(walkers)
+    shipped = shipped_cohort(model)
+    centred_cohort = Cohort.from_vectors(shipped.vectors - shipped.vectors.mean(0), shipped.labels, model)
+    rng = np.random.default_rng(0)  # the same dealing as identify_vtest.py
+    results: dict = {"model": model, "walkers": ids, "window": [size, stride], "draws": args.draws, "galleries": {}}
+    with tempfile.TemporaryDirectory() as tmp:
+        for k in SIZES:
+            counts = {d: {t: {"enrolled": 0, "correct": 0, "wrong": 0, "strangers": 0, "named": 0} for t in TARGETS}
+                      for d in DECISIONS}
+            for draw in range(args.draws):
+                order = rng.permutation(ids).tolist()
+                enrolled, others = sorted(order[:k]), order[k:]
+                site, strangers = others[: len(others) // 2], others[len(others) // 2 :]
+                site_mean = unit(np.concatenate([np.stack(walkers[t][0]) for t in enrolled + site])).mean(0)
+                for number, decision in enumerate(DECISIONS):
+                    centred = decision.startswith("centred")
+
+                    def prep(windows: list[np.ndarray]) -> list[np.ndarray]:
+                        return [unit(v) - site_mean for v in windows] if centred else windows
+
+                    options = {"cohort": centred_cohort, "shipped_cohort": False} if centred else {}
+                    with Gallery.open(Path(tmp) / f"g{k}_{draw}_{number}.db", audit_identifications=False,
+                                      **options) as gallery:
+                        for t in enrolled:
+                            gallery.enroll(f"w{t}", [Embedding(v, model, size) for v in prep(walkers[t][0])])
+                        if decision.endswith("+ site"):
+                            for t in site:
+                                gallery.add_cohort(f"site{t}", [Embedding(v, model, size) for v in prep(walkers[t][0])])
+                        for t in enrolled + strangers:
+                            identity = decide(gallery, model, prep(walkers[t][1]))
+                            best, score = identity.candidates[0][0], identity.score
+                            for target in TARGETS:
+                                c = counts[decision][target]
+                                named = score >= 1.0 - target
+                                if t in enrolled:
+                                    c["enrolled"] += 1
+                                    c["correct"] += named and best == f"w{t}"
+                                    c["wrong"] += named and best != f"w{t}"
+                                else:
+                                    c["strangers"] += 1
+                                    c["named"] += named
+            row: dict = {}
+            for decision in DECISIONS:
+                row[decision] = {}
+                for target in TARGETS:
+                    c = counts[decision][target]
+                    r = {"tpir": c["correct"] / c["enrolled"], "misnamed": c["wrong"] / c["enrolled"],
+                         "fpir": c["named"] / c["strangers"], **c}
+                    row[decision][f"{target:g}"] = r
+                    print(f"k={k:>2} {decision:>14} target {target:g}: TPIR {r['tpir']:.3f}  misnamed "
+                          f"{r['misnamed']:.3f}  FPIR {r['fpir']:.3f} ({c['named']}/{c['strangers']})", flush=True)
+            results["galleries"][k] = row
+    if args.json_path:
+        args.json_path.write_text(json.dumps(results, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
