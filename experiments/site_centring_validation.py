@@ -1,0 +1,91 @@
+"""Does centring each domain on its own mean cost anything where the cohort is like the footage?
+(the vtest side: experiments/site_centring_vtest.py; both in benchmarks/RESULTS-openset.md)
+
+    python experiments/site_centring_validation.py --windows ../runs/val/frames20_bf16.windows.npz \
+        --cohort-subjects 013-074 --people 001-012 [--sizes 1 2 4 10] [--json OUT]
+
+Training subjects only (a windows cache of `python -m gaitid.training.cohort --cache`; the test subjects
+075-124 are not read). The cohort is the middle window of each walk of `--cohort-subjects`; galleries of k
+people (30 draws each, seed 0) are drawn from `--people`, enrolled from every window of nm-01..02, and
+every nm-05..06, bg and cl walk of `--people` is decided once on all its windows through `Gallery.decide`
+(benchmarks/openset_small_galleries.py's machinery), twice: as the gallery does today, and centred (every
+window of `--people`, L2-normalised, minus the site's mean; the cohort minus its own mean). The site here
+is the laboratory; its mean comes from the windows of every nm-01..02 walk of `--people` (the footage a
+site enrols from, identities unused), never from a probe walk.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+
+from openset_small_galleries import ENROL, PROBES, new_counts, probe_walks, rates, run_gallery, tally  # noqa: E402
+
+from gaitid.gallery.cohort import Cohort  # noqa: E402
+from gaitid.training.cohort import WindowVectors, middle_windows  # noqa: E402
+from gaitid.training.config import parse_subjects  # noqa: E402
+
+SIZES = (1, 2, 4, 10)
+
+
+def unit(v: np.ndarray) -> np.ndarray:
+    return v / np.linalg.norm(v, axis=-1, keepdims=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--windows", type=Path, required=True)
+    parser.add_argument("--draws", type=int, default=30)
+    parser.add_argument("--sizes", type=int, nargs="+", default=SIZES)
+    parser.add_argument("--json", type=Path)
+    parser.add_argument("--cohort-subjects", type=parse_subjects, required=True)
+    parser.add_argument("--people", type=parse_subjects, required=True)
+    args = parser.parse_args()
+    cohort_subjects, people_subjects = np.array(args.cohort_subjects), np.array(args.people)
+    if max(cohort_subjects.max(), people_subjects.max()) > 74 or np.isin(cohort_subjects, people_subjects).any():
+        raise SystemExit("validation reads training subjects 001-074 only, and the cohort must not hold the people")
+    w = WindowVectors.load(args.windows)
+    chosen = middle_windows(w.rows(np.isin(w.subjects, cohort_subjects)))
+    people = w.rows(np.isin(w.subjects, people_subjects))
+    site_mean = unit(people.vectors[np.isin(people.conditions, ENROL)]).mean(0)
+    arms = {
+        "today": (Cohort.from_vectors(chosen.vectors, chosen.subjects.astype(str), w.model), people),
+        "centred": (
+            Cohort.from_vectors(unit(chosen.vectors) - unit(chosen.vectors).mean(0), chosen.subjects.astype(str), w.model),
+            dataclasses.replace(people, vectors=(unit(people.vectors) - site_mean).astype(np.float32)),
+        ),
+    }
+    rng = np.random.default_rng(0)
+    draws = {k: [np.sort(rng.choice(people_subjects, k, replace=False)) for _ in range(args.draws)]
+             for k in args.sizes if k < len(people_subjects)}
+    results: dict = {"model": w.model, "draws": args.draws, "decisions": {}}
+    with tempfile.TemporaryDirectory() as tmp:
+        for arm, (cohort, vectors) in arms.items():
+            options = {"cohort": cohort, "shipped_cohort": False}
+            walks = probe_walks(vectors)
+            table = {}
+            for k, galleries in draws.items():
+                acc = new_counts()
+                for enrolled in galleries:
+                    tally(run_gallery(Path(tmp), vectors, enrolled, walks, options), enrolled, acc)
+                table[k] = rates(acc)
+                print(f"{arm:8s} k={k:2d}  " + "   ".join(
+                    f"target {t}: FPIR {100 * v['fpir']:.2f} TPIR " + "/".join(f"{100 * v[f'tpir_{c}']:.1f}" for c in PROBES)
+                    for t, v in table[k].items()), file=sys.stderr, flush=True)
+            results["decisions"][arm] = table
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(results, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
