@@ -90,6 +90,46 @@ def decide(gallery: Gallery, model: str, windows: list[np.ndarray]):  # type: ig
     return identity
 
 
+def new_counts(decisions: tuple[str, ...]) -> dict:
+    """Per decision and target: enrolled walkers (named right, named wrong) and strangers (named)."""
+    return {d: {t: {"enrolled": 0, "correct": 0, "wrong": 0, "strangers": 0, "named": 0} for t in TARGETS}
+            for d in decisions}
+
+
+def tally(counts: dict, track: int, enrolled: bool, identity) -> None:  # type: ignore[no-untyped-def]
+    """Count one walker's final answer at every target (`counts`: one decision's, from new_counts)."""
+    best, score = identity.candidates[0][0], identity.score
+    for target in TARGETS:
+        c = counts[target]
+        named = score >= 1.0 - target
+        if enrolled:
+            c["enrolled"] += 1
+            c["correct"] += named and best == f"w{track}"
+            c["wrong"] += named and best != f"w{track}"
+        else:
+            c["strangers"] += 1
+            c["named"] += named
+
+
+def summary(k: int, counts: dict) -> dict:
+    """The rates of every decision and target at gallery size k, printed as they are made."""
+    row: dict = {}
+    for decision, by_target in counts.items():
+        row[decision] = {}
+        for target, c in by_target.items():
+            if not c["enrolled"]:
+                continue
+            r = row[decision][f"{target:g}"] = {
+                "tpir": c["correct"] / c["enrolled"],
+                "misnamed": c["wrong"] / c["enrolled"],
+                "fpir": c["named"] / c["strangers"] if c["strangers"] else None,
+                **c,
+            }
+            print(f"k={k:>2} {decision:>14} target {target:g}: TPIR {r['tpir']:.3f}  misnamed "
+                  f"{r['misnamed']:.3f}  FPIR {r['fpir']:.3f} ({c['named']}/{c['strangers']})", file=sys.stderr)
+    return row
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", dest="json_path", type=Path)
@@ -115,8 +155,7 @@ def main() -> int:
                      "enrolled_null": enrolled_null, "galleries": {}}
     with tempfile.TemporaryDirectory() as tmp:
         for k in SIZES:
-            counts = {d: {t: {"enrolled": 0, "correct": 0, "wrong": 0, "strangers": 0, "named": 0} for t in TARGETS}
-                      for d in DECISIONS}
+            counts = new_counts(DECISIONS)
             for draw in range(args.draws):
                 order = rng.permutation(ids).tolist()
                 enrolled, others = sorted(order[:k]), order[k:]
@@ -133,35 +172,8 @@ def main() -> int:
                             for t in site:
                                 gallery.add_cohort(f"site{t}", [Embedding(v, model, size) for v in walkers[t][0]])
                         for t in enrolled + strangers:
-                            identity = decide(gallery, model, walkers[t][1])
-                            best, score = identity.candidates[0][0], identity.score
-                            for target in TARGETS:
-                                c = counts[decision][target]
-                                named = score >= 1.0 - target
-                                if t in enrolled:
-                                    c["enrolled"] += 1
-                                    c["correct"] += named and best == f"w{t}"
-                                    c["wrong"] += named and best != f"w{t}"
-                                else:
-                                    c["strangers"] += 1
-                                    c["named"] += named
-            row = {}
-            for decision in DECISIONS:
-                row[decision] = {}
-                for target in TARGETS:
-                    c = counts[decision][target]
-                    if not c["enrolled"]:
-                        continue
-                    row[decision][f"{target:g}"] = {
-                        "tpir": c["correct"] / c["enrolled"],
-                        "misnamed": c["wrong"] / c["enrolled"],
-                        "fpir": c["named"] / c["strangers"] if c["strangers"] else None,
-                        **c,
-                    }
-                    r = row[decision][f"{target:g}"]
-                    print(f"k={k:>2} {decision:>14} target {target:g}: TPIR {r['tpir']:.3f}  misnamed "
-                          f"{r['misnamed']:.3f}  FPIR {r['fpir']:.3f} ({c['named']}/{c['strangers']})", file=sys.stderr)
-            results["galleries"][k] = row
+                            tally(counts[decision], t, t in enrolled, decide(gallery, model, walkers[t][1]))
+            results["galleries"][k] = summary(k, counts)
         with Gallery.open(Path(tmp) / "all.db", audit_identifications=False) as gallery:
             for t in ids:
                 gallery.enroll(f"w{t}", [Embedding(v, model, size) for v in walkers[t][0]])

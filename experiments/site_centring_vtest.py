@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from identify_vtest import SIZES, TARGETS, decide, halves, track_vectors  # noqa: E402
+from identify_vtest import SIZES, decide, halves, new_counts, summary, tally, track_vectors  # noqa: E402
 
 from gaitid.gallery import Gallery  # noqa: E402
 from gaitid.gallery.cohort import Cohort, shipped_cohort  # noqa: E402
@@ -62,8 +62,7 @@ def main() -> int:
     results: dict = {"model": model, "walkers": ids, "window": [size, stride], "draws": args.draws, "galleries": {}}
     with tempfile.TemporaryDirectory() as tmp:
         for k in SIZES:
-            counts = {d: {t: {"enrolled": 0, "correct": 0, "wrong": 0, "strangers": 0, "named": 0} for t in TARGETS}
-                      for d in DECISIONS}
+            counts = new_counts(DECISIONS)
             for draw in range(args.draws):
                 order = rng.permutation(ids).tolist()
                 enrolled, others = sorted(order[:k]), order[k:]
@@ -84,29 +83,8 @@ def main() -> int:
                             for t in site:
                                 gallery.add_cohort(f"site{t}", [Embedding(v, model, size) for v in prep(walkers[t][0])])
                         for t in enrolled + strangers:
-                            identity = decide(gallery, model, prep(walkers[t][1]))
-                            best, score = identity.candidates[0][0], identity.score
-                            for target in TARGETS:
-                                c = counts[decision][target]
-                                named = score >= 1.0 - target
-                                if t in enrolled:
-                                    c["enrolled"] += 1
-                                    c["correct"] += named and best == f"w{t}"
-                                    c["wrong"] += named and best != f"w{t}"
-                                else:
-                                    c["strangers"] += 1
-                                    c["named"] += named
-            row: dict = {}
-            for decision in DECISIONS:
-                row[decision] = {}
-                for target in TARGETS:
-                    c = counts[decision][target]
-                    r = {"tpir": c["correct"] / c["enrolled"], "misnamed": c["wrong"] / c["enrolled"],
-                         "fpir": c["named"] / c["strangers"], **c}
-                    row[decision][f"{target:g}"] = r
-                    print(f"k={k:>2} {decision:>14} target {target:g}: TPIR {r['tpir']:.3f}  misnamed "
-                          f"{r['misnamed']:.3f}  FPIR {r['fpir']:.3f} ({c['named']}/{c['strangers']})", flush=True)
-            results["galleries"][k] = row
+                            tally(counts[decision], t, t in enrolled, decide(gallery, model, prep(walkers[t][1])))
+            results["galleries"][k] = summary(k, counts)
     if args.json_path:
         args.json_path.write_text(json.dumps(results, indent=1) + "\n")
     return 0
