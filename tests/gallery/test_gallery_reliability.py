@@ -279,8 +279,8 @@ class _BusyThenFree:
 
 
 def test_a_busy_file_is_waited_out_when_switching_to_wal():
-    # SQLite answers the pragma busy at once (no busy handler) while another process's last connection
-    # checkpoints on close; seen once in CI as a writer's "database is locked" on its first write.
+    # SQLite can answer the pragma busy at once, without its busy handler (see _use_wal); seen once in CI
+    # as a writer's "database is locked" on its first write.
     db = _BusyThenFree(busy_times=3)
     _use_wal(db, time.monotonic() + 5)
     assert db.calls == 4

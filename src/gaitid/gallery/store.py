@@ -241,8 +241,9 @@ def _same_file(fd: int, path: Path) -> bool:
 def _use_wal(db: sqlite3.Connection, deadline: float) -> None:
     """Put the connection in WAL mode, waiting out a busy file until `deadline` (time.monotonic()).
 
-    SQLite can answer this pragma "database is locked" at once, without its busy handler, while another
-    process's last connection to the file is checkpointing and removing its WAL as it closes."""
+    SQLite can answer this pragma "database is locked" at once, without calling its busy handler, when
+    another process holds a lock it does not wait on (most likely a last connection checkpointing and
+    removing the WAL as it closes); seen once in CI as a writer dying on its first write."""
     while True:
         try:
             db.execute("PRAGMA journal_mode = WAL")
