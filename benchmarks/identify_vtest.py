@@ -52,6 +52,18 @@ def halves(vectors: list[np.ndarray], size: int, stride: int) -> tuple[list[np.n
     return vectors[: cut - overlap // 2 or 1], vectors[cut + (overlap - overlap // 2) :]
 
 
+def walker_halves(
+    tracks: dict[int, np.ndarray], size: int, stride: int
+) -> dict[int, tuple[list[np.ndarray], list[np.ndarray]]]:
+    """{track id: (first half, second half)} of every track with at least 4 windows and both halves."""
+    walkers = {}
+    for t, vectors in tracks.items():
+        first, second = halves(list(vectors), size, stride)
+        if len(vectors) >= 4 and first and second:
+            walkers[t] = (first, second)
+    return walkers
+
+
 def track_vectors(
     cache: Path | None, window: tuple[int, int] | None = None
 ) -> tuple[dict[int, np.ndarray], str, tuple[int, int]]:
@@ -143,11 +155,7 @@ def main() -> int:
     args = parser.parse_args()
     enrolled_null = args.enrolled_null == "on"
     tracks, model, (size, stride) = track_vectors(args.cache, args.window)
-    walkers = {}
-    for t, vectors in tracks.items():
-        first, second = halves(list(vectors), size, stride)
-        if len(vectors) >= 4 and first and second:
-            walkers[t] = (first, second)
+    walkers = walker_halves(tracks, size, stride)
     ids = sorted(walkers)
     print(f"{len(tracks)} tracks with vectors, {len(ids)} walkers with 4 windows or more: {ids}", file=sys.stderr)
     rng = np.random.default_rng(0)

@@ -122,7 +122,7 @@ def rates(acc: dict) -> dict:
     }
 
 
-def _format(cell: dict) -> str:
+def format_rates(cell: dict) -> str:
     fpir = "-" if cell["fpir"] is None else f"{100 * cell['fpir']:.2f}"
     return f"FPIR {fpir} TPIR {100 * cell['tpir_NM']:.1f}/{100 * cell['tpir_BG']:.1f}/{100 * cell['tpir_CL']:.1f}"
 
@@ -161,7 +161,7 @@ def main() -> int:
                 for enrolled in galleries:
                     tally(run_gallery(Path(tmp), w, enrolled, walks, options), enrolled, acc)
                 table[k] = rates(acc)
-                row = "   ".join(f"target {t}: {_format(v)}" for t, v in table[k].items())
+                row = "   ".join(f"target {t}: {format_rates(v)}" for t, v in table[k].items())
                 print(f"{decision:>14} k={k:2d}  {row}  ({time.perf_counter() - t0:.0f} s)", file=sys.stderr)
             results["decisions"][decision] = table
     if args.json:

@@ -27,7 +27,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
-from openset_small_galleries import ENROL, PROBES, new_counts, probe_walks, rates, run_gallery, tally  # noqa: E402
+from openset_small_galleries import ENROL, format_rates, new_counts, probe_walks, rates, run_gallery, tally  # noqa: E402
 
 from gaitid.gallery.cohort import Cohort  # noqa: E402
 from gaitid.training.cohort import WindowVectors, middle_windows  # noqa: E402
@@ -77,9 +77,8 @@ def main() -> int:
                 for enrolled in galleries:
                     tally(run_gallery(Path(tmp), vectors, enrolled, walks, options), enrolled, acc)
                 table[k] = rates(acc)
-                print(f"{arm:8s} k={k:2d}  " + "   ".join(
-                    f"target {t}: FPIR {100 * v['fpir']:.2f} TPIR " + "/".join(f"{100 * v[f'tpir_{c}']:.1f}" for c in PROBES)
-                    for t, v in table[k].items()), file=sys.stderr, flush=True)
+                row = "   ".join(f"target {t}: {format_rates(v)}" for t, v in table[k].items())
+                print(f"{arm:8s} k={k:2d}  {row}", file=sys.stderr, flush=True)
             results["decisions"][arm] = table
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from identify_vtest import SIZES, decide, halves, new_counts, summary, tally, track_vectors  # noqa: E402
+from identify_vtest import SIZES, decide, new_counts, summary, tally, track_vectors, walker_halves  # noqa: E402
 
 from gaitid.gallery import Gallery  # noqa: E402
 from gaitid.gallery.cohort import Cohort, shipped_cohort  # noqa: E402
@@ -50,11 +50,7 @@ def main() -> int:
     parser.add_argument("--draws", type=int, default=30)
     args = parser.parse_args()
     tracks, model, (size, stride) = track_vectors(args.cache)
-    walkers = {}
-    for t, vectors in tracks.items():
-        first, second = halves(list(vectors), size, stride)
-        if len(vectors) >= 4 and first and second:
-            walkers[t] = (first, second)
+    walkers = walker_halves(tracks, size, stride)
     ids = sorted(walkers)
     shipped = shipped_cohort(model)
     centred_cohort = Cohort.from_vectors(shipped.vectors - shipped.vectors.mean(0), shipped.labels, model)
