@@ -11,7 +11,9 @@ every nm-05..06, bg and cl walk of `--people` is decided once on all its windows
 (benchmarks/openset_small_galleries.py's machinery), twice: as the gallery does today, and centred (every
 window of `--people`, L2-normalised, minus the site's mean; the cohort minus its own mean). The site here
 is the laboratory; its mean comes from the windows of every nm-01..02 walk of `--people` (the footage a
-site enrols from, identities unused), never from a probe walk.
+site enrols from, identities unused), never from a probe walk. Two more arms: "offset" (every window of
+`--people`, L2-normalised, minus the site's mean plus the cohort's mean; the cohort as today) and "centred
+loo" (as "centred", but each person's enrolment windows centred by the site's mean without their own).
 """
 
 from __future__ import annotations
@@ -40,6 +42,17 @@ def unit(v: np.ndarray) -> np.ndarray:
     return v / np.linalg.norm(v, axis=-1, keepdims=True)
 
 
+def leave_one_out_means(vectors: np.ndarray, subjects: np.ndarray, enrol: np.ndarray) -> np.ndarray:
+    """Per row, the site's mean (the enrolment windows) to subtract: without the row's own person for
+    enrolment rows, the whole site's for probe rows (whose identity a site would not know)."""
+    total, count = vectors[enrol].sum(0), int(enrol.sum())
+    means = np.broadcast_to(total / count, vectors.shape).copy()
+    for s in np.unique(subjects[enrol]):
+        own = enrol & (subjects == s)
+        means[own] = (total - vectors[own].sum(0)) / (count - own.sum())
+    return means
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--windows", type=Path, required=True)
@@ -55,13 +68,23 @@ def main() -> int:
     w = WindowVectors.load(args.windows)
     chosen = middle_windows(w.rows(np.isin(w.subjects, cohort_subjects)))
     people = w.rows(np.isin(w.subjects, people_subjects))
-    site_mean = unit(people.vectors[np.isin(people.conditions, ENROL)]).mean(0)
+    people_unit = unit(people.vectors)
+    enrol = np.isin(people.conditions, ENROL)
+    site_mean = people_unit[enrol].mean(0)
+    cohort_unit = unit(chosen.vectors)
+    cohort_mean = cohort_unit.mean(0)
+    labels = chosen.subjects.astype(str)
+    today = Cohort.from_vectors(chosen.vectors, labels, w.model)
+    centred = Cohort.from_vectors(cohort_unit - cohort_mean, labels, w.model)
+
+    def shifted(shift: np.ndarray) -> WindowVectors:
+        return dataclasses.replace(people, vectors=(people_unit - shift).astype(np.float32))
+
     arms = {
-        "today": (Cohort.from_vectors(chosen.vectors, chosen.subjects.astype(str), w.model), people),
-        "centred": (
-            Cohort.from_vectors(unit(chosen.vectors) - unit(chosen.vectors).mean(0), chosen.subjects.astype(str), w.model),
-            dataclasses.replace(people, vectors=(unit(people.vectors) - site_mean).astype(np.float32)),
-        ),
+        "today": (today, people),
+        "centred": (centred, shifted(site_mean)),
+        "offset": (today, shifted(site_mean - cohort_mean)),
+        "centred loo": (centred, shifted(leave_one_out_means(people_unit, people.subjects, enrol))),
     }
     rng = np.random.default_rng(0)
     draws = {k: [np.sort(rng.choice(people_subjects, k, replace=False)) for _ in range(args.draws)]

@@ -13,7 +13,11 @@ decisions on the same probes, each through `Gallery.decide` as the pipeline call
 - "cohort", "cohort + site": as identify_vtest.py;
 - "centred": every vtest window (L2-normalised, as the cohort's are) minus the site's mean, the shipped
   cohort minus its own mean;
-- "centred + site": the same, with the centred site walkers added to the cohort.
+- "centred + site": the same, with the centred site walkers added to the cohort;
+- "offset": every vtest window (L2-normalised) minus the site's mean plus the shipped cohort's mean, the
+  shipped cohort as it is (only the offset between the two domains is removed);
+- "centred loo": as "centred", but each enrolled walker's windows are centred by the site's mean without
+  their own windows (a probe's identity is unknown, so probes keep the whole site's mean).
 
     python3 experiments/site_centring_vtest.py --cache ../runs/window_rule/vtest_20_10.npz \
         [--json experiments/results/site_centring_vtest.json]
@@ -36,11 +40,20 @@ from gaitid.gallery import Gallery  # noqa: E402
 from gaitid.gallery.cohort import Cohort, shipped_cohort  # noqa: E402
 from gaitid.types import Embedding  # noqa: E402
 
-DECISIONS = ("cohort", "cohort + site", "centred", "centred + site")
+DECISIONS = ("cohort", "cohort + site", "centred", "centred + site", "offset", "centred loo")
 
 
 def unit(v: np.ndarray) -> np.ndarray:
     return v / np.linalg.norm(v, axis=-1, keepdims=True)
+
+
+def site_shift(decision: str, site_mean: np.ndarray, cohort_mean: np.ndarray) -> np.ndarray | None:
+    """What is subtracted from every (L2-normalised) vtest window; None: the windows as they are."""
+    if decision.startswith("centred"):
+        return site_mean
+    if decision == "offset":
+        return site_mean - cohort_mean
+    return None
 
 
 def main() -> int:
@@ -53,7 +66,8 @@ def main() -> int:
     walkers = walker_halves(tracks, size, stride)
     ids = sorted(walkers)
     shipped = shipped_cohort(model)
-    centred_cohort = Cohort.from_vectors(shipped.vectors - shipped.vectors.mean(0), shipped.labels, model)
+    cohort_mean = shipped.vectors.mean(0)
+    centred_cohort = Cohort.from_vectors(shipped.vectors - cohort_mean, shipped.labels, model)
     rng = np.random.default_rng(0)  # the same dealing as identify_vtest.py
     results: dict = {"model": model, "walkers": ids, "window": [size, stride], "draws": args.draws, "galleries": {}}
     with tempfile.TemporaryDirectory() as tmp:
@@ -63,18 +77,27 @@ def main() -> int:
                 order = rng.permutation(ids).tolist()
                 enrolled, others = sorted(order[:k]), order[k:]
                 site, strangers = others[: len(others) // 2], others[len(others) // 2 :]
-                site_mean = unit(np.concatenate([np.stack(walkers[t][0]) for t in enrolled + site])).mean(0)
+                known = {t: unit(np.stack(walkers[t][0])) for t in enrolled + site}
+                total, count = sum(v.sum(0) for v in known.values()), sum(len(v) for v in known.values())
+                site_mean = total / count
                 for number, decision in enumerate(DECISIONS):
+                    shift = site_shift(decision, site_mean, cohort_mean)
+
+                    def prep(windows: list[np.ndarray], shift: np.ndarray | None = shift) -> list[np.ndarray]:
+                        return windows if shift is None else [unit(v) - shift for v in windows]
+
+                    def enrolment(t: str) -> list[np.ndarray]:
+                        if decision != "centred loo":
+                            return prep(walkers[t][0])
+                        without = (total - known[t].sum(0)) / (count - len(known[t]))
+                        return prep(walkers[t][0], without)
+
                     centred = decision.startswith("centred")
-
-                    def prep(windows: list[np.ndarray]) -> list[np.ndarray]:
-                        return [unit(v) - site_mean for v in windows] if centred else windows
-
                     options = {"cohort": centred_cohort, "shipped_cohort": False} if centred else {}
                     with Gallery.open(Path(tmp) / f"g{k}_{draw}_{number}.db", audit_identifications=False,
                                       **options) as gallery:
                         for t in enrolled:
-                            gallery.enroll(f"w{t}", [Embedding(v, model, size) for v in prep(walkers[t][0])])
+                            gallery.enroll(f"w{t}", [Embedding(v, model, size) for v in enrolment(t)])
                         if decision.endswith("+ site"):
                             for t in site:
                                 gallery.add_cohort(f"site{t}", [Embedding(v, model, size) for v in prep(walkers[t][0])])
