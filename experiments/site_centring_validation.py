@@ -2,7 +2,7 @@
 (the vtest side: experiments/site_centring_vtest.py; both in benchmarks/RESULTS-openset.md)
 
     python experiments/site_centring_validation.py --windows ../runs/val/frames20_bf16.windows.npz \
-        --cohort-subjects 013-074 --people 001-012 [--sizes 1 2 4 10] [--json OUT]
+        --cohort-subjects 013-074 --people 001-012 [--sizes 1 2 4 10] [--arms ARM ...] [--json OUT]
 
 Training subjects only (a windows cache of `python -m gaitid.training.cohort --cache`; the test subjects
 075-124 are not read). The cohort is the middle window of each walk of `--cohort-subjects`; galleries of k
@@ -13,7 +13,9 @@ window of `--people`, L2-normalised, minus the site's mean; the cohort minus its
 is the laboratory; its mean comes from the windows of every nm-01..02 walk of `--people` (the footage a
 site enrols from, identities unused), never from a probe walk. Two more arms: "offset" (every window of
 `--people`, L2-normalised, minus the site's mean plus the cohort's mean; the cohort as today) and "centred
-loo" (as "centred", but each person's enrolment windows centred by the site's mean without their own).
+loo" (as "centred", but each person's enrolment windows centred by the site's mean without their own),
+and "matched" (as "centred", but the cohort's people centred in random groups of as many people as the site
+has, site_centring_vtest.group_centred).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
+from site_centring_vtest import group_centred  # noqa: E402
 from openset_small_galleries import ENROL, format_rates, new_counts, probe_walks, rates, run_gallery, tally  # noqa: E402
 
 from gaitid.gallery.cohort import Cohort  # noqa: E402
@@ -59,6 +62,7 @@ def main() -> int:
     parser.add_argument("--draws", type=int, default=30)
     parser.add_argument("--sizes", type=int, nargs="+", default=SIZES)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--arms", nargs="+", default=None, help="only these arms (default: all)")
     parser.add_argument("--cohort-subjects", type=parse_subjects, required=True)
     parser.add_argument("--people", type=parse_subjects, required=True)
     args = parser.parse_args()
@@ -85,7 +89,13 @@ def main() -> int:
         "centred": (centred, shifted(site_mean)),
         "offset": (today, shifted(site_mean - cohort_mean)),
         "centred loo": (centred, shifted(leave_one_out_means(people_unit, people.subjects, enrol))),
+        "matched": (group_centred(today, len(people_subjects)), shifted(site_mean)),
     }
+    if args.arms:
+        unknown = set(args.arms) - set(arms)
+        if unknown:
+            raise SystemExit(f"no arm {sorted(unknown)}; the arms are {list(arms)}")
+        arms = {name: arm for name, arm in arms.items() if name in args.arms}
     rng = np.random.default_rng(0)
     draws = {k: [np.sort(rng.choice(people_subjects, k, replace=False)) for _ in range(args.draws)]
              for k in args.sizes if k < len(people_subjects)}

@@ -17,7 +17,9 @@ decisions on the same probes, each through `Gallery.decide` as the pipeline call
 - "offset": every vtest window (L2-normalised) minus the site's mean plus the shipped cohort's mean, the
   shipped cohort as it is (only the offset between the two domains is removed);
 - "centred loo": as "centred", but each enrolled walker's windows are centred by the site's mean without
-  their own windows (a probe's identity is unknown, so probes keep the whole site's mean).
+  their own windows (a probe's identity is unknown, so probes keep the whole site's mean);
+- "matched": as "centred", but each cohort person centred on the mean of a random group of as many cohort
+  people as walkers gave the site's mean (`group_centred`), so the cohort carries the site's bias.
 
     python3 experiments/site_centring_vtest.py --cache ../runs/window_rule/vtest_20_10.npz \
         [--json experiments/results/site_centring_vtest.json]
@@ -40,16 +42,28 @@ from gaitid.gallery import Gallery  # noqa: E402
 from gaitid.gallery.cohort import Cohort, shipped_cohort  # noqa: E402
 from gaitid.types import Embedding  # noqa: E402
 
-DECISIONS = ("cohort", "cohort + site", "centred", "centred + site", "offset", "centred loo")
+DECISIONS = ("cohort", "cohort + site", "centred", "centred + site", "offset", "centred loo", "matched")
 
 
 def unit(v: np.ndarray) -> np.ndarray:
     return v / np.linalg.norm(v, axis=-1, keepdims=True)
 
 
+def group_centred(cohort: Cohort, n: int, seed: int = 0) -> Cohort:
+    """The cohort's people dealt at random into round(N / n) groups as equal as possible, each person's
+    (L2-normalised) vectors minus the mean of their group's vectors."""
+    people = np.unique(cohort.labels)
+    order = np.random.default_rng(seed).permutation(people)
+    centred = unit(cohort.vectors).copy()
+    for group in np.array_split(order, max(1, round(len(people) / n))):
+        rows = np.isin(cohort.labels, group)
+        centred[rows] -= centred[rows].mean(0)
+    return Cohort.from_vectors(centred, cohort.labels, cohort.model)
+
+
 def site_shift(decision: str, site_mean: np.ndarray, cohort_mean: np.ndarray) -> np.ndarray | None:
     """What is subtracted from every (L2-normalised) vtest window; None: the windows as they are."""
-    if decision.startswith("centred"):
+    if decision.startswith("centred") or decision == "matched":
         return site_mean
     if decision == "offset":
         return site_mean - cohort_mean
@@ -92,8 +106,12 @@ def main() -> int:
                         without = (total - known[t].sum(0)) / (count - len(known[t]))
                         return prep(walkers[t][0], without)
 
-                    centred = decision.startswith("centred")
-                    options = {"cohort": centred_cohort, "shipped_cohort": False} if centred else {}
+                    if decision == "matched":
+                        options = {"cohort": group_centred(shipped, len(known)), "shipped_cohort": False}
+                    elif decision.startswith("centred"):
+                        options = {"cohort": centred_cohort, "shipped_cohort": False}
+                    else:
+                        options = {}
                     with Gallery.open(Path(tmp) / f"g{k}_{draw}_{number}.db", audit_identifications=False,
                                       **options) as gallery:
                         for t in enrolled:
