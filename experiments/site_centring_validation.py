@@ -15,7 +15,8 @@ site enrols from, identities unused), never from a probe walk. Two more arms: "o
 `--people`, L2-normalised, minus the site's mean plus the cohort's mean; the cohort as today) and "centred
 loo" (as "centred", but each person's enrolment windows centred by the site's mean without their own),
 and "matched" (as "centred", but the cohort's people centred in random groups of as many people as the site
-has, site_centring_vtest.group_centred).
+has, site_centring_vtest.group_centred), and "cohort-centred" (every window of `--people` and the cohort
+minus the cohort's mean).
 """
 
 from __future__ import annotations
@@ -90,6 +91,7 @@ def main() -> int:
         "offset": (today, shifted(site_mean - cohort_mean)),
         "centred loo": (centred, shifted(leave_one_out_means(people_unit, people.subjects, enrol))),
         "matched": (group_centred(today, len(people_subjects)), shifted(site_mean)),
+        "cohort-centred": (centred, shifted(cohort_mean)),
     }
     if args.arms:
         unknown = set(args.arms) - set(arms)

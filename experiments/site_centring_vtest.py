@@ -19,10 +19,11 @@ decisions on the same probes, each through `Gallery.decide` as the pipeline call
 - "centred loo": as "centred", but each enrolled walker's windows are centred by the site's mean without
   their own windows (a probe's identity is unknown, so probes keep the whole site's mean);
 - "matched": as "centred", but each cohort person centred on the mean of a random group of as many cohort
-  people as walkers gave the site's mean (`group_centred`), so the cohort carries the site's bias.
+  people as walkers gave the site's mean (`group_centred`), so the cohort carries the site's bias;
+- "cohort-centred": every vtest window (L2-normalised) and the cohort minus the shipped cohort's mean.
 
     python3 experiments/site_centring_vtest.py --cache ../runs/window_rule/vtest_20_10.npz \
-        [--json experiments/results/site_centring_vtest.json]
+        [--decisions D ...] [--json experiments/results/site_centring_vtest.json]
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from gaitid.gallery import Gallery  # noqa: E402
 from gaitid.gallery.cohort import Cohort, shipped_cohort  # noqa: E402
 from gaitid.types import Embedding  # noqa: E402
 
-DECISIONS = ("cohort", "cohort + site", "centred", "centred + site", "offset", "centred loo", "matched")
+DECISIONS = ("cohort", "cohort + site", "centred", "centred + site", "offset", "centred loo", "matched", "cohort-centred")
 
 
 def unit(v: np.ndarray) -> np.ndarray:
@@ -67,6 +68,8 @@ def site_shift(decision: str, site_mean: np.ndarray, cohort_mean: np.ndarray) ->
         return site_mean
     if decision == "offset":
         return site_mean - cohort_mean
+    if decision == "cohort-centred":
+        return cohort_mean
     return None
 
 
@@ -75,6 +78,7 @@ def main() -> int:
     parser.add_argument("--cache", type=Path, required=True, help="identify_vtest.py's cache of vtest's windows")
     parser.add_argument("--json", dest="json_path", type=Path)
     parser.add_argument("--draws", type=int, default=30)
+    parser.add_argument("--decisions", nargs="+", choices=DECISIONS, default=DECISIONS, help="default: all")
     args = parser.parse_args()
     tracks, model, (size, stride) = track_vectors(args.cache)
     walkers = walker_halves(tracks, size, stride)
@@ -86,7 +90,7 @@ def main() -> int:
     results: dict = {"model": model, "walkers": ids, "window": [size, stride], "draws": args.draws, "galleries": {}}
     with tempfile.TemporaryDirectory() as tmp:
         for k in SIZES:
-            counts = new_counts(DECISIONS)
+            counts = new_counts(args.decisions)
             for draw in range(args.draws):
                 order = rng.permutation(ids).tolist()
                 enrolled, others = sorted(order[:k]), order[k:]
@@ -94,7 +98,7 @@ def main() -> int:
                 known = {t: unit(np.stack(walkers[t][0])) for t in enrolled + site}
                 total, count = sum(v.sum(0) for v in known.values()), sum(len(v) for v in known.values())
                 site_mean = total / count
-                for number, decision in enumerate(DECISIONS):
+                for number, decision in enumerate(args.decisions):
                     shift = site_shift(decision, site_mean, cohort_mean)
 
                     def prep(windows: list[np.ndarray], shift: np.ndarray | None = shift) -> list[np.ndarray]:
@@ -108,7 +112,7 @@ def main() -> int:
 
                     if decision == "matched":
                         options = {"cohort": group_centred(shipped, len(known)), "shipped_cohort": False}
-                    elif decision.startswith("centred"):
+                    elif decision.startswith("centred") or decision == "cohort-centred":
                         options = {"cohort": centred_cohort, "shipped_cohort": False}
                     else:
                         options = {}
