@@ -8,13 +8,13 @@ Training subjects only (a windows cache of `python -m gaitid.training.cohort --c
 075-124 are not read). The cohort is the middle window of each walk of `--cohort-subjects`; galleries of k
 people (30 draws each, seed 0) are drawn from `--people`, enrolled from every window of nm-01..02, and
 every nm-05..06, bg and cl walk of `--people` is decided once on all its windows through `Gallery.decide`
-(benchmarks/openset_small_galleries.py's machinery), twice: as the gallery does today, and centred (every
+(benchmarks/openset_small_galleries.py's machinery), once per arm: as the gallery does today, centred (every
 window of `--people`, L2-normalised, minus the site's mean; the cohort minus its own mean). The site here
 is the laboratory; its mean comes from the windows of every nm-01..02 walk of `--people` (the footage a
-site enrols from, identities unused), never from a probe walk. Two more arms: "offset" (every window of
-`--people`, L2-normalised, minus the site's mean plus the cohort's mean; the cohort as today) and "centred
+site enrols from, identities unused), never from a probe walk. Further arms: "offset" (every window of
+`--people`, L2-normalised, minus the site's mean plus the cohort's mean; the cohort as today), "centred
 loo" (as "centred", but each person's enrolment windows centred by the site's mean without their own),
-and "matched" (as "centred", but the cohort's people centred in random groups of as many people as the site
+"matched" (as "centred", but the cohort's people centred in random groups of as many people as the site
 has, site_centring_vtest.group_centred), and "cohort-centred" (every window of `--people` and the cohort
 minus the cohort's mean).
 """

@@ -8,7 +8,7 @@ from the cohort, puts both on one footing.
 
 The draws, walkers and halves are benchmarks/identify_vtest.py's (same seed, same dealing). What a site
 knows before it identifies anyone is the footage it enrolled from and the site walkers' first halves (the
-walkers `cohort + site` adds to the cohort); the site's mean is taken from exactly those windows. Four
+walkers `cohort + site` adds to the cohort); the site's mean is taken from exactly those windows. Eight
 decisions on the same probes, each through `Gallery.decide` as the pipeline calls it:
 - "cohort", "cohort + site": as identify_vtest.py;
 - "centred": every vtest window (L2-normalised, as the cohort's are) minus the site's mean, the shipped
