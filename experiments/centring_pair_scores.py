@@ -13,14 +13,16 @@ Training subjects only (001-074).
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
 import numpy as np
 
-from gaitid.training.cohort import WindowVectors, middle_windows
-from gaitid.training.config import parse_subjects
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from openset_small_galleries import ENROL, PROBES  # noqa: E402
 
-ENROL = ("nm-01", "nm-02")
-PROBES = {"NM": ("nm-05", "nm-06"), "BG": ("bg-01", "bg-02"), "CL": ("cl-01", "cl-02")}
+from gaitid.training.cohort import WindowVectors, middle_windows  # noqa: E402
+from gaitid.training.config import parse_subjects  # noqa: E402
 
 
 def unit(v: np.ndarray) -> np.ndarray:
