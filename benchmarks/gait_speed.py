@@ -1,9 +1,11 @@
 """Inference speed and size of the shipped gait models (onnxruntime, CPU, one thread by default).
 
     PYTHONPATH=src python benchmarks/gait_speed.py [--threads 1] [--frames 30,80] [--widths 40,80,160 ...]
+        [--set-widths 256 ...]
 
---widths also times gaitset_strips_s with other channel widths, randomly initialised and exported (the cost
-of a candidate before it is trained: it does not depend on the weights).
+--widths also times gaitset_strips_s with other channel widths, and --set-widths with residual blocks on the
+set-pooled map, randomly initialised and exported (the cost of a candidate before it is trained: it does
+not depend on the weights).
 """
 
 from __future__ import annotations
@@ -21,13 +23,14 @@ from onnx import numpy_helper
 from gaitid.gait.encoder import WEIGHTS_DIR, GaitEncoder
 
 
-def candidate(widths: tuple[int, ...], folder: Path) -> Path:
-    """gaitset_strips_s with these widths, randomly initialised, as an ONNX file in `folder`."""
+def candidate(setting: str, widths: tuple[int, ...], folder: Path) -> Path:
+    """gaitset_strips_s with `setting` ("widths" or "set_widths") set to `widths`, randomly initialised, as an
+    ONNX file in `folder`."""
     from gaitid.training.export import export_silhouette_model
     from gaitid.training.registry import create_model
 
-    name = "x".join(map(str, widths))
-    return export_silhouette_model(create_model("gaitset_strips_s", widths=widths), folder / f"widths_{name}.onnx", "0")
+    name = f"{setting}_{'x'.join(map(str, widths))}.onnx"
+    return export_silhouette_model(create_model("gaitset_strips_s", **{setting: widths}), folder / name, "0")
 
 
 def time_model(path: Path, threads: int, frames: list[int], repeats: int, rng: np.random.Generator) -> dict:
@@ -53,12 +56,15 @@ def main() -> None:
     parser.add_argument("--frames", default="30,80")
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--widths", action="append", default=[], help="also time gaitset_strips_s with these widths")
+    parser.add_argument("--set-widths", action="append", default=[],
+                        help="also time gaitset_strips_s with residual blocks of these widths after set pooling")
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     frames = [int(x) for x in args.frames.split(",")]
     with tempfile.TemporaryDirectory() as folder:
         paths = sorted(WEIGHTS_DIR.glob("*.onnx"))
-        paths += [candidate(tuple(int(w) for w in widths.split(",")), Path(folder)) for widths in args.widths]
+        for setting, options in (("widths", args.widths), ("set_widths", args.set_widths)):
+            paths += [candidate(setting, tuple(int(w) for w in widths.split(",")), Path(folder)) for widths in options]
         for path in paths:
             print(json.dumps(time_model(path, args.threads, frames, args.repeats, rng)), flush=True)
 

@@ -38,6 +38,7 @@ def test_rnn_setting_and_layers():
         ("gaitnn_lstm", {"hidden": 3}, "unknown model setting"),
         ("gaitnn_lstm", {"rnn": "transformer"}, "rnn must be"),
         ("gaitset_strips_s", {"parts": 5}, "not divisible"),
+        ("gaitnn_lstm", {"set_widths": (8,)}, "set models"),
         ("no_such_model", {}, "unknown model"),
     ],
 )
@@ -50,3 +51,16 @@ def test_reset_classifier():
     model = create_model("gaitset_strips_s", num_classes=3)
     model.reset_classifier(7)
     assert model(torch.rand(2, 2, 1, 64, 44))["logits"].shape[-1] == 7
+
+
+def test_set_blocks_run_once_per_clip_on_the_pooled_map():
+    plain = create_model("gaitset_strips_s", num_classes=3)
+    model = create_model("gaitset_strips_s", num_classes=3, set_widths=[256])
+    assert model.fc.weight.shape[1] == 256
+    added = sum(p.numel() for p in model.parameters()) - sum(p.numel() for p in plain.parameters())
+    assert added > 0
+    model.eval()
+    with torch.no_grad():
+        x = torch.rand(2, 5, 1, 64, 44)
+        shuffled = x[:, torch.randperm(5)]
+        assert torch.allclose(model(x)["embedding"], model(shuffled)["embedding"], atol=1e-5)

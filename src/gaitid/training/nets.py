@@ -119,8 +119,9 @@ def replace_settings(cfg: Any, overrides: dict[str, object], nested: dict[str, t
     if unknown:
         raise ValueError(f"unknown model setting(s) {unknown} for {cfg.name}; known: {sorted(known)}")
     values = dict(overrides)
-    if "widths" in values:
-        values["widths"] = tuple(values["widths"])  # type: ignore[call-overload]
+    for key in ("widths", "set_widths"):
+        if key in values:
+            values[key] = tuple(values[key])  # type: ignore[call-overload]
     for key, spec in nested.items():
         if isinstance(values.get(key), dict):
             values[key] = spec(**values[key])
@@ -136,6 +137,8 @@ class GaitModelConfig:
     embed_dim: size of each part's vector. num_classes: identities of the training classifier.
     rnn: "lstm" or "gru" (GaitNN only); rnn_layers, rnn_hidden: its depth and width.
     parts: horizontal strips (set models only).
+    set_widths: residual blocks run on the set-pooled feature map, one per width (set models only): they
+        run once per clip, not once per frame, so they add capacity at almost no cost per walker-frame.
     """
 
     name: str
@@ -148,6 +151,7 @@ class GaitModelConfig:
     rnn_layers: int = 2
     rnn_hidden: int = 128
     parts: int = 16
+    set_widths: tuple[int, ...] = ()
 
     def replace(self, **overrides: object) -> GaitModelConfig:
         return replace_settings(self, overrides, {"input": InputSpec})
@@ -192,6 +196,8 @@ class GaitNN(SinglePartHead):
         super().__init__()
         if cfg.rnn not in ("lstm", "gru"):
             raise ValueError(f"rnn must be 'lstm' or 'gru', got {cfg.rnn!r}")
+        if cfg.set_widths:
+            raise ValueError(f"{cfg.name}: set_widths is a setting of the set models; GaitNN has no set pooling")
         self.cfg = cfg
         self.backbone = FrameResNet(cfg.input.channels, cfg.widths, cfg.stem_stride)
         rnn_cls = nn.LSTM if cfg.rnn == "lstm" else nn.GRU
@@ -209,7 +215,8 @@ class GaitNN(SinglePartHead):
 
 class GaitSetStrips(nn.Module):
     """A compact set model: residual CNN per frame, temporal max pooling over the set of frames, then
-    horizontal strips (max + mean per strip) with one linear map each (GaitSet / GaitBase family).
+    optional residual blocks on the pooled map (`set_widths`), then horizontal strips (max + mean per
+    strip) with one linear map each (GaitSet / GaitBase family).
 
     Order of frames does not matter and any number of frames works, which makes it cheap to train on short
     random subsets of frames.
@@ -224,13 +231,18 @@ class GaitSetStrips(nn.Module):
             fmap_h = -(-fmap_h // 2)
         if fmap_h % cfg.parts:
             raise ValueError(f"{cfg.name}: feature map height {fmap_h} is not divisible into {cfg.parts} parts")
-        self.fc = SeparateFC(cfg.parts, self.backbone.out_channels, cfg.embed_dim)
+        blocks, c_in = [], self.backbone.out_channels
+        for width in cfg.set_widths:
+            blocks.append(BasicBlock(c_in, width))
+            c_in = width
+        self.set_blocks = nn.Sequential(*blocks)
+        self.fc = SeparateFC(cfg.parts, c_in, cfg.embed_dim)
         self.head = PartBNNeck(cfg.parts, cfg.embed_dim, cfg.num_classes)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         frames, n, t = _fold_frames(x)
         fmap = self.backbone(frames)
-        fmap = fmap.reshape(n, t, *fmap.shape[1:]).amax(dim=1)  # set pooling: (N, c, h, w)
+        fmap = self.set_blocks(fmap.reshape(n, t, *fmap.shape[1:]).amax(dim=1))  # set pooling: (N, c, h, w)
         n, c, h, w = fmap.shape
         p = self.cfg.parts
         strips = fmap.reshape(n, c, p, (h // p) * w)
