@@ -5,7 +5,7 @@ from gaitid.errors import GaitidError
 from gaitid.gait.normalize import normalize_silhouette
 from gaitid.training.batches import SilhouetteBatches
 from gaitid.training.config import DataConfig, config_from_dict
-from gaitid.training.silhouette_augment import Degradation, SilhouetteAugment, degrade_clip, degrade_frame
+from gaitid.training.silhouette_augment import Degradation, SilhouetteAugment, degrade_clip, degrade_frame, erase_band
 
 NEUTRAL = Degradation(height=64, blur=0.0, threshold=0.5, cut_top=0.0, cut_bottom=0.0, stretch=1.0)
 
@@ -77,10 +77,40 @@ def test_a_clip_is_degraded_alike_in_every_frame():
     assert all(np.array_equal(out[0], o) for o in out[1:])
 
 
+def test_an_erased_band_is_the_same_rows_of_every_frame_and_nothing_else():
+    clip = np.stack([_walker(), np.roll(_walker(), 3, axis=1), _walker()])
+    augment = SilhouetteAugment(erase=1.0, erase_height=(0.2, 0.2))
+    out = degrade_clip(clip, augment, np.random.default_rng(2))
+    changed = np.flatnonzero((out != clip).any(axis=(0, 2)))
+    assert changed.size > 0
+    erased = np.flatnonzero((out == 0).all(axis=(0, 2)) & clip.any(axis=(0, 2)))
+    band = np.arange(erased.min(), erased.max() + 1)
+    assert band.size == round(0.2 * 64) and set(changed) <= set(band)
+    assert not out[:, band].any()
+    outside = np.setdiff1d(np.arange(64), band)
+    assert np.array_equal(out[:, outside], clip[:, outside])
+
+
+def test_erasing_off_leaves_the_clip_and_the_random_numbers_alone():
+    rng = np.random.default_rng(0)
+    clip = np.stack([_walker()] * 2)
+    assert erase_band(clip, SilhouetteAugment(erase=0.0), rng) is clip
+    assert rng.random() == np.random.default_rng(0).random()
+
+
+def test_erasing_share_of_clips():
+    rng = np.random.default_rng(3)
+    clip = np.stack([_walker()] * 2)
+    erased = sum(erase_band(clip, SilhouetteAugment(erase=0.3), rng) is not clip for _ in range(400))
+    assert 80 <= erased <= 160
+
+
 @pytest.mark.parametrize(
     "overrides, message",
     [
         ({"probability": 1.5}, "between 0 and 1"),
+        ({"erase": -0.1}, "between 0 and 1"),
+        ({"erase_height": [0.1, 0.6]}, "erase_height"),
         ({"height": [40, 20]}, "range"),
         ({"threshold": [0.0, 0.5]}, "threshold inside"),
         ({"cut_bottom": [0.0, 0.5]}, "under half"),
@@ -109,3 +139,10 @@ def test_batches_are_degraded_as_the_config_says(casia_root):
     assert degraded.x.shape == plain.x.shape
     assert not np.array_equal(degraded.x.numpy(), plain.x.numpy())
     assert set(np.unique(degraded.x.numpy())) <= {0.0, 1.0}
+    erased = SilhouetteBatches(data, DataConfig(frames=5, augment={"erase": 1.0})).make(indices, np.random.default_rng(1))
+
+    def empty_rows(batch):  # per clip, rows with nothing in any frame
+        return [int((~clip.numpy().any(axis=(0, 1, 3))).sum()) for clip in batch.x]
+
+    assert all(n == 0 for n in empty_rows(plain))  # normalised walkers fill the height
+    assert all(n >= round(0.1 * 64) for n in empty_rows(erased))

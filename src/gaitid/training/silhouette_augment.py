@@ -14,8 +14,14 @@ keep their look over a walk), applied to every frame of it:
 - `stretch`: the width scaled by this factor (camera elevation, lens and aspect).
 
 Every frame then goes through `gaitid.gait.normalize.normalize_silhouette`, the function inference uses, so
-a degraded frame is cropped, scaled and centred exactly like a pipeline frame. `probability` 0 (the
-default) leaves training as it was, drawing no random numbers.
+a degraded frame is cropped, scaled and centred exactly like a pipeline frame.
+
+Independently of those, `erase` is the share of clips in which one horizontal band (`erase_height`, a
+fraction of the frame's rows, at a random height) is set to background in every normalised frame: a
+regulariser (random erasing) rather than a copy of the pipeline, which teaches the strips not to lean on
+one part of the body that a coat or a bag may change. The frame is not normalised again after it.
+
+`probability` and `erase` 0 (the defaults) leave training as it was, drawing no random numbers.
 """
 
 from __future__ import annotations
@@ -44,10 +50,12 @@ class SilhouetteAugment:
     cut_top: Range = (0.0, 0.06)
     cut_bottom: Range = (0.0, 0.12)
     stretch: Range = (0.85, 1.15)
+    erase: float = 0.0  # share of clips with a band erased; 0: off
+    erase_height: Range = (0.1, 0.25)
 
     def __post_init__(self) -> None:
-        if not 0.0 <= self.probability <= 1.0 or not 0.0 <= self.cut <= 1.0:
-            raise GaitidError("silhouette augment: probability and cut must be between 0 and 1")
+        if not all(0.0 <= value <= 1.0 for value in (self.probability, self.cut, self.erase)):
+            raise GaitidError("silhouette augment: probability, cut and erase must be between 0 and 1")
         for f in fields(self):
             value = getattr(self, f.name)
             if isinstance(value, tuple) and (len(value) != 2 or value[0] > value[1]):
@@ -56,6 +64,8 @@ class SilhouetteAugment:
             raise GaitidError("silhouette augment: height >= 4, threshold inside (0, 1), stretch > 0")
         if self.cut_top[1] + self.cut_bottom[1] >= 0.5:
             raise GaitidError("silhouette augment: cut_top and cut_bottom together must stay under half the height")
+        if self.erase_height[0] <= 0 or self.erase_height[1] >= 0.5:
+            raise GaitidError("silhouette augment: erase_height must lie inside (0, 0.5) of the height")
 
     @classmethod
     def from_overrides(cls, overrides: dict[str, Any]) -> SilhouetteAugment:
@@ -130,8 +140,22 @@ def degrade_frame(frame: np.ndarray, d: Degradation) -> np.ndarray:
 
 
 def degrade_clip(frames: np.ndarray, augment: SilhouetteAugment, rng: np.random.Generator) -> np.ndarray:
-    """(n, H, W) frames of one clip -> the same degraded alike (or untouched, as `draw` says)."""
+    """(n, H, W) frames of one clip -> the same degraded alike (or untouched, as `draw` says), then a band
+    erased in all of them (or not, as `erase` says)."""
     d = draw(augment, rng)
-    if d is None:
+    if d is not None:
+        frames = np.stack([degrade_frame(f, d) for f in frames])
+    return erase_band(frames, augment, rng)
+
+
+def erase_band(frames: np.ndarray, augment: SilhouetteAugment, rng: np.random.Generator) -> np.ndarray:
+    """With probability `augment.erase`, a copy of (n, H, W) `frames` with the same horizontal band of
+    rows set to 0 in every frame; otherwise `frames` itself."""
+    if augment.erase <= 0.0 or rng.random() >= augment.erase:
         return frames
-    return np.stack([degrade_frame(f, d) for f in frames])
+    height = frames.shape[1]
+    rows = max(1, int(round(rng.uniform(*augment.erase_height) * height)))
+    top = int(rng.integers(0, height - rows + 1))
+    out = frames.copy()
+    out[:, top : top + rows] = 0
+    return out
