@@ -242,7 +242,8 @@ class GaitSetStrips(nn.Module):
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         frames, n, t = _fold_frames(x)
         fmap = self.backbone(frames)
-        fmap = self.set_blocks(fmap.reshape(n, t, *fmap.shape[1:]).amax(dim=1))  # set pooling: (N, c, h, w)
+        pooled = fmap.reshape(n, t, *fmap.shape[1:]).amax(dim=1)  # set pooling: (N, c, h, w)
+        fmap = self.set_blocks(pooled)
         n, c, h, w = fmap.shape
         p = self.cfg.parts
         strips = fmap.reshape(n, c, p, (h // p) * w)
