@@ -1,10 +1,10 @@
 """Inference speed and size of the shipped gait models (onnxruntime, CPU, one thread by default).
 
     PYTHONPATH=src python benchmarks/gait_speed.py [--threads 1] [--frames 30,80] [--widths 40,80,160 ...]
-        [--set-widths 256 ...]
+        [--set-widths 256 ...] [--pyramid 1,2,4 ...]
 
---widths also times gaitset_strips_s with other channel widths, and --set-widths with residual blocks on the
-set-pooled map, randomly initialised and exported (the cost of a candidate before it is trained: it does
+--widths also times gaitset_strips_s with other channel widths, --set-widths with residual blocks on the
+set-pooled map and --pyramid with coarser strips added, randomly initialised and exported (the cost of a candidate before it is trained: it does
 not depend on the weights).
 """
 
@@ -24,7 +24,7 @@ from gaitid.gait.encoder import WEIGHTS_DIR, GaitEncoder
 
 
 def candidate(setting: str, widths: tuple[int, ...], folder: Path) -> Path:
-    """gaitset_strips_s with `setting` ("widths" or "set_widths") set to `widths`, randomly initialised, as an
+    """gaitset_strips_s with `setting` ("widths", "set_widths" or "pyramid") set to `widths`, randomly initialised, as an
     ONNX file in `folder`."""
     from gaitid.training.export import export_silhouette_model
     from gaitid.training.registry import create_model
@@ -58,12 +58,15 @@ def main() -> None:
     parser.add_argument("--widths", action="append", default=[], help="also time gaitset_strips_s with these widths")
     parser.add_argument("--set-widths", action="append", default=[],
                         help="also time gaitset_strips_s with residual blocks of these widths after set pooling")
+    parser.add_argument("--pyramid", action="append", default=[],
+                        help="also time gaitset_strips_s with these coarser strip counts added")
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     frames = [int(x) for x in args.frames.split(",")]
     with tempfile.TemporaryDirectory() as folder:
         paths = sorted(WEIGHTS_DIR.glob("*.onnx"))
-        for setting, options in (("widths", args.widths), ("set_widths", args.set_widths)):
+        settings = (("widths", args.widths), ("set_widths", args.set_widths), ("pyramid", args.pyramid))
+        for setting, options in settings:
             paths += [candidate(setting, tuple(int(w) for w in widths.split(",")), Path(folder)) for widths in options]
         for path in paths:
             print(json.dumps(time_model(path, args.threads, frames, args.repeats, rng)), flush=True)

@@ -39,6 +39,9 @@ def test_rnn_setting_and_layers():
         ("gaitnn_lstm", {"rnn": "transformer"}, "rnn must be"),
         ("gaitset_strips_s", {"parts": 5}, "not divisible"),
         ("gaitnn_lstm", {"set_widths": (8,)}, "set models"),
+        ("gaitnn_lstm", {"pyramid": (1,)}, "set models"),
+        ("gaitset_strips_s", {"pyramid": (3,)}, "not divisible into 3"),
+        ("gaitset_strips_s", {"pyramid": (0,)}, "not divisible into 0"),
         ("no_such_model", {}, "unknown model"),
     ],
 )
@@ -64,3 +67,24 @@ def test_set_blocks_run_once_per_clip_on_the_pooled_map():
         x = torch.rand(2, 5, 1, 64, 44)
         shuffled = x[:, torch.randperm(5)]
         assert torch.allclose(model(x)["embedding"], model(shuffled)["embedding"], atol=1e-5)
+
+
+def test_pyramid_adds_coarser_strips_of_the_same_pooled_map():
+    torch.manual_seed(0)
+    model = create_model("gaitset_strips_s", num_classes=3, pyramid=[1, 2, 4]).eval()
+    assert model.cfg.pyramid == (1, 2, 4)
+    x = torch.rand(2, 5, 1, 64, 44)
+    with torch.no_grad():
+        features = model.forward_features(x)
+        out = model(x)
+        fmap = model.backbone(x.flatten(0, 1)).unflatten(0, (2, 5)).amax(dim=1)
+    assert features.shape == (2, 8 + 1 + 2 + 4, 128)
+    assert out["embedding"].shape == (2, 15 * 128) and out["logits"].shape == (2, 15, 3)
+    whole = fmap.amax(dim=(2, 3)) + fmap.mean(dim=(2, 3))
+    assert torch.allclose(features[:, 8], whole, atol=1e-5)  # the pyramid's 1: the whole map
+    top_half = fmap[:, :, : fmap.shape[2] // 2]
+    assert torch.allclose(features[:, 9], top_half.amax(dim=(2, 3)) + top_half.mean(dim=(2, 3)), atol=1e-5)
+    plain = create_model("gaitset_strips_s", num_classes=3)
+    plain.load_state_dict({k: v for k, v in model.state_dict().items() if not k.startswith(("fc.", "head."))}, strict=False)
+    with torch.no_grad():
+        assert torch.allclose(plain.eval().forward_features(x), features[:, :8], atol=1e-5)

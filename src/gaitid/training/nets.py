@@ -119,7 +119,7 @@ def replace_settings(cfg: Any, overrides: dict[str, object], nested: dict[str, t
     if unknown:
         raise ValueError(f"unknown model setting(s) {unknown} for {cfg.name}; known: {sorted(known)}")
     values = dict(overrides)
-    for key in ("widths", "set_widths"):
+    for key in ("widths", "set_widths", "pyramid"):
         if key in values:
             values[key] = tuple(values[key])  # type: ignore[call-overload]
     for key, spec in nested.items():
@@ -137,6 +137,9 @@ class GaitModelConfig:
     embed_dim: size of each part's vector. num_classes: identities of the training classifier.
     rnn: "lstm" or "gru" (GaitNN only); rnn_layers, rnn_hidden: its depth and width.
     parts: horizontal strips (set models only).
+    pyramid: coarser strip counts added to `parts`' strips, each dividing the feature map's height (set
+        models only): (1, 2, 4) adds the whole body, halves and quarters (GaitSet's horizontal pyramid);
+        every strip gets its own linear map, so the vector has parts + sum(pyramid) strips.
     set_widths: residual blocks run on the set-pooled feature map, one per width (set models only): they
         run once per clip, not once per frame, so they add capacity at almost no cost per walker-frame.
     """
@@ -152,6 +155,12 @@ class GaitModelConfig:
     rnn_hidden: int = 128
     parts: int = 16
     set_widths: tuple[int, ...] = ()
+    pyramid: tuple[int, ...] = ()
+
+    @property
+    def strips(self) -> tuple[int, ...]:
+        """Strip counts of each level, finest first."""
+        return (self.parts, *self.pyramid)
 
     def replace(self, **overrides: object) -> GaitModelConfig:
         return replace_settings(self, overrides, {"input": InputSpec})
@@ -196,8 +205,8 @@ class GaitNN(SinglePartHead):
         super().__init__()
         if cfg.rnn not in ("lstm", "gru"):
             raise ValueError(f"rnn must be 'lstm' or 'gru', got {cfg.rnn!r}")
-        if cfg.set_widths:
-            raise ValueError(f"{cfg.name}: set_widths is a setting of the set models; GaitNN has no set pooling")
+        if cfg.set_widths or cfg.pyramid:
+            raise ValueError(f"{cfg.name}: set_widths and pyramid are settings of the set models; GaitNN has no strips")
         self.cfg = cfg
         self.backbone = FrameResNet(cfg.input.channels, cfg.widths, cfg.stem_stride)
         rnn_cls = nn.LSTM if cfg.rnn == "lstm" else nn.GRU
@@ -216,7 +225,8 @@ class GaitNN(SinglePartHead):
 class GaitSetStrips(nn.Module):
     """A compact set model: residual CNN per frame, temporal max pooling over the set of frames, then
     optional residual blocks on the pooled map (`set_widths`), then horizontal strips (max + mean per
-    strip) with one linear map each (GaitSet / GaitBase family).
+    strip; `parts` of them, and the coarser levels of `pyramid`) with one linear map each (GaitSet /
+    GaitBase family).
 
     Order of frames does not matter and any number of frames works, which makes it cheap to train on short
     random subsets of frames.
@@ -229,15 +239,17 @@ class GaitSetStrips(nn.Module):
         fmap_h = -(-cfg.input.height // cfg.stem_stride)
         for _ in cfg.widths[1:]:
             fmap_h = -(-fmap_h // 2)
-        if fmap_h % cfg.parts:
-            raise ValueError(f"{cfg.name}: feature map height {fmap_h} is not divisible into {cfg.parts} parts")
+        for level in cfg.strips:
+            if level < 1 or fmap_h % level:
+                raise ValueError(f"{cfg.name}: feature map height {fmap_h} is not divisible into {level} parts")
         blocks, c_in = [], self.backbone.out_channels
         for width in cfg.set_widths:
             blocks.append(BasicBlock(c_in, width))
             c_in = width
         self.set_blocks = nn.Sequential(*blocks)
-        self.fc = SeparateFC(cfg.parts, c_in, cfg.embed_dim)
-        self.head = PartBNNeck(cfg.parts, cfg.embed_dim, cfg.num_classes)
+        self.num_parts = sum(cfg.strips)
+        self.fc = SeparateFC(self.num_parts, c_in, cfg.embed_dim)
+        self.head = PartBNNeck(self.num_parts, cfg.embed_dim, cfg.num_classes)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         frames, n, t = _fold_frames(x)
@@ -245,16 +257,18 @@ class GaitSetStrips(nn.Module):
         pooled = fmap.reshape(n, t, *fmap.shape[1:]).amax(dim=1)  # set pooling: (N, c, h, w)
         fmap = self.set_blocks(pooled)
         n, c, h, w = fmap.shape
-        p = self.cfg.parts
-        strips = fmap.reshape(n, c, p, (h // p) * w)
-        return (strips.amax(-1) + strips.mean(-1)).permute(0, 2, 1)  # (N, P, c)
+        levels = []
+        for p in self.cfg.strips:
+            strips = fmap.reshape(n, c, p, (h // p) * w)
+            levels.append(strips.amax(-1) + strips.mean(-1))
+        return torch.cat(levels, dim=2).permute(0, 2, 1)  # (N, P, c)
 
     def forward_head(self, features: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
         parts = self.fc(features)
         return parts if pre_logits else self.head(parts)
 
     def reset_classifier(self, num_classes: int) -> None:
-        self.head = PartBNNeck(self.cfg.parts, self.cfg.embed_dim, num_classes)
+        self.head = PartBNNeck(self.num_parts, self.cfg.embed_dim, num_classes)
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         parts = self.forward_head(self.forward_features(x), pre_logits=True)
