@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from gaitid.errors import GaitidError
 from gaitid.training.sampler import PKSampler, sample_frames
 
 
@@ -24,8 +25,10 @@ def test_pk_reproducible():
 
 
 def test_pk_too_many_identities():
-    with pytest.raises(ValueError, match="identities"):
+    with pytest.raises(GaitidError, match="holds only 3"):
         PKSampler(np.arange(3), p=4, k=1)
+    with pytest.raises(GaitidError, match="positive"):
+        PKSampler(np.arange(3), p=2, k=0)
 
 
 @pytest.mark.parametrize("num_frames, n", [(50, 10), (5, 10), (10, 10), (1, 3)])

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from gaitid.errors import GaitidError
+
 
 class PKSampler:
     """Draws batches of P distinct identities with K sequences each (with replacement when an identity
@@ -16,9 +18,12 @@ class PKSampler:
         labels = np.asarray(labels)
         self.by_label = {int(c): np.flatnonzero(labels == c) for c in np.unique(labels)}
         if p < 1 or k < 1:
-            raise ValueError(f"P and K must be positive, got P={p}, K={k}")
+            raise GaitidError(f"config [sampler]: p and k must be positive, got p={p}, k={k}")
         if p > len(self.by_label):
-            raise ValueError(f"P={p} is more than the {len(self.by_label)} identities in the data")
+            raise GaitidError(
+                f"config [sampler]: p={p} people per batch, but the training data holds only {len(self.by_label)}: "
+                "lower sampler.p or train on more subjects"
+            )
         self.p, self.k = p, k
 
     def sample(self, rng: np.random.Generator) -> np.ndarray:
