@@ -18,6 +18,8 @@ def test_minimal_config_defaults():
         ({**BASE, "loss": {"triplet_margn": 0.3}}, r"unknown key\(s\) \['triplet_margn'\] in config section \[loss\]"),
         ({"model": {"name": "gaitnn_lstm", "layers": 2}}, "unknown model setting"),
         ({"model": {"name": "nope"}}, "unknown model"),
+        ({"model": {"name": "gaitset_strips_s", "parts": 5}}, r"config \[model\].*not divisible into 5"),
+        ({"model": {"name": "gaitset_strips_s", "pyramid": [3]}}, r"config \[model\].*not divisible into 3"),
         ({"schedule": {"steps": 3}}, "needs a \\[model\\]"),
         ({**BASE, "optimizer": {"name": "lion"}}, "adam, adamw or sgd"),
         ({**BASE, "data": {"frame_sampling": "all"}}, "frame_sampling"),

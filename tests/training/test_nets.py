@@ -41,7 +41,8 @@ def test_rnn_setting_and_layers():
         ("gaitnn_lstm", {"set_widths": (8,)}, "set models"),
         ("gaitnn_lstm", {"pyramid": (1,)}, "set models"),
         ("gaitset_strips_s", {"pyramid": (3,)}, "not divisible into 3"),
-        ("gaitset_strips_s", {"pyramid": (0,)}, "not divisible into 0"),
+        ("gaitset_strips_s", {"pyramid": (0,)}, "positive whole numbers"),
+        ("gaitset_strips_s", {"pyramid": "abc"}, "positive whole numbers"),
         ("no_such_model", {}, "unknown model"),
     ],
 )

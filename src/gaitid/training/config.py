@@ -179,11 +179,11 @@ DATASET_OF = {"silhouette": "casia-b", "skeleton": "kinect"}
 
 
 def _validate(cfg: TrainConfig) -> None:
-    from gaitid.training.registry import model_config, model_modality  # torch: only when training
+    from gaitid.training.registry import create_model, model_modality  # torch: only when training
 
     settings = {k: v for k, v in cfg.model.items() if k != "name"}
     try:
-        model_config(str(cfg.model["name"]), **settings)
+        create_model(str(cfg.model["name"]), **settings)  # the model checks its sizes fit together
     except (ValueError, TypeError) as error:
         raise GaitidError(f"config [model]: {error}") from None
     _validate_data(cfg.data, model_modality(str(cfg.model["name"])))

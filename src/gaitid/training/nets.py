@@ -121,7 +121,10 @@ def replace_settings(cfg: Any, overrides: dict[str, object], nested: dict[str, t
     values = dict(overrides)
     for key in ("widths", "set_widths", "pyramid"):
         if key in values:
-            values[key] = tuple(values[key])  # type: ignore[call-overload]
+            sizes = values[key]
+            if not isinstance(sizes, (list, tuple)) or not all(isinstance(v, int) and v > 0 for v in sizes):
+                raise ValueError(f"{key} must be a list of positive whole numbers, got {sizes!r}")
+            values[key] = tuple(sizes)
     for key, spec in nested.items():
         if isinstance(values.get(key), dict):
             values[key] = spec(**values[key])
