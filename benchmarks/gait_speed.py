@@ -4,8 +4,8 @@
         [--set-widths 256 ...] [--pyramid 1,2,4 ...]
 
 --widths also times gaitset_strips_s with other channel widths, --set-widths with residual blocks on the
-set-pooled map and --pyramid with coarser strips added, randomly initialised and exported (the cost of a candidate before it is trained: it does
-not depend on the weights).
+set-pooled map and --pyramid with coarser strips added, randomly initialised and exported (the cost of a
+candidate before it is trained: it does not depend on the weights).
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from gaitid.gait.encoder import WEIGHTS_DIR, GaitEncoder
 
 
 def candidate(setting: str, widths: tuple[int, ...], folder: Path) -> Path:
-    """gaitset_strips_s with `setting` ("widths", "set_widths" or "pyramid") set to `widths`, randomly initialised, as an
-    ONNX file in `folder`."""
+    """gaitset_strips_s with `setting` ("widths", "set_widths" or "pyramid") set to `widths`, randomly
+    initialised, as an ONNX file in `folder`."""
     from gaitid.training.export import export_silhouette_model
     from gaitid.training.registry import create_model
 

@@ -86,6 +86,7 @@ def test_pyramid_adds_coarser_strips_of_the_same_pooled_map():
     top_half = fmap[:, :, : fmap.shape[2] // 2]
     assert torch.allclose(features[:, 9], top_half.amax(dim=(2, 3)) + top_half.mean(dim=(2, 3)), atol=1e-5)
     plain = create_model("gaitset_strips_s", num_classes=3)
-    plain.load_state_dict({k: v for k, v in model.state_dict().items() if not k.startswith(("fc.", "head."))}, strict=False)
+    shared = {k: v for k, v in model.state_dict().items() if not k.startswith(("fc.", "head."))}
+    plain.load_state_dict(shared, strict=False)
     with torch.no_grad():
         assert torch.allclose(plain.eval().forward_features(x), features[:, :8], atol=1e-5)

@@ -209,7 +209,9 @@ class GaitNN(SinglePartHead):
         if cfg.rnn not in ("lstm", "gru"):
             raise ValueError(f"rnn must be 'lstm' or 'gru', got {cfg.rnn!r}")
         if cfg.set_widths or cfg.pyramid:
-            raise ValueError(f"{cfg.name}: set_widths and pyramid are settings of the set models; GaitNN has no strips")
+            raise ValueError(
+                f"{cfg.name}: set_widths and pyramid are settings of the set models; GaitNN has no strips"
+            )
         self.cfg = cfg
         self.backbone = FrameResNet(cfg.input.channels, cfg.widths, cfg.stem_stride)
         rnn_cls = nn.LSTM if cfg.rnn == "lstm" else nn.GRU
@@ -244,7 +246,9 @@ class GaitSetStrips(nn.Module):
             fmap_h = -(-fmap_h // 2)
         for level in cfg.strips:
             if level < 1 or fmap_h % level:
-                raise ValueError(f"{cfg.name}: feature map height {fmap_h} is not divisible into {level} parts")
+                raise ValueError(
+                    f"{cfg.name}: feature map height {fmap_h} is not divisible into {level} parts"
+                )
         blocks, c_in = [], self.backbone.out_channels
         for width in cfg.set_widths:
             blocks.append(BasicBlock(c_in, width))

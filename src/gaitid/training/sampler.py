@@ -21,8 +21,8 @@ class PKSampler:
             raise GaitidError(f"config [sampler]: p and k must be positive, got p={p}, k={k}")
         if p > len(self.by_label):
             raise GaitidError(
-                f"config [sampler]: p={p} people per batch, but the training data holds only {len(self.by_label)}: "
-                "lower sampler.p or train on more subjects"
+                f"config [sampler]: p={p} people per batch, but the training data holds only "
+                f"{len(self.by_label)}: lower sampler.p or train on more subjects"
             )
         self.p, self.k = p, k
 
