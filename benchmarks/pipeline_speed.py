@@ -124,6 +124,9 @@ def measure(
             finally:
                 app.frame_range = original_range
         n = result.run.frames_read or result.run.frames
+        if result.run.error is not None:
+            print(f"{video.name}: the run broke off after {n} frames, so its figures are not the video's: "
+                  f"{result.run.error}", file=sys.stderr)
         stages = {k: round(1000 * v / n, 2) for k, v in totals.items()}
         stages["decode (reader thread, overlapped)"] = stages.pop("decode")
         stages["total"] = round(1000 * wall / n, 2)
@@ -133,7 +136,8 @@ def measure(
         # Only usable walker-frames (see Walkers.is_usable) go into windows, so they carry the gait stage's cost.
         usable = sum(s.usable for s in walkers.states.values())
         gait_ms = round(1000 * totals["gait vectors"] / usable, 3) if usable else None
-        runs.append({"frames": n, "analysed": result.run.frames, "seconds": round(wall, 3), "fps": round(n / wall, 2),
+        runs.append({"frames": n, "analysed": result.run.frames, "error": None if result.run.error is None else str(result.run.error),
+                     "seconds": round(wall, 3), "fps": round(n / wall, 2),
                      "ms_per_frame": stages, "usable_walker_frames": usable, "gait_ms_per_usable_walker_frame": gait_ms})
     best = max(runs, key=lambda r: r["fps"])
     return {
