@@ -136,9 +136,11 @@ def measure(
         # Only usable walker-frames (see Walkers.is_usable) go into windows, so they carry the gait stage's cost.
         usable = sum(s.usable for s in walkers.states.values())
         gait_ms = round(1000 * totals["gait vectors"] / usable, 3) if usable else None
-        runs.append({"frames": n, "analysed": result.run.frames, "error": None if result.run.error is None else str(result.run.error),
+        error = None if result.run.error is None else str(result.run.error)
+        runs.append({"frames": n, "analysed": result.run.frames, "error": error,
                      "seconds": round(wall, 3), "fps": round(n / wall, 2),
-                     "ms_per_frame": stages, "usable_walker_frames": usable, "gait_ms_per_usable_walker_frame": gait_ms})
+                     "ms_per_frame": stages, "usable_walker_frames": usable,
+                     "gait_ms_per_usable_walker_frame": gait_ms})
     best = max(runs, key=lambda r: r["fps"])
     return {
         "video": video.name,
