@@ -133,7 +133,7 @@ def measure(
         stages["tracking, drawing, writing, rest"] = round(
             stages["total"] - stages["pose"] - stages["walkers (incl. vectors, gallery)"], 2
         )
-        # Only usable walker-frames (see Walkers.is_usable) go into windows, so they carry the gait stage's cost.
+        # Only usable walker-frames (Walkers.is_usable) go into windows: they carry the gait stage's cost.
         usable = sum(s.usable for s in walkers.states.values())
         gait_ms = round(1000 * totals["gait vectors"] / usable, 3) if usable else None
         error = None if result.run.error is None else str(result.run.error)
