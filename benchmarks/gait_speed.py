@@ -1,11 +1,11 @@
 """Inference speed and size of the shipped gait models (onnxruntime, CPU, one thread by default).
 
     PYTHONPATH=src python benchmarks/gait_speed.py [--threads 1] [--frames 30,80] [--widths 40,80,160 ...]
-        [--set-widths 256 ...] [--pyramid 1,2,4 ...]
+        [--set-widths 256 ...] [--pyramid 1,2,4 ...] [--temporal 3 ...]
 
 --widths also times gaitset_strips_s with other channel widths, --set-widths with residual blocks on the
-set-pooled map and --pyramid with coarser strips added, randomly initialised and exported (the cost of a
-candidate before it is trained: it does not depend on the weights).
+set-pooled map, --pyramid with coarser strips added and --temporal with a micro-motion path, randomly
+initialised and exported (the cost of a candidate before it is trained: it does not depend on the weights).
 """
 
 from __future__ import annotations
@@ -24,13 +24,14 @@ from gaitid.gait.encoder import WEIGHTS_DIR, GaitEncoder
 
 
 def candidate(setting: str, widths: tuple[int, ...], folder: Path) -> Path:
-    """gaitset_strips_s with `setting` ("widths", "set_widths" or "pyramid") set to `widths`, randomly
-    initialised, as an ONNX file in `folder`."""
+    """gaitset_strips_s with `setting` ("widths", "set_widths", "pyramid" or "temporal", which takes one
+    number) set to `widths`, randomly initialised, as an ONNX file in `folder`."""
     from gaitid.training.export import export_silhouette_model
     from gaitid.training.registry import create_model
 
     name = f"{setting}_{'x'.join(map(str, widths))}.onnx"
-    return export_silhouette_model(create_model("gaitset_strips_s", **{setting: widths}), folder / name, "0")
+    value = widths[0] if setting == "temporal" else widths
+    return export_silhouette_model(create_model("gaitset_strips_s", **{setting: value}), folder / name, "0")
 
 
 def time_model(path: Path, threads: int, frames: list[int], repeats: int, rng: np.random.Generator) -> dict:
@@ -60,12 +61,15 @@ def main() -> None:
                         help="also time gaitset_strips_s with residual blocks of these widths after set pooling")
     parser.add_argument("--pyramid", action="append", default=[],
                         help="also time gaitset_strips_s with these coarser strip counts added")
+    parser.add_argument("--temporal", action="append", default=[],
+                        help="also time gaitset_strips_s with a micro-motion path over this many frames")
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     frames = [int(x) for x in args.frames.split(",")]
     with tempfile.TemporaryDirectory() as folder:
         paths = sorted(WEIGHTS_DIR.glob("*.onnx"))
-        settings = (("widths", args.widths), ("set_widths", args.set_widths), ("pyramid", args.pyramid))
+        settings = (("widths", args.widths), ("set_widths", args.set_widths), ("pyramid", args.pyramid),
+                    ("temporal", args.temporal))
         for setting, options in settings:
             paths += [candidate(setting, tuple(int(w) for w in widths.split(",")), Path(folder)) for widths in options]
         for path in paths:

@@ -23,6 +23,11 @@ def test_minimal_config_defaults():
         ({"schedule": {"steps": 3}}, "needs a \\[model\\]"),
         ({**BASE, "optimizer": {"name": "lion"}}, "adam, adamw or sgd"),
         ({**BASE, "data": {"frame_sampling": "all"}}, "frame_sampling"),
+        ({"model": {"name": "gaitset_strips_s", "temporal": 3}}, "frame_sampling: contiguous"),
+        ({"model": {"name": "gaitset_strips_s", "temporal": 2}}, r"config \[model\].*odd number"),
+        ({**BASE, "data": {"frame_steps": [1, 2]}}, "contiguous casia-b clips only"),
+        ({**BASE, "data": {"frame_sampling": "contiguous", "frame_steps": [0]}}, "positive whole numbers"),
+        ({**BASE, "data": {"frame_sampling": "contiguous", "frame_steps": 2}}, "positive whole numbers"),
         ({**BASE, "data": {"subjects": "a-b"}}, "subjects"),
     ],
 )
@@ -45,3 +50,9 @@ def test_yaml_and_toml(tmp_path):
 
 def test_parse_subjects():
     assert parse_subjects("001-003,10") == [1, 2, 3, 10]
+
+
+def test_a_temporal_model_on_contiguous_clips_at_two_rates():
+    cfg = config_from_dict({"model": {"name": "gaitset_strips_s", "temporal": 3},
+                            "data": {"frame_sampling": "contiguous", "frame_steps": [1, 2]}})
+    assert cfg.data.frame_steps == (1, 2) and cfg.model["temporal"] == 3

@@ -43,6 +43,10 @@ def test_rnn_setting_and_layers():
         ("gaitset_strips_s", {"pyramid": (3,)}, "not divisible into 3"),
         ("gaitset_strips_s", {"pyramid": (0,)}, "positive whole numbers"),
         ("gaitset_strips_s", {"pyramid": "abc"}, "positive whole numbers"),
+        ("gaitnn_lstm", {"temporal": 3}, "set models"),
+        ("gaitset_strips_s", {"temporal": 4}, "odd number"),
+        ("gaitset_strips_s", {"temporal": -1}, "odd number"),
+        ("gaitset_strips_s", {"temporal": 3, "set_widths": (64,)}, "no set_widths"),
         ("no_such_model", {}, "unknown model"),
     ],
 )
@@ -90,3 +94,24 @@ def test_pyramid_adds_coarser_strips_of_the_same_pooled_map():
     plain.load_state_dict(shared, strict=False)
     with torch.no_grad():
         assert torch.allclose(plain.eval().forward_features(x), features[:, :8], atol=1e-5)
+
+
+def test_temporal_path_starts_as_the_plain_model_and_reads_the_order():
+    torch.manual_seed(0)
+    model = create_model("gaitset_strips_s", num_classes=3, temporal=3).eval()
+    plain = create_model("gaitset_strips_s", num_classes=3).eval()
+    plain.load_state_dict({k: v for k, v in model.state_dict().items() if not k.startswith("motion.")})
+    x = torch.rand(2, 6, 1, 64, 44)
+    reversed_x = x.flip(1)
+    with torch.no_grad():
+        assert torch.allclose(model(x)["embedding"], plain(x)["embedding"], atol=1e-5)  # the gate starts shut
+        torch.nn.init.normal_(model.motion.gate)
+        torch.nn.init.normal_(model.motion.attend[0].weight)  # an attention that is not symmetric in time
+        forward, backward = model(x)["embedding"], model(reversed_x)["embedding"]
+        assert not torch.allclose(forward, plain(x)["embedding"], atol=1e-3)
+        assert not torch.allclose(forward, backward, atol=1e-4)  # a set model could not tell these apart
+        assert model(torch.rand(2, 1, 1, 64, 44))["embedding"].shape == (2, 8 * 128)  # one frame still works
+    model.train()
+    out = model(x)
+    (out["embedding"].pow(2).mean() + out["logits"].mean()).backward()
+    assert model.motion.gate.grad is not None and model.motion.gate.grad.abs().sum() > 0

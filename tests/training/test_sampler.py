@@ -44,6 +44,15 @@ def test_sample_frames(num_frames, n):
         assert (np.diff(c) == 1).all()
 
 
+def test_contiguous_frames_every_step_th():
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        c = sample_frames(50, 10, "contiguous", rng, step=2)
+        assert (np.diff(c) == 2).all() and c.min() >= 0 and c.max() < 50
+    short = sample_frames(12, 10, "contiguous", rng, step=2)  # a span of 19 frames loops round 12
+    assert len(short) == 10 and short.max() < 12
+
+
 def test_sample_frames_bad_mode():
     with pytest.raises(ValueError):
         sample_frames(5, 2, "shuffled", np.random.default_rng(0))

@@ -60,14 +60,16 @@ class SilhouetteBatches:
         self.augment = SilhouetteAugment.from_overrides(cfg.augment)
 
     def make(self, indices: np.ndarray, rng: np.random.Generator) -> Batch:
-        clips = [
-            degrade_clip(self.data.frames(int(i), sample_frames(self.data.num_frames(int(i)), self.cfg.frames,
-                                                                self.cfg.frame_sampling, rng)),
-                         self.augment, rng)
-            for i in indices
-        ]
+        clips = [degrade_clip(self.data.frames(int(i), self._frames(int(i), rng)), self.augment, rng)
+                 for i in indices]
         x = torch.from_numpy(np.stack(clips).astype(np.float32)).unsqueeze(2)
         return Batch(x, torch.from_numpy(self.labels[indices]))
+
+    def _frames(self, index: int, rng: np.random.Generator) -> np.ndarray:
+        steps = self.cfg.frame_steps
+        # One step draws nothing, so runs without frame_steps draw the batches they always drew.
+        step = steps[0] if len(steps) == 1 else int(rng.choice(steps))
+        return sample_frames(self.data.num_frames(index), self.cfg.frames, self.cfg.frame_sampling, rng, step)
 
 
 class SkeletonBatches:

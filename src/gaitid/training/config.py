@@ -36,6 +36,9 @@ class DataConfig:
     subjects: str | None = None  # "first-last,..."; default: the protocol's training subjects; test ones are refused
     frames: int = 12  # frames per training clip
     frame_sampling: str = "random"  # casia-b: "random" (set models) or "contiguous" (recurrent models)
+    # casia-b, contiguous clips: every s-th frame, s drawn per clip from these; (1, 2) shows a model that
+    # reads the frames' order both the 25 frames/s of the data and 12.5, near the pipeline's 10-15
+    frame_steps: tuple[int, ...] = (1,)
     # kinect only: the 30 fps walks are subsampled to the model's frame rate with a random tempo factor in
     # `tempo`; each stretch is seen by `views_per_clip` random cameras
     tempo: tuple[float, float] = (0.8, 1.25)
@@ -150,6 +153,8 @@ def _build_section(name: str, cls: type, values: Any) -> Any:
             value = tuple(int(v) for v in value)
         elif key == "tempo":
             value = tuple(float(v) for v in value)
+        elif key == "frame_steps":
+            value = tuple(value) if isinstance(value, (list, tuple)) else value
         kwargs[key] = value
     return cls(**kwargs)
 
@@ -187,6 +192,8 @@ def _validate(cfg: TrainConfig) -> None:
     except (ValueError, TypeError) as error:
         raise GaitidError(f"config [model]: {error}") from None
     _validate_data(cfg.data, model_modality(str(cfg.model["name"])))
+    if settings.get("temporal") and cfg.data.frame_sampling != "contiguous":
+        raise GaitidError("config [model] temporal reads the frames in order: set [data] frame_sampling: contiguous")
     if cfg.optimizer.name not in ("adam", "adamw", "sgd"):
         raise GaitidError(f"config [optimizer] name must be adam, adamw or sgd, got {cfg.optimizer.name!r}")
     if cfg.schedule.kind not in ("cosine", "constant", "multistep"):
@@ -214,6 +221,11 @@ def _validate_data(data: DataConfig, modality: str) -> None:
         raise GaitidError(f"config [data] frames must be at least 1, got {data.frames}")
     if data.frame_sampling not in ("random", "contiguous"):
         raise GaitidError("config [data] frame_sampling must be 'random' or 'contiguous'")
+    steps = data.frame_steps
+    if not isinstance(steps, tuple) or not steps or not all(isinstance(v, int) and v > 0 for v in steps):
+        raise GaitidError(f"config [data] frame_steps must be positive whole numbers, got {steps!r}")
+    if steps != (1,) and (data.dataset != "casia-b" or data.frame_sampling != "contiguous"):
+        raise GaitidError("config [data] frame_steps applies to contiguous casia-b clips only")
     kinect_only = {"tempo": data.tempo != (0.8, 1.25), "views_per_clip": data.views_per_clip != 1}
     if data.dataset != "kinect" and any(kinect_only.values()):
         raise GaitidError(f"config [data] {[k for k, v in kinect_only.items() if v]}: kinect settings only")

@@ -102,6 +102,42 @@ class PartBNNeck(nn.Module):
         return self.classifier(F.normalize(y, dim=-1) * 16.0)
 
 
+class MicroMotion(nn.Module):
+    """What a strip does over a few neighbouring frames (GaitPart's micro-motion idea): (N, T, c, P) per-frame
+    strip features -> (N, c, P). Each strip's features are smoothed over `kernel` frames (mean + max),
+    weighted by a learnt per-channel attention over time, and max-pooled over the clip. A per-channel gate
+    that starts at zero makes the model start as the model without it."""
+
+    def __init__(self, channels: int, kernel: int, squeeze: int = 4) -> None:
+        super().__init__()
+        self.kernel = kernel
+        hidden = max(channels // squeeze, 1)
+        self.attend = nn.Sequential(
+            nn.Conv1d(channels, hidden, 3, padding=1), nn.ReLU(inplace=True), nn.Conv1d(hidden, channels, 1)
+        )
+        self.gate = nn.Parameter(torch.zeros(channels, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, t, c, p = x.shape
+        seq = x.permute(0, 3, 2, 1).reshape(n * p, c, t)
+        pad = self.kernel // 2
+        smooth = F.avg_pool1d(seq, self.kernel, 1, pad, count_include_pad=False) + F.max_pool1d(
+            seq, self.kernel, 1, pad
+        )
+        motion = (smooth * torch.sigmoid(self.attend(smooth))).amax(-1)
+        return motion.reshape(n, p, c).permute(0, 2, 1) * self.gate
+
+
+def strip_features(fmap: torch.Tensor, strips: tuple[int, ...]) -> torch.Tensor:
+    """(N, c, h, w) -> (N, c, sum(strips)): max + mean over each horizontal strip of every level."""
+    n, c, h, w = fmap.shape
+    levels = []
+    for p in strips:
+        cells = fmap.reshape(n, c, p, (h // p) * w)
+        levels.append(cells.amax(-1) + cells.mean(-1))
+    return torch.cat(levels, dim=2)
+
+
 def _fold_frames(x: torch.Tensor) -> tuple[torch.Tensor, int, int]:
     n, t = x.shape[:2]
     return x.reshape(n * t, *x.shape[2:]), n, t
@@ -145,6 +181,9 @@ class GaitModelConfig:
         every strip gets its own linear map, so the vector has parts + sum(pyramid) strips.
     set_widths: residual blocks run on the set-pooled feature map, one per width (set models only): they
         run once per clip, not once per frame, so they add capacity at almost no cost per walker-frame.
+    temporal: 0, or the number of neighbouring frames a micro-motion path (`MicroMotion`) looks at, added to
+        the strips (set models without set_widths only). It reads the frames in order, so it trains on
+        contiguous clips.
     """
 
     name: str
@@ -159,6 +198,7 @@ class GaitModelConfig:
     parts: int = 16
     set_widths: tuple[int, ...] = ()
     pyramid: tuple[int, ...] = ()
+    temporal: int = 0
 
     @property
     def strips(self) -> tuple[int, ...]:
@@ -208,9 +248,10 @@ class GaitNN(SinglePartHead):
         super().__init__()
         if cfg.rnn not in ("lstm", "gru"):
             raise ValueError(f"rnn must be 'lstm' or 'gru', got {cfg.rnn!r}")
-        if cfg.set_widths or cfg.pyramid:
+        if cfg.set_widths or cfg.pyramid or cfg.temporal:
             raise ValueError(
-                f"{cfg.name}: set_widths and pyramid are settings of the set models; GaitNN has no strips"
+                f"{cfg.name}: set_widths, pyramid and temporal are settings of the set models; "
+                "GaitNN has no strips"
             )
         self.cfg = cfg
         self.backbone = FrameResNet(cfg.input.channels, cfg.widths, cfg.stem_stride)
@@ -254,6 +295,11 @@ class GaitSetStrips(nn.Module):
             blocks.append(BasicBlock(c_in, width))
             c_in = width
         self.set_blocks = nn.Sequential(*blocks)
+        if not isinstance(cfg.temporal, int) or cfg.temporal < 0 or (cfg.temporal and cfg.temporal % 2 == 0):
+            raise ValueError(f"{cfg.name}: temporal must be 0 or an odd number of frames, not {cfg.temporal}")
+        if cfg.temporal and cfg.set_widths:
+            raise ValueError(f"{cfg.name}: temporal reads the backbone's strips, so it takes no set_widths")
+        self.motion = MicroMotion(c_in, cfg.temporal) if cfg.temporal else None
         self.num_parts = sum(cfg.strips)
         self.fc = SeparateFC(self.num_parts, c_in, cfg.embed_dim)
         self.head = PartBNNeck(self.num_parts, cfg.embed_dim, cfg.num_classes)
@@ -262,13 +308,11 @@ class GaitSetStrips(nn.Module):
         frames, n, t = _fold_frames(x)
         fmap = self.backbone(frames)
         pooled = fmap.reshape(n, t, *fmap.shape[1:]).amax(dim=1)  # set pooling: (N, c, h, w)
-        fmap = self.set_blocks(pooled)
-        n, c, h, w = fmap.shape
-        levels = []
-        for p in self.cfg.strips:
-            strips = fmap.reshape(n, c, p, (h // p) * w)
-            levels.append(strips.amax(-1) + strips.mean(-1))
-        return torch.cat(levels, dim=2).permute(0, 2, 1)  # (N, P, c)
+        features = strip_features(self.set_blocks(pooled), self.cfg.strips)
+        if self.motion is not None:
+            per_frame = strip_features(fmap, self.cfg.strips)
+            features = features + self.motion(per_frame.reshape(n, t, *per_frame.shape[1:]))
+        return features.permute(0, 2, 1)  # (N, P, c)
 
     def forward_head(self, features: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
         parts = self.fc(features)

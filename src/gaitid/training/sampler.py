@@ -36,18 +36,19 @@ class PKSampler:
         return np.concatenate(out)
 
 
-def sample_frames(num_frames: int, n: int, mode: str, rng: np.random.Generator) -> np.ndarray:
+def sample_frames(num_frames: int, n: int, mode: str, rng: np.random.Generator, step: int = 1) -> np.ndarray:
     """Indices of n frames of a sequence of num_frames.
 
     mode "random": an unordered random subset (sorted), repeating frames only when the sequence is shorter
-    than n (for set models). "contiguous": n consecutive frames from a random start, looping round a
-    sequence shorter than n (for recurrent models, which need the order).
+    than n (for set models). "contiguous": n frames in order, every `step`-th from a random start, looping
+    round a sequence shorter than their span (for models that read the order).
     """
     if num_frames < 1:
         raise ValueError("empty sequence")
     if mode == "random":
         return np.sort(rng.choice(num_frames, size=n, replace=num_frames < n))
     if mode == "contiguous":
-        start = int(rng.integers(0, max(num_frames - n, 0) + 1))
-        return (start + np.arange(n)) % num_frames
+        span = (n - 1) * step + 1
+        start = int(rng.integers(0, max(num_frames - span, 0) + 1))
+        return (start + step * np.arange(n)) % num_frames
     raise ValueError(f"frame sampling must be 'random' or 'contiguous', got {mode!r}")
