@@ -164,6 +164,24 @@ def test_resume_with_longer_schedule_but_not_other_changes(tmp_path, small_data)
         train(other, data=small_data, log=lambda s: None)
 
 
+def test_resume_a_run_written_before_a_setting_was_added(tmp_path, small_data):
+    # a run started before [data] frame_steps existed trained with its default: resuming it with today's
+    # code is the same run, not "another [data]"
+    train(_cfg(tmp_path, 2), data=small_data, log=lambda s: None)
+    state = torch.load(tmp_path / "last.pt", weights_only=False)
+    del state["train_config"]["data"]["frame_steps"]
+    torch.save(state, tmp_path / "last.pt")
+    train(_cfg(tmp_path, 4), data=small_data, log=lambda s: None)
+    assert torch.load(tmp_path / "last.pt", weights_only=False)["step"] == 4
+    state = torch.load(tmp_path / "last.pt", weights_only=False)
+    state["train_config"]["data"]["frames"] = 6  # a setting the run did change is still refused
+    torch.save(state, tmp_path / "last.pt")
+    from gaitid.errors import GaitidError
+
+    with pytest.raises(GaitidError, match=r"another \[data\]"):
+        train(_cfg(tmp_path, 6), data=small_data, log=lambda s: None)
+
+
 def test_init_from_starts_from_another_runs_weights(tmp_path, small_data):
     from gaitid.errors import GaitidError
 

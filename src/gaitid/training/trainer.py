@@ -24,7 +24,7 @@ from gaitid.datasets.casia_b import GaitSequences
 from gaitid.datasets.kinect import KinectWalk
 from gaitid.errors import GaitidError
 from gaitid.training.batches import Batch, BatchStream, load_batches
-from gaitid.training.config import TrainConfig
+from gaitid.training.config import TrainConfig, config_from_dict
 from gaitid.training.losses import part_cross_entropy, triplet_loss
 from gaitid.training.registry import create_from_config, model_config, model_config_from_dict
 from gaitid.training.sampler import PKSampler
@@ -149,7 +149,17 @@ def not_a_checkpoint(path: Path, error: Exception) -> GaitidError:
 RESUMABLE_CHANGES = ("schedule", "trainer")
 
 
+def _with_defaults(saved: dict[str, Any]) -> dict[str, Any]:
+    """A saved config read as today's code reads it: a setting added since the run was written takes its
+    default, which is what the run trained with. One that no longer parses is compared as it was saved."""
+    try:
+        return config_from_dict(saved).to_dict()
+    except (GaitidError, TypeError, ValueError):
+        return saved
+
+
 def _check_resumable(old: dict[str, Any], new: dict[str, Any], path: Path, log: Callable[[str], None]) -> None:
+    old = _with_defaults(old)
     for section in sorted(set(old) | set(new)):
         if old.get(section) == new.get(section):
             continue
