@@ -152,6 +152,8 @@ RESUMABLE_CHANGES = ("schedule", "trainer")
 def _with_defaults(saved: dict[str, Any]) -> dict[str, Any]:
     """A saved config read as today's code reads it: a setting added since the run was written takes its
     default, which is what the run trained with. One that no longer parses is compared as it was saved."""
+    if isinstance(saved, str):  # the former skeleton trainer saved its flat config as JSON text
+        saved = json.loads(saved)
     try:
         return config_from_dict(saved).to_dict()
     except (GaitidError, TypeError, ValueError):
