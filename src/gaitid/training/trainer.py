@@ -149,7 +149,7 @@ def not_a_checkpoint(path: Path, error: Exception) -> GaitidError:
 RESUMABLE_CHANGES = ("schedule", "trainer")
 
 
-def _with_defaults(saved: dict[str, Any]) -> dict[str, Any]:
+def _with_defaults(saved: dict[str, Any] | str) -> dict[str, Any]:
     """A saved config read as today's code reads it: a setting added since the run was written takes its
     default, which is what the run trained with. One that no longer parses is compared as it was saved."""
     if isinstance(saved, str):  # the former skeleton trainer saved its flat config as JSON text
