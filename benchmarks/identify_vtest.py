@@ -93,6 +93,13 @@ def track_vectors(
     return tracks, encoder.model, window
 
 
+def deal(rng: np.random.Generator, ids: list[int], k: int) -> tuple[list[int], list[int], list[int]]:
+    """One draw: k walkers enrolled (sorted), the others dealt in two: the site group and the strangers."""
+    order = rng.permutation(ids).tolist()
+    enrolled, others = sorted(order[:k]), order[k:]
+    return enrolled, others[: len(others) // 2], others[len(others) // 2 :]
+
+
 def decide(gallery: Gallery, model: str, windows: list[np.ndarray]):  # type: ignore[no-untyped-def]
     """The final answer for a walk identified window by window, as the pipeline does."""
     evidence = TrackEvidence(model)
@@ -165,9 +172,7 @@ def main() -> int:
         for k in SIZES:
             counts = new_counts(DECISIONS)
             for draw in range(args.draws):
-                order = rng.permutation(ids).tolist()
-                enrolled, others = sorted(order[:k]), order[k:]
-                site, strangers = others[: len(others) // 2], others[len(others) // 2 :]
+                enrolled, site, strangers = deal(rng, ids, k)
                 for number, decision in enumerate(DECISIONS):
                     if decision == "self (before)" and k < 2:
                         continue

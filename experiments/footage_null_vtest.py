@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from identify_vtest import SIZES, decide, new_counts, summary, tally, track_vectors, walker_halves  # noqa: E402
+from identify_vtest import SIZES, deal, decide, new_counts, summary, tally, track_vectors, walker_halves  # noqa: E402
 
 from gaitid.gallery import Gallery  # noqa: E402
 from gaitid.types import Embedding  # noqa: E402
@@ -52,9 +52,7 @@ def main() -> int:
         for k in SIZES:
             counts = new_counts(DECISIONS)
             for draw in range(args.draws):
-                order = rng.permutation(ids).tolist()
-                enrolled, others = sorted(order[:k]), order[k:]
-                site, strangers = others[: len(others) // 2], others[len(others) // 2 :]
+                enrolled, site, strangers = deal(rng, ids, k)
                 for number, decision in enumerate(DECISIONS):
                     with Gallery.open(Path(tmp) / f"g{k}_{draw}_{number}.db", audit_identifications=False) as gallery:
                         for t in enrolled:

@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from identify_vtest import SIZES, decide, new_counts, summary, tally, track_vectors, walker_halves  # noqa: E402
+from identify_vtest import SIZES, deal, decide, new_counts, summary, tally, track_vectors, walker_halves  # noqa: E402
 
 from gaitid.gallery import Gallery  # noqa: E402
 from gaitid.gallery.cohort import Cohort, shipped_cohort  # noqa: E402
@@ -92,9 +92,7 @@ def main() -> int:
         for k in SIZES:
             counts = new_counts(args.decisions)
             for draw in range(args.draws):
-                order = rng.permutation(ids).tolist()
-                enrolled, others = sorted(order[:k]), order[k:]
-                site, strangers = others[: len(others) // 2], others[len(others) // 2 :]
+                enrolled, site, strangers = deal(rng, ids, k)
                 known = {t: unit(np.stack(walkers[t][0])) for t in enrolled + site}
                 total, count = sum(v.sum(0) for v in known.values()), sum(len(v) for v in known.values())
                 site_mean = total / count
