@@ -13,7 +13,8 @@ machine: the two cores are the budget. As `gaitid identify`, the run analyses at
 (every 2nd frame of the 30 frames/s single walker; `--max-fps F` another rate, 0 every frame; enrolment too,
 windows keeping their time span); frames/s and ms per frame count the video's frames, analysed or not.
 --window sets the gait windows in frames at 15 a second (default the pipeline's, 20 / 10); --weights another
-gait model (as `gaitid identify --weights`). Besides ms per frame of video, each run gives the gait stage's
+gait model (as `gaitid identify --weights`); --footage-null off decides each walker without the others as a
+null (as `gaitid identify --footage-null off`). Besides ms per frame of video, each run gives the gait stage's
 ms per usable walker-frame: the time in the encoder over the frames that went into windows.
 """
 
@@ -90,7 +91,7 @@ class TimedFrames:
 
 def measure(
     video: Path, gallery_path: Path, repeat: int, out: Path | None, max_fps: float | None = None,
-    window: WindowSpec | None = None, weights: str | None = None,
+    window: WindowSpec | None = None, weights: str | None = None, footage_null: bool = True,
 ) -> dict:
     encoder = GaitEncoder(weights)
     options = PipelineOptions(progress=False, max_fps=max_fps, window=window or WindowSpec())
@@ -111,7 +112,7 @@ def measure(
         encoder.embed = Timed(totals, "gait vectors", encoder.embed)
         with Gallery.open(gallery_path) as gallery:
             gallery.decide = Timed(totals, "gallery", gallery.decide)
-            walkers = Walkers(encoder, gallery, options.window)
+            walkers = Walkers(encoder, gallery, options.window, footage_null=footage_null)
             walkers.update = Timed(totals, "walkers (incl. vectors, gallery)", walkers.update)
             import gaitid.pipeline.run as app
 
@@ -164,12 +165,14 @@ def main() -> int:
     parser.add_argument("--window", type=int, nargs=2, metavar=("SIZE", "STRIDE"),
                         help="gait windows of SIZE frames every STRIDE, counted at 15 a second (default 20 10)")
     parser.add_argument("--weights", help="gait model: a shipped model's name or an .onnx file (default: shipped)")
+    parser.add_argument("--footage-null", choices=["on", "off"], default="on",
+                        help="decide with the other walkers as a null, as gaitid identify does by default (default on)")
     args = parser.parse_args()
     args.max_fps = args.max_fps or None
     window = WindowSpec(*args.window) if args.window else WindowSpec()
     media = Path(os.environ.get("GAITID_MEDIA", Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "media"))
     results = {"load_average": os.getloadavg(), "cores": os.cpu_count(), "max_fps": args.max_fps,
-               "window": [window.size, window.stride]}
+               "window": [window.size, window.stride], "footage_null": args.footage_null == "on"}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         videos = {"single walker 640x480": single_walker_video(tmp / "walker_640x480.mp4")}
@@ -179,7 +182,8 @@ def main() -> int:
             print(f"vtest.avi not found in {media}: skipped", file=sys.stderr)
         for label, video in videos.items():
             out = tmp / f"{video.stem}_annotated.mp4" if args.annotate else None
-            r = measure(video, tmp / f"{video.stem}.db", args.repeat, out, args.max_fps, window, args.weights)
+            r = measure(video, tmp / f"{video.stem}.db", args.repeat, out, args.max_fps, window, args.weights,
+                        args.footage_null == "on")
             results[label] = r
             print(f"{label}: median {r['median_fps']:.1f} fps over {args.repeat} runs; best run ms/frame "
                   f"{r['best']['ms_per_frame']}; gait vectors {r['best']['gait_ms_per_usable_walker_frame']} ms "
