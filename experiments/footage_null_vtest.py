@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from identify_vtest import SIZES, deal, decide, new_counts, summary, tally, track_vectors, walker_halves  # noqa: E402
+from identify_vtest import SIZES, deal, new_counts, summary, tally, track_vectors, walk_answers, walker_halves  # noqa: E402
 
 from gaitid.gallery import Gallery  # noqa: E402
 from gaitid.types import Embedding  # noqa: E402
@@ -66,7 +66,7 @@ def main() -> int:
                                 for u in ids:
                                     if u != t:
                                         gallery.add_cohort(f"footage{u}", embeddings(walkers[u][1]))
-                            tally(counts[decision], t, t in enrolled, decide(gallery, model, walkers[t][1]))
+                            tally(counts[decision], t, t in enrolled, walk_answers(gallery, model, walkers[t][1]))
             results["galleries"][k] = summary(k, counts)
     if args.json_path:
         args.json_path.write_text(json.dumps(results, indent=1) + "\n")

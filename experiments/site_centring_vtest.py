@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from identify_vtest import SIZES, deal, decide, new_counts, summary, tally, track_vectors, walker_halves  # noqa: E402
+from identify_vtest import SIZES, deal, new_counts, summary, tally, track_vectors, walk_answers, walker_halves  # noqa: E402
 
 from gaitid.gallery import Gallery  # noqa: E402
 from gaitid.gallery.cohort import Cohort, shipped_cohort  # noqa: E402
@@ -122,7 +122,7 @@ def main() -> int:
                             for t in site:
                                 gallery.add_cohort(f"site{t}", [Embedding(v, model, size) for v in prep(walkers[t][0])])
                         for t in enrolled + strangers:
-                            tally(counts[decision], t, t in enrolled, decide(gallery, model, prep(walkers[t][1])))
+                            tally(counts[decision], t, t in enrolled, walk_answers(gallery, model, prep(walkers[t][1])))
             results["galleries"][k] = summary(k, counts)
     if args.json_path:
         args.json_path.write_text(json.dumps(results, indent=1) + "\n")

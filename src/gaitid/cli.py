@@ -318,6 +318,7 @@ def _run_track(args: argparse.Namespace) -> int:
         frames=parse_frame_range(args.frames),
         progress=not args.no_progress,
         max_fps=_max_fps(args),
+        footage_null=getattr(args, "footage_null", "on") == "on",
     )
 
 
@@ -405,6 +406,11 @@ def _identification_arguments(parser: argparse.ArgumentParser) -> None:
         help="target rate of strangers wrongly given a name, whatever the number of people enrolled (estimated "
         "on a cohort of people never enrolled; see gaitid gallery cohort); sets the unknown threshold (default 0.01)",
     )
+    parser.add_argument(
+        "--footage-null", choices=["on", "off"], default="on",
+        help="hold each walker up against the other walkers of the same video or camera, as strangers a name must "
+        "outscore too (default on)",
+    )
 
 
 def _pipeline_options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
@@ -432,6 +438,7 @@ def _pipeline_options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         live=live,
         progress=not args.no_progress,
         max_fps=_max_fps(args),
+        footage_null=getattr(args, "footage_null", "on") == "on",
     )
 
 
@@ -690,7 +697,8 @@ def _run_serve(args: argparse.Namespace) -> int:
         method=args.method, target_fpir=args.fpir, work_dir=args.work_dir, max_upload_mb=args.max_upload_mb,
         allow_file_sources=args.allow_file_sources,
         allow_source_hosts=tuple(h.strip() for h in args.allow_source_hosts.split(",") if h.strip()),
-        pipeline=PipelineOptions(progress=False, modality=args.modality, max_fps=_max_fps(args)),
+        pipeline=PipelineOptions(progress=False, modality=args.modality, max_fps=_max_fps(args),
+                                 footage_null=args.footage_null == "on"),
         index=args.index, archive=tuple(args.archive),
     )
 

@@ -264,3 +264,67 @@ def test_stored_probe_statistics_are_used_only_for_the_cohort_and_settings_they_
     other = CohortNorm(loaded, "s", 0.5, 2000)
     assert not np.array_equal(other.calibration_probe_stats()[0], loaded.probe_stats.mu)
     assert isinstance(loaded.probe_stats, ProbeStats)
+
+
+def _walk(vectors: np.ndarray) -> TrackEvidence:
+    evidence = TrackEvidence(MODEL)
+    for v in vectors:
+        evidence.add(v)
+    return evidence
+
+
+def test_the_other_walkers_of_the_footage_are_a_null(tmp_path):
+    """One person enrolled from the site's camera, the laboratory cohort alone: most of the site's strangers
+    are named at a 5 % target. Decided with the footage (the other walkers of the same run), they must also
+    outscore the others' windows against her, and are held back; she, walking among them, is still named.
+    A walk's own windows never count in its own footage."""
+    lab = cohort_of(population(300, seed=11), per=3)
+    site = population(400, seed=12)
+    shared = np.random.default_rng(13).normal(size=DIM).astype(np.float32)
+    site.centres = site.centres + 1.2 * shared / np.linalg.norm(shared)
+    with Gallery.open(tmp_path / "g.db", cohort=lab, target_fpir=0.05, audit_identifications=False) as g:
+        g.enroll("ada", site.embeddings(0, 6))
+        footage = [_walk(site.vectors(p, 3)) for p in range(100, 130)]  # the run's other walkers
+        strangers = [site.vectors(p, 3) for p in range(200, 300)]
+        alone = np.mean([g.decide(_walk(w)).name is not None for w in strangers])
+        held = np.mean([g.decide(_walk(w), footage=footage).name is not None for w in strangers])
+        ada = [_walk(site.vectors(0, 3)) for _ in range(20)]
+        named = np.mean([g.decide(walk, footage=footage).name == "ada" for walk in ada])
+        lone = _walk(strangers[0])
+        assert g.decide(lone, footage=[lone]).fpir == g.decide(_walk(strangers[0])).fpir
+    assert alone >= 0.4, alone
+    assert held <= 0.15, held
+    assert named >= 0.7, named
+    assert all(len(f.scores) == 3 for f in footage)  # each footage window scored once, kept with its walk
+
+
+def test_enrolled_people_walking_in_the_same_footage_are_all_named(tmp_path):
+    """Three people enrolled from the site's camera walk in the file being identified, among strangers: each
+    is in the others' footage with windows that score very high against their *own* name. They count only
+    as impostors of the others, so all three are still named (counted as strangers, they named no one)."""
+    lab = cohort_of(population(300, seed=11), per=3)
+    site = People(n=400, dim=DIM, noise=0.3, seed=12)
+    with Gallery.open(tmp_path / "g.db", cohort=lab, target_fpir=0.01, audit_identifications=False) as g:
+        for p in range(3):
+            g.enroll(f"p{p}", site.embeddings(p, 6))
+        walks = [_walk(site.vectors(p, 6)) for p in (0, 1, 2, *range(100, 110))]
+        answers = [g.decide(walk, footage=walks) for walk in walks]
+    assert [a.name for a in answers[:3]] == ["p0", "p1", "p2"], answers[:3]
+    assert all(a.name is None for a in answers[3:])
+
+
+def test_the_footage_is_scored_once_and_rescored_when_the_gallery_changes(tmp_path, monkeypatch):
+    people = population(30, seed=15)
+    with Gallery.open(tmp_path / "g.db", cohort=cohort_of(population(50, seed=16)), audit_identifications=False) as g:
+        g.enroll("p0", people.embeddings(0, 4))
+        other, walk = _walk(people.vectors(5, 4)), _walk(people.vectors(0, 1))
+        scored = []
+        normalised = g._normalised
+        monkeypatch.setattr(g, "_normalised", lambda *a: scored.append(len(a[1])) or normalised(*a))
+        g.decide(walk, footage=[other])
+        walk.add(people.vectors(0, 1)[0])
+        g.decide(walk, footage=[other])
+        assert scored == [1, 4, 1]  # the walk's first window, the footage's four, the walk's second
+        g.enroll("p1", people.embeddings(1, 4))  # another column: every window is scored again
+        g.decide(walk, footage=[other])
+        assert scored[3:] == [2, 4] and len(other.scores) == 4 and len(other.scores[0]) == 2

@@ -104,7 +104,7 @@ def test_one_enrolled_person_is_named_and_strangers_are_unknown(tmp_path: Path, 
     result = json.loads(theirs.read_text())
     assert result["calibration"] == {
         "target_fpir": 0.01, "source": "cohort", "cohort": "shipped", "site_walkers": 0,
-        "enrolled_null": False, "normalisation": "s-norm, top 0.1",
+        "enrolled_null": False, "normalisation": "s-norm, top 0.1", "footage_null": True,
     }
     strangers = [t for t in result["tracks"] if t["windows"] > 0]
     assert len(strangers) >= 3 and all(t["status"] == "unknown" and t["fpir"] > 0.01 for t in strangers), strangers

@@ -176,3 +176,44 @@ def test_a_walker_who_stays_keeps_only_the_last_windows(gallery: Gallery) -> Non
     _, rows = gallery.scores(np.stack(state.vectors), "code/1")  # the newest window was scored, not dropped
     assert np.allclose(np.stack(state.evidence.scores), rows, atol=1e-5)
     assert state.history[-1].windows == 10 and state.identity.name == "bob"
+
+
+def test_each_walker_is_decided_with_the_others_as_its_footage(gallery: Gallery, monkeypatch) -> None:
+    """Every decision gets the other walkers held (least recently seen first), never the walker itself;
+    a live run's forgotten walkers are out of it, and with footage_null off there is none."""
+    seen = []
+    decide = gallery.decide
+    monkeypatch.setattr(gallery, "decide", lambda e, footage=(): seen.append((e, list(footage))) or decide(e, footage=footage))
+    walkers = Walkers(CodeEncoder(), gallery, WindowSpec(size=5, stride=5), leave_after=1.0)
+    for i in range(5):
+        walkers.update(frame(i, person(1, 3), person(2, 7, x=300)))
+    one, two = walkers.states[1].evidence, walkers.states[2].evidence
+    assert len(seen) == 2
+    assert seen[0][0] is one and len(seen[0][1]) == 1 and seen[0][1][0] is two
+    assert seen[1][0] is two and len(seen[1][1]) == 1 and seen[1][1][0] is one
+    for i in range(5, 25):  # walker 2 leaves; walker 1 walks on
+        walkers.update(frame(i, person(1, 3)))
+    assert [f is two for f in seen[-1][1]] == [True]  # a file's walker who left is still footage
+    walkers.forget_ended()
+    walkers.update(frame(25, person(3, 5, x=300)))
+    for i in range(26, 30):
+        walkers.update(frame(i, person(1, 3), person(3, 5, x=300)))
+    assert all(f is not two for f in seen[-1][1]) and len(seen[-1][1]) == 1
+    seen.clear()
+    quiet = Walkers(CodeEncoder(), gallery, WindowSpec(size=5, stride=5), footage_null=False)
+    for i in range(5):
+        quiet.update(frame(i, person(1, 3), person(2, 7, x=300)))
+    assert len(seen) == 2 and all(footage == [] for _, footage in seen)
+
+
+def test_the_footage_null_is_on_by_default_and_the_command_line_turns_it_off() -> None:
+    from gaitid.cli import _pipeline_options, build_parser
+    from gaitid.pipeline import PipelineOptions, walkers_for
+
+    def options(*args: str) -> PipelineOptions:
+        return _pipeline_options(build_parser().parse_args([*args, "clip.mp4"]))
+
+    assert PipelineOptions().footage_null and options("identify").footage_null and options("live").footage_null
+    assert not options("identify", "--footage-null", "off").footage_null
+    assert not walkers_for(options("identify", "--footage-null", "off"), CodeEncoder()).footage_null
+    assert walkers_for(options("identify"), CodeEncoder()).footage_null

@@ -32,6 +32,11 @@ the estimate; its windows are then also searched on their own (`site`), and a sc
 gallery of 5 people or more (`Gallery(enrolled_null=True)`, the default) also holds the enrolled people's own
 windows up against each other (`enrolled`, leave one person out), filmed by the site's cameras like the
 strangers to come. The calibrated score is the lowest of the nulls', its FPIR the highest.
+
+A walk decided with its footage (`Gallery.decide(evidence, footage=...)`, what `gaitid identify` does) must
+also outscore the other walkers of the same run against each candidate: for candidate p, the fraction of
+their windows that score below the walk's evidence for p. That null is per candidate (another enrolled
+person's walk is only an impostor of p), so it lives in the decision, not in this class.
 """
 
 from __future__ import annotations

@@ -285,13 +285,21 @@ class Gallery:
         self.record(identity, embedding.model, source)
         return identity
 
-    def decide(self, evidence: TrackEvidence, top_k: int = 5) -> Identity:
+    def decide(
+        self, evidence: TrackEvidence, top_k: int = 5, footage: Sequence[TrackEvidence] = ()
+    ) -> Identity:
         """The answer for a walk: who it is, or unknown (name None), from every window's evidence so far.
 
         Each window is scored against every enrolled person and the score normalised against the cohort;
         a person's evidence is the mean over the windows. The best person is named when the estimated
         FPIR at their evidence is at most the target (Identity.fpir; Identity.score = 1 - fpir). The answer
         kept in `evidence` changes only when a new one holds for `evidence.confirm` windows in a row.
+
+        footage: the other walks of the same run (oldest first; `evidence` itself is skipped). A candidate
+        must also outscore their windows (the most recent CALIBRATION_PROBES) against that candidate: the
+        same camera's other people, most of whom are not enrolled, and those who are count only as
+        impostors of the others. Each window is scored once, when its own walk is decided, so the footage
+        costs no search.
         """
         if not evidence.vectors:
             raise GalleryError("no windows to decide on: add a window's vector to the evidence first")
@@ -299,23 +307,32 @@ class Gallery:
             index = self._index(evidence.model)
             names = self._person_names()
             key = (index.generation, id(index))  # _index has just brought it up to the store's generation
-            if evidence.key != key:  # people enrolled or removed since: rescore every window kept
-                evidence.scores, evidence.scored, evidence.key = [], evidence.first_window, key
-            unscored = min(len(evidence.vectors), evidence.windows - evidence.scored)
-            new = np.arange(len(evidence.vectors) - unscored, len(evidence.vectors))
-            if len(new):
-                vectors = np.stack([evidence.vectors[i] for i in new])
-                stats = self._window_stats(index, evidence, new, vectors)
-                evidence.scores.extend(self._normalised(index, vectors, stats))
-                evidence.scored = evidence.windows
-            del evidence.scores[: -evidence.max_windows]
+            self._score(index, evidence, key)
+            others = [f for f in footage if f is not evidence and f.model == evidence.model and f.vectors]
+            for other in others:
+                self._score(index, other, key)
+            rows = [row for other in others for row in other.scores][-CALIBRATION_PROBES:]
             calibration = self._calibration(index)
             labels = index.classifier.classes_
         fresh = _answer(
             np.mean(evidence.scores, axis=0), [names[int(c)] for c in labels], calibration,
-            self.target_fpir, top_k, evidence.windows,
+            self.target_fpir, top_k, evidence.windows, np.stack(rows) if rows else None,
         )
         return evidence.settle(fresh)
+
+    def _score(self, index: _ModelIndex, evidence: TrackEvidence, key: tuple) -> None:
+        """Bring the evidence's window scores up to the gallery (`key`): score the new windows, or every window
+        kept when people were enrolled or removed since."""
+        if evidence.key != key:
+            evidence.scores, evidence.scored, evidence.key = [], evidence.first_window, key
+        unscored = min(len(evidence.vectors), evidence.windows - evidence.scored)
+        new = np.arange(len(evidence.vectors) - unscored, len(evidence.vectors))
+        if len(new):
+            vectors = np.stack([evidence.vectors[i] for i in new])
+            stats = self._window_stats(index, evidence, new, vectors)
+            evidence.scores.extend(self._normalised(index, vectors, stats))
+            evidence.scored = evidence.windows
+        del evidence.scores[: -evidence.max_windows]
 
     def record(self, identity: Identity, model: str, source: str | None = None) -> None:
         """Write a walker's final answer to the audit log (when this gallery audits identifications)."""
@@ -637,12 +654,16 @@ def _answer(
     target_fpir: float,
     top_k: int,
     windows: int,
+    footage: np.ndarray | None = None,
 ) -> Identity:
     """The decision on one evidence row (a score per enrolled person): the best person if the FPIR at their
-    evidence is within the target, else unknown; with the runners-up and the margin to the second best."""
+    evidence is within the target, else unknown; with the runners-up and the margin to the second best.
+    footage: (windows, people) scores of the run's other walkers; each candidate must outscore them too."""
     k = min(top_k, len(evidence))
     order = np.argsort(-evidence, kind="stable")[: max(k, 2)]
     calibrated = calibration(evidence[order])
+    if footage is not None:
+        calibrated = np.minimum(calibrated, (footage[:, order] < evidence[order]).mean(axis=0))
     candidates = tuple((names[i], float(c)) for i, c in zip(order[:k], calibrated[:k]))
     best = float(calibrated[0])
     margin = float(evidence[order[0]] - evidence[order[1]]) if len(order) > 1 else float("inf")

@@ -44,7 +44,8 @@ class PipelineOptions:
     source (`analysis_step`; default 15, every 2nd frame of a 25-30 frames/s camera; None or 0: every
     frame). `window` counts frames at its `rate` (or the source's frames), so a window spans the same time
     at any analysed rate (`WindowSpec.analysed`); the annotated video holds the analysed frames, at the
-    analysed rate.
+    analysed rate. footage_null: decide each walker with the run's other walkers as strangers it must
+    outscore too (`Walkers`; on by default: benchmarks/RESULTS-openset.md).
     """
 
     pose_model: str = "full"
@@ -57,6 +58,7 @@ class PipelineOptions:
     live: LiveOptions | None = None
     progress: bool = True
     max_fps: float | None = WINDOW_RATE
+    footage_null: bool = True
 
 
 @dataclass
@@ -183,8 +185,9 @@ def walkers_for(options: PipelineOptions, encoder, gallery=None, max_windows: in
     `gallery` (None: vectors only, for enrolment), ended when the tracker drops their track. `max_windows`:
     the windows kept per track (None: Walkers' default, two minutes in view; an archive keeps them all)."""
     if max_windows is None:
-        return Walkers(encoder, gallery, options.window, leave_after())
-    return Walkers(encoder, gallery, options.window, leave_after(), max_windows=max_windows)
+        return Walkers(encoder, gallery, options.window, leave_after(), footage_null=options.footage_null)
+    return Walkers(encoder, gallery, options.window, leave_after(), max_windows=max_windows,
+                   footage_null=options.footage_null)
 
 
 def leave_after() -> float:
@@ -197,6 +200,6 @@ def calibration_of(walkers: Walkers) -> dict[str, Any] | None:
     if walkers.gallery is None:
         return None
     try:
-        return walkers.gallery.calibration(walkers.encoder.model)
+        return {**walkers.gallery.calibration(walkers.encoder.model), "footage_null": walkers.footage_null}
     except GaitidError:  # the gallery could not answer (emptied during a long run): the tracks say so
         return None

@@ -17,7 +17,9 @@ decides (`Gallery.decide`, the one decision every caller goes through): each win
 enrolled person and normalised against a cohort of people never enrolled, the mean over all the track's
 windows so far, and a name only when the estimated false-positive identification rate at that evidence is
 within the gallery's target. The answer firms up as the person keeps walking, and changes only when a new
-answer holds for two windows in a row (see gaitid.gallery.evidence).
+answer holds for two windows in a row (see gaitid.gallery.evidence). With `footage_null` (the default), the
+windows so far of the run's other walkers are strangers the walker must outscore too: the same camera's
+people, most of them not enrolled (benchmarks/RESULTS-openset.md, "The footage's walkers as a null").
 
 A track that has not been seen for `leave_after` seconds has left: its answer is final.
 
@@ -160,12 +162,16 @@ class Walkers:
         silhouettes, skeletons or both fused. A window the encoder cannot embed (too few confident
         keypoints for a skeleton model) makes no vector.
     gallery: a Gallery to identify against, or None to only compute vectors (enrolment).
+    footage_null: decide each walker with the other walkers still held (every track of a file; those in view
+        of a live run, which forgets the others) as a null of strangers (see the module doc).
     """
 
     def __init__(  # type: ignore[no-untyped-def]
-        self, encoder, gallery=None, window: WindowSpec | None = None, leave_after: float = 2.0, max_windows: int = 240
+        self, encoder, gallery=None, window: WindowSpec | None = None, leave_after: float = 2.0, max_windows: int = 240,
+        footage_null: bool = True,
     ) -> None:
         self.encoder = encoder
+        self.footage_null = footage_null
         self.max_windows = max_windows
         self.gallery = gallery
         self.spec = window or WindowSpec()  # as given (see `WindowSpec.rate`)
@@ -253,11 +259,18 @@ class Walkers:
         if self.gallery is None:
             return None
         previous = state.identity
-        identity = self.gallery.decide(state.evidence)
+        identity = self.gallery.decide(state.evidence, footage=self.footage(state))
         state.history.append(Answer(frame_index, time, state.windows, identity))
         if previous is None or previous.name != identity.name:
             return WalkerEvent("identified", state.track_id, frame_index, time, identity)
         return None
+
+    def footage(self, state: WalkerState) -> list[TrackEvidence]:
+        """The evidence of every other walker held, least recently seen first (none without `footage_null`)."""
+        if not self.footage_null:
+            return []
+        others = sorted((s for s in self.states.values() if s is not state), key=lambda s: s.last_frame)
+        return [s.evidence for s in others]
 
     def forget_ended(self) -> None:
         """Drop the tracks that have left (a live run keeps only who is in view)."""
