@@ -318,7 +318,6 @@ def _run_track(args: argparse.Namespace) -> int:
         frames=parse_frame_range(args.frames),
         progress=not args.no_progress,
         max_fps=_max_fps(args),
-        footage_null=getattr(args, "footage_null", "on") == "on",
     )
 
 
@@ -408,8 +407,8 @@ def _identification_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--footage-null", choices=["on", "off"], default="on",
-        help="hold each walker up against the other walkers of the same video or camera, as strangers a name must "
-        "outscore too (default on)",
+        help="a walker must also outscore the other walkers of the same video (or in view of the camera) against "
+        "the person they would be named as (default on)",
     )
 
 
@@ -438,7 +437,7 @@ def _pipeline_options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         live=live,
         progress=not args.no_progress,
         max_fps=_max_fps(args),
-        footage_null=getattr(args, "footage_null", "on") == "on",
+        footage_null=getattr(args, "footage_null", "on") == "on",  # enroll has no gallery decision
     )
 
 

@@ -80,7 +80,7 @@ def _open_gallery(path: str | None, key_file: str | None, method: str, target_fp
 RELIABLE_PEOPLE = 10  # without a cohort, the self-estimated threshold is unreliable below this (RESULTS-pipeline.md)
 
 
-def _check_ready(gallery, model: str) -> None:  # type: ignore[no-untyped-def]
+def _check_ready(gallery, model: str, footage_null: bool = True) -> None:  # type: ignore[no-untyped-def]
     """Fail before the video is processed when the gallery cannot answer (empty, other model, no cohort
     and too few people); warn when it can, but with a threshold estimated from too few enrolled people."""
     gallery.threshold(model)
@@ -88,10 +88,12 @@ def _check_ready(gallery, model: str) -> None:  # type: ignore[no-untyped-def]
     calibration = gallery.calibration(model)
     site = int(calibration.get("site_walkers") or 0)
     if calibration["cohort"] == "shipped":
+        footage = (" and on the other walkers of the same video (a walker alone is held up against the "
+                   "laboratory's only)" if footage_null else "")
         print(
-            "gaitid: note: \"unknown\" is calibrated on the laboratory walkers shipped with the model; on your own "
-            f"cameras, add {SITE_COHORT_ALONE} or more local walkers who will never be enrolled (gaitid gallery cohort "
-            "add VIDEO): strangers on other footage can score higher (benchmarks/RESULTS-openset.md)",
+            f"gaitid: note: \"unknown\" is calibrated on the laboratory walkers shipped with the model{footage}; "
+            f"on your own cameras, add {SITE_COHORT_ALONE} or more local walkers who will never be enrolled (gaitid "
+            "gallery cohort add VIDEO): strangers on other footage can score higher (benchmarks/RESULTS-openset.md)",
             file=sys.stderr,
         )
     elif calibration["source"] == "cohort" and 0 < site < SITE_COHORT_ALONE:
@@ -126,7 +128,7 @@ def run_identify(
     _check_before_work(source_spec, options, out=out, json_path=json_path)
     encoder = encoder_for(options)
     with _open_gallery(gallery_path, key_file, method, target_fpir) as gallery:
-        _check_ready(gallery, encoder.model)
+        _check_ready(gallery, encoder.model, options.footage_null)
         walkers = walkers_for(options, encoder, gallery)
         result = analyse(source_spec, walkers, options, out=out, estimator=estimator)
     return _report(result, json_path)
@@ -302,7 +304,7 @@ def run_live(
     _check_before_work(source_spec, options, out=out)
     encoder = encoder_for(options)
     with _open_gallery(gallery_path, key_file, method, target_fpir) as gallery:
-        _check_ready(gallery, encoder.model)
+        _check_ready(gallery, encoder.model, options.footage_null)
         walkers = walkers_for(options, encoder, gallery)
 
         def emit(events: list[WalkerEvent]) -> None:
@@ -365,7 +367,7 @@ def run_demo(out_dir: str, options: PipelineOptions, out: TextIO | None = None) 
     rest = PipelineOptions(**{**options.__dict__, "frames": (split, None)})
     video, js, legend = folder / "identified.mp4", folder / "identified.json", folder / "legend.txt"
     with _open_gallery(str(gallery_path), None, "cosine", 0.01) as gallery:
-        _check_ready(gallery, encoder.model)
+        _check_ready(gallery, encoder.model, options.footage_null)
         result = analyse(str(WALK_VIDEO), walkers_for(options, encoder, gallery), rest, out=str(video))
     write_json(walk_run_json(result), js)
     with atomic_path(legend) as tmp:

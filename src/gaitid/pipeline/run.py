@@ -44,8 +44,8 @@ class PipelineOptions:
     source (`analysis_step`; default 15, every 2nd frame of a 25-30 frames/s camera; None or 0: every
     frame). `window` counts frames at its `rate` (or the source's frames), so a window spans the same time
     at any analysed rate (`WindowSpec.analysed`); the annotated video holds the analysed frames, at the
-    analysed rate. footage_null: decide each walker with the run's other walkers as strangers it must
-    outscore too (`Walkers`; on by default: benchmarks/RESULTS-openset.md).
+    analysed rate. footage_null: a walker must also outscore the run's other walkers against the person
+    they would be named as (`Walkers`; on by default: benchmarks/RESULTS-openset.md).
     """
 
     pose_model: str = "full"

@@ -17,9 +17,10 @@ decides (`Gallery.decide`, the one decision every caller goes through): each win
 enrolled person and normalised against a cohort of people never enrolled, the mean over all the track's
 windows so far, and a name only when the estimated false-positive identification rate at that evidence is
 within the gallery's target. The answer firms up as the person keeps walking, and changes only when a new
-answer holds for two windows in a row (see gaitid.gallery.evidence). With `footage_null` (the default), the
-windows so far of the run's other walkers are strangers the walker must outscore too: the same camera's
-people, most of them not enrolled (benchmarks/RESULTS-openset.md, "The footage's walkers as a null").
+answer holds for two windows in a row (see gaitid.gallery.evidence). With `footage_null` (the default), a
+walker must also outscore the windows so far of the run's other walkers against the person they would be
+named as: the same camera's people, most of them not enrolled (benchmarks/RESULTS-openset.md, "The
+footage's walkers as a null, against the candidate only").
 
 A track that has not been seen for `leave_after` seconds has left: its answer is final.
 
@@ -163,7 +164,7 @@ class Walkers:
         keypoints for a skeleton model) makes no vector.
     gallery: a Gallery to identify against, or None to only compute vectors (enrolment).
     footage_null: decide each walker with the other walkers still held (every track of a file; those in view
-        of a live run, which forgets the others) as a null of strangers (see the module doc).
+        of a live run, which forgets the others) as a null (see the module doc).
     """
 
     def __init__(  # type: ignore[no-untyped-def]
