@@ -227,13 +227,14 @@ def _add_export(sub: argparse._SubParsersAction) -> None:
         "export",
         help="export a training checkpoint to ONNX for inference without torch",
         description="Write the embedding part of a training checkpoint as an ONNX model with gaitid's "
-        "metadata, usable with --weights (several skeleton checkpoints make one ensemble).",
+        "metadata, usable with --weights. Several skeleton checkpoints make one ensemble; so do several "
+        "silhouette models, checkpoints or models already exported (.onnx).",
     )
     p.add_argument(
         "checkpoint",
         nargs="+",
-        help="a checkpoint .pt written by gaitid train; several skeleton checkpoints make "
-        "one ensemble model",
+        help="a checkpoint .pt written by gaitid train; several skeleton checkpoints, or several silhouette "
+        "checkpoints or exported .onnx models, make one ensemble model",
     )
     p.add_argument("out", help="the .onnx file to write")
     p.add_argument("--version", default="1", help="model version recorded in the file and in every embedding")
@@ -249,6 +250,8 @@ def _run_export(args: argparse.Namespace) -> int:
     for checkpoint in args.checkpoint:
         if not Path(checkpoint).is_file():
             raise GaitidError(f"checkpoint not found: {checkpoint}")
+        if str(checkpoint).endswith(".onnx") and len(args.checkpoint) == 1:
+            raise GaitidError(f"{checkpoint} is exported already: an .onnx model is taken only as an ensemble's member")
     check_output(args.out, args.checkpoint)
     from gaitid.training.export import export_checkpoints
 

@@ -32,3 +32,46 @@ def test_onnx_matches_torch(tmp_path, name):
         emb = encoder.embed(sil)
         assert emb.vector.shape == ref.shape and emb.num_frames == t
         np.testing.assert_allclose(emb.vector, ref, atol=1e-4, rtol=0)
+
+
+def _checkpoint(tmp_path, name: str, seed: int, widths=None):  # type: ignore[no-untyped-def]
+    torch.manual_seed(seed)
+    overrides = {} if widths is None else {"widths": widths}
+    cfg = model_config(name, num_classes=4, **overrides)
+    model = create_model(name, num_classes=4, **overrides).eval()
+    path = tmp_path / f"{name}_{seed}.pt"
+    torch.save({"model_config": dataclasses.asdict(cfg), "model": model.state_dict(), "step": seed}, path)
+    return path
+
+
+def test_silhouette_models_make_one_ensemble_whether_checkpoints_or_exported(tmp_path):
+    """Two members (one already exported, one a checkpoint; different widths): one ONNX file whose vector is
+    the members' unit vectors side by side over sqrt(2), as the encoder loads any model."""
+    from gaitid.training.export import export_checkpoints
+
+    first = export_silhouette_onnx(_checkpoint(tmp_path, "gaitset_strips_s", 1), tmp_path / "a.onnx", version="6")
+    second = _checkpoint(tmp_path, "gaitset_strips_s", 2, widths=[8, 16, 32])
+    ensemble = GaitEncoder(export_checkpoints([first, second], tmp_path / "e.onnx", version="7"))
+    members = GaitEncoder(first), GaitEncoder(export_silhouette_onnx(second, tmp_path / "b.onnx"))
+    assert ensemble.model == "gaitset_strips_s/7" and ensemble.dim == members[0].dim + members[1].dim
+    sil = (np.random.default_rng(0).random((12, 64, 44)) > 0.6).astype(np.float32)
+    parts = [m.embed(sil).vector for m in members]
+    expected = np.concatenate([p / np.linalg.norm(p) for p in parts]) / np.sqrt(2)
+    np.testing.assert_allclose(ensemble.embed(sil).vector, expected, atol=1e-5, rtol=0)
+    assert not list(tmp_path.glob("tmp*"))  # the checkpoint's export beside the output is removed
+
+
+def test_an_ensemble_refuses_a_skeleton_member(tmp_path):
+    from gaitid.errors import GaitidError
+    from gaitid.training.export import compose_silhouette_ensemble, export_checkpoints, export_skeleton_onnx
+
+    silhouette = _checkpoint(tmp_path, "gaitset_strips_s", 1)
+    name = list_models("skeleton")[0]
+    skeleton = tmp_path / "skeleton.pt"
+    torch.save({"model_config": dataclasses.asdict(model_config(name, num_classes=4)),
+                "model": create_model(name, num_classes=4).state_dict(), "step": 0}, skeleton)
+    with pytest.raises(GaitidError, match="all be silhouette models or all skeleton"):
+        export_checkpoints([silhouette, skeleton], tmp_path / "x.onnx")
+    members = [export_silhouette_onnx(silhouette, tmp_path / "a.onnx"), export_skeleton_onnx(skeleton, tmp_path / "s.onnx")]
+    with pytest.raises(GaitidError, match="not a gaitid silhouette model"):
+        compose_silhouette_ensemble(members, tmp_path / "y.onnx")

@@ -1,9 +1,11 @@
 """Export trained checkpoints to ONNX for inference without torch: the one exporter of both modalities.
 
 `export_silhouette_onnx` writes a silhouette model for `GaitEncoder`, `export_skeleton_onnx` one skeleton
-model (or an ensemble of several) for `SkeletonEncoder`; `export_checkpoints` picks between them. Every
-file carries gaitid's metadata (model name, version, input spec, dimension, config, training step, notes),
-which the encoders read back. Needs torch and onnx (the `train` extra).
+model (or an ensemble of several) for `SkeletonEncoder`; `export_checkpoints` picks between them. Several
+silhouette models (checkpoints, or models already exported: a shipped model's checkpoint need not be kept)
+make one ensemble, composed at the ONNX level (`compose_silhouette_ensemble`). Every file carries gaitid's
+metadata (model name, version, input spec, dimension, config, training step, notes), which the encoders read
+back. Needs torch and onnx (the `train` extra).
 """
 
 from __future__ import annotations
@@ -58,15 +60,91 @@ class _Ensemble(torch.nn.Module):
 def export_checkpoints(
     checkpoints: Sequence[Path | str], out: Path | str, version: str = "1", notes: str = ""
 ) -> Path:
-    """One silhouette checkpoint, or one or more skeleton checkpoints (an ensemble), to `out`."""
+    """One silhouette checkpoint, or one or more skeleton checkpoints (an ensemble), to `out`; or several
+    silhouette models, checkpoints (.pt) or exported (.onnx), as one ensemble (`compose_silhouette_ensemble`)."""
     if not checkpoints:
         raise GaitidError("give at least one checkpoint to export")
+    if len(checkpoints) > 1 and any(str(c).endswith(".onnx") for c in checkpoints):
+        return _silhouette_ensemble(checkpoints, Path(out), version, notes)
     loaded = [load_checkpoint(c) for c in checkpoints]
     if all(isinstance(cfg, SkeletonModelConfig) for _, cfg, _ in loaded):
         return _export_skeleton(loaded, Path(out), version, notes)
     if len(checkpoints) > 1:
-        raise GaitidError("only skeleton checkpoints can be exported together (as an ensemble); give one silhouette checkpoint")
+        if any(isinstance(cfg, SkeletonModelConfig) for _, cfg, _ in loaded):
+            raise GaitidError("an ensemble's members must all be silhouette models or all skeleton models")
+        return _silhouette_ensemble(checkpoints, Path(out), version, notes)
     return _export_silhouette(loaded[0], Path(out), version, notes)
+
+
+def _silhouette_ensemble(members: Sequence[Path | str], out: Path, version: str, notes: str) -> Path:
+    """Export the checkpoints among `members` (beside `out`, removed after), then compose them all."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(dir=out.parent if out.parent.is_dir() else None) as tmp:
+        onnx_paths = []
+        for i, member in enumerate(members):
+            if str(member).endswith(".onnx"):
+                onnx_paths.append(Path(member))
+            else:
+                onnx_paths.append(export_silhouette_onnx(member, Path(tmp) / f"member{i}.onnx", version="0"))
+        return compose_silhouette_ensemble(onnx_paths, out, version, notes)
+
+
+def compose_silhouette_ensemble(members: Sequence[Path | str], out: Path | str, version: str = "1", notes: str = "") -> Path:
+    """One ONNX silhouette model from several exported ones (same input spec): every member's vector
+    unit-normalised, concatenated and scaled by 1/sqrt(members), as `_Ensemble` does for skeleton models. The
+    name is the members' when they share one (else "silhouette_ensemble"); the members' names, versions and
+    configs are kept in the metadata."""
+    import numpy as np
+    import onnx
+    from onnx import compose, helper, numpy_helper
+
+    out = Path(out)
+    models = [onnx.load(str(m)) for m in members]
+    metas = [{e.key: e.value for e in m.metadata_props} for m in models]
+    for member, meta, model in zip(members, metas, models):
+        if "gaitid_input" not in meta or meta.get("gaitid_modality", "silhouette") != "silhouette":
+            raise GaitidError(f"{member}: not a gaitid silhouette model (exported by gaitid export)")
+        if len(model.graph.input) != 1 or len(model.graph.output) != 1:
+            raise GaitidError(f"{member}: a silhouette model has one input and one output")
+    if len({m["gaitid_input"] for m in metas}) != 1:
+        raise GaitidError("the members of an ensemble must take the same input (their input specs differ)")
+    shared = models[0].graph.input[0]
+    nodes, initializers, units = [], [], []
+    for i, model in enumerate(models):
+        graph = compose.add_prefix(model, f"member{i}/").graph
+        for node in graph.node:
+            node.input[:] = [shared.name if name == graph.input[0].name else name for name in node.input]
+        nodes.extend(graph.node)
+        initializers.extend(graph.initializer)
+        units.append(f"member{i}/unit")
+        nodes.append(helper.make_node("LpNormalization", [graph.output[0].name], [units[-1]], axis=1, p=2))
+    scale = numpy_helper.from_array(np.array(1.0 / math.sqrt(len(models)), np.float32), "ensemble/scale")
+    nodes.append(helper.make_node("Concat", units, ["ensemble/concat"], axis=1))
+    nodes.append(helper.make_node("Mul", ["ensemble/concat", "ensemble/scale"], ["embedding"]))
+    dim = sum(int(m["gaitid_dim"]) for m in metas)
+    output = helper.make_tensor_value_info("embedding", onnx.TensorProto.FLOAT, ["batch", dim])
+    graph = helper.make_graph(nodes, "gaitid_silhouette_ensemble", [shared], [output], [*initializers, scale])
+    ensemble = helper.make_model(graph, opset_imports=models[0].opset_import)
+    ensemble.ir_version = models[0].ir_version
+    names = {m["gaitid_model"] for m in metas}
+    info = {
+        "gaitid_model": names.pop() if len(names) == 1 else "silhouette_ensemble",
+        "gaitid_version": version,
+        "gaitid_input": metas[0]["gaitid_input"],
+        "gaitid_config": json.dumps({"members": [json.loads(m.get("gaitid_config", "{}")) for m in metas]}),
+        "gaitid_members": ", ".join(f"{m['gaitid_model']}/{m.get('gaitid_version', '0')}" for m in metas),
+        "gaitid_train_step": ",".join(m.get("gaitid_train_step", "") for m in metas),
+        "gaitid_notes": notes,
+        "gaitid_dim": str(dim),
+    }
+    for key, value in info.items():
+        entry = ensemble.metadata_props.add()
+        entry.key, entry.value = key, value
+    onnx.checker.check_model(ensemble)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(ensemble, str(out))
+    return out
 
 
 def export_silhouette_onnx(checkpoint: Path | str, out: Path | str, version: str = "1", notes: str = "") -> Path:
