@@ -156,14 +156,17 @@ def probe_file(
     return sorted(windows, key=lambda w: (w[0], w[1]))
 
 
-def replay(gallery: Gallery, model: str, windows: list[tuple[int, int, np.ndarray]]) -> dict[int, list]:
+def replay(
+    gallery: Gallery, model: str, windows: list[tuple[int, int, np.ndarray]], **evidence_options: int
+) -> dict[int, list]:
     """Every track's answers, window by window, deciding each window as it comes with the other tracks'
-    windows so far as the footage (least recently seen first, as `Walkers.footage` gives them)."""
+    windows so far as the footage (least recently seen first, as `Walkers.footage` gives them).
+    `evidence_options`: settings of each track's TrackEvidence (e.g. confirm_first)."""
     evidence: dict[int, TrackEvidence] = {}
     last: dict[int, int] = {}
     answers: dict[int, list] = {}
     for frame, t, vector in windows:
-        evidence.setdefault(t, TrackEvidence(model)).add(vector)
+        evidence.setdefault(t, TrackEvidence(model, **evidence_options)).add(vector)
         last[t] = frame
         footage = [evidence[u] for u in sorted(evidence, key=lambda u: last[u]) if u != t]
         answers.setdefault(t, []).append(gallery.decide(evidence[t], footage=footage))

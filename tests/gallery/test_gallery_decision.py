@@ -328,3 +328,22 @@ def test_the_footage_is_scored_once_and_rescored_when_the_gallery_changes(tmp_pa
         g.enroll("p1", people.embeddings(1, 4))  # another column: every window is scored again
         g.decide(walk, footage=[other])
         assert scored[3:] == [2, 4] and len(other.scores) == 4 and len(other.scores[0]) == 2
+
+
+def test_a_first_name_waits_for_confirm_first_windows_in_a_row():
+    """The no-flip rule on answers as they come: with confirm_first=2, a name (the first one, or after unknown)
+    is given only when the decision has said it at two windows in a row; one window of it is not enough."""
+    from gaitid.types import Identity
+
+    def fresh(name, score=0.999):  # type: ignore[no-untyped-def]
+        return Identity(name=name, score=score, candidates=((name or "ada", score),), fpir=1 - score)
+
+    def shown(confirm_first, names):  # type: ignore[no-untyped-def]
+        evidence = TrackEvidence(MODEL, confirm_first=confirm_first)
+        return [evidence.settle(fresh(n) if n else fresh(None, 0.5)).name for n in names]
+
+    walk = ["ada", None, "ada", "ada", None, "bo", "bo"]
+    assert shown(1, walk) == ["ada", "ada", "ada", "ada", "ada", "ada", "bo"]  # today: at once, then held
+    assert shown(2, walk) == [None, None, None, "ada", "ada", "ada", "bo"]
+    assert shown(2, ["ada"]) == [None]  # a walk of one window is never named
+    assert shown(2, [None, "bo", "ada", "ada"]) == [None, None, None, "ada"]

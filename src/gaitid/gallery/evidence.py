@@ -8,7 +8,8 @@ keeps an answer from flipping:
   walker keeps walking;
 - a name, once given, is replaced (by another name or by unknown) only when the new answer has held for
   `confirm` windows in a row (default 2): one odd window (a turn, an occlusion) never changes who someone
-  is. The first answer, and a name after unknown, are given at once: that is the answer firming up.
+  is. A first name, or a name after unknown, is given once it has held for `confirm_first` windows in a row
+  (default 1: at once, the answer firming up); until then the walker is unknown.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import numpy as np
 from gaitid.types import Identity
 
 CONFIRM_WINDOWS = 2
+CONFIRM_FIRST_WINDOWS = 1
 MAX_WINDOWS = 240  # two minutes in view at 30 frames/s with the default windows
 
 
@@ -38,6 +40,7 @@ class TrackEvidence:
     model: str
     max_windows: int = MAX_WINDOWS
     confirm: int = CONFIRM_WINDOWS
+    confirm_first: int = CONFIRM_FIRST_WINDOWS
     vectors: list[np.ndarray] = field(default_factory=list)
     scores: list[np.ndarray] = field(default_factory=list)
     key: tuple | None = None
@@ -68,29 +71,31 @@ class TrackEvidence:
         """The same walk, to be decided afresh (against another gallery): the windows are kept, and the
         cohort statistics are shared (they depend on the windows and the cohort only, so what one copy
         computes, the others reuse); the scores and the answer are not."""
-        copy = TrackEvidence(self.model, self.max_windows, self.confirm, list(self.vectors), windows=self.windows)
+        copy = TrackEvidence(self.model, self.max_windows, self.confirm, self.confirm_first, list(self.vectors),
+                             windows=self.windows)
         copy.probe_stats, copy.stats_key = self.probe_stats, self.stats_key
         return copy
 
     def settle(self, fresh: Identity) -> Identity:
         """Apply the no-flip rule to the answer of the evidence as it is now; returns the answer to give."""
         current = self.answer
-        if current is None or current.name is None or fresh.name == current.name:
+        named = current is not None and current.name is not None
+        if fresh.name == (current.name if named else None):
             self.pending = (None, 0)
             self.answer = fresh
             return fresh
         name, held = self.pending
         held = held + 1 if name == fresh.name else 1
         self.pending = (fresh.name, held)
-        if held >= self.confirm:
+        if held >= (self.confirm if named else self.confirm_first):
             self.pending = (None, 0)
             self.answer = fresh
             return fresh
-        # Keep the current name for now, with what the evidence says of it today.
+        # Keep the current answer for now (a name, or unknown), with what the evidence says of it today.
         scores = dict(fresh.candidates)
         kept = Identity(
-            name=current.name,
-            score=scores.get(current.name, current.score) if current.name is not None else fresh.score,
+            name=current.name if named else None,
+            score=scores.get(current.name, current.score) if named else fresh.score,
             candidates=fresh.candidates,
             fpir=fresh.fpir,
             margin=fresh.margin,
