@@ -237,10 +237,6 @@ def _add_export(sub: argparse._SubParsersAction) -> None:
         "checkpoints or exported .onnx models, make one ensemble model",
     )
     p.add_argument("out", help="the .onnx file to write")
-    p.add_argument(
-        "--mirror", action="store_true",
-        help="one silhouette model that embeds each walk and its left-right mirror image and averages the two",
-    )
     p.add_argument("--version", default="1", help="model version recorded in the file and in every embedding")
     p.add_argument("--notes", default="", help="a short note stored in the file (how it was trained)")
     p.set_defaults(run=_run_export)
@@ -254,14 +250,13 @@ def _run_export(args: argparse.Namespace) -> int:
     for checkpoint in args.checkpoint:
         if not Path(checkpoint).is_file():
             raise GaitidError(f"checkpoint not found: {checkpoint}")
-        if str(checkpoint).endswith(".onnx") and len(args.checkpoint) == 1 and not args.mirror:
-            raise GaitidError(f"{checkpoint} is exported already: an .onnx model is taken only as an ensemble's "
-                              "member, or with --mirror")
+        if str(checkpoint).endswith(".onnx") and len(args.checkpoint) == 1:
+            raise GaitidError(f"{checkpoint} is exported already: an .onnx model is taken only as an ensemble's member")
     check_output(args.out, args.checkpoint)
     from gaitid.training.export import export_checkpoints
 
     with atomic_path(args.out) as tmp:  # a failed export leaves no half-made model
-        export_checkpoints(args.checkpoint, tmp, version=args.version, notes=args.notes, mirror=args.mirror)
+        export_checkpoints(args.checkpoint, tmp, version=args.version, notes=args.notes)
     print(args.out)
     return 0
 

@@ -58,17 +58,12 @@ class _Ensemble(torch.nn.Module):
 
 
 def export_checkpoints(
-    checkpoints: Sequence[Path | str], out: Path | str, version: str = "1", notes: str = "", mirror: bool = False
+    checkpoints: Sequence[Path | str], out: Path | str, version: str = "1", notes: str = ""
 ) -> Path:
     """One silhouette checkpoint, or one or more skeleton checkpoints (an ensemble), to `out`; or several
-    silhouette models, checkpoints (.pt) or exported (.onnx), as one ensemble (`compose_silhouette_ensemble`);
-    `mirror`: one silhouette model, checkpoint or exported, beside its mirror image (`compose_mirrored`)."""
+    silhouette models, checkpoints (.pt) or exported (.onnx), as one ensemble (`compose_silhouette_ensemble`)."""
     if not checkpoints:
         raise GaitidError("give at least one checkpoint to export")
-    if mirror:
-        if len(checkpoints) != 1:
-            raise GaitidError("--mirror takes one silhouette model")
-        return _silhouette_ensemble(checkpoints, Path(out), version, notes, mirror=True)
     if len(checkpoints) > 1 and any(str(c).endswith(".onnx") for c in checkpoints):
         return _silhouette_ensemble(checkpoints, Path(out), version, notes)
     loaded = [load_checkpoint(c) for c in checkpoints]
@@ -81,11 +76,8 @@ def export_checkpoints(
     return _export_silhouette(loaded[0], Path(out), version, notes)
 
 
-def _silhouette_ensemble(
-    members: Sequence[Path | str], out: Path, version: str, notes: str, mirror: bool = False
-) -> Path:
-    """Export the checkpoints among `members` (beside `out`, removed after), then compose them all (or the
-    one member with its mirror)."""
+def _silhouette_ensemble(members: Sequence[Path | str], out: Path, version: str, notes: str) -> Path:
+    """Export the checkpoints among `members` (beside `out`, removed after), then compose them all."""
     import tempfile
 
     with tempfile.TemporaryDirectory(dir=out.parent if out.parent.is_dir() else None) as tmp:
@@ -95,8 +87,6 @@ def _silhouette_ensemble(
                 onnx_paths.append(Path(member))
             else:
                 onnx_paths.append(export_silhouette_onnx(member, Path(tmp) / f"member{i}.onnx", version="0"))
-        if mirror:
-            return compose_mirrored(onnx_paths[0], out, version, notes)
         return compose_silhouette_ensemble(onnx_paths, out, version, notes)
 
 
@@ -105,79 +95,55 @@ def compose_silhouette_ensemble(members: Sequence[Path | str], out: Path | str, 
     unit-normalised, concatenated and scaled by 1/sqrt(members), as `_Ensemble` does for skeleton models. The
     name is the members' when they share one (else "silhouette_ensemble"); the members' names, versions and
     configs are kept in the metadata."""
-    return _compose([(Path(m), False) for m in members], "concat", Path(out), version, notes)
-
-
-def compose_mirrored(model: Path | str, out: Path | str, version: str = "1", notes: str = "") -> Path:
-    """One ONNX silhouette model that embeds the silhouettes and their left-right mirror with `model` and
-    averages the two unit vectors (benchmarks/GAIT_RESULTS.md, "Each walk beside its mirror image")."""
-    return _compose([(Path(model), False), (Path(model), True)], "mean", Path(out), version, notes)
-
-
-def _compose(members: list[tuple[Path, bool]], combine: str, out: Path, version: str, notes: str) -> Path:
-    """Members (exported silhouette models, each on the silhouettes or on their mirror) side by side in one
-    graph, their vectors unit-normalised, then concatenated over sqrt(n) ("concat") or averaged ("mean")."""
     import numpy as np
     import onnx
     from onnx import compose, helper, numpy_helper
 
-    models = [onnx.load(str(path)) for path, _ in members]
+    out = Path(out)
+    models = [onnx.load(str(m)) for m in members]
     metas = [{e.key: e.value for e in m.metadata_props} for m in models]
-    for (path, _), meta, model in zip(members, metas, models):
+    for member, meta, model in zip(members, metas, models):
         if "gaitid_input" not in meta or meta.get("gaitid_modality", "silhouette") != "silhouette":
-            raise GaitidError(f"{path}: not a gaitid silhouette model (exported by gaitid export)")
+            raise GaitidError(f"{member}: not a gaitid silhouette model (exported by gaitid export)")
         if len(model.graph.input) != 1 or len(model.graph.output) != 1:
-            raise GaitidError(f"{path}: a silhouette model has one input and one output")
+            raise GaitidError(f"{member}: a silhouette model has one input and one output")
     if len({m["gaitid_input"] for m in metas}) != 1:
         raise GaitidError("the members of an ensemble must take the same input (their input specs differ)")
     shared = models[0].graph.input[0]
     nodes, initializers, units = [], [], []
-    if any(mirrored for _, mirrored in members):  # the silhouettes' width is the last axis
-        initializers += [numpy_helper.from_array(np.array([v], np.int64), f"mirror/{k}")
-                         for k, v in (("starts", -1), ("ends", np.iinfo(np.int64).min), ("axes", 4), ("steps", -1))]
-        nodes.append(helper.make_node("Slice", [shared.name, "mirror/starts", "mirror/ends", "mirror/axes",
-                                                "mirror/steps"], ["mirror/silhouettes"]))
-    for i, (model, (_, mirrored)) in enumerate(zip(models, members)):
+    for i, model in enumerate(models):
         graph = compose.add_prefix(model, f"member{i}/").graph
-        source = "mirror/silhouettes" if mirrored else shared.name
         for node in graph.node:
-            node.input[:] = [source if name == graph.input[0].name else name for name in node.input]
+            node.input[:] = [shared.name if name == graph.input[0].name else name for name in node.input]
         nodes.extend(graph.node)
         initializers.extend(graph.initializer)
         units.append(f"member{i}/unit")
         nodes.append(helper.make_node("LpNormalization", [graph.output[0].name], [units[-1]], axis=1, p=2))
-    if combine == "concat":
-        dim = sum(int(m["gaitid_dim"]) for m in metas)
-        scale = 1.0 / math.sqrt(len(models))
-        nodes.append(helper.make_node("Concat", units, ["ensemble/combined"], axis=1))
-    else:
-        dim = int(metas[0]["gaitid_dim"])
-        scale = 1.0 / len(models)
-        nodes.append(helper.make_node("Sum", units, ["ensemble/combined"]))
-    initializers.append(numpy_helper.from_array(np.array(scale, np.float32), "ensemble/scale"))
-    nodes.append(helper.make_node("Mul", ["ensemble/combined", "ensemble/scale"], ["embedding"]))
+    scale = numpy_helper.from_array(np.array(1.0 / math.sqrt(len(models)), np.float32), "ensemble/scale")
+    nodes.append(helper.make_node("Concat", units, ["ensemble/concat"], axis=1))
+    nodes.append(helper.make_node("Mul", ["ensemble/concat", "ensemble/scale"], ["embedding"]))
+    dim = sum(int(m["gaitid_dim"]) for m in metas)
     output = helper.make_tensor_value_info("embedding", onnx.TensorProto.FLOAT, ["batch", dim])
-    graph = helper.make_graph(nodes, "gaitid_silhouette_ensemble", [shared], [output], initializers)
-    composed = helper.make_model(graph, opset_imports=models[0].opset_import)
-    composed.ir_version = models[0].ir_version
+    graph = helper.make_graph(nodes, "gaitid_silhouette_ensemble", [shared], [output], [*initializers, scale])
+    ensemble = helper.make_model(graph, opset_imports=models[0].opset_import)
+    ensemble.ir_version = models[0].ir_version
     names = {m["gaitid_model"] for m in metas}
     info = {
         "gaitid_model": names.pop() if len(names) == 1 else "silhouette_ensemble",
         "gaitid_version": version,
         "gaitid_input": metas[0]["gaitid_input"],
-        "gaitid_config": json.dumps({"members": [json.loads(m.get("gaitid_config", "{}")) for m in metas],
-                                     "mirrored": [mirrored for _, mirrored in members], "combine": combine}),
+        "gaitid_config": json.dumps({"members": [json.loads(m.get("gaitid_config", "{}")) for m in metas]}),
         "gaitid_members": ", ".join(f"{m['gaitid_model']}/{m.get('gaitid_version', '0')}" for m in metas),
         "gaitid_train_step": ",".join(m.get("gaitid_train_step", "") for m in metas),
         "gaitid_notes": notes,
         "gaitid_dim": str(dim),
     }
     for key, value in info.items():
-        entry = composed.metadata_props.add()
+        entry = ensemble.metadata_props.add()
         entry.key, entry.value = key, value
-    onnx.checker.check_model(composed)
+    onnx.checker.check_model(ensemble)
     out.parent.mkdir(parents=True, exist_ok=True)
-    onnx.save(composed, str(out))
+    onnx.save(ensemble, str(out))
     return out
 
 
