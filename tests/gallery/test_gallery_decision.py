@@ -347,3 +347,17 @@ def test_a_first_name_waits_for_confirm_first_windows_in_a_row():
     assert shown(2, walk) == [None, None, None, "ada", "ada", "ada", "bo"]
     assert shown(2, ["ada"]) == [None]  # a walk of one window is never named
     assert shown(2, [None, "bo", "ada", "ada"]) == [None, None, None, "ada"]
+
+
+def test_the_footage_is_its_most_recent_windows_only(tmp_path, monkeypatch):
+    """A long file's early walks cost a decision nothing: the footage is read from the newest walk back
+    until CALIBRATION_PROBES windows, and the older walks are not even scored."""
+    import gaitid.gallery.gallery as module
+
+    monkeypatch.setattr(module, "CALIBRATION_PROBES", 6)
+    people = population(30, seed=17)
+    with Gallery.open(tmp_path / "g.db", cohort=cohort_of(population(50, seed=18)), audit_identifications=False) as g:
+        g.enroll("p0", people.embeddings(0, 4))
+        old, middle, new = (_walk(people.vectors(p, 4)) for p in (5, 6, 7))
+        g.decide(_walk(people.vectors(0, 2)), footage=[old, middle, new])
+        assert (len(old.scores), len(middle.scores), len(new.scores)) == (0, 4, 4)

@@ -308,10 +308,7 @@ class Gallery:
             names = self._person_names()
             key = (index.generation, id(index))  # _index has just brought it up to the store's generation
             self._score(index, evidence, key)
-            others = [f for f in footage if f is not evidence and f.model == evidence.model and f.vectors]
-            for other in others:
-                self._score(index, other, key)
-            rows = [row for other in others for row in other.scores][-CALIBRATION_PROBES:]
+            rows = self._footage_rows(index, key, evidence, footage)
             calibration = self._calibration(index)
             labels = index.classifier.classes_
         fresh = _answer(
@@ -319,6 +316,22 @@ class Gallery:
             self.target_fpir, top_k, evidence.windows, np.stack(rows) if rows else None,
         )
         return evidence.settle(fresh)
+
+    def _footage_rows(
+        self, index: _ModelIndex, key: tuple, evidence: TrackEvidence, footage: Sequence[TrackEvidence]
+    ) -> list[np.ndarray]:
+        """The score rows of the footage's most recent CALIBRATION_PROBES windows (the walks are taken from the
+        newest back, so a long file's early walks cost nothing), each scored against the gallery as it is."""
+        walks, count = [], 0
+        for other in reversed(footage):
+            if other is evidence or other.model != evidence.model or not other.vectors:
+                continue
+            self._score(index, other, key)
+            walks.append(other.scores)
+            count += len(other.scores)
+            if count >= CALIBRATION_PROBES:
+                break
+        return [row for scores in reversed(walks) for row in scores][-CALIBRATION_PROBES:]
 
     def _score(self, index: _ModelIndex, evidence: TrackEvidence, key: tuple) -> None:
         """Bring the evidence's window scores up to the gallery (`key`): score the new windows, or every window
