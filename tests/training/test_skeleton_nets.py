@@ -205,7 +205,7 @@ def test_ensemble_members_must_share_their_input(tmp_path, capsys):
     torch.save({"model": silhouette.state_dict(), "step": 1, "model_config": dataclasses.asdict(silhouette.cfg)},
                tmp_path / "gait.pt")
     assert main(["export", paths[0], str(tmp_path / "gait.pt"), str(tmp_path / "e.onnx")]) == 2
-    assert "only skeleton checkpoints" in capsys.readouterr().err
+    assert "all be silhouette models or all skeleton models" in capsys.readouterr().err
     (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
     assert main(["export", paths[0], str(tmp_path / "junk.pt"), str(tmp_path / "e.onnx")]) == 2
     assert "junk.pt: not a PyTorch checkpoint file" in capsys.readouterr().err
