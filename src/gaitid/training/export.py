@@ -101,14 +101,7 @@ def compose_silhouette_ensemble(members: Sequence[Path | str], out: Path | str, 
 
     out = Path(out)
     models = [onnx.load(str(m)) for m in members]
-    metas = [{e.key: e.value for e in m.metadata_props} for m in models]
-    for member, meta, model in zip(members, metas, models):
-        if "gaitid_input" not in meta or meta.get("gaitid_modality", "silhouette") != "silhouette":
-            raise GaitidError(f"{member}: not a gaitid silhouette model (exported by gaitid export)")
-        if len(model.graph.input) != 1 or len(model.graph.output) != 1:
-            raise GaitidError(f"{member}: a silhouette model has one input and one output")
-    if len({m["gaitid_input"] for m in metas}) != 1:
-        raise GaitidError("the members of an ensemble must take the same input (their input specs differ)")
+    metas = _member_metadata(members, models)
     shared = models[0].graph.input[0]
     nodes, initializers, units = [], [], []
     for i, model in enumerate(models):
@@ -145,6 +138,19 @@ def compose_silhouette_ensemble(members: Sequence[Path | str], out: Path | str, 
     out.parent.mkdir(parents=True, exist_ok=True)
     onnx.save(ensemble, str(out))
     return out
+
+
+def _member_metadata(members: Sequence[Path | str], models: list) -> list[dict[str, str]]:
+    """Each member's gaitid metadata, once it is checked that all are silhouette models of one input."""
+    metas = [{e.key: e.value for e in m.metadata_props} for m in models]
+    for member, meta, model in zip(members, metas, models):
+        if "gaitid_input" not in meta or meta.get("gaitid_modality", "silhouette") != "silhouette":
+            raise GaitidError(f"{member}: not a gaitid silhouette model (exported by gaitid export)")
+        if len(model.graph.input) != 1 or len(model.graph.output) != 1:
+            raise GaitidError(f"{member}: a silhouette model has one input and one output")
+    if len({m["gaitid_input"] for m in metas}) != 1:
+        raise GaitidError("the members of an ensemble must take the same input (their input specs differ)")
+    return metas
 
 
 def export_silhouette_onnx(checkpoint: Path | str, out: Path | str, version: str = "1", notes: str = "") -> Path:
