@@ -108,7 +108,8 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "protocol",
         help="the protocol: casia-b (train 001-074, test 075-124), casia-b-val (the same on the validation "
-        "subjects 001-012, for choosing between models trained on 013-074) or kinect (skeletons: train "
+        "subjects 001-012, for choosing between models trained on 013-074), casia-b-val-1 (the same with one "
+        "gallery walk a view, nm-01: further from its ceiling) or kinect (skeletons: train "
         "Person001-100, test Person101-164, views 0/45/90)",
     )
     p.add_argument("--weights", help="shipped model name, .onnx file or training checkpoint .pt (default: shipped)")
