@@ -31,3 +31,21 @@ def test_frame_subset():
     assert frame_subset(10, None) is None and frame_subset(10, 20) is None
     idx = frame_subset(100, 5)
     assert idx.tolist() == [47, 48, 49, 50, 51]
+
+
+def test_the_one_walk_validation_protocol_enrols_nm_01_only(casia_root):
+    """casia-b-val-1: the validation subjects with nm-01 as the only gallery walk a view, the same probes."""
+    from gaitid.evaluation.protocols import CASIA_B_VALIDATION, PROTOCOLS
+
+    one = PROTOCOLS["casia-b-val-1"]
+    assert one.gallery == ("nm-01",) and one.subjects == CASIA_B_VALIDATION.subjects
+    four, single = (
+        evaluate_cross_view(p, _gait_energy_image, "GEI", root=casia_root, subjects=(1, 2, 3), max_frames=8,
+                            progress=False)
+        for p in (CASIA_B_VALIDATION, one)
+    )
+    from gaitid.datasets.casia_b import load_casia_b
+
+    dropped = len(load_casia_b((1, 2, 3), "test", casia_root, conditions=["nm-02", "nm-03", "nm-04"]))
+    assert dropped > 0 and single["sequences"] == four["sequences"] - dropped
+    assert all(0 <= single["rank1"][c] <= 100 for c in ("NM", "BG", "CL"))
