@@ -75,3 +75,13 @@ def test_an_ensemble_refuses_a_skeleton_member(tmp_path):
     members = [export_silhouette_onnx(silhouette, tmp_path / "a.onnx"), export_skeleton_onnx(skeleton, tmp_path / "s.onnx")]
     with pytest.raises(GaitidError, match="not a gaitid silhouette model"):
         compose_silhouette_ensemble(members, tmp_path / "y.onnx")
+
+
+def test_a_damaged_member_is_a_clear_error_and_writes_nothing(tmp_path, capsys):
+    from gaitid.cli import main
+
+    good = export_silhouette_onnx(_checkpoint(tmp_path, "gaitset_strips_s", 1), tmp_path / "a.onnx")
+    (tmp_path / "junk.onnx").write_bytes(b"not a model")
+    assert main(["export", str(good), str(tmp_path / "junk.onnx"), str(tmp_path / "e.onnx")]) == 2
+    assert "junk.onnx: not an ONNX model" in capsys.readouterr().err
+    assert not (tmp_path / "e.onnx").exists()

@@ -100,7 +100,7 @@ def compose_silhouette_ensemble(members: Sequence[Path | str], out: Path | str, 
     from onnx import compose, helper, numpy_helper
 
     out = Path(out)
-    models = [onnx.load(str(m)) for m in members]
+    models = [_load_onnx(m) for m in members]
     metas = _member_metadata(members, models)
     shared = models[0].graph.input[0]
     nodes, initializers, units = [], [], []
@@ -138,6 +138,15 @@ def compose_silhouette_ensemble(members: Sequence[Path | str], out: Path | str, 
     out.parent.mkdir(parents=True, exist_ok=True)
     onnx.save(ensemble, str(out))
     return out
+
+
+def _load_onnx(path: Path | str):  # type: ignore[no-untyped-def]
+    import onnx
+
+    try:
+        return onnx.load(str(path))
+    except Exception as error:  # protobuf's DecodeError, and whatever else a damaged file raises
+        raise GaitidError(f"{path}: not an ONNX model ({type(error).__name__}: {error})") from None
 
 
 def _member_metadata(members: Sequence[Path | str], models: list) -> list[dict[str, str]]:
