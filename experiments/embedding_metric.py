@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from gaitid.datasets.casia_b import load_casia_b
-from gaitid.evaluation.crossview import frame_subset
+from gaitid.evaluation.crossview import frame_subset, refuse_seen_subjects
 from gaitid.evaluation.metrics import cross_view_rank1, euclidean_distances, mean_over_gallery_views
 from gaitid.evaluation.protocols import PROTOCOLS
 from gaitid.training.trainer import load_checkpoint
@@ -48,6 +48,7 @@ def variants(raw: np.ndarray, bn: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def embed(checkpoint: Path, protocol_name: str, max_frames: int | None) -> dict[str, np.ndarray]:
+    refuse_seen_subjects(checkpoint, PROTOCOLS[protocol_name].subjects)
     model, cfg, meta = load_checkpoint(checkpoint)
     protocol = PROTOCOLS[protocol_name]
     conditions = list(protocol.gallery) + [c for cs in protocol.probes.values() for c in cs]

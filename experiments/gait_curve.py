@@ -15,7 +15,7 @@ import json
 import tempfile
 from pathlib import Path
 
-from gaitid.evaluation.crossview import evaluate_cross_view, make_embedder
+from gaitid.evaluation.crossview import evaluate_cross_view, make_embedder, refuse_seen_subjects
 from gaitid.evaluation.protocols import PROTOCOLS
 from gaitid.training.export import export_silhouette_onnx
 from gaitid.training.trainer import load_checkpoint
@@ -40,6 +40,7 @@ def main() -> None:
             continue
         with tempfile.TemporaryDirectory() as tmp:
             onnx_path = export_silhouette_onnx(ckpt, Path(tmp) / "m.onnx")
+            refuse_seen_subjects(onnx_path, PROTOCOLS[args.protocol].subjects)
             embed, name = make_embedder(onnx_path)
             result = evaluate_cross_view(PROTOCOLS[args.protocol], embed, name, max_frames=args.max_frames, progress=False)
         row = {

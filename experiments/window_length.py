@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from gaitid.datasets.casia_b import load_casia_b
-from gaitid.evaluation.crossview import make_embedder
+from gaitid.evaluation.crossview import make_embedder, refuse_seen_subjects
 from gaitid.evaluation.metrics import cross_view_rank1, euclidean_distances, mean_over_gallery_views
 from gaitid.evaluation.protocols import PROTOCOLS
 
@@ -39,6 +39,7 @@ def main() -> int:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     protocol = PROTOCOLS[args.protocol]
+    refuse_seen_subjects(args.weights, protocol.subjects)
     conditions = list(protocol.gallery) + [c for cs in protocol.probes.values() for c in cs]
     data = load_casia_b(protocol.subjects, "test", None, conditions=conditions)
     embed, model = make_embedder(args.weights, args.threads)

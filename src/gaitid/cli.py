@@ -109,7 +109,8 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
         "protocol",
         help="the protocol: casia-b (train 001-074, test 075-124), casia-b-val (the same on the validation "
         "subjects 001-012, for choosing between models trained on 013-074), casia-b-val-1 (the same with one "
-        "gallery walk a view, nm-01: further from its ceiling) or kinect (skeletons: train "
+        "gallery walk a view, nm-01: further from its ceiling), casia-b-val24 (the validation subjects 001-024, "
+        "for models trained on 025-074) or kinect (skeletons: train "
         "Person001-100, test Person101-164, views 0/45/90)",
     )
     p.add_argument("--weights", help="shipped model name, .onnx file or training checkpoint .pt (default: shipped)")
@@ -132,7 +133,12 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_evaluate(args: argparse.Namespace) -> int:
-    from gaitid.evaluation.crossview import evaluate_cross_view, format_report, make_embedder
+    from gaitid.evaluation.crossview import (
+        evaluate_cross_view,
+        format_report,
+        make_embedder,
+        refuse_seen_subjects,
+    )
     from gaitid.evaluation.protocols import PROTOCOLS
 
     _check_evaluate_options(args)
@@ -151,9 +157,11 @@ def _run_evaluate(args: argparse.Namespace) -> int:
         from gaitid.training.config import parse_subjects
 
         subjects = tuple(parse_subjects(args.subjects))
+    protocol = PROTOCOLS[args.protocol]
+    refuse_seen_subjects(args.weights, [s for s in subjects or protocol.subjects if s in protocol.subjects])
     embed, name = make_embedder(args.weights, threads=args.threads, device=args.device)
     result = evaluate_cross_view(
-        PROTOCOLS[args.protocol], embed, name, subjects=subjects, max_frames=args.max_frames
+        protocol, embed, name, subjects=subjects, max_frames=args.max_frames
     )
     print(format_report(result))
     if args.json_path:

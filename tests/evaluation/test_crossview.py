@@ -49,3 +49,12 @@ def test_the_one_walk_validation_protocol_enrols_nm_01_only(casia_root):
     dropped = len(load_casia_b((1, 2, 3), "test", casia_root, conditions=["nm-02", "nm-03", "nm-04"]))
     assert dropped > 0 and single["sequences"] == four["sequences"] - dropped
     assert all(0 <= single["rank1"][c] <= 100 for c in ("NM", "BG", "CL"))
+
+
+def test_the_24_person_validation_protocol_is_the_standard_one_on_001_024():
+    from gaitid.evaluation.protocols import CASIA_B_VALIDATION, PROTOCOLS
+
+    wide = PROTOCOLS["casia-b-val24"]
+    assert wide.subjects == tuple(range(1, 25)) and set(CASIA_B_VALIDATION.subjects) < set(wide.subjects)
+    assert (wide.gallery, wide.probes, wide.views) == (CASIA_B.gallery, CASIA_B.probes, CASIA_B.views)
+    assert not set(wide.subjects) & set(PROTOCOLS["casia-b"].subjects)

@@ -85,3 +85,47 @@ def test_a_damaged_member_is_a_clear_error_and_writes_nothing(tmp_path, capsys):
     assert main(["export", str(good), str(tmp_path / "junk.onnx"), str(tmp_path / "e.onnx")]) == 2
     assert "junk.onnx: not an ONNX model" in capsys.readouterr().err
     assert not (tmp_path / "e.onnx").exists()
+
+
+def _trained_on(tmp_path, subjects: str, seed: int = 1):  # type: ignore[no-untyped-def]
+    path = _checkpoint(tmp_path, "gaitset_strips_s", seed)
+    state = torch.load(path, weights_only=False)
+    state["train_config"] = {"data": {"dataset": "casia-b", "subjects": subjects}}
+    torch.save(state, path)
+    return path
+
+
+def test_an_export_records_the_subjects_it_was_trained_on(tmp_path):
+    from gaitid.training.export import export_checkpoints
+
+    first = export_silhouette_onnx(_trained_on(tmp_path, "013-074"), tmp_path / "a.onnx")
+    second = export_silhouette_onnx(_trained_on(tmp_path, "025-074", seed=2), tmp_path / "b.onnx")
+    unknown = export_silhouette_onnx(_checkpoint(tmp_path, "gaitset_strips_s", 3), tmp_path / "c.onnx")
+    assert GaitEncoder(first).train_subjects == "013-074" and GaitEncoder(unknown).train_subjects == ""
+    both = GaitEncoder(export_checkpoints([first, second], tmp_path / "e.onnx"))
+    assert both.train_subjects == "013-074,025-074"
+    assert GaitEncoder(export_checkpoints([first, unknown], tmp_path / "f.onnx")).train_subjects == ""
+
+
+@pytest.mark.parametrize("suffix", [".onnx", ".pt"])
+def test_evaluate_refuses_a_model_on_people_it_was_trained_on(tmp_path, capsys, suffix):
+    """A model trained on 013-074 scored on casia-b-val24 (001-024) would be scored on 12 people it has
+    seen: a clear refusal, before any data is read; casia-b-val (001-012) is let through."""
+    from gaitid.cli import main
+    from gaitid.evaluation.crossview import refuse_seen_subjects
+    from gaitid.evaluation.protocols import PROTOCOLS
+
+    checkpoint = _trained_on(tmp_path, "013-074")
+    weights = checkpoint if suffix == ".pt" else export_silhouette_onnx(checkpoint, tmp_path / "m.onnx")
+    assert main(["evaluate", "casia-b-val24", "--weights", str(weights)]) == 2
+    err = capsys.readouterr().err
+    assert "trained on subjects 013-074" in err and "12 of the subjects" in err and "Traceback" not in err
+    refuse_seen_subjects(weights, PROTOCOLS["casia-b-val"].subjects)  # unseen people: no error
+
+
+def test_the_shipped_model_is_refused_on_the_validation_subjects_it_was_trained_on(capsys):
+    from gaitid.cli import main
+
+    assert GaitEncoder().train_subjects == "001-074"
+    assert main(["evaluate", "casia-b-val"]) == 2
+    assert "trained on subjects 001-074" in capsys.readouterr().err

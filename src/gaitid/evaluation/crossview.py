@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,29 @@ def make_embedder(weights: str | Path | None, threads: int = 1, device: str = "c
 
     encoder = GaitEncoder(weights, threads=threads)
     return (lambda frames: encoder.embed(frames).vector), encoder.model
+
+
+def refuse_seen_subjects(weights: str | Path | None, subjects: Sequence[int]) -> None:
+    """Raise GaitidError when the model in `weights` was trained on any of `subjects`: a score on people
+    the model has seen says nothing. Files that do not record their training subjects (exported before
+    they did) are let through."""
+    from gaitid.training.config import parse_subjects
+
+    if weights is not None and str(weights).endswith(".pt"):
+        from gaitid.training.trainer import casia_train_subjects, load_checkpoint
+
+        recorded = casia_train_subjects(load_checkpoint(weights)[2])
+    else:
+        from gaitid.gait.encoder import GaitEncoder
+
+        recorded = GaitEncoder(weights).train_subjects
+    seen = sorted(set(parse_subjects(recorded)) & set(subjects)) if recorded else []
+    if seen:
+        raise GaitidError(
+            f"{weights}: trained on subjects {recorded}, so it has seen {len(seen)} of the subjects this "
+            f"protocol scores ({seen[0]:03d}..{seen[-1]:03d}); score it on people it was not trained on "
+            "(casia-b-val for models trained on 013-074, casia-b-val24 for 025-074, casia-b for 001-074)"
+        )
 
 
 def _expect_silhouette_model(cfg: object, weights: str | Path) -> None:

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gaitid.datasets.casia_b import CASIA_B_TEST_SUBJECTS, CASIA_B_VALIDATION_SUBJECTS, CASIA_B_VIEWS
+from gaitid.datasets.casia_b import (
+    CASIA_B_TEST_SUBJECTS,
+    CASIA_B_VALIDATION_24_SUBJECTS,
+    CASIA_B_VALIDATION_SUBJECTS,
+    CASIA_B_VIEWS,
+)
 
 
 @dataclass(frozen=True)
@@ -48,4 +53,19 @@ CASIA_B_VALIDATION_ONE = CrossViewProtocol(
     views=CASIA_B_VIEWS,
 )
 
-PROTOCOLS = {"casia-b": CASIA_B, "casia-b-val": CASIA_B_VALIDATION, "casia-b-val-1": CASIA_B_VALIDATION_ONE}
+#: Twice the validation people (001-024, for models trained on 025-074): more gallery people to confuse a
+#: probe with and twice the probes, so that levers the 12 people score alike can be told apart.
+CASIA_B_VALIDATION_24 = CrossViewProtocol(
+    name="casia-b-val24",
+    subjects=CASIA_B_VALIDATION_24_SUBJECTS,
+    gallery=CASIA_B.gallery,
+    probes=CASIA_B.probes,
+    views=CASIA_B_VIEWS,
+)
+
+PROTOCOLS = {
+    "casia-b": CASIA_B,
+    "casia-b-val": CASIA_B_VALIDATION,
+    "casia-b-val-1": CASIA_B_VALIDATION_ONE,
+    "casia-b-val24": CASIA_B_VALIDATION_24,
+}

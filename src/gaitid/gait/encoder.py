@@ -20,6 +20,9 @@ from gaitid.types import Embedding, Walk
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 DEFAULT_MODEL = "gaitset_strips_s"
+#: The training subjects of the shipped files exported before exports recorded them (WEIGHTS.md says the
+#: same); a file that records its own wins.
+SHIPPED_TRAIN_SUBJECTS = {"gaitset_strips_s": "001-074", "gaitnn_lstm": "001-074"}
 
 
 def shipped_weights(name: str = DEFAULT_MODEL, folder: Path = WEIGHTS_DIR, kind: str = "gait") -> Path:
@@ -70,6 +73,10 @@ class GaitEncoder:
         spec = json.loads(meta["gaitid_input"])
         self.spec = InputSpec(tuple(spec["channels_names"]), int(spec["height"]), int(spec["width"]))
         self.dim = int(meta["gaitid_dim"])
+        #: the CASIA-B training subjects ("001-074"): as the file records them, or as WEIGHTS.md does for the
+        #: shipped files exported before exports recorded them; "" when unknown
+        shipped = SHIPPED_TRAIN_SUBJECTS.get(self.name, "") if path.parent == WEIGHTS_DIR else ""
+        self.train_subjects = meta.get("gaitid_train_subjects", shipped)
         self._input = self._session.get_inputs()[0].name
 
     @property

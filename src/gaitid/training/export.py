@@ -21,7 +21,7 @@ import torch
 
 from gaitid.errors import GaitidError
 from gaitid.training.skeleton_nets import SkeletonModelConfig, inference_embedding
-from gaitid.training.trainer import load_checkpoint
+from gaitid.training.trainer import casia_train_subjects, load_checkpoint
 
 ENSEMBLE_NAME = "skelnn_ensemble"
 
@@ -131,6 +131,8 @@ def compose_silhouette_ensemble(members: Sequence[Path | str], out: Path | str, 
         "gaitid_notes": notes,
         "gaitid_dim": str(dim),
     }
+    if all(m.get("gaitid_train_subjects") for m in metas):
+        info["gaitid_train_subjects"] = ",".join(m["gaitid_train_subjects"] for m in metas)
     for key, value in info.items():
         entry = ensemble.metadata_props.add()
         entry.key, entry.value = key, value
@@ -190,7 +192,11 @@ def _export_silhouette(loaded: Loaded, out: Path, version: str, notes: str) -> P
         "gaitid_train_step": str(meta.get("step", "")),
         "gaitid_notes": notes,
     }
+    subjects = casia_train_subjects(meta)
+    if subjects:
+        info["gaitid_train_subjects"] = subjects
     return _write_onnx(_SilhouetteEmbedding(model).eval(), example, "silhouettes", out, info)
+
 
 
 def export_skeleton_onnx(

@@ -117,12 +117,13 @@ def _start_scoring(name: str, run_dir: Path, device: str, subjects: str | None, 
 
 def score(checkpoint: Path, device: str, subjects: str | None = None) -> dict[str, Any]:
     """The `casia-b-val` report of a training checkpoint (all its subjects, or `subjects`)."""
-    from gaitid.evaluation.crossview import evaluate_cross_view, make_embedder
+    from gaitid.evaluation.crossview import evaluate_cross_view, make_embedder, refuse_seen_subjects
     from gaitid.evaluation.protocols import PROTOCOLS
     from gaitid.training.config import parse_subjects
 
-    embed, name = make_embedder(checkpoint, threads=2, device=device)
     chosen = tuple(parse_subjects(subjects)) if subjects else None
+    refuse_seen_subjects(checkpoint, chosen or PROTOCOLS["casia-b-val"].subjects)
+    embed, name = make_embedder(checkpoint, threads=2, device=device)
     return evaluate_cross_view(PROTOCOLS["casia-b-val"], embed, name, subjects=chosen, progress=False)
 
 

@@ -115,6 +115,18 @@ def load_checkpoint(path: Path | str) -> tuple[torch.nn.Module, Any, dict[str, A
     return model, mcfg, meta
 
 
+def casia_train_subjects(meta: dict[str, Any]) -> str:
+    """The CASIA-B subjects a checkpoint (its `load_checkpoint` metadata) was trained on, as its config wrote
+    them ("013-074"); "" for another data set or a checkpoint that does not say."""
+    config = meta.get("train_config")
+    if isinstance(config, str):
+        config = json.loads(config)
+    data = config.get("data") if isinstance(config, dict) else None
+    if not isinstance(data, dict) or data.get("dataset", "casia-b") != "casia-b":
+        return ""
+    return str(data.get("subjects", ""))
+
+
 def _saved_model_config(state: dict[str, Any]) -> Any:
     raw = state["model_config"]
     if isinstance(raw, str):  # written by the former skeleton trainer: JSON text
