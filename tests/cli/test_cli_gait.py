@@ -4,6 +4,9 @@ import sys
 import pytest
 
 from gaitid.cli import main
+from gaitid.gait.encoder import WEIGHTS_DIR
+
+SKELETON_MODEL = str(WEIGHTS_DIR / "skeleton" / "skelnn_ensemble.onnx")
 
 
 @pytest.mark.parametrize(
@@ -14,6 +17,7 @@ from gaitid.cli import main
         (["evaluate", "casia-b", "--weights", "nope"], "no shipped gait weights"),
         (["evaluate", "casia-b", "--max-frames", "0"], "--max-frames"),
         (["evaluate", "casia-b", "--subjects", "001-003"], "not test subjects"),
+        (["evaluate", "casia-b", "--weights", SKELETON_MODEL], "a skeleton model; this needs a silhouette model"),
         (["export", "a.pt", "b.txt"], "must be an .onnx"),
         (["export", "missing.pt", "b.onnx"], "checkpoint not found"),
     ],

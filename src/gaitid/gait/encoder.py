@@ -67,6 +67,9 @@ class GaitEncoder:
         meta = self._session.get_modelmeta().custom_metadata_map
         if "gaitid_model" not in meta:
             raise GaitidError(f"{path}: not a gaitid gait model (no gaitid metadata)")
+        if "gaitid_input" not in meta:
+            kind = meta.get("gaitid_modality", "another kind of")
+            raise GaitidError(f"{path}: a {kind} model; this needs a silhouette model (gaitid export of one)")
         self.path = path
         self.name = meta["gaitid_model"]
         self.version = meta.get("gaitid_version", "0")
