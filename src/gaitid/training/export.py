@@ -198,7 +198,6 @@ def _export_silhouette(loaded: Loaded, out: Path, version: str, notes: str) -> P
     return _write_onnx(_SilhouetteEmbedding(model).eval(), example, "silhouettes", out, info)
 
 
-
 def export_skeleton_onnx(
     checkpoint: Path | str | Sequence[Path | str], out: Path | str, version: str = "1", notes: str = ""
 ) -> Path:
