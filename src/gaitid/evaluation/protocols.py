@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from gaitid.datasets.casia_b import (
     CASIA_B_TEST_SUBJECTS,
@@ -35,33 +35,15 @@ CASIA_B = CrossViewProtocol(
 )
 
 #: The same on the validation subjects (001-012), for choices made before the test subjects are scored.
-CASIA_B_VALIDATION = CrossViewProtocol(
-    name="casia-b-val",
-    subjects=CASIA_B_VALIDATION_SUBJECTS,
-    gallery=CASIA_B.gallery,
-    probes=CASIA_B.probes,
-    views=CASIA_B_VIEWS,
-)
+CASIA_B_VALIDATION = replace(CASIA_B, name="casia-b-val", subjects=CASIA_B_VALIDATION_SUBJECTS)
 
 #: The validation subjects with one gallery walk a view (nm-01) instead of four: further from its ceiling,
 #: so that arms which casia-b-val scores alike can be told apart (benchmarks/GAIT_RESULTS.md).
-CASIA_B_VALIDATION_ONE = CrossViewProtocol(
-    name="casia-b-val-1",
-    subjects=CASIA_B_VALIDATION_SUBJECTS,
-    gallery=("nm-01",),
-    probes=CASIA_B.probes,
-    views=CASIA_B_VIEWS,
-)
+CASIA_B_VALIDATION_ONE = replace(CASIA_B_VALIDATION, name="casia-b-val-1", gallery=("nm-01",))
 
 #: Twice the validation people (001-024, for models trained on 025-074): more gallery people to confuse a
 #: probe with and twice the probes, so that levers the 12 people score alike can be told apart.
-CASIA_B_VALIDATION_24 = CrossViewProtocol(
-    name="casia-b-val24",
-    subjects=CASIA_B_VALIDATION_24_SUBJECTS,
-    gallery=CASIA_B.gallery,
-    probes=CASIA_B.probes,
-    views=CASIA_B_VIEWS,
-)
+CASIA_B_VALIDATION_24 = replace(CASIA_B, name="casia-b-val24", subjects=CASIA_B_VALIDATION_24_SUBJECTS)
 
 PROTOCOLS = {
     "casia-b": CASIA_B,
