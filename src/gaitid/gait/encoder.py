@@ -34,6 +34,14 @@ def shipped_weights(name: str = DEFAULT_MODEL, folder: Path = WEIGHTS_DIR, kind:
     return path
 
 
+def recorded_train_subjects(path: Path, meta: dict[str, str]) -> str:
+    """The CASIA-B training subjects of the model at `path` with ONNX metadata `meta` ("001-074"): as the file
+    records them, or, for a shipped file exported before exports recorded them, as WEIGHTS.md does; "" when
+    unknown."""
+    shipped = SHIPPED_TRAIN_SUBJECTS.get(meta.get("gaitid_model", ""), "")
+    return meta.get("gaitid_train_subjects") or (shipped if path.resolve().parent == WEIGHTS_DIR else "")
+
+
 def open_session(path: Path, threads: int):  # type: ignore[no-untyped-def]
     """An onnxruntime session on the CPU for an exported gait model; a clear error if it is not one."""
     import onnxruntime as ort
@@ -76,10 +84,8 @@ class GaitEncoder:
         spec = json.loads(meta["gaitid_input"])
         self.spec = InputSpec(tuple(spec["channels_names"]), int(spec["height"]), int(spec["width"]))
         self.dim = int(meta["gaitid_dim"])
-        #: the CASIA-B training subjects ("001-074"): as the file records them, or as WEIGHTS.md does for the
-        #: shipped files exported before exports recorded them; "" when unknown
-        shipped = SHIPPED_TRAIN_SUBJECTS.get(self.name, "") if path.parent == WEIGHTS_DIR else ""
-        self.train_subjects = meta.get("gaitid_train_subjects", shipped)
+        #: the CASIA-B training subjects ("001-074"; `recorded_train_subjects`), "" when unknown
+        self.train_subjects = recorded_train_subjects(path, meta)
         self._input = self._session.get_inputs()[0].name
 
     @property

@@ -20,6 +20,7 @@ from typing import Any
 import torch
 
 from gaitid.errors import GaitidError
+from gaitid.gait.encoder import recorded_train_subjects
 from gaitid.training.skeleton_nets import SkeletonModelConfig, inference_embedding
 from gaitid.training.trainer import casia_train_subjects, load_checkpoint
 
@@ -131,8 +132,9 @@ def compose_silhouette_ensemble(members: Sequence[Path | str], out: Path | str, 
         "gaitid_notes": notes,
         "gaitid_dim": str(dim),
     }
-    if all(m.get("gaitid_train_subjects") for m in metas):
-        info["gaitid_train_subjects"] = ",".join(m["gaitid_train_subjects"] for m in metas)
+    subjects = [recorded_train_subjects(Path(member), meta) for member, meta in zip(members, metas)]
+    if all(subjects):
+        info["gaitid_train_subjects"] = ",".join(dict.fromkeys(subjects))  # each set once, in members' order
     for key, value in info.items():
         entry = ensemble.metadata_props.add()
         entry.key, entry.value = key, value
