@@ -128,14 +128,16 @@ def random_silhouette_onnx(shipped: Path, out: Path, seed: int) -> Path:
     from gaitid.training.registry import create_from_config, model_config
 
     config = json.loads(onnx_metadata(shipped)["gaitid_config"])
+    members = config.get("members", [config])
+    notes = f"randomly initialised, seed {seed}"
     torch.manual_seed(seed)
     paths = []
-    for i, settings in enumerate(config.get("members", [config])):
+    for i, settings in enumerate(members):
         settings = dict(settings)
         cfg = model_config(settings.pop("name"), **settings)
-        member = out.with_name(f"{out.stem}.member{i}.onnx") if "members" in config else out
-        paths.append(export_silhouette_model(create_from_config(cfg), member, notes=f"randomly initialised, seed {seed}"))
-    return compose_silhouette_ensemble(paths, out, notes=f"randomly initialised, seed {seed}") if "members" in config else out
+        member = out.with_name(f"{out.stem}.member{i}.onnx") if len(members) > 1 else out
+        paths.append(export_silhouette_model(create_from_config(cfg), member, notes=notes))
+    return compose_silhouette_ensemble(paths, out, notes=notes) if len(members) > 1 else out
 
 
 def random_skeleton_onnx(shipped: Path, out: Path, seed: int) -> Path:

@@ -18,6 +18,12 @@ WALKER_TRACK, JUMPER_TRACK = 2, 1  # in a run over frames 0:80 of the sample cli
 
 
 
+#: The archive-search tests check the server's mechanics on the sample clip. There the jumper, filmed by the
+#: same camera, scores as the walker at an estimated FPIR of 0.95 % with gaitset_strips_s/7 (/6 kept her out),
+#: inside the default 1 % target; the tests search at 0.5 % so that what they count is the walker's own tracks.
+SEARCH_FPIR = 0.005
+
+
 def settings_for(gallery: Path, tmp_path: Path, **changes) -> ServerSettings:  # type: ignore[no-untyped-def]
     return ServerSettings(token=TOKEN, gallery=gallery, work_dir=tmp_path / "work", **changes)
 

@@ -12,7 +12,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from server_helpers import TOKEN, settings_for
+from server_helpers import SEARCH_FPIR, TOKEN, settings_for
 
 from gaitid.samples import WALK_VIDEO
 
@@ -140,7 +140,8 @@ def test_enrol_identify_watch_live_and_remove(loopback_server, make_gallery, tmp
 
 def test_search_the_archive_and_play_the_moment(loopback_server, make_gallery, archive, tmp_path, page):
     expect = sync_api.expect
-    settings = settings_for(make_gallery("walker", "jumper"), tmp_path, index=archive["index"], archive=(archive["root"],))
+    settings = settings_for(make_gallery("walker", "jumper"), tmp_path, index=archive["index"], archive=(archive["root"],),
+                            target_fpir=SEARCH_FPIR)
     server = loopback_server(settings)
     page.goto(f"{server.url}/#token={TOKEN}")
     expect(page.locator("#search")).to_be_visible()

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from server_helpers import AUTH, TOKEN, WALKER_TRACK, wait_job
+from server_helpers import AUTH, SEARCH_FPIR, TOKEN, WALKER_TRACK, wait_job
 
 from server_helpers import index_track, index_video
 
@@ -20,7 +20,7 @@ from gaitid.errors import GaitidError
 from gaitid.server import ServerSettings, create_app
 
 def _client(client_for, make_gallery, indexed, **changes):  # type: ignore[no-untyped-def]
-    options = {"index": indexed["index"], "archive": (indexed["root"],), **changes}
+    options = {"index": indexed["index"], "archive": (indexed["root"],), "target_fpir": SEARCH_FPIR, **changes}
     return client_for(make_gallery("walker", "jumper"), **options)
 
 
@@ -116,8 +116,8 @@ def test_a_new_generation_of_the_vector_index_is_searched_once_committed(client_
         ({"video_id": "walk", "track": 99}, 422, "walk.mp4 has no track 99"),
         ({"video_id": "walk"}, 422, "2 tracks with a gait window"),
         ({"vectors": [[1.0, 2.0]]}, 422, "windows of"),
-        ({"vectors": [[0.5] * 1024, [0.5] * 1023]}, 422, "windows of"),
-        ({"vectors": [[1e300] * 1024]}, 422, "finite"),
+        ({"vectors": [[0.5] * 2048, [0.5] * 2047]}, 422, "windows of"),
+        ({"vectors": [[1e300] * 2048]}, 422, "finite"),
         ({"vectors": [[0.0] * 256]}, 422, "not all zeros"),
         ({"person": "walker", "top": 0}, 422, "top"),
         ({"person": "walker", "fpir": 2}, 422, "fpir"),
@@ -152,7 +152,7 @@ def test_videos_play_only_with_the_token_or_a_valid_signature_and_only_from_the_
         assert response.status_code == 404 and str(archive["tmp"]) not in response.text
     assert client.get("/api/archive/videos/..%2F..%2Fetc%2Fpasswd", headers=AUTH).status_code in (404, 422)
     # without archive folders, nothing plays and the results say so
-    bare = client_for(archive["tmp"] / "gallery.db", index=archive["index"])  # the gallery made above
+    bare = client_for(archive["tmp"] / "gallery.db", index=archive["index"], target_fpir=SEARCH_FPIR)  # the gallery made above
     result = bare.post("/api/search", json={"person": "walker"}, headers=AUTH).json()
     assert all(a["video_url"] is None for a in result["appearances"])
     assert sorted(a["video"] for a in result["appearances"]) == ["copy.mp4", "link.mp4", "walk.mp4"]  # names alone
