@@ -116,8 +116,8 @@ def test_a_new_generation_of_the_vector_index_is_searched_once_committed(client_
         ({"video_id": "walk", "track": 99}, 422, "walk.mp4 has no track 99"),
         ({"video_id": "walk"}, 422, "2 tracks with a gait window"),
         ({"vectors": [[1.0, 2.0]]}, 422, "windows of"),
-        ({"vectors": [[0.5] * 2048, [0.5] * 2047]}, 422, "windows of"),
-        ({"vectors": [[1e300] * 2048]}, 422, "finite"),
+        ({"vectors": [[0.5] * 256, [0.5] * 255]}, 422, "windows of"),
+        ({"vectors": [[1e300] * 256]}, 422, "finite"),
         ({"vectors": [[0.0] * 256]}, 422, "not all zeros"),
         ({"person": "walker", "top": 0}, 422, "top"),
         ({"person": "walker", "fpir": 2}, 422, "fpir"),
@@ -127,8 +127,9 @@ def test_bad_searches_are_clear_json_errors_without_paths(client_for, make_galle
     client = _client(client_for, make_gallery, archive)
     if body.get("video_id") == "walk":
         body = {**body, "video_id": archive["ids"]["walk"]}
-    if body.get("vectors") == [[0.0] * 256]:
-        body = {"vectors": [[0.0] * len(archive["walker"][0])]}
+    if "vectors" in body:  # rows written 256 long stand for the index's vector size (255: one number short)
+        size = len(archive["walker"][0])
+        body = {**body, "vectors": [r[:1] * (size + len(r) - 256) if len(r) >= 255 else r for r in body["vectors"]]}
     response = client.post("/api/search", json=body, headers=AUTH)
     assert response.status_code == status, response.text
     assert says in response.text and str(archive["tmp"]) not in response.text
