@@ -109,10 +109,13 @@ def measure(
         totals: dict[str, float] = defaultdict(float)
         estimator = default_estimator()
         estimator.estimate = Timed(totals, "pose", estimator.estimate)
-        encoder.embed = Timed(totals, "gait vectors", encoder.embed)
+        # A fresh encoder each run, as each `gaitid identify` has: one that embedded the enrolment (the same
+        # frames) would remember their feature maps (gaitid.gait.frame_maps) and flatter the gait stage.
+        run_encoder = GaitEncoder(weights)
+        run_encoder.embed = Timed(totals, "gait vectors", run_encoder.embed)
         with Gallery.open(gallery_path) as gallery:
             gallery.decide = Timed(totals, "gallery", gallery.decide)
-            walkers = Walkers(encoder, gallery, options.window, footage_null=footage_null)
+            walkers = Walkers(run_encoder, gallery, options.window, footage_null=footage_null)
             walkers.update = Timed(totals, "walkers (incl. vectors, gallery)", walkers.update)
             import gaitid.pipeline.run as app
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from gaitid.errors import GaitidError
+from gaitid.gait.frame_maps import FrameMaps, split_at_set_pooling
 from gaitid.gait.normalize import as_training_direction, normalize_sequence
 from gaitid.gait.spec import InputSpec
 from gaitid.types import Embedding, Walk
@@ -42,8 +43,9 @@ def recorded_train_subjects(path: Path, meta: dict[str, str]) -> str:
     return meta.get("gaitid_train_subjects") or (shipped if path.resolve().parent == WEIGHTS_DIR else "")
 
 
-def open_session(path: Path, threads: int):  # type: ignore[no-untyped-def]
-    """An onnxruntime session on the CPU for an exported gait model; a clear error if it is not one."""
+def open_session(path: Path, threads: int, model: bytes | None = None):  # type: ignore[no-untyped-def]
+    """An onnxruntime session on the CPU for an exported gait model (the file at `path`, or `model`, a part
+    of it, when given); a clear error if it is not one."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
@@ -53,7 +55,7 @@ def open_session(path: Path, threads: int):  # type: ignore[no-untyped-def]
     # thread there is no idle thread to spin, with more they would take cores the pose models need.
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     try:
-        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        return ort.InferenceSession(model or str(path), options, providers=["CPUExecutionProvider"])
     except Exception as error:  # onnxruntime raises its own exception types
         raise GaitidError(f"{path}: not a usable ONNX model ({error})".splitlines()[0]) from None
 
@@ -87,6 +89,9 @@ class GaitEncoder:
         #: the CASIA-B training subjects ("001-074"; `recorded_train_subjects`), "" when unknown
         self.train_subjects = recorded_train_subjects(path, meta)
         self._input = self._session.get_inputs()[0].name
+        parts = split_at_set_pooling(path.read_bytes())
+        #: each frame through the network once, when the model is a set model (`gaitid.gait.frame_maps`)
+        self._frame_maps = None if parts is None else FrameMaps(parts, lambda part: open_session(path, threads, part))
 
     @property
     def model(self) -> str:
@@ -121,7 +126,10 @@ class GaitEncoder:
         x = as_training_direction(x.astype(np.float32), keypoints)
         if x.max(initial=0) > 1:
             x = x / 255.0
-        (vector,) = self._session.run(None, {self._input: x[None]})
+        if self._frame_maps is not None:
+            vector = self._frame_maps(np.ascontiguousarray(x))
+        else:
+            (vector,) = self._session.run(None, {self._input: x[None]})
         return Embedding(vector=vector[0].astype(np.float32), model=self.model, num_frames=int(x.shape[0]))
 
     def embed_masks(self, masks: Iterable[np.ndarray], keypoints: np.ndarray | None = None) -> Embedding:
