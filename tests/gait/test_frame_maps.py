@@ -1,6 +1,8 @@
 """The set model run frame by frame (gaitid.gait.frame_maps): the whole graph's vector, each frame run once."""
 
 import dataclasses
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -86,3 +88,19 @@ def test_models_that_read_frames_in_order_are_run_whole(tmp_path):
     with torch.no_grad():
         expected = model(torch.from_numpy(walk)[None, :, None])["embedding"][0].numpy()
     np.testing.assert_allclose(encoder.embed(walk).vector, expected, atol=1e-4, rtol=0)
+
+
+def test_the_cut_does_not_import_the_onnx_package_and_leaves_it_importable():
+    """The onnx package's import pulls in ml_dtypes (0.4 s); the cut reads its protobuf messages alone, and
+    the package still imports and reads models after it, in the same process."""
+    code = (
+        "import sys, numpy as np\n"
+        "from gaitid.gait.encoder import GaitEncoder, shipped_weights\n"
+        "encoder = GaitEncoder()\n"
+        "encoder.embed(np.ones((3, 64, 44), np.float32))\n"
+        "assert encoder._frame_maps is not None\n"
+        "assert 'onnx' not in sys.modules and 'ml_dtypes' not in sys.modules, 'the onnx package was imported'\n"
+        "import onnx\n"
+        "assert len(onnx.load(str(shipped_weights())).graph.node) > 0\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
