@@ -6,7 +6,7 @@ embedding each window whole runs the per-frame network twice on every frame. `sp
 an exported model's graph where its members pool over time: a frame part (silhouettes -> each member's
 per-frame maps) and a window part (each member's pooled map -> the vector). `FrameMaps` runs the frame
 part only on frames it has not seen recently, takes the max over the window itself and runs the window
-part: the vector of the whole graph, bit for bit (a max is a max), at about half the cost in the pipeline
+part: the vector of the whole graph, bit for bit (a max is a max), for 0.6 of the gait stage's cost on vtest
 (benchmarks/RESULTS-pipeline.md, "Each frame through the gait network once").
 
 A model that reads its frames any other way (a motion path, a recurrent network) has no such cut, and is
