@@ -73,7 +73,8 @@ class GaitEncoder:
         )
         if not path.is_file():
             raise GaitidError(f"gait weights not found: {path}")
-        self._session = open_session(path, threads)
+        model = path.read_bytes()  # once, for the session and for the cut below
+        self._session = open_session(path, threads, model)
         meta = self._session.get_modelmeta().custom_metadata_map
         if "gaitid_model" not in meta:
             raise GaitidError(f"{path}: not a gaitid gait model (no gaitid metadata)")
@@ -89,7 +90,7 @@ class GaitEncoder:
         #: the CASIA-B training subjects ("001-074"; `recorded_train_subjects`), "" when unknown
         self.train_subjects = recorded_train_subjects(path, meta)
         self._input = self._session.get_inputs()[0].name
-        parts = split_at_set_pooling(path.read_bytes())
+        parts = split_at_set_pooling(model)
         #: each frame through the network once, when the model is a set model (`gaitid.gait.frame_maps`)
         self._frame_maps = None if parts is None else FrameMaps(parts, lambda part: open_session(path, threads, part))
 

@@ -164,12 +164,12 @@ class FrameMaps:
             known = {key: self._maps[key] for key in keys if key in self._maps}
             for key in known:
                 self._maps.move_to_end(key)
-        missing = list(dict.fromkeys(key for key in keys if key not in known))
+        missing: dict[bytes, int] = {}  # each unseen frame once: its first index in the window
+        for i, key in enumerate(keys):
+            if key not in known:
+                missing.setdefault(key, i)
         if missing:
-            first: dict[bytes, int] = {}
-            for i, key in enumerate(keys):
-                first.setdefault(key, i)
-            batch = np.ascontiguousarray(silhouettes[[first[key] for key in missing]])[None]
+            batch = np.ascontiguousarray(silhouettes[list(missing.values())])[None]
             outputs = self._frames.run(None, {self._frames_input: batch})
             computed = {key: tuple(out[i] for out in outputs) for i, key in enumerate(missing)}
             known.update(computed)
