@@ -248,7 +248,21 @@ def _add_export(sub: argparse._SubParsersAction) -> None:
     p.add_argument("out", help="the .onnx file to write")
     p.add_argument("--version", default="1", help="model version recorded in the file and in every embedding")
     p.add_argument("--notes", default="", help="a short note stored in the file (how it was trained)")
+    p.add_argument(
+        "--member-weights",
+        type=_weights,
+        metavar="W1,W2,...",
+        help="a silhouette ensemble's relative member weights, one per member, in order: each member's share of "
+        "the squared distance (default: equal)",
+    )
     p.set_defaults(run=_run_export)
+
+
+def _weights(text: str) -> list[float]:
+    try:
+        return [float(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected numbers separated by commas, got {text!r}") from None
 
 
 def _run_export(args: argparse.Namespace) -> int:
@@ -265,7 +279,7 @@ def _run_export(args: argparse.Namespace) -> int:
     from gaitid.training.export import export_checkpoints
 
     with atomic_path(args.out) as tmp:  # a failed export leaves no half-made model
-        export_checkpoints(args.checkpoint, tmp, version=args.version, notes=args.notes)
+        export_checkpoints(args.checkpoint, tmp, version=args.version, notes=args.notes, weights=args.member_weights)
     print(args.out)
     return 0
 

@@ -1,6 +1,7 @@
 import dataclasses
 
 import numpy as np
+import onnx
 import pytest
 import torch
 
@@ -59,6 +60,45 @@ def test_silhouette_models_make_one_ensemble_whether_checkpoints_or_exported(tmp
     expected = np.concatenate([p / np.linalg.norm(p) for p in parts]) / np.sqrt(2)
     np.testing.assert_allclose(ensemble.embed(sil).vector, expected, atol=1e-5, rtol=0)
     assert not list(tmp_path.glob("tmp*"))  # the checkpoint's export beside the output is removed
+
+
+def test_member_weights_share_the_squared_distance_and_an_ensemble_can_be_a_member(tmp_path):
+    """Weights scale each unit vector by the root of its share; an ensemble composed with a third model at
+    weights 2 : 1 is the three models at equal weights, which is how a shipped ensemble takes one more member.
+    Run through the encoder, so through its frame-by-frame cut as well."""
+    from gaitid.training.export import compose_silhouette_ensemble
+
+    paths = [export_silhouette_onnx(_checkpoint(tmp_path, "gaitset_strips_s", s), tmp_path / f"m{s}.onnx") for s in (1, 2, 3)]
+    sil = (np.random.default_rng(1).random((15, 64, 44)) > 0.6).astype(np.float32)
+    units = []
+    for path in paths:
+        vector = GaitEncoder(path).embed(sil).vector
+        units.append(vector / np.linalg.norm(vector))
+    weighted_path = compose_silhouette_ensemble(paths[:2], tmp_path / "w.onnx", weights=[3, 1])
+    metadata = {entry.key: entry.value for entry in onnx.load(str(weighted_path)).metadata_props}
+    assert metadata["gaitid_member_weights"] == "0.75,0.25"
+    weighted = GaitEncoder(weighted_path)
+    np.testing.assert_allclose(weighted.embed(sil).vector, np.concatenate([units[0] * 0.75**0.5, units[1] * 0.5]), atol=1e-5)
+    pair = compose_silhouette_ensemble(paths[:2], tmp_path / "pair.onnx")
+    nested = GaitEncoder(compose_silhouette_ensemble([pair, paths[2]], tmp_path / "n.onnx", weights=[2, 1]))
+    flat = GaitEncoder(compose_silhouette_ensemble(paths, tmp_path / "flat.onnx"))
+    np.testing.assert_allclose(nested.embed(sil).vector, flat.embed(sil).vector, atol=1e-6)
+    np.testing.assert_allclose(flat.embed(sil).vector, np.concatenate(units) / np.sqrt(3), atol=1e-5)
+
+
+@pytest.mark.parametrize("weights, message", [("1", "1 member weights for 2 members"), ("1,-1", "must be positive"),
+                                              ("1,x", "expected numbers separated by commas")])
+def test_bad_member_weights_are_a_clear_error_and_write_nothing(tmp_path, capsys, weights, message):
+    from gaitid.cli import main
+
+    a = export_silhouette_onnx(_checkpoint(tmp_path, "gaitset_strips_s", 1), tmp_path / "a.onnx")
+    b = export_silhouette_onnx(_checkpoint(tmp_path, "gaitset_strips_s", 2), tmp_path / "b.onnx")
+    try:
+        status = main(["export", str(a), str(b), str(tmp_path / "e.onnx"), "--member-weights", weights])
+    except SystemExit as exit:  # a usage error found by argparse
+        status = exit.code
+    assert status == 2 and message in capsys.readouterr().err
+    assert not (tmp_path / "e.onnx").exists()
 
 
 def test_an_ensemble_refuses_a_skeleton_member(tmp_path):

@@ -59,25 +59,34 @@ class _Ensemble(torch.nn.Module):
 
 
 def export_checkpoints(
-    checkpoints: Sequence[Path | str], out: Path | str, version: str = "1", notes: str = ""
+    checkpoints: Sequence[Path | str],
+    out: Path | str,
+    version: str = "1",
+    notes: str = "",
+    weights: Sequence[float] | None = None,
 ) -> Path:
     """One silhouette checkpoint, or one or more skeleton checkpoints (an ensemble), to `out`; or several
-    silhouette models, checkpoints (.pt) or exported (.onnx), as one ensemble (`compose_silhouette_ensemble`)."""
+    silhouette models, checkpoints (.pt) or exported (.onnx), as one ensemble (`compose_silhouette_ensemble`,
+    weighted by `weights` when given: silhouette ensembles only)."""
     if not checkpoints:
         raise GaitidError("give at least one checkpoint to export")
     if len(checkpoints) > 1 and any(str(c).endswith(".onnx") for c in checkpoints):
-        return _silhouette_ensemble(checkpoints, Path(out), version, notes)
+        return _silhouette_ensemble(checkpoints, Path(out), version, notes, weights)
     loaded = [load_checkpoint(c) for c in checkpoints]
+    if weights is not None and (len(checkpoints) < 2 or any(isinstance(cfg, SkeletonModelConfig) for _, cfg, _ in loaded)):
+        raise GaitidError("member weights are for an ensemble of silhouette models")
     if all(isinstance(cfg, SkeletonModelConfig) for _, cfg, _ in loaded):
         return _export_skeleton(loaded, Path(out), version, notes)
     if len(checkpoints) > 1:
         if any(isinstance(cfg, SkeletonModelConfig) for _, cfg, _ in loaded):
             raise GaitidError("an ensemble's members must all be silhouette models or all skeleton models")
-        return _silhouette_ensemble(checkpoints, Path(out), version, notes)
+        return _silhouette_ensemble(checkpoints, Path(out), version, notes, weights)
     return _export_silhouette(loaded[0], Path(out), version, notes)
 
 
-def _silhouette_ensemble(members: Sequence[Path | str], out: Path, version: str, notes: str) -> Path:
+def _silhouette_ensemble(
+    members: Sequence[Path | str], out: Path, version: str, notes: str, weights: Sequence[float] | None
+) -> Path:
     """Export the checkpoints among `members` (beside `out`, removed after), then compose them all."""
     import tempfile
 
@@ -88,19 +97,28 @@ def _silhouette_ensemble(members: Sequence[Path | str], out: Path, version: str,
                 onnx_paths.append(Path(member))
             else:
                 onnx_paths.append(export_silhouette_onnx(member, Path(tmp) / f"member{i}.onnx", version="0"))
-        return compose_silhouette_ensemble(onnx_paths, out, version, notes)
+        return compose_silhouette_ensemble(onnx_paths, out, version, notes, weights)
 
 
-def compose_silhouette_ensemble(members: Sequence[Path | str], out: Path | str, version: str = "1", notes: str = "") -> Path:
+def compose_silhouette_ensemble(
+    members: Sequence[Path | str],
+    out: Path | str,
+    version: str = "1",
+    notes: str = "",
+    weights: Sequence[float] | None = None,
+) -> Path:
     """One ONNX silhouette model from several exported ones (same input spec): every member's vector
-    unit-normalised, concatenated and scaled by 1/sqrt(members), as `_Ensemble` does for skeleton models. The
-    name is the members' when they share one (else "silhouette_ensemble"); the members' names, versions and
-    configs are kept in the metadata."""
+    unit-normalised, scaled by the root of its weight and concatenated, so that the squared distance between two
+    vectors is the members' squared distances weighted. Weights are relative (normalised to sum 1); none means
+    equal, 1/sqrt(members) each, as `_Ensemble` does for skeleton models. The name is the members' when they
+    share one (else "silhouette_ensemble"); the members' names, versions, weights and configs are kept in the
+    metadata."""
     import numpy as np
     import onnx
     from onnx import compose, helper, numpy_helper
 
     out = Path(out)
+    shares = member_shares(weights, len(members))
     models = [_load_onnx(m) for m in members]
     metas = _member_metadata(members, models)
     shared = models[0].graph.input[0]
@@ -111,14 +129,14 @@ def compose_silhouette_ensemble(members: Sequence[Path | str], out: Path | str, 
             node.input[:] = [shared.name if name == graph.input[0].name else name for name in node.input]
         nodes.extend(graph.node)
         initializers.extend(graph.initializer)
-        units.append(f"member{i}/unit")
-        nodes.append(helper.make_node("LpNormalization", [graph.output[0].name], [units[-1]], axis=1, p=2))
-    scale = numpy_helper.from_array(np.array(1.0 / math.sqrt(len(models)), np.float32), "ensemble/scale")
-    nodes.append(helper.make_node("Concat", units, ["ensemble/concat"], axis=1))
-    nodes.append(helper.make_node("Mul", ["ensemble/concat", "ensemble/scale"], ["embedding"]))
+        nodes.append(helper.make_node("LpNormalization", [graph.output[0].name], [f"member{i}/unit"], axis=1, p=2))
+        initializers.append(numpy_helper.from_array(np.array(math.sqrt(shares[i]), np.float32), f"member{i}/scale"))
+        units.append(f"member{i}/scaled")
+        nodes.append(helper.make_node("Mul", [f"member{i}/unit", f"member{i}/scale"], [units[-1]]))
+    nodes.append(helper.make_node("Concat", units, ["embedding"], axis=1))
     dim = sum(int(m["gaitid_dim"]) for m in metas)
     output = helper.make_tensor_value_info("embedding", onnx.TensorProto.FLOAT, ["batch", dim])
-    graph = helper.make_graph(nodes, "gaitid_silhouette_ensemble", [shared], [output], [*initializers, scale])
+    graph = helper.make_graph(nodes, "gaitid_silhouette_ensemble", [shared], [output], initializers)
     ensemble = helper.make_model(graph, opset_imports=models[0].opset_import)
     ensemble.ir_version = models[0].ir_version
     names = {m["gaitid_model"] for m in metas}
@@ -128,6 +146,7 @@ def compose_silhouette_ensemble(members: Sequence[Path | str], out: Path | str, 
         "gaitid_input": metas[0]["gaitid_input"],
         "gaitid_config": json.dumps({"members": [json.loads(m.get("gaitid_config", "{}")) for m in metas]}),
         "gaitid_members": ", ".join(f"{m['gaitid_model']}/{m.get('gaitid_version', '0')}" for m in metas),
+        "gaitid_member_weights": ",".join(f"{share:.6g}" for share in shares),
         "gaitid_train_step": ",".join(m.get("gaitid_train_step", "") for m in metas),
         "gaitid_notes": notes,
         "gaitid_dim": str(dim),
@@ -142,6 +161,18 @@ def compose_silhouette_ensemble(members: Sequence[Path | str], out: Path | str, 
     out.parent.mkdir(parents=True, exist_ok=True)
     onnx.save(ensemble, str(out))
     return out
+
+
+def member_shares(weights: Sequence[float] | None, count: int) -> list[float]:
+    """Relative member weights as shares of one; equal shares when none are given."""
+    if weights is None:
+        return [1.0 / count] * count
+    if len(weights) != count:
+        raise GaitidError(f"{len(weights)} member weights for {count} members: give one weight per member")
+    if not all(math.isfinite(w) and w > 0 for w in weights):
+        raise GaitidError(f"member weights must be positive numbers, got {list(weights)}")
+    total = float(sum(weights))
+    return [float(w) / total for w in weights]
 
 
 def _load_onnx(path: Path | str):  # type: ignore[no-untyped-def]
