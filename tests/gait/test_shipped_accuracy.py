@@ -123,23 +123,25 @@ def onnx_metadata(path: Path) -> dict[str, str]:
 
 def random_silhouette_onnx(shipped: Path, out: Path, seed: int) -> Path:
     """An ONNX file of the shipped silhouette model's architecture (its recorded config; for an ensemble,
-    each member's, composed as the shipped file was) with freshly initialised weights, exported by the one
-    exporter."""
+    each member's, composed with the member weights the shipped file records) with freshly initialised
+    weights, exported by the one exporter."""
     torch = pytest.importorskip("torch")
+    torch.manual_seed(seed)
+    return _random_silhouette(json.loads(onnx_metadata(shipped)["gaitid_config"]), out, f"randomly initialised, seed {seed}")
+
+
+def _random_silhouette(config: dict, out: Path, notes: str) -> Path:
+    """`config` (one model's, or an ensemble's {"members": [...], "member_weights": [...]}, whose members may
+    be ensembles too) freshly initialised; an ensemble recorded without weights had equal ones."""
     from gaitid.training.export import compose_silhouette_ensemble, export_silhouette_model
     from gaitid.training.registry import create_from_config, model_config
 
-    config = json.loads(onnx_metadata(shipped)["gaitid_config"])
-    members = config.get("members", [config])
-    notes = f"randomly initialised, seed {seed}"
-    torch.manual_seed(seed)
-    paths = []
-    for i, settings in enumerate(members):
-        settings = dict(settings)
-        cfg = model_config(settings.pop("name"), **settings)
-        member = out.with_name(f"{out.stem}.member{i}.onnx") if len(members) > 1 else out
-        paths.append(export_silhouette_model(create_from_config(cfg), member, notes=notes))
-    return compose_silhouette_ensemble(paths, out, notes=notes) if len(members) > 1 else out
+    if "members" not in config:
+        settings = dict(config)
+        return export_silhouette_model(create_from_config(model_config(settings.pop("name"), **settings)), out, notes=notes)
+    paths = [_random_silhouette(member, out.with_name(f"{out.stem}.member{i}.onnx"), notes)
+             for i, member in enumerate(config["members"])]
+    return compose_silhouette_ensemble(paths, out, notes=notes, weights=config.get("member_weights"))
 
 
 def random_skeleton_onnx(shipped: Path, out: Path, seed: int) -> Path:
@@ -174,6 +176,31 @@ def random_silhouette_weights(tmp_path_factory) -> Path:
     untrained, trained = GaitEncoder(path), GaitEncoder(shipped)
     assert (untrained.name, untrained.dim, untrained.spec) == (trained.name, trained.dim, trained.spec)
     return path
+
+
+def test_random_weights_follow_a_nested_weighted_ensemble(tmp_path):
+    """A shipped file that is an ensemble with an ensemble among its members, weighted (how a shipped
+    ensemble takes one more member), is rebuilt with the same members, nesting and weights."""
+    torch = pytest.importorskip("torch")
+    import numpy as np
+    import onnx
+    from onnx import numpy_helper
+
+    from gaitid.training.export import compose_silhouette_ensemble, export_silhouette_model
+    from gaitid.training.registry import create_model
+
+    torch.manual_seed(5)
+    small = [export_silhouette_model(create_model("gaitset_strips_s", widths=w), tmp_path / f"m{i}.onnx", "0")
+             for i, w in enumerate([(8, 16, 32), (8, 16, 32), (12, 24, 48)])]
+    pair = compose_silhouette_ensemble(small[:2], tmp_path / "pair.onnx", weights=[2, 1])
+    shipped = compose_silhouette_ensemble([pair, small[2]], tmp_path / "shipped.onnx", weights=[3, 1])
+    rebuilt = random_silhouette_onnx(shipped, tmp_path / "random.onnx", seed=0)
+    a, b = onnx.load(str(shipped)), onnx.load(str(rebuilt))
+    assert [n.op_type for n in a.graph.node] == [n.op_type for n in b.graph.node]
+    assert [list(i.dims) for i in a.graph.initializer] == [list(i.dims) for i in b.graph.initializer]
+    scales = {i.name: numpy_helper.to_array(i) for i in b.graph.initializer if i.name.endswith("/scale")}
+    np.testing.assert_allclose(sorted(scales.values()), sorted(np.sqrt([2 / 3, 1 / 3, 3 / 4, 1 / 4])), rtol=1e-6)
+    assert onnx_metadata(rebuilt)["gaitid_member_weights"] == "0.75,0.25"
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,5 @@
 import dataclasses
+import json
 
 import numpy as np
 import onnx
@@ -77,6 +78,7 @@ def test_member_weights_share_the_squared_distance_and_an_ensemble_can_be_a_memb
     weighted_path = compose_silhouette_ensemble(paths[:2], tmp_path / "w.onnx", weights=[3, 1])
     metadata = {entry.key: entry.value for entry in onnx.load(str(weighted_path)).metadata_props}
     assert metadata["gaitid_member_weights"] == "0.75,0.25"
+    assert json.loads(metadata["gaitid_config"])["member_weights"] == [0.75, 0.25]
     weighted = GaitEncoder(weighted_path)
     np.testing.assert_allclose(weighted.embed(sil).vector, np.concatenate([units[0] * 0.75**0.5, units[1] * 0.5]), atol=1e-5)
     pair = compose_silhouette_ensemble(paths[:2], tmp_path / "pair.onnx")
