@@ -246,7 +246,8 @@ def _add_export(sub: argparse._SubParsersAction) -> None:
         "checkpoints or exported .onnx models, make one ensemble model",
     )
     p.add_argument("out", help="the .onnx file to write")
-    p.add_argument("--version", default="1", help="model version recorded in the file and in every embedding")
+    p.add_argument("--version", help="model version recorded in the file and in every embedding (default 1; with "
+                   "--int8 of one exported model, that model's)")
     p.add_argument("--notes", default="", help="a short note stored in the file (how it was trained)")
     p.add_argument(
         "--member-weights",
@@ -254,6 +255,12 @@ def _add_export(sub: argparse._SubParsersAction) -> None:
         metavar="W1,W2,...",
         help="a silhouette ensemble's relative member weights, one per member, in order: each member's share of "
         "the squared distance (default: equal)",
+    )
+    p.add_argument(
+        "--int8",
+        action="store_true",
+        help="a silhouette model's convolutions in int8 (about twice as fast on a CPU), calibrated on "
+        "silhouettes of the model's own recorded CASIA-B training subjects; one exported .onnx model may be given",
     )
     p.set_defaults(run=_run_export)
 
@@ -273,15 +280,36 @@ def _run_export(args: argparse.Namespace) -> int:
     for checkpoint in args.checkpoint:
         if not Path(checkpoint).is_file():
             raise GaitidError(f"checkpoint not found: {checkpoint}")
-        if str(checkpoint).endswith(".onnx") and len(args.checkpoint) == 1:
-            raise GaitidError(f"{checkpoint} is exported already: an .onnx model is taken only as an ensemble's member")
+        if str(checkpoint).endswith(".onnx") and len(args.checkpoint) == 1 and not args.int8:
+            raise GaitidError(f"{checkpoint} is exported already: an .onnx model is taken only as an ensemble's member "
+                              "(or with --int8)")
     check_output(args.out, args.checkpoint)
     from gaitid.training.export import export_checkpoints
 
     with atomic_path(args.out) as tmp:  # a failed export leaves no half-made model
-        export_checkpoints(args.checkpoint, tmp, version=args.version, notes=args.notes, weights=args.member_weights)
+        if not args.int8:
+            export_checkpoints(args.checkpoint, tmp, version=args.version or "1", notes=args.notes,
+                               weights=args.member_weights)
+        else:
+            _export_int8(args, tmp)
     print(args.out)
     return 0
+
+
+def _export_int8(args: argparse.Namespace, out: Path) -> None:
+    import tempfile
+
+    from gaitid.training.export import export_checkpoints
+    from gaitid.training.quantize import quantize_model
+
+    single = len(args.checkpoint) == 1 and str(args.checkpoint[0]).endswith(".onnx")
+    if single and (args.notes or args.member_weights):
+        raise GaitidError("--notes and --member-weights apply to an export, not to --int8 of one exported model")
+    with tempfile.TemporaryDirectory(prefix="gaitid-export-") as tmp:
+        model = Path(args.checkpoint[0]) if single else export_checkpoints(
+            args.checkpoint, Path(tmp) / "float.onnx", version=args.version or "1", notes=args.notes,
+            weights=args.member_weights)
+        quantize_model(model, out, version=args.version)
 
 
 def _add_track(sub: argparse._SubParsersAction) -> None:
