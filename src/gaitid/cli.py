@@ -247,7 +247,7 @@ def _add_export(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("out", help="the .onnx file to write")
     p.add_argument("--version", help="model version recorded in the file and in every embedding (default 1; with "
-                   "--int8 of one exported model, that model's)")
+                   "--int8, the float model's with -int8 appended)")
     p.add_argument("--notes", default="", help="a short note stored in the file (how it was trained)")
     p.add_argument(
         "--member-weights",
@@ -309,7 +309,7 @@ def _export_int8(args: argparse.Namespace, out: Path) -> None:
         model = Path(args.checkpoint[0]) if single else export_checkpoints(
             args.checkpoint, Path(tmp) / "float.onnx", version=args.version or "1", notes=args.notes,
             weights=args.member_weights)
-        quantize_model(model, out, version=args.version)
+        quantize_model(model, out, version=args.version)  # a new version: int8 vectors are not the float ones
 
 
 def _add_track(sub: argparse._SubParsersAction) -> None:

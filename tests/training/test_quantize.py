@@ -69,7 +69,7 @@ def test_calibration_windows_come_from_the_training_subjects(casia_root):
 
 def test_gaitid_export_int8_of_an_exported_model(tmp_path, casia_root, capsys):
     """The command line: one exported model that records its training subjects, quantised on them; its version
-    kept unless --version is given."""
+    marked as int8 (its vectors are not the float model's) unless --version is given."""
     from gaitid.cli import main
 
     model = _model(tmp_path, 1)
@@ -78,8 +78,10 @@ def test_gaitid_export_int8_of_an_exported_model(tmp_path, casia_root, capsys):
     onnx.save(proto, str(model))
     assert main(["export", str(model), str(tmp_path / "q.onnx"), "--int8"]) == 0
     meta = _metadata(tmp_path / "q.onnx")
-    assert meta["gaitid_version"] == "3" and meta["gaitid_int8"] == "conv" and meta["gaitid_train_subjects"] == "025-026"
+    assert meta["gaitid_version"] == "3-int8" and meta["gaitid_int8"] == "conv" and meta["gaitid_train_subjects"] == "025-026"
     assert "calibrated on 1280 frames of 64 training sequences" in meta["gaitid_notes"]
     assert main(["export", str(_model(tmp_path, 2, "n.onnx")), str(tmp_path / "r.onnx"), "--int8"]) == 2
     assert "no single set of training subjects" in capsys.readouterr().err
     assert not (tmp_path / "r.onnx").exists()
+    assert main(["export", str(model), str(tmp_path / "v.onnx"), "--int8", "--version", "9"]) == 0
+    assert _metadata(tmp_path / "v.onnx")["gaitid_version"] == "9"

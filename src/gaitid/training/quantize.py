@@ -52,7 +52,8 @@ def calibration_windows(
 
 def quantize_model(model: Path | str, out: Path | str, version: str | None = None, root: Path | str | None = None) -> Path:
     """`model` with its convolutions in int8, calibrated on its own recorded training subjects' silhouettes
-    (refused when it records none); `version` replaces the file's when given."""
+    (refused when it records none). Its version is `version`, or the file's with "-int8" appended: its vectors
+    differ from the float model's, and vectors of different versions are never compared."""
     import onnx
 
     from gaitid.gait.encoder import recorded_train_subjects
@@ -64,6 +65,7 @@ def quantize_model(model: Path | str, out: Path | str, version: str | None = Non
     if not subjects or "," in subjects:
         raise GaitidError(f"{model} records no single set of training subjects to calibrate on "
                           f"({subjects or 'none'}): int8 ranges are calibrated on the model's own training people")
+    version = version if version is not None else f"{meta.get('gaitid_version', '0')}-int8"
     return quantize_convolutions(model, out, calibration_windows(subjects, root), version=version)
 
 
