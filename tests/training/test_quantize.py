@@ -53,6 +53,9 @@ def test_int8_convolutions_keep_the_vector_the_metadata_and_the_frame_cut(tmp_pa
 def test_int8_needs_the_models_own_training_subjects(tmp_path):
     with pytest.raises(GaitidError, match="no single set of training subjects"):
         quantize_model(_model(tmp_path, 1), tmp_path / "q.onnx")
+    (tmp_path / "junk.onnx").write_bytes(b"not a model")
+    with pytest.raises(GaitidError, match="junk.onnx: not an ONNX model"):
+        quantize_model(tmp_path / "junk.onnx", tmp_path / "q.onnx")
     with pytest.raises(GaitidError, match="no calibration windows"):
         quantize_convolutions(_model(tmp_path, 1), tmp_path / "q.onnx", [])
 

@@ -58,7 +58,10 @@ def quantize_model(model: Path | str, out: Path | str, version: str | None = Non
 
     from gaitid.gait.encoder import recorded_train_subjects
 
-    meta = {p.key: p.value for p in onnx.load(str(model), load_external_data=False).metadata_props}
+    try:
+        meta = {p.key: p.value for p in onnx.load(str(model), load_external_data=False).metadata_props}
+    except Exception as error:  # protobuf's DecodeError, and whatever else a damaged file raises
+        raise GaitidError(f"{model}: not an ONNX model ({type(error).__name__}: {error})") from None
     if "gaitid_input" not in meta:
         raise GaitidError(f"{model}: not a gaitid silhouette model; only those are quantised")
     subjects = recorded_train_subjects(Path(model), meta)
