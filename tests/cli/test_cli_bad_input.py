@@ -367,6 +367,11 @@ def _cases() -> list[tuple[str, list[str]]]:
                              "onnx": "{garbage_onnx}"}.items():
         add(f"export-{what}", "export", checkpoint, "{out}/m.onnx")
     add("export-two-texts", "export", "{text_pt}", "{garbage_pt}", "{out}/m.onnx")
+    add("export-int8-garbage", "export", "{garbage_onnx}", "{out}/m.onnx", "--int8")
+    add("export-int8-empty", "export", "{empty_pt}", "{out}/m.onnx", "--int8")
+    for weights in ("1", "0,1", "nan,1", "a,b", ""):
+        add(f"export-member-weights={weights}", "export", "{garbage_onnx}", "{garbage_onnx}", "{out}/m.onnx",
+            "--member-weights", weights)
     for what, place in UNWRITABLE.items():
         add(f"export-out-{what}", "export", "{text_pt}", place.format(name="m.onnx", **_LATER))
 
