@@ -6,7 +6,7 @@ so integer arithmetic is the one large saving left (benchmarks/GAIT_RESULTS.md, 
 int8 per output channel and its input uint8 (QDQ format, MinMax ranges), everything else left in float, so the
 encoder's frame-by-frame cut (`gaitid.gait.frame_maps`) still finds the set pooling. The activation ranges are
 calibrated on silhouettes of the model's own recorded training subjects, never on people it is scored on.
-Needs onnx and onnxruntime's quantisation tools (present with the `train` extra).
+Needs onnx and onnxruntime (whose quantisation tools this uses) and the CASIA-B data; no torch.
 """
 
 from __future__ import annotations
@@ -64,10 +64,10 @@ def quantize_model(model: Path | str, out: Path | str, version: str | None = Non
         raise GaitidError(f"{model}: not an ONNX model ({type(error).__name__}: {error})") from None
     if "gaitid_input" not in meta:
         raise GaitidError(f"{model}: not a gaitid silhouette model; only those are quantised")
-    subjects = recorded_train_subjects(Path(model), meta)
-    if not subjects or "," in subjects:
-        raise GaitidError(f"{model} records no single set of training subjects to calibrate on "
-                          f"({subjects or 'none'}): int8 ranges are calibrated on the model's own training people")
+    subjects = recorded_train_subjects(Path(model), meta)  # an ensemble's: each member's set, joined by commas
+    if not subjects:
+        raise GaitidError(f"{model} records no training subjects to calibrate on: int8 ranges are calibrated on "
+                          "the model's own training people")
     version = version if version is not None else f"{meta.get('gaitid_version', '0')}-int8"
     return quantize_convolutions(model, out, calibration_windows(subjects, root), version=version)
 
