@@ -284,31 +284,32 @@ def _run_export(args: argparse.Namespace) -> int:
             raise GaitidError(f"{checkpoint} is exported already: an .onnx model is taken only as an ensemble's member "
                               "(or with --int8)")
     check_output(args.out, args.checkpoint)
-    from gaitid.training.export import export_checkpoints
-
     with atomic_path(args.out) as tmp:  # a failed export leaves no half-made model
-        if not args.int8:
-            export_checkpoints(args.checkpoint, tmp, version=args.version or "1", notes=args.notes,
-                               weights=args.member_weights)
-        else:
+        if args.int8:
             _export_int8(args, tmp)
+        else:
+            _export_float(args, tmp)
     print(args.out)
     return 0
+
+
+def _export_float(args: argparse.Namespace, out: Path) -> Path:
+    from gaitid.training.export import export_checkpoints
+
+    return export_checkpoints(args.checkpoint, out, version=args.version or "1", notes=args.notes,
+                              weights=args.member_weights)
 
 
 def _export_int8(args: argparse.Namespace, out: Path) -> None:
     import tempfile
 
-    from gaitid.training.export import export_checkpoints
     from gaitid.training.quantize import quantize_model
 
     single = len(args.checkpoint) == 1 and str(args.checkpoint[0]).endswith(".onnx")
     if single and (args.notes or args.member_weights):
         raise GaitidError("--notes and --member-weights apply to an export, not to --int8 of one exported model")
     with tempfile.TemporaryDirectory(prefix="gaitid-export-") as tmp:
-        model = Path(args.checkpoint[0]) if single else export_checkpoints(
-            args.checkpoint, Path(tmp) / "float.onnx", version=args.version or "1", notes=args.notes,
-            weights=args.member_weights)
+        model = Path(args.checkpoint[0]) if single else _export_float(args, Path(tmp) / "float.onnx")
         quantize_model(model, out, version=args.version)  # a new version: int8 vectors are not the float ones
 
 

@@ -73,12 +73,13 @@ def export_checkpoints(
     if len(checkpoints) > 1 and any(str(c).endswith(".onnx") for c in checkpoints):
         return _silhouette_ensemble(checkpoints, Path(out), version, notes, weights)
     loaded = [load_checkpoint(c) for c in checkpoints]
-    if weights is not None and (len(checkpoints) < 2 or any(isinstance(cfg, SkeletonModelConfig) for _, cfg, _ in loaded)):
+    skeleton = [isinstance(cfg, SkeletonModelConfig) for _, cfg, _ in loaded]
+    if weights is not None and (len(checkpoints) < 2 or any(skeleton)):
         raise GaitidError("member weights are for an ensemble of silhouette models")
-    if all(isinstance(cfg, SkeletonModelConfig) for _, cfg, _ in loaded):
+    if all(skeleton):
         return _export_skeleton(loaded, Path(out), version, notes)
     if len(checkpoints) > 1:
-        if any(isinstance(cfg, SkeletonModelConfig) for _, cfg, _ in loaded):
+        if any(skeleton):
             raise GaitidError("an ensemble's members must all be silhouette models or all skeleton models")
         return _silhouette_ensemble(checkpoints, Path(out), version, notes, weights)
     return _export_silhouette(loaded[0], Path(out), version, notes)
