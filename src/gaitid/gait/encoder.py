@@ -7,6 +7,7 @@ and its input spec, so the preprocessing here cannot disagree with training. The
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable
 from pathlib import Path
@@ -14,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from gaitid.errors import GaitidError
-from gaitid.gait.frame_maps import FrameMaps, split_at_set_pooling
+from gaitid.gait.frame_maps import FrameMaps, onnx_protos, split_at_set_pooling
 from gaitid.gait.normalize import as_training_direction, normalize_sequence
 from gaitid.gait.spec import InputSpec
 from gaitid.types import Embedding, Walk
@@ -60,6 +61,14 @@ def open_session(path: Path, threads: int, model: bytes | None = None):  # type:
         raise GaitidError(f"{path}: not a usable ONNX model ({error})".splitlines()[0]) from None
 
 
+def _parse(path: Path, model: bytes):  # type: ignore[no-untyped-def]
+    """A serialised ONNX model's ModelProto (no session needed to read its metadata or cut it)."""
+    try:
+        return onnx_protos().ModelProto.FromString(model)
+    except Exception as error:  # protobuf's DecodeError, and whatever else a damaged file raises
+        raise GaitidError(f"{path}: not a usable ONNX model ({type(error).__name__}: {error})".splitlines()[0]) from None
+
+
 class GaitEncoder:
     """Embeds walks with an exported gait model.
 
@@ -73,9 +82,9 @@ class GaitEncoder:
         )
         if not path.is_file():
             raise GaitidError(f"gait weights not found: {path}")
-        model = path.read_bytes()  # once, for the session and for the cut below
-        self._session = open_session(path, threads, model)
-        meta = self._session.get_modelmeta().custom_metadata_map
+        model = path.read_bytes()  # once, for the metadata, the cut below and any session
+        proto = _parse(path, model)
+        meta = {entry.key: entry.value for entry in proto.metadata_props}
         if "gaitid_model" not in meta:
             raise GaitidError(f"{path}: not a gaitid gait model (no gaitid metadata)")
         if "gaitid_input" not in meta:
@@ -89,10 +98,18 @@ class GaitEncoder:
         self.dim = int(meta["gaitid_dim"])
         #: the CASIA-B training subjects ("001-074"; `recorded_train_subjects`), "" when unknown
         self.train_subjects = recorded_train_subjects(path, meta)
-        self._input = self._session.get_inputs()[0].name
-        parts = split_at_set_pooling(model)
-        #: each frame through the network once, when the model is a set model (`gaitid.gait.frame_maps`)
+        self._threads, self._bytes = threads, model
+        parts = split_at_set_pooling(proto)
+        #: each frame through the network once, when the model is a set model (`gaitid.gait.frame_maps`);
+        #: the whole graph's session is then never opened
         self._frame_maps = None if parts is None else FrameMaps(parts, lambda part: open_session(path, threads, part))
+        if self._frame_maps is None:
+            _ = self._session  # opened now, so a file onnxruntime cannot run is refused here, not at the first walk
+
+    @functools.cached_property
+    def _session(self):  # type: ignore[no-untyped-def]
+        """The whole graph's session: what runs a model without a cut (and the tests' reference for one with)."""
+        return open_session(self.path, self._threads, self._bytes)
 
     @property
     def model(self) -> str:
@@ -130,7 +147,8 @@ class GaitEncoder:
         if self._frame_maps is not None:
             vector = self._frame_maps(np.ascontiguousarray(x))
         else:
-            (vector,) = self._session.run(None, {self._input: x[None]})
+            session = self._session
+            (vector,) = session.run(None, {session.get_inputs()[0].name: x[None]})
         return Embedding(vector=vector[0].astype(np.float32), model=self.model, num_frames=int(x.shape[0]))
 
     def embed_masks(self, masks: Iterable[np.ndarray], keypoints: np.ndarray | None = None) -> Embedding:

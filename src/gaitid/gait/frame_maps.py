@@ -45,11 +45,13 @@ class SetModelParts:
     pooled: tuple[str, ...]
 
 
-def split_at_set_pooling(model_bytes: bytes) -> SetModelParts | None:
-    """Cut a serialised gait model where each member max-pools its per-frame maps over time; None when the
-    graph has no such cut (a member that reads its frames otherwise, or not a set model at all)."""
+def split_at_set_pooling(model: bytes | Any) -> SetModelParts | None:
+    """Cut a gait model (serialised, or its parsed ModelProto) where each member max-pools its per-frame maps
+    over time; None when the graph has no such cut (a member that reads its frames otherwise, or not a set
+    model at all)."""
     proto = onnx_protos()
-    model = proto.ModelProto.FromString(model_bytes)
+    if isinstance(model, bytes):
+        model = proto.ModelProto.FromString(model)
     graph = model.graph
     producer = {name: node for node in graph.node for name in node.output}
     maps, pooled = [], []
