@@ -82,7 +82,7 @@ class GaitEncoder:
         )
         if not path.is_file():
             raise GaitidError(f"gait weights not found: {path}")
-        model = path.read_bytes()  # once, for the metadata, the cut below and any session
+        model = path.read_bytes()  # once, for the metadata and the cut below
         proto = _parse(path, model)
         meta = {entry.key: entry.value for entry in proto.metadata_props}
         if "gaitid_model" not in meta:
@@ -98,7 +98,7 @@ class GaitEncoder:
         self.dim = int(meta["gaitid_dim"])
         #: the CASIA-B training subjects ("001-074"; `recorded_train_subjects`), "" when unknown
         self.train_subjects = recorded_train_subjects(path, meta)
-        self._threads, self._bytes = threads, model
+        self._threads = threads
         parts = split_at_set_pooling(proto)
         #: each frame through the network once, when the model is a set model (`gaitid.gait.frame_maps`);
         #: the whole graph's session is then never opened
@@ -108,8 +108,9 @@ class GaitEncoder:
 
     @functools.cached_property
     def _session(self):  # type: ignore[no-untyped-def]
-        """The whole graph's session: what runs a model without a cut (and the tests' reference for one with)."""
-        return open_session(self.path, self._threads, self._bytes)
+        """The whole graph's session: what runs a model without a cut (and the tests' reference for one with);
+        read from the file again rather than keeping its bytes for a session a cut model never opens."""
+        return open_session(self.path, self._threads)
 
     @property
     def model(self) -> str:
