@@ -32,7 +32,7 @@ def mean(result: dict) -> float:
     return round(float(np.mean(list(result["rank1"].values()))), 2)
 
 
-def score_member(path: str, name: str) -> tuple[dict, np.ndarray]:
+def score_member(path: str) -> tuple[dict, np.ndarray]:
     encoder, store = GaitEncoder(path, threads=2), []
 
     def embed(frames: np.ndarray) -> np.ndarray:
@@ -70,7 +70,7 @@ def main(argv: list[str]) -> None:
         if cache.exists() and name in results:
             vectors[name] = np.load(cache)
             continue
-        results[name], vectors[name] = score_member(path, name)
+        results[name], vectors[name] = score_member(path)
         np.save(cache, vectors[name])
         results[name].pop("tables")
         print(name, results[name]["rank1"], mean(results[name]), f"{results[name]['wall_seconds']} s", flush=True)

@@ -13,8 +13,7 @@ from gaitid.gait.frame_maps import FrameMaps, split_at_set_pooling
 
 def _whole(encoder: GaitEncoder, silhouettes: np.ndarray) -> np.ndarray:
     """The vector of the uncut graph, for (T, H, W) silhouettes already in the training direction."""
-    session = encoder._session
-    (vector,) = session.run(None, {session.get_inputs()[0].name: silhouettes[None, :, None].astype(np.float32)})
+    (vector,) = encoder._session.run(None, {encoder._input: silhouettes[None, :, None].astype(np.float32)})
     return vector[0]
 
 

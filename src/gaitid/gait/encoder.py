@@ -98,7 +98,7 @@ class GaitEncoder:
         self.dim = int(meta["gaitid_dim"])
         #: the CASIA-B training subjects ("001-074"; `recorded_train_subjects`), "" when unknown
         self.train_subjects = recorded_train_subjects(path, meta)
-        self._threads = threads
+        self._threads, self._input = threads, proto.graph.input[0].name
         parts = split_at_set_pooling(proto)
         #: each frame through the network once, when the model is a set model (`gaitid.gait.frame_maps`);
         #: the whole graph's session is then never opened
@@ -148,8 +148,7 @@ class GaitEncoder:
         if self._frame_maps is not None:
             vector = self._frame_maps(np.ascontiguousarray(x))
         else:
-            session = self._session
-            (vector,) = session.run(None, {session.get_inputs()[0].name: x[None]})
+            (vector,) = self._session.run(None, {self._input: x[None]})
         return Embedding(vector=vector[0].astype(np.float32), model=self.model, num_frames=int(x.shape[0]))
 
     def embed_masks(self, masks: Iterable[np.ndarray], keypoints: np.ndarray | None = None) -> Embedding:
